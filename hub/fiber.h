@@ -1,0 +1,180 @@
+// hub/fiber.h — a stackful fiber scheduled by its thread's Hub.
+//
+// Model: a Fiber is a function running on its own stack, switched cooperatively: it runs until
+// it waits (sleep, a Waiter, I/O), then the hub switches directly to the next ready fiber.
+// A fiber belongs to the hub of the thread that created it and never migrates.
+//
+// This is the hub-level building block. Users normally spawn greenlet-actors (actors/actor.h)
+// or, at this level, use `spawn_fiber`, which wraps any callable:
+//
+//   grove::FiberRef worker = grove::spawn_fiber([] {
+//     grove::sleep(0.1);
+//     fmt::print("done\n");
+//   });
+//   worker->join();
+//
+// Lifetime: fibers are reference counted (FiberRef, thread-safe counts). The hub holds a
+// reference from start() until the fiber has died, so a running fiber never disappears under
+// itself; the object is freed when the last FiberRef goes away. The stack is taken from the
+// per-thread pool when the fiber first runs and returned the moment it dies.
+//
+// Kill: kill(error) delivers `error` at the fiber's current or next wait point (gevent's
+// greenlet.throw); a fiber that never ran is finished without running. Code that does not wait
+// cannot be interrupted.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "hub/internal/context.h"
+#include "hub/internal/stack_pool.h"
+#include "hub/wait.h"
+
+namespace grove {
+
+class Hub;
+class Timeout;
+
+enum class FiberState : std::uint8_t {
+  kNew,      // created, not started
+  kReady,    // in the run queue
+  kRunning,  // the current fiber
+  kParked,   // waiting on a Waiter
+  kDead,     // finished; its stack is back in the pool
+};
+
+const char* to_string(FiberState state);
+
+class Fiber {
+ public:
+  Fiber(const Fiber&) = delete;
+  Fiber& operator=(const Fiber&) = delete;
+
+  void add_ref() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() const noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  FiberState state() const noexcept { return state_; }
+  bool started() const noexcept { return state_ != FiberState::kNew || scheduled_once_; }
+  bool dead() const noexcept { return state_ == FiberState::kDead; }
+  std::uint64_t id() const noexcept { return id_; }
+  Hub& hub() const noexcept { return *hub_; }
+  // What the fiber is parked on ("sleep", "event", ...), or "" when not parked.
+  const char* waiting_on() const noexcept { return state_ == FiberState::kParked ? what_ : ""; }
+  // Deepest stack use seen so far, in bytes (sampled when the fiber dies or on request).
+  std::size_t stack_high_water() const noexcept;
+  std::size_t stack_size() const noexcept { return stack_.size; }
+
+  // Schedules a new fiber to run at the hub's next pass. No-op once started.
+  void start();
+
+  // Delivers `error` at the fiber's current or next wait point; a fiber that never ran finishes
+  // without running. No-op on a dead fiber. Does not wait; hub thread only.
+  void kill(std::exception_ptr error) noexcept;
+  void kill();  // with GreenletExit
+
+  // Waits until the fiber is dead. False on timeout.
+  [[nodiscard]] bool join(Deadline deadline = Deadline::never());
+  template <class Rep, class Period>
+  [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) {
+    return join(Deadline::after(d));
+  }
+
+  // A short human description, e.g. `<Fiber 7 parked on "sleep">`; actors override it.
+  virtual std::string describe() const;
+
+ protected:
+  // `stack_size` 0 = the stack policy's default.
+  explicit Fiber(std::size_t stack_size = 0);
+  virtual ~Fiber();
+
+  // The body, run on the fiber's own stack. An exception that escapes is reported to the hub's
+  // error handler (derived classes catch and keep their own results).
+  virtual void run() = 0;
+  // Called instead of run() when the fiber is killed before it ever ran (on the killer's stack).
+  virtual void finish_unstarted(std::exception_ptr /*reason*/) noexcept {}
+  // Called on the fiber's own stack after run() returns, before joiners are woken.
+  virtual void on_finished() noexcept {}
+
+ private:
+  friend class Hub;
+  friend class Waiter;
+  friend class WaitList;
+  friend class Timeout;
+
+  static void entry(internal::MachineContext* from, void* self);
+
+  internal::MachineContext ctx_;
+  internal::Stack stack_;
+  mutable std::atomic<std::uint32_t> refs_{0};
+  FiberState state_ = FiberState::kNew;
+  bool scheduled_once_ = false;
+  bool is_main_ = false;
+  std::uint32_t requested_stack_ = 0;
+  Hub* hub_;
+  std::uint64_t id_;
+  const char* what_ = "";
+
+  Fiber* next_ready_ = nullptr;
+  Fiber* prev_live_ = nullptr;
+  Fiber* next_live_ = nullptr;
+
+  Waiter* waiter_ = nullptr;          // the waiter it is parked on
+  std::exception_ptr pending_;        // delivered at the next wait point
+  std::uint64_t pending_timeout_ = 0;  // id of the Timeout scope `pending_` came from, if any
+  const Timeout* expired_silent_ = nullptr;  // an expired silent Timeout scope
+  WaitList joiners_;
+};
+
+// A counted reference to a fiber (any fiber type).
+template <class T>
+class Ref {
+ public:
+  Ref() noexcept = default;
+  Ref(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  explicit Ref(T* p) noexcept : p_(p) {
+    if (p_) p_->add_ref();
+  }
+  Ref(const Ref& o) noexcept : Ref(o.p_) {}
+  Ref(Ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  template <class U>
+  Ref(const Ref<U>& o) noexcept : Ref(o.get()) {}  // NOLINT(google-explicit-constructor)
+  Ref& operator=(Ref o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~Ref() {
+    if (p_) p_->release();
+  }
+  T* get() const noexcept { return p_; }
+  T* operator->() const noexcept { return p_; }
+  T& operator*() const noexcept { return *p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  friend bool operator==(const Ref& a, const Ref& b) noexcept { return a.p_ == b.p_; }
+
+ private:
+  T* p_ = nullptr;
+};
+
+using FiberRef = Ref<Fiber>;
+
+namespace internal {
+// The fiber behind spawn_fiber(): runs a callable; what escapes it goes to the hub's error
+// handler (a GreenletExit is a normal end).
+template <class F>
+class FunctionFiber final : public Fiber {
+ public:
+  FunctionFiber(F&& f, std::size_t stack_size) : Fiber(stack_size), f_(std::move(f)) {}
+
+ private:
+  void run() override { f_(); }
+  F f_;
+};
+}  // namespace internal
+
+}  // namespace grove

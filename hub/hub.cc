@@ -1,0 +1,752 @@
+// hub/hub.cc — run queue, switching, parking, the libev loop and the cross-thread inbox.
+#include "hub/hub.h"
+
+#include <cxxabi.h>
+#include <ev.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "hub/timeout.h"
+
+namespace grove {
+
+namespace internal {
+
+struct Loop {
+  struct ev_loop* loop = nullptr;
+  ev_async async{};
+  std::size_t external_refs = 0;
+};
+
+// Work posted from other threads; shared with every RemoteHub so it outlives the hub.
+struct Inbox {
+  std::mutex mutex;
+  std::vector<std::function<void()>> items;
+  struct ev_loop* loop = nullptr;
+  ev_async* async = nullptr;
+  bool closed = false;
+};
+
+}  // namespace internal
+
+namespace {
+
+std::atomic<std::uint64_t> next_fiber_id{1};
+
+thread_local Hub* tls_hub = nullptr;
+
+// Runs Hub::destroy_current() when a thread that used grove exits.
+struct HubReaper {
+  ~HubReaper() { Hub::destroy_current(); }
+};
+thread_local HubReaper* tls_reaper = nullptr;
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Deadline
+
+double Deadline::now() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+Deadline Deadline::after(double seconds) {
+  if (std::isnan(seconds) || seconds == std::numeric_limits<double>::infinity()) return never();
+  return Deadline(now() + seconds);
+}
+
+Deadline Deadline::at(std::chrono::steady_clock::time_point tp) {
+  const double delta =
+      std::chrono::duration<double>(tp - std::chrono::steady_clock::now()).count();
+  return after(delta);
+}
+
+double Deadline::remaining() const {
+  if (is_never()) return std::numeric_limits<double>::infinity();
+  return at_ - now();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  char* name = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  if (status != 0 || name == nullptr) return mangled;
+  std::string out(name);
+  std::free(name);
+  return out;
+}
+
+ExceptionInfo describe_exception(const std::exception_ptr& error) {
+  if (!error) return {"(none)", ""};
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return {demangle(typeid(e).name()), e.what()};
+  } catch (const GreenletExit& e) {
+    return {"grove::GreenletExit", e.message()};
+  } catch (const Timeout& e) {
+    return {"grove::Timeout", e.message()};
+  } catch (...) {
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    return {type ? demangle(type->name()) : "unknown exception", ""};
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fiber
+
+const char* to_string(FiberState state) {
+  switch (state) {
+    case FiberState::kNew: return "new";
+    case FiberState::kReady: return "ready";
+    case FiberState::kRunning: return "running";
+    case FiberState::kParked: return "parked";
+    case FiberState::kDead: return "dead";
+  }
+  return "?";
+}
+
+Fiber::Fiber(std::size_t stack_size)
+    : requested_stack_(static_cast<std::uint32_t>(stack_size)),
+      hub_(&Hub::current()),
+      id_(next_fiber_id.fetch_add(1, std::memory_order_relaxed)) {}
+
+Fiber::~Fiber() = default;
+
+std::string Fiber::describe() const {
+  if (state_ == FiberState::kParked) return fmt::format("<Fiber {} parked on \"{}\">", id_, what_);
+  return fmt::format("<Fiber {} {}>", id_, to_string(state_));
+}
+
+std::size_t Fiber::stack_high_water() const noexcept {
+  if (stack_.bottom == nullptr) return 0;
+  // The deepest resident page of the stack tells how far it has grown.
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t pages = stack_.size / page;
+  std::vector<unsigned char> resident(pages);
+  if (::mincore(stack_.bottom, stack_.size, resident.data()) != 0) return 0;
+  for (std::size_t i = 0; i < pages; ++i) {
+    if (resident[i] & 1) return (pages - i) * page;
+  }
+  return 0;
+}
+
+void Fiber::start() {
+  if (state_ != FiberState::kNew || scheduled_once_) return;
+  scheduled_once_ = true;
+  add_ref();  // the hub's reference, dropped when the fiber dies
+  hub_->add_live(*this);
+  ++hub_->stats_.fibers_spawned;
+  hub_->schedule(*this);
+}
+
+void Fiber::kill() { kill(std::make_exception_ptr(GreenletExit())); }
+
+void Fiber::kill(std::exception_ptr error) noexcept {
+  if (state_ == FiberState::kDead || is_main_) {
+    if (is_main_ && state_ != FiberState::kDead) hub_->interrupt(*this, std::move(error), nullptr, 0);
+    return;
+  }
+  const bool never_ran = ctx_.fctx == nullptr;
+  if (never_ran) {
+    // It never ran: it never will. (If it sits in the run queue, the queue skips it.)
+    const bool started = scheduled_once_;
+    state_ = FiberState::kDead;
+    scheduled_once_ = true;
+    FiberRef keep(this);
+    finish_unstarted(std::move(error));
+    joiners_.wake_all();
+    if (started) {
+      hub_->remove_live(*this);
+      // The run-queue entry keeps the hub's reference until it is popped.
+    }
+    return;
+  }
+  hub_->interrupt(*this, std::move(error), nullptr, 0);
+}
+
+bool Fiber::join(Deadline deadline) {
+  while (!dead()) {
+    if (joiners_.wait(deadline, "join") == WaitStatus::kTimedOut) return dead();
+  }
+  return true;
+}
+
+void Fiber::entry(internal::MachineContext* from, void* self) {
+  auto* fiber = static_cast<Fiber*>(self);
+  Hub& hub = *fiber->hub_;
+  hub.after_switch(from);
+  try {
+    fiber->run();
+  } catch (const GreenletExit&) {
+    // A kill is a normal end.
+  } catch (...) {
+    hub.report_error(fiber->describe(), std::current_exception());
+  }
+  fiber->on_finished();
+  hub.on_fiber_dead(*fiber);
+  hub.switch_out(/*finishing=*/true);
+  std::abort();  // a dead fiber is never resumed
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiter and WaitList
+
+namespace {
+
+struct DeadlineTimer {
+  ev_timer timer;
+  Waiter* waiter;
+};
+
+}  // namespace
+
+void Waiter::on_deadline(struct ev_loop*, ev_timer* w, int) {
+  Waiter* waiter = reinterpret_cast<DeadlineTimer*>(w)->waiter;
+  if (waiter->state_ != State::kParked) return;
+  if (waiter->list_ != nullptr) waiter->list_->remove(*waiter);
+  waiter->state_ = State::kTimedOut;
+  waiter->fiber_->hub().schedule(*waiter->fiber_);
+}
+
+Waiter::Waiter() noexcept : fiber_(&Hub::current().current_fiber()) {}
+
+Waiter::~Waiter() {
+  if (list_ != nullptr) list_->remove(*this);
+}
+
+bool Waiter::wake() noexcept {
+  switch (state_) {
+    case State::kParked:
+      if (list_ != nullptr) list_->remove(*this);
+      state_ = State::kWoken;
+      fiber_->hub().schedule(*fiber_);
+      return true;
+    case State::kIdle:
+      if (list_ != nullptr) list_->remove(*this);
+      state_ = State::kWoken;  // woken before it parked: wait() returns at once
+      return true;
+    default:
+      return false;
+  }
+}
+
+WaitStatus Waiter::wait(Deadline deadline, const char* what) {
+  Fiber& self = *fiber_;
+  Hub& hub = self.hub();
+  // A wait point: what was delivered while the fiber was running is thrown now.
+  if (self.pending_) {
+    if (list_ != nullptr) list_->remove(*this);
+    std::exception_ptr error = std::exchange(self.pending_, nullptr);
+    std::rethrow_exception(error);
+  }
+  if (self.expired_silent_ != nullptr) {
+    if (list_ != nullptr) list_->remove(*this);
+    return WaitStatus::kTimedOut;
+  }
+  if (state_ == State::kWoken) {  // woken before it parked
+    state_ = State::kIdle;
+    return WaitStatus::kWoken;
+  }
+  DeadlineTimer timer;
+  bool timed = false;
+  if (!deadline.is_never()) {
+    const double left = deadline.remaining();
+    if (left <= 0) {
+      if (list_ != nullptr) list_->remove(*this);
+      return WaitStatus::kTimedOut;
+    }
+    auto* loop = static_cast<struct ev_loop*>(hub.ev_loop());
+    timer.waiter = this;
+    ev_timer_init(&timer.timer, &on_deadline, left, 0.);
+    ev_now_update(loop);
+    ev_timer_start(loop, &timer.timer);
+    ++hub.stats_.timers_started;
+    timed = true;
+  }
+  state_ = State::kParked;
+  struct StopTimer {
+    DeadlineTimer* timer;
+    bool active;
+    Hub& hub;
+    ~StopTimer() {
+      if (active) ev_timer_stop(static_cast<struct ev_loop*>(hub.ev_loop()), &timer->timer);
+    }
+  } stop{&timer, timed, hub};
+  hub.park(*this, what);
+  switch (state_) {
+    case State::kWoken:
+      state_ = State::kIdle;
+      return WaitStatus::kWoken;
+    case State::kTimedOut:
+      state_ = State::kIdle;
+      return WaitStatus::kTimedOut;
+    case State::kInterrupted: {
+      state_ = State::kIdle;
+      if (self.pending_) {
+        std::exception_ptr error = std::exchange(self.pending_, nullptr);
+        std::rethrow_exception(error);
+      }
+      return WaitStatus::kTimedOut;  // a silent Timeout scope expired
+    }
+    default:
+      std::abort();  // resumed while still parked: a scheduling bug
+  }
+}
+
+WaitList::~WaitList() {
+  // Destroying a list fibers still wait on would leave them parked forever.
+  if (head_ != nullptr) {
+    spdlog::critical("grove: WaitList destroyed with {} waiter(s)", size_);
+    std::abort();
+  }
+}
+
+void WaitList::push_back(Waiter& w) noexcept {
+  if (w.list_ != nullptr) w.list_->remove(w);
+  w.list_ = this;
+  w.prev_ = tail_;
+  w.next_ = nullptr;
+  if (tail_ != nullptr) {
+    tail_->next_ = &w;
+  } else {
+    head_ = &w;
+  }
+  tail_ = &w;
+  ++size_;
+}
+
+void WaitList::remove(Waiter& w) noexcept {
+  if (w.list_ != this) return;
+  if (w.prev_ != nullptr) {
+    w.prev_->next_ = w.next_;
+  } else {
+    head_ = w.next_;
+  }
+  if (w.next_ != nullptr) {
+    w.next_->prev_ = w.prev_;
+  } else {
+    tail_ = w.prev_;
+  }
+  w.prev_ = w.next_ = nullptr;
+  w.list_ = nullptr;
+  --size_;
+}
+
+Waiter* WaitList::wake_one() noexcept {
+  Waiter* w = head_;
+  if (w == nullptr) return nullptr;
+  w->wake();  // unlinks
+  return w;
+}
+
+std::size_t WaitList::wake_all() noexcept {
+  std::size_t n = 0;
+  while (head_ != nullptr) {
+    head_->wake();
+    ++n;
+  }
+  return n;
+}
+
+WaitStatus WaitList::wait(Deadline deadline, const char* what) {
+  Waiter w;
+  push_back(w);
+  return w.wait(deadline, what);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hub
+
+class Hub::MainFiber final : public Fiber {
+ public:
+  MainFiber() : Fiber(0) {}
+  std::string describe() const override { return "<main fiber>"; }
+
+ private:
+  void run() override {}
+};
+
+class Hub::LoopFiber final : public Fiber {
+ public:
+  LoopFiber() : Fiber(0) {}
+  std::string describe() const override { return "<hub>"; }
+
+ private:
+  void run() override {}
+};
+
+Hub& Hub::current() {
+  if (tls_hub != nullptr) return *tls_hub;
+  tls_hub = new Hub();
+  if (tls_reaper == nullptr) {
+    thread_local HubReaper reaper;
+    tls_reaper = &reaper;
+  }
+  return *tls_hub;
+}
+
+Hub* Hub::current_if_exists() noexcept { return tls_hub; }
+
+void Hub::on_inbox(struct ev_loop* loop, ev_async*, int) {
+  auto* hub = static_cast<Hub*>(ev_userdata(loop));
+  std::vector<std::function<void()>> items;
+  {
+    std::lock_guard lock(hub->inbox_->mutex);
+    items.swap(hub->inbox_->items);
+  }
+  for (auto& fn : items) {
+    try {
+      fn();
+    } catch (...) {
+      hub->report_error("<posted callback>", std::current_exception());
+    }
+  }
+}
+
+Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<internal::Inbox>()) {
+  tls_hub = this;  // fibers below look the hub up while being constructed
+  loop_->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
+  if (loop_->loop == nullptr) throw std::runtime_error("grove: cannot create the libev loop");
+  ev_set_userdata(loop_->loop, this);
+
+  ev_async_init(&loop_->async, &Hub::on_inbox);
+  ev_async_start(loop_->loop, &loop_->async);
+  ev_unref(loop_->loop);  // the inbox alone does not keep the loop alive (see LoopExit)
+  inbox_->loop = loop_->loop;
+  inbox_->async = &loop_->async;
+
+  auto* main = new MainFiber();
+  main->add_ref();
+  main->is_main_ = true;
+  main->state_ = FiberState::kRunning;
+  main->scheduled_once_ = true;
+  internal::adopt_thread_context(main->ctx_);
+  main_ = main;
+  current_ = main;
+
+  auto* loop_fiber = new LoopFiber();
+  loop_fiber->add_ref();
+  loop_fiber->scheduled_once_ = true;
+  loop_fiber->stack_ = stacks_.allocate(0);
+  internal::make_context(
+      loop_fiber->ctx_, loop_fiber->stack_.bottom, loop_fiber->stack_.size,
+      [](internal::MachineContext* from, void* arg) {
+        auto* hub = static_cast<Hub*>(arg);
+        hub->after_switch(from);
+        hub->loop_run();
+      },
+      this);
+  loop_fiber_ = loop_fiber;
+}
+
+Hub::~Hub() {
+  {
+    std::lock_guard lock(inbox_->mutex);
+    inbox_->closed = true;
+    inbox_->items.clear();
+  }
+  ev_ref(loop_->loop);
+  ev_async_stop(loop_->loop, &loop_->async);
+  ev_loop_destroy(loop_->loop);
+  internal::destroy_context(loop_fiber_->ctx_);
+  stacks_.release(loop_fiber_->stack_);
+  loop_fiber_->stack_ = {};
+  loop_fiber_->state_ = FiberState::kDead;
+  loop_fiber_->release();
+  main_->state_ = FiberState::kDead;
+  main_->release();
+}
+
+void Hub::destroy_current() {
+  Hub* hub = tls_hub;
+  if (hub == nullptr) return;
+  if (hub->current_ != hub->main_) {
+    spdlog::error("grove: Hub::destroy_current() called from a fiber; the hub is leaked");
+    return;
+  }
+  hub->destroying_ = true;
+  // Kill every fiber still alive and let it unwind; fibers that catch the kill and wait again are
+  // killed again, a bounded number of times.
+  for (int round = 0; round < 100 && hub->live_count_ > 0; ++round) {
+    std::vector<FiberRef> alive;
+    for (Fiber* f = hub->live_head_; f != nullptr; f = f->next_live_) alive.emplace_back(f);
+    for (auto& f : alive) f->kill();
+    for (int spin = 0; spin < 1000 && hub->live_count_ > 0; ++spin) {
+      try {
+        hub->yield();
+      } catch (...) {
+        // A kill or LoopExit aimed at main while tearing down: ignore.
+      }
+      if (hub->ready_count_ == 0) break;  // the rest are parked: kill them again
+    }
+  }
+  if (hub->live_count_ > 0) {
+    spdlog::error("grove: {} fiber(s) refused to die while the hub was destroyed; leaked",
+                  hub->live_count_);
+  }
+  tls_hub = nullptr;
+  delete hub;
+}
+
+void* Hub::ev_loop() const noexcept { return loop_->loop; }
+
+RemoteHub Hub::remote() const { return RemoteHub(inbox_); }
+
+bool RemoteHub::post(std::function<void()> fn) const {
+  if (!inbox_) return false;
+  std::lock_guard lock(inbox_->mutex);
+  if (inbox_->closed) return false;
+  inbox_->items.push_back(std::move(fn));
+  ev_async_send(inbox_->loop, inbox_->async);
+  return true;
+}
+
+void Hub::ref_external() noexcept {
+  ++loop_->external_refs;
+  ev_ref(loop_->loop);
+}
+
+void Hub::unref_external() noexcept {
+  --loop_->external_refs;
+  ev_unref(loop_->loop);
+}
+
+void Hub::set_error_handler(ErrorHandler handler) { error_handler_ = std::move(handler); }
+
+void Hub::report_error(std::string where, std::exception_ptr error) {
+  if (error_handler_) {
+    error_handler_(ErrorReport{std::move(where), std::move(error)});
+    return;
+  }
+  const ExceptionInfo info = describe_exception(error);
+  if (info.what.empty()) {
+    spdlog::error("{} failed with {}", where, info.type);
+  } else {
+    spdlog::error("{} failed with {}: {}", where, info.type, info.what);
+  }
+}
+
+HubStats Hub::stats() const {
+  HubStats s = stats_;
+  s.fibers_alive = live_count_;
+  s.ready = ready_count_;
+  s.stacks_pooled = stacks_.pooled();
+  return s;
+}
+
+std::string Hub::run_info() const {
+  std::string out;
+  for (Fiber* f = live_head_; f != nullptr; f = f->next_live_) {
+    fmt::format_to(std::back_inserter(out), "{} state={} waiting_on=\"{}\" stack_high_water={}\n",
+                   f->describe(), to_string(f->state_), f->waiting_on(), f->stack_high_water());
+  }
+  const HubStats s = stats();
+  fmt::format_to(std::back_inserter(out),
+                 "hub: fibers_alive={} ready={} switches={} wakeups={} polls={} timers={} "
+                 "spawned={} stacks_pooled={}\n",
+                 s.fibers_alive, s.ready, s.switches, s.wakeups, s.polls, s.timers_started,
+                 s.fibers_spawned, s.stacks_pooled);
+  return out;
+}
+
+void Hub::add_live(Fiber& f) noexcept {
+  f.prev_live_ = nullptr;
+  f.next_live_ = live_head_;
+  if (live_head_ != nullptr) live_head_->prev_live_ = &f;
+  live_head_ = &f;
+  ++live_count_;
+}
+
+void Hub::remove_live(Fiber& f) noexcept {
+  if (f.prev_live_ != nullptr) {
+    f.prev_live_->next_live_ = f.next_live_;
+  } else if (live_head_ == &f) {
+    live_head_ = f.next_live_;
+  } else {
+    return;  // not linked
+  }
+  if (f.next_live_ != nullptr) f.next_live_->prev_live_ = f.prev_live_;
+  f.prev_live_ = f.next_live_ = nullptr;
+  --live_count_;
+}
+
+void Hub::schedule(Fiber& f) noexcept {
+  f.state_ = FiberState::kReady;
+  f.next_ready_ = nullptr;
+  if (ready_tail_ != nullptr) {
+    ready_tail_->next_ready_ = &f;
+  } else {
+    ready_head_ = &f;
+  }
+  ready_tail_ = &f;
+  ++ready_count_;
+  ++stats_.wakeups;
+}
+
+void Hub::yield() {
+  Fiber& self = *current_;
+  if (self.pending_) std::rethrow_exception(std::exchange(self.pending_, nullptr));
+  schedule(self);
+  switch_out();
+  if (self.pending_) std::rethrow_exception(std::exchange(self.pending_, nullptr));
+}
+
+void Hub::sleep(double seconds) {
+  if (!(seconds > 0)) {
+    yield();
+    return;
+  }
+  Waiter w;
+  (void)w.wait(Deadline::after(seconds), "sleep");
+}
+
+void sleep(double seconds) { Hub::current().sleep(seconds); }
+
+void Hub::park(Waiter& w, const char* what) {
+  Fiber& self = *current_;
+  self.state_ = FiberState::kParked;
+  self.waiter_ = &w;
+  self.what_ = what;
+  switch_out();
+  self.waiter_ = nullptr;
+}
+
+void Hub::switch_out(bool finishing) {
+  Fiber* next = loop_fiber_;
+  while (pass_budget_ > 0 && ready_head_ != nullptr) {
+    Fiber* f = ready_head_;
+    ready_head_ = f->next_ready_;
+    if (ready_head_ == nullptr) ready_tail_ = nullptr;
+    --ready_count_;
+    if (f->state_ == FiberState::kDead) {  // killed before it ever ran
+      f->release();
+      continue;
+    }
+    --pass_budget_;
+    next = f;
+    break;
+  }
+  if (next == current_) {  // yielded with nobody else ready
+    current_->state_ = FiberState::kRunning;
+    return;
+  }
+  switch_to(*next, finishing);
+}
+
+internal::Stack Hub::take_stack(std::size_t size) { return stacks_.allocate(size); }
+
+void Hub::switch_to(Fiber& next, bool finishing) {
+  Fiber& prev = *current_;
+  if (next.ctx_.fctx == nullptr) {  // first run: give it a stack
+    next.stack_ = take_stack(next.requested_stack_);
+    internal::make_context(next.ctx_, next.stack_.bottom, next.stack_.size, &Fiber::entry, &next);
+  }
+  current_ = &next;
+  next.state_ = FiberState::kRunning;
+  ++stats_.switches;
+  internal::MachineContext* from = internal::switch_context(prev.ctx_, next.ctx_, finishing);
+  after_switch(from);
+}
+
+void Hub::after_switch(internal::MachineContext* /*from*/) noexcept {
+  if (Fiber* dead = std::exchange(dying_, nullptr)) {
+    internal::destroy_context(dead->ctx_);
+    stacks_.release(dead->stack_);
+    dead->stack_ = {};
+    dead->release();  // the hub's reference
+  }
+}
+
+void Hub::on_fiber_dead(Fiber& f) noexcept {
+  f.state_ = FiberState::kDead;
+  f.pending_ = nullptr;
+  remove_live(f);
+  f.joiners_.wake_all();
+  dying_ = &f;
+}
+
+void Hub::interrupt(Fiber& f, std::exception_ptr error, const Timeout* silent,
+                    std::uint64_t timeout_id) noexcept {
+  if (f.state_ == FiberState::kDead) return;
+  if (f.state_ == FiberState::kParked && f.waiter_ != nullptr) {
+    Waiter& w = *f.waiter_;
+    if (w.list_ != nullptr) w.list_->remove(w);
+    if (silent != nullptr) {
+      f.expired_silent_ = silent;
+      w.state_ = Waiter::State::kTimedOut;
+    } else {
+      f.pending_ = std::move(error);
+      f.pending_timeout_ = timeout_id;
+      w.state_ = Waiter::State::kInterrupted;
+    }
+    schedule(f);
+    return;
+  }
+  // Running or ready: kept for the next wait point. A kill replaces a pending timeout; a
+  // timeout never replaces a pending kill.
+  if (silent != nullptr) {
+    f.expired_silent_ = silent;
+  } else if (timeout_id == 0 || !f.pending_ || f.pending_timeout_ != 0) {
+    f.pending_ = std::move(error);
+    f.pending_timeout_ = timeout_id;
+  }
+}
+
+void Hub::deliver_loop_exit() {
+  std::string others;
+  std::size_t parked = 0;
+  for (Fiber* f = live_head_; f != nullptr; f = f->next_live_) {
+    if (f->state_ != FiberState::kParked) continue;
+    if (++parked <= 5) others += fmt::format("{}{}", others.empty() ? "" : ", ", f->describe());
+  }
+  std::string message = fmt::format(
+      "This operation would block forever: the main fiber waits on \"{}\" and nothing can wake "
+      "it (no ready fiber, no active timer or I/O watcher, no pending thread job)",
+      main_->what_);
+  if (parked > 0) {
+    message += fmt::format("; {} other fiber(s) parked: {}{}", parked, others,
+                           parked > 5 ? ", ..." : "");
+  }
+  interrupt(*main_, std::make_exception_ptr(LoopExit(message)), nullptr, 0);
+}
+
+void Hub::loop_run() {
+  for (;;) {
+    if (ready_head_ != nullptr) {
+      ev_run(loop_->loop, EVRUN_NOWAIT);
+      ++stats_.polls;
+    } else {
+      // Nothing ready: block in the loop until an event makes a fiber ready. ev_run returns
+      // the number of active (referenced) watchers; with none, nothing can ever wake main.
+      while (ready_head_ == nullptr) {
+        const int active = ev_run(loop_->loop, EVRUN_ONCE);
+        ++stats_.polls;
+        if (ready_head_ != nullptr) break;
+        if (active == 0) {
+          if (main_->state_ != FiberState::kParked) std::abort();  // hub runs only when main waits
+          deliver_loop_exit();
+        }
+      }
+    }
+    pass_budget_ = std::max<int>(static_cast<int>(ready_count_), kMinSwitchesPerPoll);
+    switch_out();
+  }
+}
+
+}  // namespace grove

@@ -1,0 +1,188 @@
+// hub/hub.h — the per-thread scheduler: run queue, libev loop, timers, cross-thread inbox.
+//
+// Model: each thread that uses grove gets one Hub, created on first use. The thread's own stack
+// becomes its "main fiber"; spawned fibers run when the main fiber (or any fiber) waits. A fiber
+// that waits switches directly to the next ready fiber; the hub's own fiber runs only when
+// nothing is ready (then it blocks in libev) or once per pass of the run queue, to poll libev
+// without blocking, so a loop of sleep(0) never starves I/O or timers. When passes are very
+// short (a handful of fibers yielding to each other) the poll happens once every
+// kMinSwitchesPerPoll switches instead of every pass: a non-blocking poll is a syscall (~1.1 µs),
+// and paying it every two switches would make yield 100 times slower.
+//
+// If the main fiber waits and nothing can ever wake it (no ready fiber, no active timer or I/O
+// watcher, no thread-pool job in flight), the wait throws LoopExit naming what it waited for.
+//
+// Thread: everything here is for the hub's own thread, except `remote()`, whose post() may be
+// called from any thread. Destruction: `Hub::destroy_current()` (also run at thread exit) kills
+// every fiber still alive with GreenletExit and runs them until their stacks unwind.
+//
+//   grove::spawn_fiber([] { grove::sleep(0.05); std::puts("child"); });
+//   grove::sleep(0.1);  // the main fiber waits; the child runs
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hub/errors.h"
+#include "hub/fiber.h"
+#include "hub/wait.h"
+
+struct ev_loop;
+struct ev_async;
+
+namespace grove {
+
+namespace internal {
+struct Loop;
+struct Inbox;
+}  // namespace internal
+
+// What the hub tells its error handler about a failure nobody else owns.
+struct ErrorReport {
+  std::string where;            // e.g. `<Greenlet "worker" at 0x...: fn>`
+  std::exception_ptr error;
+};
+using ErrorHandler = std::function<void(const ErrorReport&)>;
+
+struct HubStats {
+  std::uint64_t switches = 0;   // fiber-to-fiber switches
+  std::uint64_t wakeups = 0;    // fibers made ready
+  std::uint64_t polls = 0;      // libev loop iterations
+  std::uint64_t timers_started = 0;
+  std::uint64_t fibers_spawned = 0;
+  std::size_t fibers_alive = 0;   // started, not dead (not counting main)
+  std::size_t ready = 0;
+  std::size_t stacks_pooled = 0;
+};
+
+// A thread-safe handle to a hub: post work to it from any thread. Posting to a hub whose thread
+// has ended returns false and drops the work.
+class RemoteHub {
+ public:
+  RemoteHub() = default;
+  bool post(std::function<void()> fn) const;
+  explicit operator bool() const { return inbox_ != nullptr; }
+
+ private:
+  friend class Hub;
+  explicit RemoteHub(std::shared_ptr<internal::Inbox> inbox) : inbox_(std::move(inbox)) {}
+  std::shared_ptr<internal::Inbox> inbox_;
+};
+
+class Hub {
+ public:
+  static constexpr int kMinSwitchesPerPoll = 256;
+
+  static Hub& current();                    // creates this thread's hub on first use
+  static Hub* current_if_exists() noexcept;
+  // Kills and unwinds every fiber of this thread's hub, then frees it. Call from the main fiber.
+  static void destroy_current();
+
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  Fiber& current_fiber() const noexcept { return *current_; }
+  Fiber& main_fiber() const noexcept { return *main_; }
+  bool in_main_fiber() const noexcept { return current_ == main_; }
+
+  // sleep(0): lets every other ready fiber run once, then returns. A wait point.
+  void yield();
+  // Parks the calling fiber for `seconds` (<= 0 behaves as yield()). A wait point.
+  void sleep(double seconds);
+
+  RemoteHub remote() const;
+
+  // Failures that escape a fiber and have no other owner go here (default: spdlog error line).
+  void set_error_handler(ErrorHandler handler);
+  void report_error(std::string where, std::exception_ptr error);
+
+  // Keeps the loop "alive" for LoopExit detection while something outside the hub (a thread,
+  // another hub) may still wake a fiber of this one. Balanced calls; hub thread only.
+  void ref_external() noexcept;
+  void unref_external() noexcept;
+
+  HubStats stats() const;
+  // One line per live fiber: id, state, what it waits on, stack high-water; then the counters.
+  std::string run_info() const;
+
+  // Low level: the libev loop (`struct ev_loop*`) for code in hub/ and net/ that owns watchers.
+  void* ev_loop() const noexcept;
+
+  // Low level, used by Fiber/Waiter: makes `f` ready (appends to the run queue).
+  void schedule(Fiber& f) noexcept;
+
+ private:
+  friend class Fiber;
+  friend class Waiter;
+  friend class Timeout;
+  class MainFiber;
+  class LoopFiber;
+
+  Hub();
+  ~Hub();
+
+  // Parks the current fiber (state kParked on `w`) and switches away.
+  void park(Waiter& w, const char* what);
+  // Picks the next fiber to run (or the hub's own) and switches to it.
+  void switch_out(bool finishing = false);
+  void switch_to(Fiber& next, bool finishing);
+  void after_switch(internal::MachineContext* from) noexcept;
+  // Delivers an interruption to `f`: thrown at its wait point, or kept for its next one.
+  // `timeout_id` names the Timeout scope when `error` is one (0 for kills).
+  void interrupt(Fiber& f, std::exception_ptr error, const Timeout* silent,
+                 std::uint64_t timeout_id) noexcept;
+  static void on_inbox(struct ev_loop* loop, struct ev_async* w, int events);
+  void loop_run();  // body of the hub's own fiber
+  void on_fiber_dead(Fiber& f) noexcept;
+  void add_live(Fiber& f) noexcept;
+  void remove_live(Fiber& f) noexcept;
+  void deliver_loop_exit();
+  internal::Stack take_stack(std::size_t size);
+
+  Fiber* current_ = nullptr;
+  Fiber* main_ = nullptr;
+  Fiber* loop_fiber_ = nullptr;
+  Fiber* ready_head_ = nullptr;
+  Fiber* ready_tail_ = nullptr;
+  std::size_t ready_count_ = 0;
+  int pass_budget_ = 0;
+  Fiber* live_head_ = nullptr;
+  std::size_t live_count_ = 0;
+  Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch
+  bool destroying_ = false;
+
+  std::unique_ptr<internal::Loop> loop_;
+  std::shared_ptr<internal::Inbox> inbox_;
+  internal::StackPool stacks_;
+  ErrorHandler error_handler_;
+  HubStats stats_;
+};
+
+// Parks the calling fiber (or the main fiber) for `seconds`; 0 = yield once to every ready fiber.
+void sleep(double seconds);
+template <class Rep, class Period>
+void sleep(std::chrono::duration<Rep, Period> d) {
+  sleep(std::chrono::duration<double>(d).count());
+}
+inline void yield() { Hub::current().yield(); }
+
+struct SpawnOptions {
+  std::size_t stack_size = 0;  // 0 = the stack policy's default (64 KiB)
+};
+
+// Spawns a fiber running `f` at the hub's next pass. What `f` throws (other than GreenletExit)
+// is reported to the hub's error handler.
+template <class F>
+FiberRef spawn_fiber(F&& f, SpawnOptions options = {}) {
+  using Impl = internal::FunctionFiber<std::decay_t<F>>;
+  FiberRef ref(new Impl(std::decay_t<F>(std::forward<F>(f)), options.stack_size));
+  ref->start();
+  return ref;
+}
+
+}  // namespace grove

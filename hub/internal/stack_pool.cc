@@ -1,0 +1,156 @@
+// hub/internal/stack_pool.cc — mmap'd stacks: guarded while the map budget lasts, then arenas.
+#include "hub/internal/stack_pool.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "hub/stack.h"
+
+namespace grove {
+namespace {
+
+constexpr std::size_t kStacksPerArena = 256;
+
+std::mutex policy_mutex;
+StackPolicy& policy_storage() {
+  static StackPolicy policy = [] {
+    StackPolicy p;
+    if (const char* env = std::getenv("GROVE_GUARDED_STACKS")) {
+      p.guarded_stack_limit = std::strtoull(env, nullptr, 10);
+    }
+    return p;
+  }();
+  return policy;
+}
+
+std::atomic<std::size_t> guarded_in_use{0};
+// Mirrors of the policy read on the spawn path, so it takes no lock.
+std::atomic<std::size_t> default_size_now{StackPolicy{}.default_size};
+std::atomic<std::size_t> warm_kept_now{StackPolicy{}.warm_stacks_kept};
+std::atomic<std::size_t> arena_maps{0};
+
+std::size_t page_size() {
+  static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+std::size_t round_to_pages(std::size_t n) {
+  const std::size_t page = page_size();
+  return (n + page - 1) / page * page;
+}
+
+}  // namespace
+
+StackPolicy stack_policy() {
+  std::lock_guard lock(policy_mutex);
+  return policy_storage();
+}
+
+void set_stack_policy(const StackPolicy& policy) {
+  std::lock_guard lock(policy_mutex);
+  StackPolicy p = policy;
+  p.default_size = std::max<std::size_t>(round_to_pages(p.default_size), 4 * page_size());
+  policy_storage() = p;
+  default_size_now.store(p.default_size, std::memory_order_relaxed);
+  warm_kept_now.store(p.warm_stacks_kept, std::memory_order_relaxed);
+}
+
+StackStats stack_stats() { return StackStats{guarded_in_use.load(), arena_maps.load()}; }
+
+namespace internal {
+
+StackPool::~StackPool() {
+  for (auto& cls : classes_) {
+    for (Stack& s : cls.free) {
+      if (!s.from_arena) {
+        ::munmap(static_cast<char*>(s.bottom) - page_size(), s.size + page_size());
+        guarded_in_use.fetch_sub(1);
+      }
+    }
+  }
+  for (auto& [base, size] : arenas_) ::munmap(base, size);
+}
+
+StackPool::SizeClass& StackPool::size_class(std::size_t size) {
+  for (auto& cls : classes_) {
+    if (cls.size == size) return cls;
+  }
+  classes_.push_back(SizeClass{size, {}});
+  return classes_.back();
+}
+
+std::size_t StackPool::pooled() const {
+  std::size_t n = 0;
+  for (const auto& cls : classes_) n += cls.free.size();
+  return n;
+}
+
+Stack StackPool::allocate(std::size_t size) {
+  size = size == 0 ? default_size_now.load(std::memory_order_relaxed) : std::max(round_to_pages(size), 4 * page_size());
+  SizeClass& cls = size_class(size);
+  if (!cls.free.empty()) {
+    Stack s = cls.free.back();
+    cls.free.pop_back();
+    return s;
+  }
+  return map_stack(size);
+}
+
+Stack StackPool::map_stack(std::size_t size) {
+  const StackPolicy policy = stack_policy();
+  const std::size_t page = page_size();
+  // Guarded while the process-wide budget lasts.
+  if (guarded_in_use.fetch_add(1) < policy.guarded_stack_limit) {
+    void* base = ::mmap(nullptr, size + page, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+      guarded_in_use.fetch_sub(1);
+      throw std::bad_alloc();
+    }
+    ::mprotect(base, page, PROT_NONE);
+    ::madvise(static_cast<char*>(base) + page, size, MADV_NOHUGEPAGE);
+    return Stack{static_cast<char*>(base) + page, size, true, false};
+  }
+  guarded_in_use.fetch_sub(1);
+  // Carved from an arena: stacks of one size class share one map.
+  if (arena_left_ == 0 || arena_stack_size_ != size) {
+    const std::size_t bytes = size * kStacksPerArena;
+    void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) throw std::bad_alloc();
+    ::madvise(base, bytes, MADV_NOHUGEPAGE);
+    arenas_.emplace_back(base, bytes);
+    arena_maps.fetch_add(1);
+    arena_next_ = static_cast<char*>(base);
+    arena_left_ = kStacksPerArena;
+    arena_stack_size_ = size;
+  }
+  Stack s{arena_next_, size, false, true};
+  arena_next_ += size;
+  --arena_left_;
+  return s;
+}
+
+void StackPool::release(Stack stack) {
+  SizeClass& cls = size_class(stack.size);
+  if (cls.free.size() >= warm_kept_now.load(std::memory_order_relaxed)) {
+    if (!stack.from_arena) {  // beyond the warm budget: give guarded stacks back to the kernel
+      ::munmap(static_cast<char*>(stack.bottom) - page_size(), stack.size + page_size());
+      guarded_in_use.fetch_sub(1);
+      return;
+    }
+    // Arena stacks stay mapped but drop their memory.
+    ::madvise(stack.bottom, stack.size, MADV_DONTNEED);
+  }
+  cls.free.push_back(stack);
+}
+
+}  // namespace internal
+}  // namespace grove

@@ -1,0 +1,45 @@
+// hub/internal/stack_pool.h — per-thread pool of fiber stacks (policy in hub/stack.h).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace grove::internal {
+
+struct Stack {
+  void* bottom = nullptr;  // lowest usable address
+  std::size_t size = 0;
+  bool guarded = false;
+  bool from_arena = false;
+};
+
+class StackPool {
+ public:
+  StackPool() = default;
+  StackPool(const StackPool&) = delete;
+  StackPool& operator=(const StackPool&) = delete;
+  ~StackPool();
+
+  // A stack of at least `size` bytes (0 = the policy's default).
+  Stack allocate(std::size_t size);
+  void release(Stack stack);
+
+  std::size_t pooled() const;
+
+ private:
+  struct SizeClass {
+    std::size_t size;
+    std::vector<Stack> free;
+  };
+  SizeClass& size_class(std::size_t size);
+  Stack map_stack(std::size_t size);
+
+  std::vector<SizeClass> classes_;
+  // Unused tail of the current arena for the default size.
+  char* arena_next_ = nullptr;
+  std::size_t arena_left_ = 0;
+  std::size_t arena_stack_size_ = 0;
+  std::vector<std::pair<void*, std::size_t>> arenas_;
+};
+
+}  // namespace grove::internal

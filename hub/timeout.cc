@@ -1,0 +1,99 @@
+// hub/timeout.cc — Timeout scopes on libev timers.
+#include "hub/timeout.h"
+
+#include <ev.h>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cmath>
+
+#include "hub/hub.h"
+
+namespace grove {
+namespace {
+
+std::atomic<std::uint64_t> next_timeout_id{1};
+
+bool fires(double seconds) { return seconds >= 0 && std::isfinite(seconds); }
+
+}  // namespace
+
+
+Timeout::Timeout(double seconds, Mode mode)
+    : seconds_(seconds), mode_(mode), id_(next_timeout_id.fetch_add(1, std::memory_order_relaxed)) {
+  static_assert(sizeof(ev_timer) <= sizeof(timer_), "Timeout::timer_ too small for ev_timer");
+  if (fires(seconds_)) arm(seconds_);
+}
+
+Timeout::Timeout(const Timeout& other)
+    : seconds_(other.seconds_), mode_(other.mode_), id_(other.id_), expired_(other.expired_) {}
+
+Timeout::Timeout(Timeout&& other) noexcept
+    : seconds_(other.seconds_), mode_(other.mode_), id_(other.id_), expired_(other.expired_) {
+  if (other.armed_) {  // move the timer with what is left of it
+    auto* loop = static_cast<struct ev_loop*>(other.owner_->hub().ev_loop());
+    const double left = ev_timer_remaining(loop, reinterpret_cast<ev_timer*>(other.timer_));
+    other.cancel();
+    owner_ = other.owner_;
+    arm(left > 0 ? left : 0.0);
+  }
+}
+
+Timeout::~Timeout() { cancel(); }
+
+void Timeout::arm(double seconds) {
+  Hub& hub = Hub::current();
+  owner_ = &hub.current_fiber();
+  auto* loop = static_cast<struct ev_loop*>(hub.ev_loop());
+  auto* timer = reinterpret_cast<ev_timer*>(timer_);
+  ev_timer_init(timer, &Timeout::on_timer, seconds, 0.);
+  timer->data = this;
+  ev_now_update(loop);
+  ev_timer_start(loop, timer);
+  armed_ = true;
+  expired_ = false;
+}
+
+void Timeout::start() {
+  if (armed_ || !fires(seconds_)) return;
+  if (owner_ != nullptr) cancel();  // drop a stale delivery of an earlier run
+  arm(seconds_);
+}
+
+void Timeout::on_timer(struct ev_loop*, ev_timer* w, int) {
+  static_cast<Timeout*>(w->data)->fire();
+}
+
+void Timeout::fire() noexcept {
+  armed_ = false;
+  expired_ = true;
+  Hub& hub = owner_->hub();
+  if (mode_ == kSilent) {
+    hub.interrupt(*owner_, nullptr, this, 0);
+  } else {
+    hub.interrupt(*owner_, std::make_exception_ptr(Timeout(*this)), nullptr, id_);
+  }
+}
+
+void Timeout::cancel() noexcept {
+  if (owner_ == nullptr) return;
+  if (armed_) {
+    ev_timer_stop(static_cast<struct ev_loop*>(owner_->hub().ev_loop()),
+                  reinterpret_cast<ev_timer*>(timer_));
+    armed_ = false;
+  }
+  // An expiry delivered but not yet thrown dies with the scope.
+  if (owner_->expired_silent_ == this) owner_->expired_silent_ = nullptr;
+  if (owner_->pending_ && owner_->pending_timeout_ == id_) {
+    owner_->pending_ = nullptr;
+    owner_->pending_timeout_ = 0;
+  }
+}
+
+bool Timeout::pending() const noexcept { return armed_; }
+
+std::string Timeout::message() const {
+  return fmt::format("Timeout after {} second{}", seconds_, seconds_ == 1.0 ? "" : "s");
+}
+
+}  // namespace grove

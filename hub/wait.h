@@ -1,0 +1,135 @@
+// hub/wait.h — Waiter and WaitList: the one way a fiber parks and is woken.
+//
+// Every blocking primitive in grove (sleep, join, events, queues, locks, mailbox receive, socket
+// waits) is a thin user of these two types, so timeouts, kills and wake order are solved here
+// once.
+//
+// Model: a Waiter belongs to the fiber that created it. `wait()` parks that fiber until someone
+// calls `wake()` (status kWoken), its deadline passes (kTimedOut), or a silent Timeout scope
+// expires (kTimedOut). A kill or a throwing Timeout is thrown out of `wait()` instead. A wake
+// that happens first wins: if a fiber was woken and, before it ran again, was killed, the wait
+// returns kWoken and the kill is thrown at its next wait point (so a value handed over with the
+// wake is never lost).
+//
+// A WaitList is an intrusive FIFO of waiters: `wake_one()` wakes the longest waiter. Nothing is
+// allocated. A Waiter unlinks itself when its wait ends, however it ends.
+//
+// Thread: hub thread only (wake from another thread with Hub::post). Destruction: a WaitList
+// must be empty when destroyed (asserted).
+//
+//   grove::WaitList readers;
+//   // consumer fiber:
+//   while (items.empty()) {
+//     if (readers.wait(grove::Deadline::after(0.5), "items") == grove::WaitStatus::kTimedOut) {
+//       return std::nullopt;
+//     }
+//   }
+//   // producer:
+//   items.push_back(x);
+//   readers.wake_one();
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+struct ev_loop;
+struct ev_timer;
+
+namespace grove {
+
+class Fiber;
+class WaitList;
+
+// A point on the hub's monotonic clock (seconds; steady_clock / CLOCK_MONOTONIC).
+class Deadline {
+ public:
+  constexpr Deadline() = default;  // never
+  static constexpr Deadline never() { return Deadline(); }
+  static Deadline after(double seconds);
+  template <class Rep, class Period>
+  static Deadline after(std::chrono::duration<Rep, Period> d) {
+    return after(std::chrono::duration<double>(d).count());
+  }
+  static Deadline at(std::chrono::steady_clock::time_point tp);
+  // Seconds of the monotonic clock now.
+  static double now();
+
+  constexpr bool is_never() const { return at_ == std::numeric_limits<double>::infinity(); }
+  constexpr double seconds() const { return at_; }
+  double remaining() const;  // seconds left, <= 0 when passed, +inf when never
+  bool passed() const { return !is_never() && remaining() <= 0; }
+
+ private:
+  explicit constexpr Deadline(double at) : at_(at) {}
+  double at_ = std::numeric_limits<double>::infinity();
+};
+
+enum class WaitStatus : std::uint8_t {
+  kWoken,     // someone called wake()
+  kTimedOut,  // the deadline passed, or a silent Timeout scope expired
+};
+
+class Waiter {
+ public:
+  Waiter() noexcept;  // for the calling fiber
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+  ~Waiter();
+
+  // Parks the calling fiber until woken or `deadline`. `what` names the wait in LoopExit messages
+  // and run-info dumps. Throws what a kill or Timeout delivers.
+  WaitStatus wait(Deadline deadline = Deadline::never(), const char* what = "wait");
+
+  // Wakes the fiber (it runs at a later pass). False if it was already woken.
+  bool wake() noexcept;
+
+  bool woken() const noexcept { return state_ == State::kWoken; }
+  bool linked() const noexcept { return list_ != nullptr; }
+  Fiber* fiber() const noexcept { return fiber_; }
+
+  // Free for the primitive that parks this waiter: e.g. a queue hands an item over through it.
+  void* payload = nullptr;
+
+ private:
+  friend class WaitList;
+  friend class Hub;
+  enum class State : std::uint8_t { kIdle, kParked, kWoken, kTimedOut, kInterrupted };
+  static void on_deadline(struct ev_loop* loop, struct ev_timer* w, int events);
+
+  Fiber* fiber_;
+  Waiter* prev_ = nullptr;
+  Waiter* next_ = nullptr;
+  WaitList* list_ = nullptr;
+  State state_ = State::kIdle;
+};
+
+class WaitList {
+ public:
+  WaitList() = default;
+  WaitList(const WaitList&) = delete;
+  WaitList& operator=(const WaitList&) = delete;
+  ~WaitList();
+
+  // Parks the calling fiber at the back of the list until woken or `deadline`.
+  WaitStatus wait(Deadline deadline = Deadline::never(), const char* what = "wait list");
+
+  void push_back(Waiter& w) noexcept;
+  void remove(Waiter& w) noexcept;  // no-op if not linked here
+  Waiter* front() const noexcept { return head_; }
+  bool empty() const noexcept { return head_ == nullptr; }
+  std::size_t size() const noexcept { return size_; }
+
+  // Unlinks and wakes the longest waiter; returns it (nullptr if none). The returned pointer is
+  // valid until that fiber runs.
+  Waiter* wake_one() noexcept;
+  std::size_t wake_all() noexcept;
+
+ private:
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace grove
