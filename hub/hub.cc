@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "hub/internal/switch.h"
 #include "hub/timeout.h"
 
 namespace grove {
@@ -43,8 +44,6 @@ struct Inbox {
 namespace {
 
 std::atomic<std::uint64_t> next_fiber_id{1};
-
-thread_local Hub* tls_hub = nullptr;
 
 // Runs Hub::destroy_current() when a thread that used grove exits.
 struct HubReaper {
@@ -246,6 +245,16 @@ bool Waiter::wake() noexcept {
   }
 }
 
+bool Waiter::interrupt(std::exception_ptr error) noexcept {
+  if (state_ != State::kParked) return false;
+  if (list_ != nullptr) list_->remove(*this);
+  fiber_->pending_ = std::move(error);
+  fiber_->pending_timeout_ = 0;
+  state_ = State::kInterrupted;
+  fiber_->hub().schedule(*fiber_);
+  return true;
+}
+
 WaitStatus Waiter::wait(Deadline deadline, const char* what) {
   Fiber& self = *fiber_;
   Hub& hub = self.hub();
@@ -391,17 +400,14 @@ class Hub::LoopFiber final : public Fiber {
   void run() override {}
 };
 
-Hub& Hub::current() {
-  if (tls_hub != nullptr) return *tls_hub;
-  tls_hub = new Hub();
+Hub& Hub::create_current() {
+  new Hub();  // registers itself as current_hub_
   if (tls_reaper == nullptr) {
     thread_local HubReaper reaper;
     tls_reaper = &reaper;
   }
-  return *tls_hub;
+  return *current_hub_;
 }
-
-Hub* Hub::current_if_exists() noexcept { return tls_hub; }
 
 void Hub::on_inbox(struct ev_loop* loop, ev_async*, int) {
   auto* hub = static_cast<Hub*>(ev_userdata(loop));
@@ -420,7 +426,8 @@ void Hub::on_inbox(struct ev_loop* loop, ev_async*, int) {
 }
 
 Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<internal::Inbox>()) {
-  tls_hub = this;  // fibers below look the hub up while being constructed
+  current_hub_ = this;  // fibers below look the hub up while being constructed
+  eh_ = internal::current_eh_globals();
   loop_->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
   if (loop_->loop == nullptr) throw std::runtime_error("grove: cannot create the libev loop");
   ev_set_userdata(loop_->loop, this);
@@ -474,7 +481,7 @@ Hub::~Hub() {
 }
 
 void Hub::destroy_current() {
-  Hub* hub = tls_hub;
+  Hub* hub = current_hub_;
   if (hub == nullptr) return;
   if (hub->current_ != hub->main_) {
     spdlog::error("grove: Hub::destroy_current() called from a fiber; the hub is leaked");
@@ -500,7 +507,7 @@ void Hub::destroy_current() {
     spdlog::error("grove: {} fiber(s) refused to die while the hub was destroyed; leaked",
                   hub->live_count_);
   }
-  tls_hub = nullptr;
+  current_hub_ = nullptr;
   delete hub;
 }
 
@@ -586,6 +593,21 @@ void Hub::remove_live(Fiber& f) noexcept {
   --live_count_;
 }
 
+[[gnu::always_inline]] inline void Hub::switch_to(Fiber& next, bool finishing) {
+  Fiber& prev = *current_;
+  if (next.ctx_.fctx == nullptr) [[unlikely]] {  // first run: give it a stack
+    next.stack_ = take_stack(next.requested_stack_);
+    internal::make_context(next.ctx_, next.stack_.bottom, next.stack_.size, &Fiber::entry, &next);
+  }
+  current_ = &next;
+  next.state_ = FiberState::kRunning;
+  ++stats_.switches;
+  internal::MachineContext* from = internal::switch_context(eh_, prev.ctx_, next.ctx_, finishing);
+  if (dying_ != nullptr) [[unlikely]] {
+    after_switch(from);
+  }
+}
+
 void Hub::schedule(Fiber& f) noexcept {
   f.state_ = FiberState::kReady;
   f.next_ready_ = nullptr;
@@ -599,12 +621,39 @@ void Hub::schedule(Fiber& f) noexcept {
   ++stats_.wakeups;
 }
 
+[[gnu::always_inline]] inline void Hub::switch_out(bool finishing) {
+  Fiber* next = loop_fiber_;
+  while (pass_budget_ > 0 && ready_head_ != nullptr) {
+    Fiber* f = ready_head_;
+    ready_head_ = f->next_ready_;
+    if (ready_head_ == nullptr) ready_tail_ = nullptr;
+    --ready_count_;
+    if (f->state_ == FiberState::kDead) {  // killed before it ever ran
+      f->release();
+      continue;
+    }
+    if ((--pass_budget_ & 63) == 0 && pass_budget_ > 0 &&
+        Deadline::now() - last_poll_ > kMaxPollIntervalSeconds) [[unlikely]] {
+      pass_budget_ = 0;  // long pass: poll after this switch
+    }
+    next = f;
+    break;
+  }
+  if (next == current_) {  // yielded with nobody else ready
+    current_->state_ = FiberState::kRunning;
+    return;
+  }
+  switch_to(*next, finishing);
+}
+
 void Hub::yield() {
   Fiber& self = *current_;
   if (self.pending_) std::rethrow_exception(std::exchange(self.pending_, nullptr));
   schedule(self);
   switch_out();
-  if (self.pending_) std::rethrow_exception(std::exchange(self.pending_, nullptr));
+  if (self.pending_) [[unlikely]] {
+    std::rethrow_exception(std::exchange(self.pending_, nullptr));
+  }
 }
 
 void Hub::sleep(double seconds) {
@@ -627,42 +676,7 @@ void Hub::park(Waiter& w, const char* what) {
   self.waiter_ = nullptr;
 }
 
-void Hub::switch_out(bool finishing) {
-  Fiber* next = loop_fiber_;
-  while (pass_budget_ > 0 && ready_head_ != nullptr) {
-    Fiber* f = ready_head_;
-    ready_head_ = f->next_ready_;
-    if (ready_head_ == nullptr) ready_tail_ = nullptr;
-    --ready_count_;
-    if (f->state_ == FiberState::kDead) {  // killed before it ever ran
-      f->release();
-      continue;
-    }
-    --pass_budget_;
-    next = f;
-    break;
-  }
-  if (next == current_) {  // yielded with nobody else ready
-    current_->state_ = FiberState::kRunning;
-    return;
-  }
-  switch_to(*next, finishing);
-}
-
 internal::Stack Hub::take_stack(std::size_t size) { return stacks_.allocate(size); }
-
-void Hub::switch_to(Fiber& next, bool finishing) {
-  Fiber& prev = *current_;
-  if (next.ctx_.fctx == nullptr) {  // first run: give it a stack
-    next.stack_ = take_stack(next.requested_stack_);
-    internal::make_context(next.ctx_, next.stack_.bottom, next.stack_.size, &Fiber::entry, &next);
-  }
-  current_ = &next;
-  next.state_ = FiberState::kRunning;
-  ++stats_.switches;
-  internal::MachineContext* from = internal::switch_context(prev.ctx_, next.ctx_, finishing);
-  after_switch(from);
-}
 
 void Hub::after_switch(internal::MachineContext* /*from*/) noexcept {
   if (Fiber* dead = std::exchange(dying_, nullptr)) {
@@ -745,6 +759,7 @@ void Hub::loop_run() {
       }
     }
     pass_budget_ = std::max<int>(static_cast<int>(ready_count_), kMinSwitchesPerPoll);
+    last_poll_ = Deadline::now();
     switch_out();
   }
 }

@@ -7,7 +7,9 @@
 // without blocking, so a loop of sleep(0) never starves I/O or timers. When passes are very
 // short (a handful of fibers yielding to each other) the poll happens once every
 // kMinSwitchesPerPoll switches instead of every pass: a non-blocking poll is a syscall (~1.1 µs),
-// and paying it every two switches would make yield 100 times slower.
+// and paying it every two switches would make yield 50 times slower. So that a few fibers doing
+// heavy work between yields cannot delay I/O for 1024 of their turns, every 64th switch also
+// checks the clock and polls when kMaxPollIntervalSeconds has passed since the last poll.
 //
 // If the main fiber waits and nothing can ever wake it (no ready fiber, no active timer or I/O
 // watcher, no thread-pool job in flight), the wait throws LoopExit naming what it waited for.
@@ -40,6 +42,7 @@ namespace grove {
 namespace internal {
 struct Loop;
 struct Inbox;
+struct EhGlobals;
 }  // namespace internal
 
 // What the hub tells its error handler about a failure nobody else owns.
@@ -76,10 +79,15 @@ class RemoteHub {
 
 class Hub {
  public:
-  static constexpr int kMinSwitchesPerPoll = 256;
+  static constexpr int kMinSwitchesPerPoll = 1024;
+  static constexpr double kMaxPollIntervalSeconds = 0.001;
 
-  static Hub& current();                    // creates this thread's hub on first use
-  static Hub* current_if_exists() noexcept;
+  // This thread's hub, created on first use.
+  static Hub& current() {
+    Hub* hub = current_hub_;
+    return hub != nullptr ? *hub : create_current();
+  }
+  static Hub* current_if_exists() noexcept { return current_hub_; }
   // Kills and unwinds every fiber of this thread's hub, then frees it. Call from the main fiber.
   static void destroy_current();
 
@@ -125,6 +133,9 @@ class Hub {
 
   Hub();
   ~Hub();
+  static Hub& create_current();
+
+  [[gnu::tls_model("initial-exec")]] static inline thread_local Hub* current_hub_ = nullptr;
 
   // Parks the current fiber (state kParked on `w`) and switches away.
   void park(Waiter& w, const char* what);
@@ -145,12 +156,14 @@ class Hub {
   internal::Stack take_stack(std::size_t size);
 
   Fiber* current_ = nullptr;
+  internal::EhGlobals* eh_ = nullptr;  // this thread's C++ exception state, swapped per switch
   Fiber* main_ = nullptr;
   Fiber* loop_fiber_ = nullptr;
   Fiber* ready_head_ = nullptr;
   Fiber* ready_tail_ = nullptr;
   std::size_t ready_count_ = 0;
   int pass_budget_ = 0;
+  double last_poll_ = 0;  // monotonic seconds of the last libev poll
   Fiber* live_head_ = nullptr;
   std::size_t live_count_ = 0;
   Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch

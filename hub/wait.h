@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <limits>
 
 struct ev_loop;
@@ -84,6 +85,9 @@ class Waiter {
 
   // Wakes the fiber (it runs at a later pass). False if it was already woken.
   bool wake() noexcept;
+  // Wakes the fiber by throwing `error` out of its wait() (gevent's cancel_wait; close() waking a
+  // blocked recv). False if it was not parked.
+  bool interrupt(std::exception_ptr error) noexcept;
 
   bool woken() const noexcept { return state_ == State::kWoken; }
   bool linked() const noexcept { return list_ != nullptr; }

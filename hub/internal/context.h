@@ -43,10 +43,7 @@ void make_context(MachineContext& ctx, void* stack_bottom, std::size_t size, Con
 // Makes `ctx` describe the calling thread's own stack (used for a thread's main fiber).
 void adopt_thread_context(MachineContext& ctx);
 
-// Suspends `from` and resumes `to`. Returns the context that later switched back to `from`.
-// With `finishing`, `from` will never be resumed (its stack may be released by the caller of the
-// returned-into side; sanitizers are told the stack is going away).
-MachineContext* switch_context(MachineContext& from, MachineContext& to, bool finishing = false);
+// The switch itself: hub/internal/switch.h (inline; included by the hub's .cc files only).
 
 // Releases sanitizer state of a context that finished.
 void destroy_context(MachineContext& ctx);

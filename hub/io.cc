@@ -1,0 +1,88 @@
+// hub/io.cc — IoWatcher on libev's ev_io.
+#include "hub/io.h"
+
+#include <ev.h>
+
+#include <utility>
+
+#include "hub/errors.h"
+#include "hub/hub.h"
+
+namespace grove {
+
+namespace {
+ev_io* as_io(unsigned char* storage) { return reinterpret_cast<ev_io*>(storage); }
+}  // namespace
+
+IoWatcher::IoWatcher() noexcept {
+  static_assert(sizeof(ev_io) <= sizeof(io_), "IoWatcher::io_ too small for ev_io");
+  ev_init(as_io(io_), &IoWatcher::on_ready);
+  as_io(io_)->data = this;
+}
+
+IoWatcher::IoWatcher(int fd, int events) noexcept : IoWatcher() { reset(fd, events); }
+
+IoWatcher::~IoWatcher() { stop(); }
+
+void IoWatcher::reset(int fd, int events) noexcept {
+  stop();
+  fd_ = fd;
+  events_ = events;
+  ready_ = 0;
+  if (loop_ == nullptr) loop_ = Hub::current().ev_loop();
+  ev_io_set(as_io(io_), fd, events);
+}
+
+void IoWatcher::stop() noexcept {
+  if (active_) {
+    ev_io_stop(static_cast<struct ev_loop*>(loop_), as_io(io_));
+    active_ = false;
+  }
+}
+
+void IoWatcher::on_ready(struct ev_loop* loop, struct ev_io* w, int revents) {
+  auto* self = static_cast<IoWatcher*>(w->data);
+  const int ready = revents & (EV_READ | EV_WRITE);
+  if (self->waiter_ != nullptr) {
+    self->ready_ |= ready;
+    self->waiter_->wake();
+    return;
+  }
+  // Nobody waits: stop polling (level-triggered would spin) and remember the readiness.
+  self->ready_ |= ready;
+  ev_io_stop(loop, w);
+  self->active_ = false;
+}
+
+int IoWatcher::wait(Deadline deadline, const char* what) {
+  if (waiter_ != nullptr) {
+    throw ConcurrentObjectUseError(
+        "This socket is already used by another greenlet (two greenlets waiting for the same "
+        "direction on one file descriptor)");
+  }
+  Waiter waiter;
+  waiter_ = &waiter;
+  struct Clear {
+    IoWatcher* self;
+    ~Clear() { self->waiter_ = nullptr; }
+  } clear{this};
+  for (;;) {
+    if (const int ready = std::exchange(ready_, 0) & events_) {
+      // Still a wait point: a pending kill or timeout goes first.
+      if (waiter.wait(Deadline::after(0.0), what) == WaitStatus::kWoken) continue;
+      return ready;
+    }
+    if (!active_) {
+      ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
+      active_ = true;
+    }
+    if (waiter.wait(deadline, what) == WaitStatus::kTimedOut) return 0;
+  }
+}
+
+bool IoWatcher::cancel(std::exception_ptr error) noexcept {
+  if (waiter_ == nullptr) return false;
+  return waiter_->interrupt(std::move(error));
+}
+
+}  // namespace grove

@@ -1,0 +1,71 @@
+// hub/io.h — wait for a file descriptor to become readable or writable.
+//
+// Model: an IoWatcher is one interest (fd + directions) registered with the hub's libev loop.
+// `wait()` parks the calling fiber until the fd is ready, the deadline passes, or someone calls
+// `cancel(error)`. The watcher stays registered between waits, so a connection that waits again
+// and again costs no poller change (no epoll_ctl); if the fd becomes ready while nobody waits,
+// the watcher stops itself and remembers the readiness, and the next wait returns it at once.
+//
+// One fiber at a time may wait on a watcher: a second one gets ConcurrentObjectUseError
+// (gevent's rule for two greenlets reading one socket).
+//
+// Thread: hub thread only. Destruction: a watcher must not be destroyed while a fiber waits on
+// it from another stack (the waiting fiber's own unwinding is fine).
+//
+//   grove::IoWatcher readable(fd, grove::kIoRead);
+//   while ((n = ::read(fd, buf, sizeof buf)) < 0 && errno == EAGAIN) {
+//     if (readable.wait(grove::Deadline::after(5.0)) == 0) throw timed_out();
+//   }
+#pragma once
+
+#include <exception>
+
+#include "hub/wait.h"
+
+struct ev_io;
+
+namespace grove {
+
+enum IoEvents : int {
+  kIoRead = 1,   // EV_READ
+  kIoWrite = 2,  // EV_WRITE
+};
+
+class IoWatcher {
+ public:
+  IoWatcher() noexcept;
+  IoWatcher(int fd, int events) noexcept;
+  IoWatcher(const IoWatcher&) = delete;
+  IoWatcher& operator=(const IoWatcher&) = delete;
+  ~IoWatcher();
+
+  // Watches `fd` for `events` from now on (stops the previous interest).
+  void reset(int fd, int events) noexcept;
+  // Stops watching; a fiber still waiting is not woken (use cancel for that).
+  void stop() noexcept;
+
+  // Parks until the fd is ready for one of the watched directions; returns the ready ones, or 0
+  // when the deadline passed (or a silent Timeout expired). Throws ConcurrentObjectUseError when
+  // another fiber already waits here, or what cancel()/kill/Timeout delivers.
+  int wait(Deadline deadline = Deadline::never(), const char* what = "io");
+
+  // Throws `error` out of the waiting fiber's wait(); false if nobody waits.
+  bool cancel(std::exception_ptr error) noexcept;
+
+  int fd() const noexcept { return fd_; }
+  int events() const noexcept { return events_; }
+  bool has_waiter() const noexcept { return waiter_ != nullptr; }
+
+ private:
+  static void on_ready(struct ev_loop* loop, struct ev_io* w, int revents);
+
+  alignas(8) unsigned char io_[64];  // the ev_io (checked in io.cc)
+  int fd_ = -1;
+  int events_ = 0;
+  int ready_ = 0;  // readiness seen while nobody waited
+  bool active_ = false;
+  void* loop_ = nullptr;
+  Waiter* waiter_ = nullptr;
+};
+
+}  // namespace grove

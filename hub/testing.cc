@@ -1,0 +1,58 @@
+// hub/testing.cc — the fresh-hub-with-deadline runner behind GROVE_TEST.
+#include "hub/testing.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "hub/hub.h"
+
+namespace grove::testing {
+
+double default_deadline() {
+  if (const char* env = std::getenv("GROVE_TEST_DEADLINE")) {
+    const double s = std::strtod(env, nullptr);
+    if (s > 0) return s;
+  }
+  return 30.0;
+}
+
+std::string Outcome::describe() const {
+  std::string out;
+  if (!finished) out += "the test body did not finish before its deadline; fibers:\n" + run_info;
+  if (error) {
+    const ExceptionInfo info = describe_exception(error);
+    out += fmt::format("the test body threw {}: {}\n", info.type, info.what);
+  }
+  for (const auto& r : reported) out += "the hub reported: " + r + "\n";
+  return out;
+}
+
+Outcome run_in_hub(const std::function<void()>& body, double deadline_seconds) {
+  Hub::destroy_current();  // start from a fresh hub
+  Outcome outcome;
+  Hub& hub = Hub::current();
+  hub.set_error_handler([&outcome](const ErrorReport& report) {
+    const ExceptionInfo info = describe_exception(report.error);
+    outcome.reported.push_back(fmt::format("{} failed with {}: {}", report.where, info.type,
+                                           info.what));
+  });
+  FiberRef fiber = spawn_fiber([&] {
+    try {
+      body();
+    } catch (...) {
+      outcome.error = std::current_exception();
+    }
+  });
+  try {
+    outcome.finished = fiber->join(Deadline::after(deadline_seconds));
+  } catch (const LoopExit&) {
+    // The body is parked forever; report it like a missed deadline.
+    outcome.finished = fiber->dead();
+  }
+  if (!outcome.finished) outcome.run_info = hub.run_info();
+  Hub::destroy_current();
+  return outcome;
+}
+
+}  // namespace grove::testing

@@ -1,0 +1,177 @@
+// kill(): delivered at every wait point, unwinds the stack, never runs an unstarted fiber.
+#include <unistd.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "hub/hub.h"
+#include "hub/io.h"
+#include "hub/thread_pool.h"
+#include "hub/timeout.h"
+#include "tests/support/grove_test.h"
+
+namespace grove {
+namespace {
+
+// Counts destructor runs, to prove a kill unwinds the stack.
+struct Tracker {
+  int* destroyed;
+  ~Tracker() { ++*destroyed; }
+};
+
+// Spawns `wait_here` in a fiber, lets it park, kills it, and checks it unwound through the wait.
+template <class F>
+void expect_kill_unwinds(F wait_here) {
+  int destroyed = 0;
+  bool got_exit = false;
+  bool returned = false;
+  FiberRef f = spawn_fiber([&] {
+    Tracker t{&destroyed};
+    try {
+      wait_here();
+      returned = true;
+    } catch (const GreenletExit&) {
+      got_exit = true;
+      throw;
+    }
+  });
+  sleep(0.005);
+  ASSERT_FALSE(f->dead()) << "the fiber should be parked";
+  f->kill();
+  ASSERT_TRUE(f->join_for(std::chrono::seconds(5)));
+  EXPECT_TRUE(got_exit);
+  EXPECT_FALSE(returned);
+  EXPECT_EQ(destroyed, 1);
+}
+
+GROVE_TEST(Cancellation, KillInterruptsSleep) { expect_kill_unwinds([] { sleep(10.0); }); }
+
+GROVE_TEST(Cancellation, KillInterruptsWaitList) {
+  WaitList list;
+  expect_kill_unwinds([&] { (void)list.wait(); });
+  EXPECT_TRUE(list.empty()) << "a killed waiter must leave the list";
+}
+
+GROVE_TEST(Cancellation, KillInterruptsWaitWithDeadline) {
+  WaitList list;
+  expect_kill_unwinds([&] { (void)list.wait(Deadline::after(10.0)); });
+}
+
+GROVE_TEST(Cancellation, KillInterruptsJoin) {
+  FiberRef sleeper = spawn_fiber([] { sleep(10.0); });
+  expect_kill_unwinds([&] { (void)sleeper->join(); });
+  sleeper->kill();
+  EXPECT_TRUE(sleeper->join());
+}
+
+GROVE_TEST(Cancellation, KillInterruptsIoWait) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  expect_kill_unwinds([&] {
+    IoWatcher w(fds[0], kIoRead);
+    (void)w.wait();
+  });
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+GROVE_TEST(Cancellation, KillInterruptsRunInThread) {
+  expect_kill_unwinds([] { run_in_thread([] { ::usleep(50 * 1000); }); });
+  sleep(0.1);  // let the orphaned job finish and hand back
+}
+
+GROVE_TEST(Cancellation, KillInterruptsAYieldLoop) {
+  expect_kill_unwinds([] {
+    for (;;) yield();
+  });
+}
+
+GROVE_TEST(Cancellation, KillBeforeStartMeansItNeverRuns) {
+  bool ran = false;
+  FiberRef f = spawn_fiber([&] { ran = true; });
+  f->kill();
+  EXPECT_TRUE(f->dead());
+  sleep(0.0);
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(f->join());
+}
+
+GROVE_TEST(Cancellation, KillOfADeadFiberIsANoOp) {
+  FiberRef f = spawn_fiber([] {});
+  EXPECT_TRUE(f->join());
+  f->kill();
+  f->kill();
+  EXPECT_TRUE(f->dead());
+}
+
+GROVE_TEST(Cancellation, KillWithACustomErrorIsReported) {
+  std::vector<std::string> reported;
+  Hub::current().set_error_handler([&](const ErrorReport& r) {
+    reported.push_back(describe_exception(r.error).what);
+  });
+  FiberRef f = spawn_fiber([] { sleep(10.0); });
+  sleep(0.0);
+  f->kill(std::make_exception_ptr(std::runtime_error("custom")));
+  EXPECT_TRUE(f->join());
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0], "custom");
+}
+
+GROVE_TEST(Cancellation, WakeWinsOverALaterKill) {
+  // Woken, then killed before it ran: the wait returns kWoken; the kill comes at the next wait.
+  WaitList list;
+  WaitStatus status = WaitStatus::kTimedOut;
+  bool killed_later = false;
+  FiberRef f = spawn_fiber([&] {
+    status = list.wait();
+    try {
+      sleep(10.0);
+    } catch (const GreenletExit&) {
+      killed_later = true;
+      throw;
+    }
+  });
+  sleep(0.0);
+  list.wake_all();
+  f->kill();
+  EXPECT_TRUE(f->join());
+  EXPECT_EQ(status, WaitStatus::kWoken);
+  EXPECT_TRUE(killed_later);
+}
+
+GROVE_TEST(Cancellation, CodeThatDoesNotWaitCannotBeInterrupted) {
+  int steps = 0;
+  bool after_wait = false;
+  FiberRef g = spawn_fiber([&] {
+    Hub::current().current_fiber().kill();  // delivered at the next wait point
+    for (int i = 0; i < 1000; ++i) ++steps;
+    yield();
+    after_wait = true;
+  });
+  EXPECT_TRUE(g->join());
+  EXPECT_EQ(steps, 1000);
+  EXPECT_FALSE(after_wait);
+}
+
+GROVE_TEST(Cancellation, CatchingTheKillAndWaitingAgainCanBeKilledAgain) {
+  int kills_seen = 0;
+  FiberRef f = spawn_fiber([&] {
+    for (;;) {
+      try {
+        sleep(10.0);
+      } catch (const GreenletExit&) {
+        if (++kills_seen == 2) throw;
+      }
+    }
+  });
+  sleep(0.0);
+  f->kill();
+  sleep(0.0);
+  EXPECT_FALSE(f->dead());
+  f->kill();
+  EXPECT_TRUE(f->join());
+  EXPECT_EQ(kills_seen, 2);
+}
+
+}  // namespace
+}  // namespace grove

@@ -1,0 +1,85 @@
+// IoWatcher: readiness, timeouts, cancel, one waiter per watcher.
+#include "hub/io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "hub/hub.h"
+#include "tests/support/grove_test.h"
+
+namespace grove {
+namespace {
+
+struct Pipe {
+  int r = -1, w = -1;
+  Pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK) != 0) throw std::runtime_error("pipe");
+    r = fds[0];
+    w = fds[1];
+  }
+  ~Pipe() {
+    ::close(r);
+    ::close(w);
+  }
+};
+
+GROVE_TEST(IoWatcher, WaitReturnsWhenReadable) {
+  Pipe p;
+  FiberRef writer = spawn_fiber([&] {
+    sleep(0.005);
+    ASSERT_EQ(::write(p.w, "x", 1), 1);
+  });
+  IoWatcher w(p.r, kIoRead);
+  EXPECT_EQ(w.wait(Deadline::after(5.0)), kIoRead);
+  EXPECT_TRUE(writer->join());
+}
+
+GROVE_TEST(IoWatcher, WaitTimesOutWithZero) {
+  Pipe p;
+  IoWatcher w(p.r, kIoRead);
+  const double start = Deadline::now();
+  EXPECT_EQ(w.wait(Deadline::after(0.01)), 0);
+  EXPECT_GE(Deadline::now() - start, 0.009);
+}
+
+GROVE_TEST(IoWatcher, WritableAtOnce) {
+  Pipe p;
+  IoWatcher w(p.w, kIoWrite);
+  EXPECT_EQ(w.wait(Deadline::after(5.0)), kIoWrite);
+}
+
+GROVE_TEST(IoWatcher, CancelThrowsTheErrorIntoTheWaiter) {
+  Pipe p;
+  IoWatcher w(p.r, kIoRead);
+  FiberRef canceller = spawn_fiber([&] {
+    EXPECT_TRUE(w.cancel(std::make_exception_ptr(std::runtime_error("cancelled"))));
+  });
+  EXPECT_THROW(w.wait(), std::runtime_error);
+  EXPECT_TRUE(canceller->join());
+  EXPECT_FALSE(w.cancel(std::make_exception_ptr(std::runtime_error("nobody"))));
+}
+
+GROVE_TEST(IoWatcher, SecondWaiterGetsConcurrentObjectUseError) {
+  Pipe p;
+  IoWatcher w(p.r, kIoRead);
+  FiberRef first = spawn_fiber([&] { (void)w.wait(Deadline::after(5.0)); });
+  sleep(0.0);
+  EXPECT_THROW(w.wait(), ConcurrentObjectUseError);
+  ASSERT_EQ(::write(p.w, "x", 1), 1);
+  EXPECT_TRUE(first->join());
+}
+
+GROVE_TEST(IoWatcher, ReadinessSeenWhileNobodyWaitsIsKept) {
+  Pipe p;
+  IoWatcher w(p.r, kIoRead);
+  EXPECT_EQ(w.wait(Deadline::after(0.001)), 0);  // registers the watcher
+  ASSERT_EQ(::write(p.w, "x", 1), 1);
+  sleep(0.005);  // the loop sees the readiness while nobody waits
+  EXPECT_EQ(w.wait(Deadline::after(0.0)), kIoRead);
+}
+
+}  // namespace
+}  // namespace grove
