@@ -88,6 +88,10 @@ class Fiber {
   // A short human description, e.g. `<Fiber 7 parked on "sleep">`; actors override it.
   virtual std::string describe() const;
 
+  // True for fibers that are greenlet-actors (actors/actor.h); lets that layer find "the current
+  // actor" without a dynamic_cast.
+  bool is_actor() const noexcept { return is_actor_; }
+
  protected:
   // `stack_size` 0 = the stack policy's default.
   explicit Fiber(std::size_t stack_size = 0);
@@ -100,6 +104,8 @@ class Fiber {
   virtual void finish_unstarted(std::exception_ptr /*reason*/) noexcept {}
   // Called on the fiber's own stack after run() returns, before joiners are woken.
   virtual void on_finished() noexcept {}
+
+  bool is_actor_ = false;  // set by actors/ in its constructor
 
  private:
   friend class Hub;

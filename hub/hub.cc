@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -44,6 +45,13 @@ struct Inbox {
 namespace {
 
 std::atomic<std::uint64_t> next_fiber_id{1};
+
+// Every live hub's inbox, so another thread can reach a hub it only knows by pointer.
+std::mutex hubs_mutex;
+std::unordered_map<const Hub*, std::weak_ptr<internal::Inbox>>& live_hubs() {
+  static auto* hubs = new std::unordered_map<const Hub*, std::weak_ptr<internal::Inbox>>();
+  return *hubs;
+}
 
 // Runs Hub::destroy_current() when a thread that used grove exits.
 struct HubReaper {
@@ -437,6 +445,10 @@ Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<
   ev_unref(loop_->loop);  // the inbox alone does not keep the loop alive (see LoopExit)
   inbox_->loop = loop_->loop;
   inbox_->async = &loop_->async;
+  {
+    std::lock_guard lock(hubs_mutex);
+    live_hubs()[this] = inbox_;
+  }
 
   auto* main = new MainFiber();
   main->add_ref();
@@ -463,6 +475,10 @@ Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<
 }
 
 Hub::~Hub() {
+  {
+    std::lock_guard lock(hubs_mutex);
+    live_hubs().erase(this);
+  }
   {
     std::lock_guard lock(inbox_->mutex);
     inbox_->closed = true;
@@ -514,6 +530,28 @@ void Hub::destroy_current() {
 void* Hub::ev_loop() const noexcept { return loop_->loop; }
 
 RemoteHub Hub::remote() const { return RemoteHub(inbox_); }
+
+RemoteHub Hub::remote_of(const Hub* hub) {
+  std::lock_guard lock(hubs_mutex);
+  auto it = live_hubs().find(hub);
+  if (it == live_hubs().end()) return RemoteHub();
+  return RemoteHub(it->second.lock());
+}
+
+void Hub::run_callback(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
+
+void Hub::run_callbacks() {
+  // Callbacks queued by these callbacks run at the next pass, not in this one.
+  std::vector<std::function<void()>> batch;
+  batch.swap(callbacks_);
+  for (auto& fn : batch) {
+    try {
+      fn();
+    } catch (...) {
+      report_error("<hub callback>", std::current_exception());
+    }
+  }
+}
 
 bool RemoteHub::post(std::function<void()> fn) const {
   if (!inbox_) return false;
@@ -742,7 +780,8 @@ void Hub::deliver_loop_exit() {
 
 void Hub::loop_run() {
   for (;;) {
-    if (ready_head_ != nullptr) {
+    if (!callbacks_.empty()) run_callbacks();
+    if (ready_head_ != nullptr || !callbacks_.empty()) {
       ev_run(loop_->loop, EVRUN_NOWAIT);
       ++stats_.polls;
     } else {
@@ -751,8 +790,9 @@ void Hub::loop_run() {
       while (ready_head_ == nullptr) {
         const int active = ev_run(loop_->loop, EVRUN_ONCE);
         ++stats_.polls;
+        if (!callbacks_.empty()) run_callbacks();
         if (ready_head_ != nullptr) break;
-        if (active == 0) {
+        if (active == 0 && callbacks_.empty()) {
           if (main_->state_ != FiberState::kParked) std::abort();  // hub runs only when main waits
           deliver_loop_exit();
         }

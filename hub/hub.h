@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hub/errors.h"
 #include "hub/fiber.h"
@@ -104,6 +105,12 @@ class Hub {
   void sleep(double seconds);
 
   RemoteHub remote() const;
+  // The RemoteHub of `hub` if it still exists (any thread); empty once it was destroyed.
+  static RemoteHub remote_of(const Hub* hub);
+
+  // Runs `fn` from the hub's own fiber after the current pass (gevent's loop.run_callback):
+  // before the next poll, in the order queued. `fn` must not block. Hub thread only.
+  void run_callback(std::function<void()> fn);
 
   // Failures that escape a fiber and have no other owner go here (default: spdlog error line).
   void set_error_handler(ErrorHandler handler);
@@ -169,6 +176,8 @@ class Hub {
   Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch
   bool destroying_ = false;
 
+  void run_callbacks();
+  std::vector<std::function<void()>> callbacks_;
   std::unique_ptr<internal::Loop> loop_;
   std::shared_ptr<internal::Inbox> inbox_;
   internal::StackPool stacks_;
