@@ -9,6 +9,13 @@
 
 namespace grove::testing {
 
+namespace {
+thread_local ExpectFailures* expecting = nullptr;
+}  // namespace
+
+ExpectFailures::ExpectFailures() : previous_(expecting) { expecting = this; }
+ExpectFailures::~ExpectFailures() { expecting = previous_; }
+
 double default_deadline() {
   if (const char* env = std::getenv("GROVE_TEST_DEADLINE")) {
     const double s = std::strtod(env, nullptr);
@@ -34,8 +41,12 @@ Outcome run_in_hub(const std::function<void()>& body, double deadline_seconds) {
   Hub& hub = Hub::current();
   hub.set_error_handler([&outcome](const ErrorReport& report) {
     const ExceptionInfo info = describe_exception(report.error);
-    outcome.reported.push_back(fmt::format("{} failed with {}: {}", report.where, info.type,
-                                           info.what));
+    std::string line = fmt::format("{} failed with {}: {}", report.where, info.type, info.what);
+    if (expecting != nullptr) {
+      expecting->reports_.push_back(std::move(line));
+    } else {
+      outcome.reported.push_back(std::move(line));
+    }
   });
   FiberRef fiber = spawn_fiber([&] {
     try {

@@ -32,6 +32,28 @@ struct Outcome {
   std::string describe() const;
 };
 
+// While alive, failures the hub reports are collected here instead of failing run_in_hub's
+// outcome: for tests whose point is that something crashes.
+//
+//   grove::testing::ExpectFailures crashes;
+//   auto a = grove::spawn([] { throw std::runtime_error("boom"); });
+//   (void)a.join();
+//   EXPECT_EQ(crashes.count(), 1u);
+class ExpectFailures {
+ public:
+  ExpectFailures();
+  ExpectFailures(const ExpectFailures&) = delete;
+  ExpectFailures& operator=(const ExpectFailures&) = delete;
+  ~ExpectFailures();
+  const std::vector<std::string>& reports() const { return reports_; }
+  std::size_t count() const { return reports_.size(); }
+
+ private:
+  friend Outcome run_in_hub(const std::function<void()>&, double);
+  std::vector<std::string> reports_;
+  ExpectFailures* previous_;
+};
+
 // Default deadline: GROVE_TEST_DEADLINE seconds if set, else 30.
 double default_deadline();
 

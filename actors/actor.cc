@@ -1,0 +1,506 @@
+// actors/actor.cc — actor lifecycle, the mailbox index, links, monitors, exit signals.
+#include "actors/actor.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "actors/registry.h"
+#include "hub/errors.h"
+
+namespace grove {
+
+namespace internal {
+
+void forget_registered(const std::string& name, const ActorBase* actor);
+
+// Messages in arrival order, plus one queue per message type: a selective receive looks at the
+// head of each handler's type queue and takes the oldest, so skipped messages are never rescanned.
+class Mailbox {
+ public:
+  Mailbox() = default;
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
+  ~Mailbox() {
+    while (head_ != nullptr) {
+      Envelope* e = head_;
+      head_ = e->next_all;
+      e->destroy(e);
+    }
+  }
+
+  void push(Envelope* e) {
+    e->seq = next_seq_++;
+    e->prev_all = tail_;
+    e->next_all = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next_all = e;
+    } else {
+      head_ = e;
+    }
+    tail_ = e;
+    TypeQueue& q = queue_for(e->type);
+    e->prev_same = q.tail;
+    e->next_same = nullptr;
+    if (q.tail != nullptr) {
+      q.tail->next_same = e;
+    } else {
+      q.head = e;
+    }
+    q.tail = e;
+    ++size_;
+    waiters_.wake_one();
+  }
+
+  void remove(Envelope* e) {
+    (e->prev_all ? e->prev_all->next_all : head_) = e->next_all;
+    (e->next_all ? e->next_all->prev_all : tail_) = e->prev_all;
+    TypeQueue& q = queue_for(e->type);
+    (e->prev_same ? e->prev_same->next_same : q.head) = e->next_same;
+    (e->next_same ? e->next_same->prev_same : q.tail) = e->prev_same;
+    --size_;
+  }
+
+  Envelope* first(const void* const* types, std::size_t n, std::size_t* which) {
+    Envelope* best = nullptr;
+    for (std::size_t i = 0; i < n; ++i) {
+      const TypeQueue* q = find(types[i]);
+      if (q == nullptr || q->head == nullptr) continue;
+      if (best == nullptr || q->head->seq < best->seq) {
+        best = q->head;
+        *which = i;
+      }
+    }
+    return best;
+  }
+
+  // The first message of type `type` satisfying `pred`.
+  template <class Pred>
+  Envelope* find_if(const void* type, Pred pred) {
+    const TypeQueue* q = find(type);
+    for (Envelope* e = q ? q->head : nullptr; e != nullptr; e = e->next_same) {
+      if (pred(e)) return e;
+    }
+    return nullptr;
+  }
+
+  WaitStatus wait(Deadline deadline) { return waiters_.wait(deadline, "receive"); }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  struct TypeQueue {
+    const void* type;
+    Envelope* head;
+    Envelope* tail;
+  };
+  const TypeQueue* find(const void* type) const {
+    for (const TypeQueue& q : queues_) {
+      if (q.type == type) return &q;
+    }
+    return nullptr;
+  }
+  TypeQueue& queue_for(const void* type) {
+    for (TypeQueue& q : queues_) {
+      if (q.type == type) return q;
+    }
+    queues_.push_back(TypeQueue{type, nullptr, nullptr});
+    return queues_.back();
+  }
+
+  Envelope* head_ = nullptr;
+  Envelope* tail_ = nullptr;
+  std::size_t size_ = 0;
+  std::uint64_t next_seq_ = 0;
+  std::vector<TypeQueue> queues_;
+  WaitList waiters_;
+};
+
+struct MonitorEntry {
+  std::uint64_t ref;
+  ActorBase* other;  // the watcher (in monitored_by) or the target (in monitoring)
+};
+
+enum class CallbackKind : unsigned char { kAny, kValue, kException };
+
+struct Callback {
+  std::uint64_t id;
+  CallbackKind kind;
+  bool raw;
+  LinkCallback fn;
+};
+
+struct ActorExtras {
+  std::string name;
+  std::unique_ptr<Mailbox> mailbox;
+  std::vector<ActorBase*> links;
+  std::vector<MonitorEntry> monitored_by;
+  std::vector<MonitorEntry> monitoring;
+  std::vector<Callback> callbacks;
+  std::string registered_name;
+};
+
+}  // namespace internal
+
+// Private access for the free functions of this file.
+struct ActorAccess {
+  static internal::ActorExtras& extras(ActorBase& a) { return a.extras(); }
+  static internal::ActorExtras* extras_if(ActorBase& a) { return a.extras_.get(); }
+  static bool& trap(ActorBase& a) { return a.trap_exit_; }
+  static bool& kill_requested(ActorBase& a) { return a.kill_requested_; }
+};
+
+namespace {
+
+std::atomic<std::uint64_t> next_monitor_ref{1};
+std::atomic<std::uint64_t> next_callback_id{1};
+
+ActorBase& current_actor() {
+  Hub* hub = Hub::current_if_exists();
+  if (hub == nullptr || !hub->current_fiber().is_actor()) {
+    throw std::logic_error("grove: this call must be made from inside an actor (spawn one)");
+  }
+  return static_cast<ActorBase&>(hub->current_fiber());
+}
+
+void check_same_hub(const ActorBase& a, const char* what) {
+  if (&a.hub() != &Hub::current()) {
+    throw std::logic_error(fmt::format("grove: {} joins actors of one hub only", what));
+  }
+}
+
+void erase_link(ActorBase& from, ActorBase* other) {
+  if (auto* x = ActorAccess::extras_if(from)) std::erase(x->links, other);
+}
+
+// Delivers the exit signal `reason` from `from` to `target` (rules E2–E6, E9).
+void deliver_exit_signal(ActorBase& target, const ActorRef& from, const ExitReason& reason) {
+  if (target.dead()) return;
+  if (reason.kind() == ExitReason::Kind::kKill) {
+    ActorAccess::kill_requested(target) = true;
+    target.Fiber::kill(std::make_exception_ptr(ExitSignal{ExitReason::killed()}));
+    return;
+  }
+  if (ActorAccess::trap(target)) {
+    send(ActorRef(&target), Exit{from, reason});
+    return;
+  }
+  if (reason.is_normal()) return;
+  target.Fiber::kill(std::make_exception_ptr(ExitSignal{reason}));
+}
+
+void run_callbacks(const ActorRef& actor, std::vector<internal::Callback> callbacks) {
+  actor->hub().run_callback([actor, callbacks = std::move(callbacks)] {
+    for (const auto& cb : callbacks) {
+      if (cb.kind == internal::CallbackKind::kValue && !actor.successful()) continue;
+      if (cb.kind == internal::CallbackKind::kException && actor.successful()) continue;
+      if (cb.raw) {
+        try {
+          cb.fn(actor);
+        } catch (...) {
+          actor->hub().report_error(fmt::format("rawlink callback of {}", actor->describe()),
+                                    std::current_exception());
+        }
+      } else {
+        spawn_fiber([fn = cb.fn, actor] { fn(actor); });
+      }
+    }
+  });
+}
+
+CallbackId add_callback(const ActorRef& actor, internal::CallbackKind kind, bool raw,
+                        LinkCallback fn) {
+  const CallbackId id{next_callback_id.fetch_add(1, std::memory_order_relaxed)};
+  internal::Callback cb{id.id, kind, raw, std::move(fn)};
+  if (actor.dead()) {  // fires even when linked after death
+    std::vector<internal::Callback> one;
+    one.push_back(std::move(cb));
+    run_callbacks(actor, std::move(one));
+  } else {
+    ActorAccess::extras(*actor.get()).callbacks.push_back(std::move(cb));
+  }
+  return id;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// ActorBase
+
+ActorBase::ActorBase(std::size_t stack_size, const char* function_name)
+    : Fiber(stack_size), function_name_(function_name) {
+  is_actor_ = true;
+}
+
+ActorBase::~ActorBase() = default;
+
+internal::ActorExtras& ActorBase::extras() {
+  if (!extras_) extras_ = std::make_unique<internal::ActorExtras>();
+  return *extras_;
+}
+
+const std::string& ActorBase::name() const {
+  if (extras_ && !extras_->name.empty()) return extras_->name;
+  const_cast<ActorBase*>(this)->extras().name = fmt::format("Greenlet-{}", id());
+  return extras_->name;
+}
+
+void ActorBase::set_name(std::string name) { extras().name = std::move(name); }
+
+std::size_t ActorBase::mailbox_size() const noexcept {
+  return extras_ && extras_->mailbox ? extras_->mailbox->size() : 0;
+}
+
+std::string ActorBase::describe() const {
+  return fmt::format("<Greenlet \"{}\" at {}: {}>", name(), static_cast<const void*>(this),
+                     demangle(function_name_));
+}
+
+ExitReason ActorBase::reason_from(std::exception_ptr error) const {
+  try {
+    std::rethrow_exception(error);
+  } catch (const ExitSignal& s) {
+    return s.reason;
+  } catch (const GreenletExit&) {
+    return kill_requested_ ? ExitReason::killed() : ExitReason::normal();
+  } catch (...) {
+    return ExitReason::exception(std::current_exception());
+  }
+}
+
+void ActorBase::run() {
+  try {
+    invoke();
+    reason_ = ExitReason::normal();
+  } catch (const ExitSignal& s) {
+    reason_ = s.reason;
+  } catch (const GreenletExit&) {
+    reason_ = kill_requested_ ? ExitReason::killed() : ExitReason::normal();
+  } catch (...) {
+    reason_ = ExitReason::exception(std::current_exception());
+    hub().report_error(describe(), reason_.error());  // reported once, where it happened
+  }
+}
+
+void ActorBase::finish_unstarted(std::exception_ptr reason) noexcept {
+  reason_ = reason_from(std::move(reason));
+  on_finished();
+}
+
+void ActorBase::on_finished() noexcept {
+  if (!extras_) return;
+  internal::ActorExtras& x = *extras_;
+  const ActorRef me(this);
+  if (!x.registered_name.empty()) internal::forget_registered(x.registered_name, this);
+  // Links (E2): each linked actor gets the exit signal.
+  std::vector<ActorBase*> links = std::move(x.links);
+  x.links.clear();
+  for (ActorBase* other : links) {
+    erase_link(*other, this);
+    deliver_exit_signal(*other, me, reason_);
+  }
+  // Monitors of me (E8): one Down each.
+  std::vector<internal::MonitorEntry> watchers = std::move(x.monitored_by);
+  x.monitored_by.clear();
+  for (const auto& m : watchers) {
+    if (auto* wx = ActorAccess::extras_if(*m.other)) {
+      std::erase_if(wx->monitoring, [&](const auto& e) { return e.ref == m.ref; });
+    }
+    send(ActorRef(m.other), Down{MonitorRef{m.ref}, me, reason_});
+  }
+  // My monitors of others die with me.
+  for (const auto& m : x.monitoring) {
+    if (auto* tx = ActorAccess::extras_if(*m.other)) {
+      std::erase_if(tx->monitored_by, [&](const auto& e) { return e.ref == m.ref; });
+    }
+  }
+  x.monitoring.clear();
+  if (!x.callbacks.empty()) run_callbacks(me, std::move(x.callbacks));
+  x.callbacks.clear();
+  x.mailbox.reset();  // undelivered messages die with the actor
+}
+
+// ---------------------------------------------------------------------------------------------
+// ActorRef
+
+void ActorRef::start_later(double seconds) const {
+  ActorRef me = *this;
+  spawn_fiber([me, seconds] {
+    sleep(seconds);
+    me->start();
+  });
+}
+
+void ActorRef::kill() const {
+  if (!actor_ || actor_->dead()) return;
+  ActorAccess::kill_requested(*actor_.get()) = true;
+  actor_->Fiber::kill(std::make_exception_ptr(GreenletExit()));
+}
+
+void ActorRef::kill(std::exception_ptr error) const {
+  if (!actor_ || actor_->dead()) return;
+  ActorAccess::kill_requested(*actor_.get()) = true;
+  actor_->Fiber::kill(std::move(error));
+}
+
+bool ActorRef::kill_and_wait(Deadline deadline) const {
+  kill();
+  return join(deadline);
+}
+
+CallbackId ActorRef::link(LinkCallback callback) const {
+  return add_callback(*this, internal::CallbackKind::kAny, false, std::move(callback));
+}
+CallbackId ActorRef::link_value(LinkCallback callback) const {
+  return add_callback(*this, internal::CallbackKind::kValue, false, std::move(callback));
+}
+CallbackId ActorRef::link_exception(LinkCallback callback) const {
+  return add_callback(*this, internal::CallbackKind::kException, false, std::move(callback));
+}
+CallbackId ActorRef::rawlink(LinkCallback callback) const {
+  return add_callback(*this, internal::CallbackKind::kAny, true, std::move(callback));
+}
+
+bool ActorRef::unlink(CallbackId id) const {
+  auto* x = ActorAccess::extras_if(*actor_.get());
+  if (x == nullptr) return false;
+  return std::erase_if(x->callbacks, [&](const auto& cb) { return cb.id == id.id; }) > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inside an actor
+
+ActorRef self() { return ActorRef(&current_actor()); }
+
+bool in_actor() noexcept {
+  Hub* hub = Hub::current_if_exists();
+  return hub != nullptr && hub->current_fiber().is_actor();
+}
+
+bool trap_exit(bool on) { return std::exchange(ActorAccess::trap(current_actor()), on); }
+
+void link(const ActorRef& other) {
+  ActorBase& me = current_actor();
+  if (!other || other.get() == &me) return;
+  check_same_hub(*other.get(), "link");
+  if (other.dead()) {  // E7
+    if (ActorAccess::trap(me)) {
+      send(ActorRef(&me), Exit{other, ExitReason::noproc()});
+      return;
+    }
+    throw ExitSignal{ExitReason::noproc()};
+  }
+  auto& mine = ActorAccess::extras(me).links;
+  if (std::find(mine.begin(), mine.end(), other.get()) != mine.end()) return;  // E1: one link
+  mine.push_back(other.get());
+  ActorAccess::extras(*other.get()).links.push_back(&me);
+}
+
+void unlink(const ActorRef& other) {
+  ActorBase& me = current_actor();
+  if (!other) return;
+  erase_link(me, other.get());
+  erase_link(*other.get(), &me);
+}
+
+MonitorRef monitor(const ActorRef& target) {
+  ActorBase& me = current_actor();
+  const MonitorRef ref{next_monitor_ref.fetch_add(1, std::memory_order_relaxed)};
+  if (!target || target.dead()) {  // E8: at once, with noproc
+    send(ActorRef(&me), Down{ref, target, ExitReason::noproc()});
+    return ref;
+  }
+  check_same_hub(*target.get(), "monitor");
+  ActorAccess::extras(*target.get()).monitored_by.push_back({ref.id, &me});
+  ActorAccess::extras(me).monitoring.push_back({ref.id, target.get()});
+  return ref;
+}
+
+bool demonitor(MonitorRef ref, bool flush) {
+  ActorBase& me = current_actor();
+  internal::ActorExtras& x = ActorAccess::extras(me);
+  bool active = false;
+  for (auto it = x.monitoring.begin(); it != x.monitoring.end(); ++it) {
+    if (it->ref != ref.id) continue;
+    if (auto* tx = ActorAccess::extras_if(*it->other)) {
+      std::erase_if(tx->monitored_by, [&](const auto& e) { return e.ref == ref.id; });
+    }
+    x.monitoring.erase(it);
+    active = true;
+    break;
+  }
+  if (flush && x.mailbox) {
+    if (internal::Envelope* e = x.mailbox->find_if(&internal::type_tag<Down>, [&](auto* env) {
+          return static_cast<internal::Message<Down>*>(env)->value.ref == ref;
+        })) {
+      x.mailbox->remove(e);
+      e->destroy(e);
+    }
+  }
+  return active;
+}
+
+void exit(const ActorRef& target, ExitReason reason) {
+  if (!target) return;
+  check_same_hub(*target.get(), "exit");
+  ActorRef from = in_actor() ? self() : ActorRef();
+  deliver_exit_signal(*target.get(), from, reason);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mailbox plumbing used by the templates in actor.h
+
+namespace internal {
+
+void deliver(ActorBase& to, Envelope* message) {
+  internal::ActorExtras& x = ActorAccess::extras(to);
+  if (!x.mailbox) x.mailbox = std::make_unique<Mailbox>();
+  x.mailbox->push(message);
+}
+
+namespace {
+// Owns a message in flight between threads, so a hub that dies with it queued frees it.
+struct InFlight {
+  Envelope* message = nullptr;
+  ~InFlight() {
+    if (message != nullptr) message->destroy(message);
+  }
+};
+}  // namespace
+
+void deliver_remote(const ActorRef& to, Envelope* message) {
+  auto flight = std::make_shared<InFlight>();
+  flight->message = message;
+  RemoteHub remote = Hub::remote_of(&to->hub());
+  remote.post([to, flight] {
+    if (to.dead()) return;  // dropped silently, as for any dead actor
+    deliver(*to.get(), std::exchange(flight->message, nullptr));
+  });
+}
+
+Mailbox& own_mailbox() {
+  internal::ActorExtras& x = ActorAccess::extras(current_actor());
+  if (!x.mailbox) x.mailbox = std::make_unique<Mailbox>();
+  return *x.mailbox;
+}
+
+Envelope* mailbox_first(Mailbox& box, const void* const* types, std::size_t n,
+                        std::size_t* which) {
+  return box.first(types, n, which);
+}
+
+void mailbox_remove(Mailbox& box, Envelope* e) { box.remove(e); }
+
+WaitStatus mailbox_wait(Mailbox& box, Deadline deadline) { return box.wait(deadline); }
+
+}  // namespace internal
+
+// Registry bookkeeping needs the extras.
+namespace internal {
+void set_registered_name(ActorBase& a, std::string name) {
+  ActorAccess::extras(a).registered_name = std::move(name);
+}
+}  // namespace internal
+
+}  // namespace grove

@@ -1,0 +1,470 @@
+// actors/actor.h — the greenlet-actor: a fiber with a typed result, a mailbox, links, monitors
+// and exit signals.
+//
+// Model: spawn(f, args...) starts `f(args...)` as a fiber on this thread's hub (it runs at the
+// hub's next pass) and returns a Greenlet<R> handle, R being f's return type (void allowed).
+// The actor ends with an ExitReason (actors/exit_reason.h): `normal` when f returns, `exception`
+// when it throws, `killed` after kill(), or the reason of an exit signal it did not trap.
+//
+// Handles: ActorRef (untyped; what send/link/monitor take) and Greenlet<R> (adds get()/value()).
+// Both are one pointer, cheap to copy, compare and hash, and stay valid after the actor died
+// (they then report it dead with its reason). A dead actor's memory goes with the last handle;
+// its stack goes back to the pool the moment it dies.
+//
+// Mailbox (OTP semantics): send(to, message) queues any movable C++ value; sending to a dead
+// actor drops it silently. receive(handlers...) removes the first message, in arrival order,
+// whose type is the parameter type of one of the handlers and calls that handler; messages no
+// handler takes stay queued, in order, for a later receive. Matching is by exact type. The
+// mailbox keeps a per-type index, so selective receive costs O(number of handlers), not a rescan
+// of the messages it skips. It is allocated on first use.
+//
+// Links, monitors and exit signals follow OTP's rules E1–E9 (../shared/reference/SEMANTICS.md):
+// link() is two-way; when a linked actor ends with a reason other than `normal`, a non-trapping
+// actor ends with the same reason, a trapping one (trap_exit(true)) receives Exit{from, reason}.
+// monitor() is one-way and delivers one Down{ref, from, reason}. Links and monitors join actors
+// of the same hub; send() works from any thread.
+//
+// gevent-style callbacks: link(callback), link_value, link_exception and rawlink run after the
+// actor died, in registration order — each in a new fiber after a hub pass (rawlink: directly
+// from the hub, must not block) — and fire even when registered after death.
+//
+// Thread: a handle may be copied and sent across threads; everything except send() must be
+// called on the actor's own hub.
+//
+//   struct Ping { grove::ActorRef from; };
+//   auto pong = grove::spawn([] {
+//     for (;;) grove::receive([](Ping p) { grove::send(p.from, std::string("pong")); });
+//   });
+//   auto pinger = grove::spawn([pong] {
+//     grove::send(pong, Ping{grove::self()});
+//     grove::receive([](const std::string& s) { fmt::print("{}\n", s); });
+//   });
+//   pinger.join();
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "actors/exit_reason.h"
+#include "hub/fiber.h"
+#include "hub/hub.h"
+#include "hub/wait.h"
+
+namespace grove {
+
+class ActorBase;
+class ActorRef;
+
+// ---------------------------------------------------------------------------------------------
+// Mailbox envelopes (internal layout; see actors/actor.cc for the index)
+
+namespace internal {
+
+template <class M>
+inline const char type_tag = 0;
+
+struct Envelope {
+  Envelope* prev_all = nullptr;
+  Envelope* next_all = nullptr;
+  Envelope* prev_same = nullptr;
+  Envelope* next_same = nullptr;
+  const void* type = nullptr;
+  std::uint64_t seq = 0;
+  void (*destroy)(Envelope*) = nullptr;
+};
+
+template <class M>
+struct Message final : Envelope {
+  template <class... A>
+  explicit Message(A&&... a) : value(std::forward<A>(a)...) {
+    type = &type_tag<M>;
+    destroy = [](Envelope* e) { delete static_cast<Message*>(e); };
+  }
+  M value;
+};
+
+struct ActorExtras;
+class Mailbox;
+
+// The first parameter type of a callable (its operator() when it is a class).
+template <class F>
+struct first_arg : first_arg<decltype(&std::decay_t<F>::operator())> {};
+template <class R, class C, class A, class... Rest>
+struct first_arg<R (C::*)(A, Rest...) const> {
+  using type = A;
+};
+template <class R, class C, class A, class... Rest>
+struct first_arg<R (C::*)(A, Rest...)> {
+  using type = A;
+};
+template <class R, class A, class... Rest>
+struct first_arg<R (*)(A, Rest...)> {
+  using type = A;
+};
+template <class F>
+using message_type_t = std::remove_cv_t<std::remove_reference_t<typename first_arg<F>::type>>;
+
+}  // namespace internal
+
+// ---------------------------------------------------------------------------------------------
+// The actor object (held through handles)
+
+struct MonitorRef {
+  std::uint64_t id = 0;
+  friend bool operator==(MonitorRef a, MonitorRef b) noexcept { return a.id == b.id; }
+  explicit operator bool() const noexcept { return id != 0; }
+};
+
+using LinkCallback = std::function<void(const ActorRef&)>;
+// Names one registered callback, for unlink().
+struct CallbackId {
+  std::uint64_t id = 0;
+  friend bool operator==(CallbackId a, CallbackId b) noexcept { return a.id == b.id; }
+};
+
+class ActorBase : public Fiber {
+ public:
+  const std::string& name() const;
+  void set_name(std::string name);
+  std::uint64_t minimal_ident() const noexcept { return id(); }
+  const ExitReason& exit_reason() const noexcept { return reason_; }
+  // gevent's successful(): dead and did not fail with an exception (a kill counts as success).
+  bool successful() const noexcept { return dead() && !reason_.is_exception(); }
+  std::exception_ptr exception() const noexcept {
+    return reason_.is_exception() ? reason_.error() : nullptr;
+  }
+  // `<Greenlet "name" at 0x...: fn>`, gevent's repr.
+  std::string describe() const override;
+  std::size_t mailbox_size() const noexcept;
+
+ protected:
+  explicit ActorBase(std::size_t stack_size, const char* function_name);
+  ~ActorBase() override;
+  // Runs the callable and keeps its value.
+  virtual void invoke() = 0;
+
+ private:
+  friend class ActorRef;
+  friend struct ActorAccess;
+  void run() final;
+  void finish_unstarted(std::exception_ptr reason) noexcept final;
+  void on_finished() noexcept final;
+  ExitReason reason_from(std::exception_ptr error) const;
+  internal::ActorExtras& extras();
+
+  ExitReason reason_;
+  const char* function_name_;
+  bool kill_requested_ = false;
+  bool trap_exit_ = false;
+  std::unique_ptr<internal::ActorExtras> extras_;  // name, mailbox, links, monitors, callbacks
+};
+
+template <class T>
+class TypedActor : public ActorBase {
+ public:
+  using ActorBase::ActorBase;
+  // The value (present when the body returned normally).
+  std::optional<T>& value() noexcept { return value_; }
+
+ protected:
+  std::optional<T> value_;
+};
+
+template <>
+class TypedActor<void> : public ActorBase {
+ public:
+  using ActorBase::ActorBase;
+  bool value() const noexcept { return returned_; }
+
+ protected:
+  bool returned_ = false;
+};
+
+namespace internal {
+template <class R, class F, class Args>
+class ActorImpl final : public TypedActor<R> {
+ public:
+  ActorImpl(std::size_t stack, F f, Args args)
+      : TypedActor<R>(stack, typeid(F).name()), f_(std::move(f)), args_(std::move(args)) {}
+
+ private:
+  void invoke() override {
+    if constexpr (std::is_void_v<R>) {
+      std::apply(f_, std::move(args_));
+      this->returned_ = true;
+    } else {
+      this->value_.emplace(std::apply(f_, std::move(args_)));
+    }
+  }
+  F f_;
+  Args args_;
+};
+}  // namespace internal
+
+// ---------------------------------------------------------------------------------------------
+// Handles
+
+class ActorRef {
+ public:
+  ActorRef() noexcept = default;
+  explicit ActorRef(ActorBase* actor) noexcept : actor_(actor) {}
+
+  explicit operator bool() const noexcept { return static_cast<bool>(actor_); }
+  ActorBase* get() const noexcept { return actor_.get(); }
+  ActorBase* operator->() const noexcept { return actor_.get(); }
+
+  std::uint64_t id() const noexcept { return actor_ ? actor_->id() : 0; }
+  const std::string& name() const { return actor_->name(); }
+  bool started() const noexcept { return actor_->started(); }
+  bool dead() const noexcept { return actor_->dead(); }
+  bool ready() const noexcept { return actor_->dead(); }
+  bool successful() const noexcept { return actor_->successful(); }
+  std::exception_ptr exception() const noexcept { return actor_->exception(); }
+  const ExitReason& exit_reason() const noexcept { return actor_->exit_reason(); }
+
+  // Schedules a created-but-not-started actor; start_later after `seconds`.
+  void start() const { actor_->start(); }
+  void start_later(double seconds) const;
+
+  // Waits for the actor to die; false on timeout. Never throws the actor's error.
+  [[nodiscard]] bool join(Deadline deadline = Deadline::never()) const {
+    return actor_->join(deadline);
+  }
+  template <class Rep, class Period>
+  [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) const {
+    return actor_->join(Deadline::after(d));
+  }
+
+  // Ends the actor with `killed` (GreenletExit at its wait point; an actor that never ran never
+  // will). No-op on a dead actor; never throws. kill_and_wait also waits for it (false on
+  // timeout).
+  void kill() const;
+  // Kills with a chosen exception (gevent's kill(exception)): the actor ends with that error.
+  void kill(std::exception_ptr error) const;
+  [[nodiscard]] bool kill_and_wait(Deadline deadline = Deadline::never()) const;
+
+  // gevent-style callbacks (see the header comment). They receive this handle.
+  CallbackId link(LinkCallback callback) const;
+  CallbackId link_value(LinkCallback callback) const;
+  CallbackId link_exception(LinkCallback callback) const;
+  CallbackId rawlink(LinkCallback callback) const;
+  bool unlink(CallbackId id) const;
+
+  friend bool operator==(const ActorRef& a, const ActorRef& b) noexcept {
+    return a.actor_.get() == b.actor_.get();
+  }
+  friend bool operator<(const ActorRef& a, const ActorRef& b) noexcept {
+    return a.actor_.get() < b.actor_.get();
+  }
+
+ protected:
+  Ref<ActorBase> actor_;
+};
+
+template <class T>
+class Greenlet : public ActorRef {
+ public:
+  Greenlet() noexcept = default;
+  explicit Greenlet(TypedActor<T>* actor) noexcept : ActorRef(actor) {}
+
+  // Waits for the actor, then returns its value or rethrows its exception. An actor that was
+  // killed or ended by an exit signal has no value: get() returns for Greenlet<void> and throws
+  // GreenletExit (naming the reason) otherwise. Bound the wait with join(deadline) first.
+  T get() const {
+    (void)join();
+    return take();
+  }
+  // The value if the actor returned normally (gevent's `value`), else empty.
+  auto value() const {
+    auto* typed = static_cast<TypedActor<T>*>(actor_.get());
+    if constexpr (std::is_void_v<T>) {
+      return typed->value();
+    } else {
+      return typed->value();
+    }
+  }
+
+ private:
+  T take() const {
+    auto* typed = static_cast<TypedActor<T>*>(actor_.get());
+    if (auto e = typed->exception()) std::rethrow_exception(e);
+    if constexpr (std::is_void_v<T>) {
+      if (!typed->value()) throw GreenletExit(typed->exit_reason().to_string());
+    } else {
+      if (!typed->value()) throw GreenletExit(typed->exit_reason().to_string());
+      return *typed->value();
+    }
+  }
+};
+
+}  // namespace grove
+
+template <>
+struct std::hash<grove::ActorRef> {
+  std::size_t operator()(const grove::ActorRef& a) const noexcept {
+    return std::hash<const void*>()(a.get());
+  }
+};
+
+namespace grove {
+
+// ---------------------------------------------------------------------------------------------
+// Spawning
+
+struct ActorOptions {
+  std::string name;              // default "Greenlet-<id>"
+  std::size_t stack_size = 0;    // 0 = the stack policy's default
+  bool link = false;             // link to the calling actor (spawn_link)
+  bool start = true;             // false: create only; call start() later
+};
+
+template <class F, class... Args>
+auto spawn_opt(ActorOptions options, F&& f, Args&&... args) {
+  using Fn = std::decay_t<F>;
+  using Tuple = std::tuple<std::decay_t<Args>...>;
+  using R = std::invoke_result_t<Fn&, std::decay_t<Args>&&...>;
+  auto* actor = new internal::ActorImpl<R, Fn, Tuple>(
+      options.stack_size, Fn(std::forward<F>(f)), Tuple(std::forward<Args>(args)...));
+  Greenlet<R> handle(actor);
+  if (!options.name.empty()) actor->set_name(std::move(options.name));
+  if (options.link) link(handle);
+  if (options.start) actor->start();
+  return handle;
+}
+
+// Spawns f(args...) as an actor that runs at the hub's next pass.
+template <class F, class... Args>
+auto spawn(F&& f, Args&&... args) {
+  return spawn_opt(ActorOptions{}, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+// Spawns and links to the calling actor in one step (no window in which the child can die
+// unnoticed).
+template <class F, class... Args>
+auto spawn_link(F&& f, Args&&... args) {
+  ActorOptions options;
+  options.link = true;
+  return spawn_opt(std::move(options), std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inside an actor
+
+// The calling actor. Throws std::logic_error outside an actor.
+ActorRef self();
+// True when the calling fiber is an actor.
+bool in_actor() noexcept;
+
+// Delivers Exit/Down messages instead of dying from linked actors' exits. Returns the old value.
+bool trap_exit(bool on);
+
+// Two-way link with `other` (E1). Linking to a dead actor delivers an exit signal with `noproc`
+// at once (E7). Idempotent.
+void link(const ActorRef& other);
+void unlink(const ActorRef& other);
+
+// One-way monitor of `target` (E8): exactly one Down message; each call is a new reference.
+MonitorRef monitor(const ActorRef& target);
+// Removes the monitor; with `flush`, also a Down of it already in the mailbox. False if it had
+// already fired (or was unknown).
+bool demonitor(MonitorRef ref, bool flush = false);
+
+// Sends the exit signal `reason` to `target` without a link (E9). ExitReason::kill() cannot be
+// trapped (E6).
+void exit(const ActorRef& target, ExitReason reason);
+
+// The two system messages.
+struct Exit {
+  ActorRef from;
+  ExitReason reason;
+};
+struct Down {
+  MonitorRef ref;
+  ActorRef from;
+  ExitReason reason;
+};
+
+namespace internal {
+void deliver(ActorBase& to, Envelope* message);          // same hub
+void deliver_remote(const ActorRef& to, Envelope* message);  // another thread
+Mailbox& own_mailbox();                                     // of the calling actor
+Envelope* mailbox_first(Mailbox& box, const void* const* types, std::size_t n, std::size_t* which);
+void mailbox_remove(Mailbox& box, Envelope* e);
+WaitStatus mailbox_wait(Mailbox& box, Deadline deadline);
+}  // namespace internal
+
+// Queues `message` in `to`'s mailbox; dropped silently if `to` is dead. Any thread.
+template <class M>
+void send(const ActorRef& to, M&& message) {
+  if (!to) return;
+  if (Hub::current_if_exists() == &to->hub()) {
+    if (to.dead()) return;
+    internal::deliver(*to.get(),
+                      new internal::Message<std::decay_t<M>>(std::forward<M>(message)));
+  } else {
+    internal::deliver_remote(to,
+                             new internal::Message<std::decay_t<M>>(std::forward<M>(message)));
+  }
+}
+
+namespace internal {
+template <class H, class... Hs>
+bool dispatch(std::size_t which, Envelope* e, H& handler, Hs&... rest) {
+  if (which == 0) {
+    using M = message_type_t<H>;
+    std::unique_ptr<Message<M>, void (*)(Message<M>*)> owned(
+        static_cast<Message<M>*>(e), [](Message<M>* m) { m->destroy(m); });
+    handler(std::move(owned->value));
+    return true;
+  }
+  if constexpr (sizeof...(Hs) > 0) {
+    return dispatch(which - 1, e, rest...);
+  } else {
+    return false;
+  }
+}
+}  // namespace internal
+
+// Removes and handles the first message (in arrival order) that one of `handlers` takes; waits
+// until `deadline` for one to arrive. False if none did. Calling actor only.
+template <class... H>
+bool receive_until(Deadline deadline, H&&... handlers) {
+  static_assert(sizeof...(H) > 0, "receive needs at least one handler");
+  static const void* const types[] = {&internal::type_tag<internal::message_type_t<H>>...};
+  internal::Mailbox& box = internal::own_mailbox();
+  for (;;) {
+    std::size_t which = 0;
+    if (internal::Envelope* e = internal::mailbox_first(box, types, sizeof...(H), &which)) {
+      internal::mailbox_remove(box, e);
+      return internal::dispatch(which, e, handlers...);
+    }
+    if (internal::mailbox_wait(box, deadline) == WaitStatus::kTimedOut) {
+      // One last look: a message may have arrived with the deadline.
+      if (internal::Envelope* e2 = internal::mailbox_first(box, types, sizeof...(H), &which)) {
+        internal::mailbox_remove(box, e2);
+        return internal::dispatch(which, e2, handlers...);
+      }
+      return false;
+    }
+  }
+}
+
+template <class... H>
+void receive(H&&... handlers) {
+  (void)receive_until(Deadline::never(), std::forward<H>(handlers)...);
+}
+
+template <class Rep, class Period, class... H>
+bool receive_for(std::chrono::duration<Rep, Period> timeout, H&&... handlers) {
+  return receive_until(Deadline::after(timeout), std::forward<H>(handlers)...);
+}
+
+}  // namespace grove

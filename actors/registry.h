@@ -1,0 +1,27 @@
+// actors/registry.h — names for actors (OTP's register/whereis).
+//
+// Model: a name maps to one live actor of this thread's hub. Registering a name that is taken
+// (by a live actor) throws std::invalid_argument; an actor may hold one name. The name is freed
+// when the actor dies, so whereis() never returns a dead actor.
+//
+// Thread: hub thread only; each hub has its own names.
+//
+//   grove::register_name("kv", keyspace);
+//   grove::send(grove::whereis("kv"), Get{"x"});
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actors/actor.h"
+
+namespace grove {
+
+void register_name(const std::string& name, const ActorRef& actor);
+// The actor registered as `name`, or an empty handle.
+ActorRef whereis(const std::string& name);
+// False if `name` was not registered.
+bool unregister_name(const std::string& name);
+std::vector<std::string> registered_names();
+
+}  // namespace grove
