@@ -1,0 +1,461 @@
+// actors/supervisor.cc — the supervisor actor's loop, restart strategies and intensity.
+#include "actors/supervisor.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+
+namespace grove {
+
+const char* to_string(Strategy s) {
+  switch (s) {
+    case Strategy::kOneForOne: return "one_for_one";
+    case Strategy::kOneForAll: return "one_for_all";
+    case Strategy::kRestForOne: return "rest_for_one";
+    case Strategy::kSimpleOneForOne: return "simple_one_for_one";
+  }
+  return "?";
+}
+
+const char* to_string(Restart r) {
+  switch (r) {
+    case Restart::kPermanent: return "permanent";
+    case Restart::kTransient: return "transient";
+    case Restart::kTemporary: return "temporary";
+  }
+  return "?";
+}
+
+namespace {
+
+// A request executed by the supervisor actor; the caller waits on `done`. If the supervisor
+// dies with the request still queued, the destructor fails it.
+struct CallReply {
+  bool finished = false;
+  std::exception_ptr error;
+  WaitList waiters;
+  void finish(std::exception_ptr e) {
+    if (finished) return;
+    finished = true;
+    error = std::move(e);
+    waiters.wake_all();
+  }
+};
+
+struct Call {
+  std::function<void(Supervisor::State&)> fn;
+  std::shared_ptr<CallReply> reply;
+  Call(std::function<void(Supervisor::State&)> f, std::shared_ptr<CallReply> r)
+      : fn(std::move(f)), reply(std::move(r)) {}
+  Call(Call&&) = default;
+  ~Call() {
+    if (reply) {
+      reply->finish(std::make_exception_ptr(
+          SupervisorError("the supervisor exited before answering the call")));
+    }
+  }
+};
+
+struct Child {
+  ChildSpec spec;
+  ActorRef actor;
+  Shutdown shutdown() const {
+    if (spec.shutdown) return *spec.shutdown;
+    return spec.type == ChildType::kSupervisor ? Shutdown::infinity() : Shutdown::timeout(5.0);
+  }
+};
+
+// Thrown inside the supervisor when it gives up or is told to stop.
+struct StopSupervisor {
+  ExitReason reason;
+};
+
+}  // namespace
+
+struct Supervisor::State {
+  SupervisorFlags flags;
+  std::string name;
+  ActorRef parent;
+  std::vector<Child> children;  // start order
+  std::optional<ChildSpec> template_spec;  // simple_one_for_one
+  std::deque<double> restarts;
+  std::uint64_t dynamic_count = 0;
+
+  Child* find(const std::string& id) {
+    for (auto& c : children) {
+      if (c.spec.id == id) return &c;
+    }
+    return nullptr;
+  }
+  Child* find(const ActorBase* actor) {
+    for (auto& c : children) {
+      if (c.actor.get() == actor) return &c;
+    }
+    return nullptr;
+  }
+
+  // Starts one child: spawn through its start function and link. Throws SupervisorError.
+  void start(Child& c) {
+    ActorRef a;
+    try {
+      a = c.spec.start();
+    } catch (const std::exception& e) {
+      throw SupervisorError(fmt::format("supervisor {}: child {} failed to start: {}", name,
+                                        c.spec.id, e.what()));
+    }
+    if (!a) {
+      throw SupervisorError(fmt::format("supervisor {}: child {} failed to start: no actor",
+                                        name, c.spec.id));
+    }
+    link(a);  // a child that already died arrives as Exit{noproc}
+    c.actor = a;
+  }
+
+  // Stops one child by its Shutdown (S7). No Exit message of it arrives afterwards.
+  void terminate(Child& c) {
+    ActorRef a = std::exchange(c.actor, ActorRef());
+    if (!a || a.dead()) return;
+    unlink(a);
+    const Shutdown how = c.shutdown();
+    if (how.is_brutal_kill()) {
+      exit(a, ExitReason::kill());
+    } else {
+      exit(a, ExitReason::shutdown());
+      const Deadline deadline =
+          how.is_infinity() ? Deadline::never() : Deadline::after(how.seconds());
+      if (a.join(deadline)) return;
+      spdlog::warn("supervisor {}: child {} did not stop within {} s; killing it", name,
+                   c.spec.id, how.seconds());
+      exit(a, ExitReason::kill());
+    }
+    (void)a.join();
+  }
+
+  // Reverse start order (S7), from the end down to `first`.
+  void terminate_from(std::size_t first) {
+    for (std::size_t i = children.size(); i-- > first;) terminate(children[i]);
+  }
+
+  // Counts a restart; gives up (S6) when the budget is exceeded.
+  void count_restart() {
+    const double now = Deadline::now();
+    restarts.push_back(now);
+    while (!restarts.empty() && now - restarts.front() > flags.period) restarts.pop_front();
+    if (static_cast<int>(restarts.size()) > flags.intensity) {
+      spdlog::error(
+          "supervisor {}: reached max restart intensity ({} in {} s); stopping all children and "
+          "exiting with reason shutdown",
+          name, flags.intensity, flags.period);
+      throw StopSupervisor{ExitReason::shutdown()};
+    }
+  }
+
+  // Starts children [first, end) in order; a start that fails counts as a restart and is
+  // retried until the budget runs out.
+  void restart_range(std::size_t first) {
+    for (std::size_t i = first; i < children.size(); ++i) {
+      Child& c = children[i];
+      if (c.actor) continue;
+      for (;;) {
+        try {
+          start(c);
+          spdlog::info("supervisor {}: restarted child {} as {}", name, c.spec.id,
+                       c.actor->describe());
+          break;
+        } catch (const SupervisorError& e) {
+          spdlog::error("{}", e.what());
+          count_restart();
+        }
+      }
+    }
+  }
+
+  void on_child_exit(const ActorRef& from, const ExitReason& reason) {
+    Child* c = find(from.get());
+    if (c == nullptr) return;  // not (any more) ours
+    c->actor = ActorRef();
+    const bool abnormal = reason.is_abnormal_for_restart();
+    if (abnormal) {
+      spdlog::error("supervisor {}: child {} exited with reason {}", name, c->spec.id,
+                    reason.to_string());
+    }
+    const bool restart = c->spec.restart == Restart::kPermanent ||
+                         (c->spec.restart == Restart::kTransient && abnormal);
+    if (!restart) {
+      if (c->spec.restart == Restart::kTemporary) {  // forgotten (S5)
+        std::erase_if(children, [&](const Child& x) { return &x == c; });
+      }
+      return;
+    }
+    count_restart();
+    const std::size_t index = static_cast<std::size_t>(c - children.data());
+    switch (flags.strategy) {
+      case Strategy::kOneForOne:
+      case Strategy::kSimpleOneForOne:
+        restart_one(index);
+        break;
+      case Strategy::kOneForAll:  // S3
+        terminate_from(0);
+        restart_range(0);
+        break;
+      case Strategy::kRestForOne:  // S4
+        terminate_from(index + 1);
+        restart_range(index);
+        break;
+    }
+  }
+
+  void restart_one(std::size_t index) {
+    Child& c = children[index];
+    for (;;) {
+      try {
+        start(c);
+        spdlog::info("supervisor {}: restarted child {} as {}", name, c.spec.id,
+                     c.actor->describe());
+        return;
+      } catch (const SupervisorError& e) {
+        spdlog::error("{}", e.what());
+        count_restart();
+      }
+    }
+  }
+
+  void shutdown_all() {
+    if (flags.strategy == Strategy::kSimpleOneForOne) {
+      for (auto& c : children) terminate(c);
+    } else {
+      terminate_from(0);
+    }
+  }
+};
+
+namespace {
+
+struct InitReply {
+  bool finished = false;
+  std::exception_ptr error;
+  WaitList waiters;
+};
+
+void supervise(std::shared_ptr<Supervisor::State> state, std::shared_ptr<InitReply> init) {
+  Supervisor::State& s = *state;
+  trap_exit(true);
+  if (s.name.empty()) s.name = self().name();
+  // S1: start in order; on failure stop the started ones in reverse and fail the start.
+  if (s.flags.strategy == Strategy::kSimpleOneForOne) {
+    if (s.children.size() != 1) {
+      init->error = std::make_exception_ptr(
+          SupervisorError("simple_one_for_one needs exactly one child spec (the template)"));
+    } else {
+      s.template_spec = std::move(s.children.front().spec);
+      s.children.clear();
+    }
+  } else {
+    for (std::size_t i = 0; i < s.children.size(); ++i) {
+      try {
+        s.start(s.children[i]);
+      } catch (...) {
+        init->error = std::current_exception();
+        s.terminate_from(0);
+        break;
+      }
+    }
+  }
+  init->finished = true;
+  init->waiters.wake_all();
+  if (init->error) throw ExitSignal{ExitReason::shutdown()};
+
+  try {
+    for (;;) {
+      receive(
+          [&](Exit e) {
+            if (s.parent && e.from == s.parent) {  // the parent stops us (S8, S10)
+              throw StopSupervisor{e.reason.is_normal() ? ExitReason::shutdown() : e.reason};
+            }
+            s.on_child_exit(e.from, e.reason);
+          },
+          [&](Call call) {
+            std::shared_ptr<CallReply> reply = std::move(call.reply);
+            try {
+              call.fn(s);
+              reply->finish(nullptr);
+            } catch (const StopSupervisor&) {
+              reply->finish(nullptr);
+              throw;
+            } catch (...) {
+              reply->finish(std::current_exception());
+            }
+          });
+    }
+  } catch (const StopSupervisor& stop) {
+    s.shutdown_all();
+    throw ExitSignal{stop.reason};
+  } catch (...) {
+    // Killed or ended by a signal: children go first, in reverse order.
+    s.shutdown_all();
+    throw;
+  }
+}
+
+}  // namespace
+
+Supervisor Supervisor::start(SupervisorFlags flags, std::vector<ChildSpec> children) {
+  auto state = std::make_shared<State>();
+  state->flags = std::move(flags);
+  state->name = state->flags.name;
+  for (auto& spec : children) state->children.push_back(Child{std::move(spec), ActorRef()});
+  auto init = std::make_shared<InitReply>();
+  ActorOptions options;
+  options.name = state->flags.name;
+  if (in_actor()) {
+    state->parent = self();
+    options.link = true;
+  }
+  ActorRef actor = spawn_opt(options, [state, init] { supervise(state, init); });
+  while (!init->finished) (void)init->waiters.wait(Deadline::never(), "supervisor start");
+  if (init->error) {
+    (void)actor.join();
+    std::rethrow_exception(init->error);
+  }
+  return Supervisor(actor);
+}
+
+void Supervisor::call(std::function<void(State&)> fn) const {
+  if (!actor_ || actor_.dead()) throw SupervisorError("the supervisor is not running");
+  auto reply = std::make_shared<CallReply>();
+  send(actor_, Call(std::move(fn), reply));
+  while (!reply->finished) (void)reply->waiters.wait(Deadline::never(), "supervisor call");
+  if (reply->error) std::rethrow_exception(reply->error);
+}
+
+ActorRef Supervisor::start_child(ChildSpec spec) const {
+  ActorRef started;
+  call([&](State& s) {
+    if (s.flags.strategy == Strategy::kSimpleOneForOne) {
+      throw SupervisorError("simple_one_for_one: use start_child(start function)");
+    }
+    if (s.find(spec.id) != nullptr) {
+      throw SupervisorError(fmt::format("supervisor {}: child {} already exists", s.name, spec.id));
+    }
+    s.children.push_back(Child{std::move(spec), ActorRef()});
+    try {
+      s.start(s.children.back());
+    } catch (...) {
+      s.children.pop_back();
+      throw;
+    }
+    started = s.children.back().actor;
+  });
+  return started;
+}
+
+ActorRef Supervisor::start_child(std::function<ActorRef()> start) const {
+  ActorRef started;
+  call([&](State& s) {
+    if (!s.template_spec) {
+      throw SupervisorError("start_child(start function) is for simple_one_for_one supervisors");
+    }
+    ChildSpec spec = *s.template_spec;
+    spec.id = fmt::format("{}-{}", s.template_spec->id, ++s.dynamic_count);
+    spec.start = std::move(start);
+    s.children.push_back(Child{std::move(spec), ActorRef()});
+    try {
+      s.start(s.children.back());
+    } catch (...) {
+      s.children.pop_back();
+      throw;
+    }
+    started = s.children.back().actor;
+  });
+  return started;
+}
+
+bool Supervisor::terminate_child(const std::string& id) const {
+  bool found = false;
+  call([&](State& s) {
+    Child* c = s.find(id);
+    if (c == nullptr) return;
+    found = true;
+    s.terminate(*c);
+    if (c->spec.restart == Restart::kTemporary || s.template_spec) {
+      std::erase_if(s.children, [&](const Child& x) { return &x == c; });
+    }
+  });
+  return found;
+}
+
+bool Supervisor::terminate_child(const ActorRef& child) const {
+  bool found = false;
+  call([&](State& s) {
+    Child* c = s.find(child.get());
+    if (c == nullptr) return;
+    found = true;
+    s.terminate(*c);
+    if (c->spec.restart == Restart::kTemporary || s.template_spec) {
+      std::erase_if(s.children, [&](const Child& x) { return &x == c; });
+    }
+  });
+  return found;
+}
+
+ActorRef Supervisor::restart_child(const std::string& id) const {
+  ActorRef started;
+  call([&](State& s) {
+    Child* c = s.find(id);
+    if (c == nullptr || c->actor) return;
+    s.start(*c);
+    started = c->actor;
+  });
+  return started;
+}
+
+bool Supervisor::delete_child(const std::string& id) const {
+  bool deleted = false;
+  call([&](State& s) {
+    Child* c = s.find(id);
+    if (c == nullptr || c->actor) return;
+    std::erase_if(s.children, [&](const Child& x) { return &x == c; });
+    deleted = true;
+  });
+  return deleted;
+}
+
+std::vector<ChildInfo> Supervisor::which_children() const {
+  std::vector<ChildInfo> out;
+  call([&](State& s) {
+    for (const auto& c : s.children) {
+      out.push_back(ChildInfo{c.spec.id, c.actor, c.spec.type, c.spec.restart});
+    }
+  });
+  return out;
+}
+
+ChildCounts Supervisor::count_children() const {
+  ChildCounts counts;
+  call([&](State& s) {
+    for (const auto& c : s.children) {
+      ++counts.specs;
+      if (c.actor) ++counts.active;
+      if (c.spec.type == ChildType::kSupervisor) {
+        ++counts.supervisors;
+      } else {
+        ++counts.workers;
+      }
+    }
+  });
+  return counts;
+}
+
+void Supervisor::stop() const {
+  if (!actor_ || actor_.dead()) return;
+  try {
+    call([](State&) { throw StopSupervisor{ExitReason::shutdown()}; });
+  } catch (const SupervisorError&) {
+    // It exited before answering: that is what we asked for.
+  }
+  (void)actor_.join();
+}
+
+}  // namespace grove
