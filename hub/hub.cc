@@ -538,7 +538,10 @@ RemoteHub Hub::remote_of(const Hub* hub) {
   return RemoteHub(it->second.lock());
 }
 
-void Hub::run_callback(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
+void Hub::run_callback(std::function<void()> fn) {
+  callbacks_.push_back(std::move(fn));
+  pass_budget_ = 0;  // the hub's fiber runs at the next switch
+}
 
 void Hub::run_callbacks() {
   // Callbacks queued by these callbacks run at the next pass, not in this one.
