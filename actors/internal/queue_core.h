@@ -83,6 +83,8 @@ class QueueCore {
  public:
   using value_type = T;
   static constexpr bool kRendezvous = Discipline::kRendezvous;
+  // peek() hands out copies: buffered queues of copyable items only.
+  static constexpr bool kCanPeek = !kRendezvous && std::is_copy_constructible_v<T>;
 
   QueueCore(const QueueCore&) = delete;
   QueueCore& operator=(const QueueCore&) = delete;
@@ -123,18 +125,18 @@ class QueueCore {
   // parked on an empty queue receives a copy of the next item put (every parked peeker does,
   // even if a parked getter takes the item itself).
   QueueResult<T> peek(Deadline deadline = Deadline::never())
-    requires(!kRendezvous)
+    requires kCanPeek
   {
     return peek_impl(deadline, true);
   }
   template <class Rep, class Period>
   QueueResult<T> peek_for(std::chrono::duration<Rep, Period> timeout)
-    requires(!kRendezvous)
+    requires kCanPeek
   {
     return peek_impl(Deadline::after(timeout), true);
   }
   QueueResult<T> try_peek()
-    requires(!kRendezvous)
+    requires kCanPeek
   {
     return peek_impl(Deadline::never(), false);
   }
@@ -189,6 +191,7 @@ class QueueCore {
   std::size_t maxsize() const noexcept { return maxsize_; }  // 0 = unbounded
   std::size_t getters_waiting() const noexcept { return getters_.size() + peekers_.size(); }
   std::size_t putters_waiting() const noexcept { return putters_.size(); }
+  std::size_t joiners_waiting() const noexcept { return joiners_.size(); }
 
   // ---- iteration: `for (auto& item : queue)` gets items until the queue is shut down and
   // empty. Each step is a blocking get().
@@ -252,7 +255,7 @@ class QueueCore {
 
   QueueStatus put_impl(T& item, Deadline deadline, bool block) {
     if (shutdown_) [[unlikely]] return QueueStatus::kShutDown;
-    if constexpr (!kRendezvous) {
+    if constexpr (kCanPeek) {
       if (!peekers_.empty()) [[unlikely]] serve_peekers(item);
     }
     if (Waiter* w = getters_.front()) {  // the buffer is empty: hand over, do not yield
