@@ -86,7 +86,7 @@ class Mailbox {
     return nullptr;
   }
 
-  WaitStatus wait(Deadline deadline) { return waiters_.wait(deadline, "receive"); }
+  WaitList& waiters() noexcept { return waiters_; }
   std::size_t size() const noexcept { return size_; }
 
  private:
@@ -492,7 +492,7 @@ Envelope* mailbox_first(Mailbox& box, const void* const* types, std::size_t n,
 
 void mailbox_remove(Mailbox& box, Envelope* e) { box.remove(e); }
 
-WaitStatus mailbox_wait(Mailbox& box, Deadline deadline) { return box.wait(deadline); }
+WaitList& mailbox_waiters(Mailbox& box) { return box.waiters(); }
 
 }  // namespace internal
 

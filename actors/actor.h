@@ -398,7 +398,7 @@ void deliver_remote(const ActorRef& to, Envelope* message);  // another thread
 Mailbox& own_mailbox();                                     // of the calling actor
 Envelope* mailbox_first(Mailbox& box, const void* const* types, std::size_t n, std::size_t* which);
 void mailbox_remove(Mailbox& box, Envelope* e);
-WaitStatus mailbox_wait(Mailbox& box, Deadline deadline);
+WaitList& mailbox_waiters(Mailbox& box);
 }  // namespace internal
 
 // Queues `message` in `to`'s mailbox; dropped silently if `to` is dead. Any thread.
@@ -446,7 +446,7 @@ bool receive_until(Deadline deadline, H&&... handlers) {
       internal::mailbox_remove(box, e);
       return internal::dispatch(which, e, handlers...);
     }
-    if (internal::mailbox_wait(box, deadline) == WaitStatus::kTimedOut) {
+    if (internal::mailbox_waiters(box).wait(deadline, "receive") == WaitStatus::kTimedOut) {
       // One last look: a message may have arrived with the deadline.
       if (internal::Envelope* e2 = internal::mailbox_first(box, types, sizeof...(H), &which)) {
         internal::mailbox_remove(box, e2);

@@ -263,7 +263,7 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
   return true;
 }
 
-WaitStatus Waiter::wait(Deadline deadline, const char* what) {
+[[gnu::always_inline]] inline WaitStatus Waiter::wait_inline(Deadline deadline, const char* what) {
   Fiber& self = *fiber_;
   Hub& hub = self.hub();
   // A wait point: what was delivered while the fiber was running is thrown now.
@@ -326,6 +326,8 @@ WaitStatus Waiter::wait(Deadline deadline, const char* what) {
   }
 }
 
+WaitStatus Waiter::wait(Deadline deadline, const char* what) { return wait_inline(deadline, what); }
+
 WaitList::~WaitList() {
   // Destroying a list fibers still wait on would leave them parked forever.
   if (head_ != nullptr) {
@@ -384,7 +386,7 @@ std::size_t WaitList::wake_all() noexcept {
 WaitStatus WaitList::wait(Deadline deadline, const char* what) {
   Waiter w;
   push_back(w);
-  return w.wait(deadline, what);
+  return w.wait_inline(deadline, what);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -708,7 +710,7 @@ void Hub::sleep(double seconds) {
 
 void sleep(double seconds) { Hub::current().sleep(seconds); }
 
-void Hub::park(Waiter& w, const char* what) {
+[[gnu::always_inline]] inline void Hub::park(Waiter& w, const char* what) {
   Fiber& self = *current_;
   self.state_ = FiberState::kParked;
   self.waiter_ = &w;

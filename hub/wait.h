@@ -101,6 +101,7 @@ class Waiter {
   friend class Hub;
   enum class State : std::uint8_t { kIdle, kParked, kWoken, kTimedOut, kInterrupted };
   static void on_deadline(struct ev_loop* loop, struct ev_timer* w, int events);
+  WaitStatus wait_inline(Deadline deadline, const char* what);
 
   Fiber* fiber_;
   Waiter* prev_ = nullptr;

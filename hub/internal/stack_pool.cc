@@ -68,10 +68,12 @@ namespace internal {
 
 StackPool::~StackPool() {
   for (auto& cls : classes_) {
-    for (Stack& s : cls.free) {
-      if (!s.from_arena) {
-        ::munmap(static_cast<char*>(s.bottom) - page_size(), s.size + page_size());
-        guarded_in_use.fetch_sub(1);
+    for (auto* list : {&cls.warm, &cls.cold}) {
+      for (Stack& s : *list) {
+        if (!s.from_arena) {
+          ::munmap(static_cast<char*>(s.bottom) - page_size(), s.size + page_size());
+          guarded_in_use.fetch_sub(1);
+        }
       }
     }
   }
@@ -82,23 +84,25 @@ StackPool::SizeClass& StackPool::size_class(std::size_t size) {
   for (auto& cls : classes_) {
     if (cls.size == size) return cls;
   }
-  classes_.push_back(SizeClass{size, {}});
+  classes_.push_back(SizeClass{size, {}, {}});
   return classes_.back();
 }
 
 std::size_t StackPool::pooled() const {
   std::size_t n = 0;
-  for (const auto& cls : classes_) n += cls.free.size();
+  for (const auto& cls : classes_) n += cls.warm.size() + cls.cold.size();
   return n;
 }
 
 Stack StackPool::allocate(std::size_t size) {
   size = size == 0 ? default_size_now.load(std::memory_order_relaxed) : std::max(round_to_pages(size), 4 * page_size());
   SizeClass& cls = size_class(size);
-  if (!cls.free.empty()) {
-    Stack s = cls.free.back();
-    cls.free.pop_back();
-    return s;
+  for (auto* list : {&cls.warm, &cls.cold}) {
+    if (!list->empty()) {
+      Stack s = list->back();
+      list->pop_back();
+      return s;
+    }
   }
   return map_stack(size);
 }
@@ -140,16 +144,19 @@ Stack StackPool::map_stack(std::size_t size) {
 
 void StackPool::release(Stack stack) {
   SizeClass& cls = size_class(stack.size);
-  if (cls.free.size() >= warm_kept_now.load(std::memory_order_relaxed)) {
-    if (!stack.from_arena) {  // beyond the warm budget: give guarded stacks back to the kernel
-      ::munmap(static_cast<char*>(stack.bottom) - page_size(), stack.size + page_size());
-      guarded_in_use.fetch_sub(1);
-      return;
-    }
-    // Arena stacks stay mapped but drop their memory.
-    ::madvise(stack.bottom, stack.size, MADV_DONTNEED);
+  if (cls.warm.size() < warm_kept_now.load(std::memory_order_relaxed)) {
+    cls.warm.push_back(stack);
+    return;
   }
-  cls.free.push_back(stack);
+  // Beyond the warm budget: guarded stacks go back to the kernel; arena stacks stay mapped but
+  // drop their memory, and are reused only after every warm one.
+  if (!stack.from_arena) {
+    ::munmap(static_cast<char*>(stack.bottom) - page_size(), stack.size + page_size());
+    guarded_in_use.fetch_sub(1);
+    return;
+  }
+  ::madvise(stack.bottom, stack.size, MADV_DONTNEED);
+  cls.cold.push_back(stack);
 }
 
 }  // namespace internal

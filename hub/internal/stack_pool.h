@@ -27,9 +27,12 @@ class StackPool {
   std::size_t pooled() const;
 
  private:
+  // Freed stacks of one size: `warm` keep their memory (reused first, LIFO), `cold` gave it
+  // back to the kernel (beyond the warm budget).
   struct SizeClass {
     std::size_t size;
-    std::vector<Stack> free;
+    std::vector<Stack> warm;
+    std::vector<Stack> cold;
   };
   SizeClass& size_class(std::size_t size);
   Stack map_stack(std::size_t size);
