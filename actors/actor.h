@@ -272,6 +272,7 @@ class ActorRef {
 template <class T>
 class Greenlet : public ActorRef {
  public:
+  using result_type = T;
   Greenlet() noexcept = default;
   explicit Greenlet(TypedActor<T>* actor) noexcept : ActorRef(actor) {}
 

@@ -25,11 +25,27 @@ Timeout::Timeout(double seconds, Mode mode)
   if (fires(seconds_)) arm(seconds_);
 }
 
+Timeout::Timeout(double seconds, std::exception_ptr error)
+    : seconds_(seconds),
+      mode_(kThrow),
+      id_(next_timeout_id.fetch_add(1, std::memory_order_relaxed)),
+      error_(std::move(error)) {
+  if (fires(seconds_)) arm(seconds_);
+}
+
 Timeout::Timeout(const Timeout& other)
-    : seconds_(other.seconds_), mode_(other.mode_), id_(other.id_), expired_(other.expired_) {}
+    : seconds_(other.seconds_),
+      mode_(other.mode_),
+      id_(other.id_),
+      error_(other.error_),
+      expired_(other.expired_) {}
 
 Timeout::Timeout(Timeout&& other) noexcept
-    : seconds_(other.seconds_), mode_(other.mode_), id_(other.id_), expired_(other.expired_) {
+    : seconds_(other.seconds_),
+      mode_(other.mode_),
+      id_(other.id_),
+      error_(other.error_),
+      expired_(other.expired_) {
   if (other.armed_) {  // move the timer with what is left of it
     auto* loop = static_cast<struct ev_loop*>(other.owner_->hub().ev_loop());
     const double left = ev_timer_remaining(loop, reinterpret_cast<ev_timer*>(other.timer_));
@@ -71,7 +87,8 @@ void Timeout::fire() noexcept {
   if (mode_ == kSilent) {
     hub.interrupt(*owner_, nullptr, this, 0);
   } else {
-    hub.interrupt(*owner_, std::make_exception_ptr(Timeout(*this)), nullptr, id_);
+    hub.interrupt(*owner_, error_ ? error_ : std::make_exception_ptr(Timeout(*this)), nullptr,
+                  id_);
   }
 }
 

@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 struct ev_loop;
@@ -44,7 +45,17 @@ class Timeout {
   template <class Rep, class Period>
   explicit Timeout(std::chrono::duration<Rep, Period> d, Mode mode = kThrow)
       : Timeout(std::chrono::duration<double>(d).count(), mode) {}
+  // Throws `error` instead of a Timeout when it expires (gevent's Timeout(seconds, exception)).
+  Timeout(double seconds, std::exception_ptr error);
   static Timeout never() { return Timeout(-1.0); }
+  // An unarmed Timeout that says `seconds` — for calls that report a timeout by throwing one
+  // without waiting (gevent's get(block=False) on an unready result).
+  static Timeout unarmed(double seconds) {
+    Timeout t(-1.0);
+    t.seconds_ = seconds;
+    t.expired_ = true;
+    return t;
+  }
 
   // The thrown copy: inert (no timer), same identity.
   Timeout(const Timeout& other);
@@ -78,6 +89,7 @@ class Timeout {
   double seconds_;
   Mode mode_;
   std::uint64_t id_;
+  std::exception_ptr error_;  // thrown instead of a copy of this scope, when set
   bool expired_ = false;
   bool armed_ = false;
   Fiber* owner_ = nullptr;

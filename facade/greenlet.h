@@ -1,0 +1,319 @@
+// facade/greenlet.h — gevent's top-level API (gevent.Greenlet, spawn, joinall, killall, sleep,
+// Timeout, ...) in C++, over grove's greenlet-actors.
+//
+// A thin skin: gevent::Greenlet<T> IS a grove::Greenlet<T> (an actor handle) with gevent's
+// method signatures — optional timeouts in seconds (std::nullopt = wait forever) instead of
+// Deadlines, `get(block, timeout)` that throws Timeout, `kill(exception, block, timeout)`.
+// Nothing here re-implements scheduling, waiting or results; see actors/actor.h for the model.
+//
+// Differences from Python worth knowing:
+//   - a Greenlet's value is typed: Greenlet<int>::get() returns int. A greenlet that was killed
+//     has no value: get() returns for Greenlet<void> and throws GreenletExit otherwise
+//     (Python returns the GreenletExit instance).
+//   - Timeout is a scope object: constructing it starts it (as `with Timeout(...)` does).
+//   - link(callback) takes a callable receiving the Greenlet; unlink takes what link returned.
+//
+//   auto jobs = {gevent::spawn(fetch, "a"), gevent::spawn(fetch, "b")};
+//   gevent::joinall(jobs, /*timeout=*/2.0);
+//   for (auto& job : jobs) if (job.successful()) use(*job.value());
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "actors/actor.h"
+#include "actors/queue.h"
+#include "hub/errors.h"
+#include "hub/hub.h"
+#include "hub/timeout.h"
+
+namespace gevent {
+
+using grove::ConcurrentObjectUseError;
+using grove::GreenletExit;
+using grove::LoopExit;
+using grove::Timeout;
+
+// A timeout in seconds; std::nullopt waits forever (Python's None).
+using Seconds = std::optional<double>;
+
+inline grove::Deadline deadline_of(Seconds timeout) {
+  return timeout ? grove::Deadline::after(*timeout) : grove::Deadline::never();
+}
+
+template <class T = void>
+class Greenlet : public grove::Greenlet<T> {
+ public:
+  using Base = grove::Greenlet<T>;
+  Greenlet() = default;
+  Greenlet(Base g) : Base(std::move(g)) {}  // NOLINT(google-explicit-constructor)
+
+  // Greenlet(run, args...) without starting it: call start() or start_later().
+  template <class F, class... Args>
+  static Greenlet create(F&& run, Args&&... args) {
+    grove::ActorOptions options;
+    options.start = false;
+    return grove::spawn_opt(options, std::forward<F>(run), std::forward<Args>(args)...);
+  }
+  template <class F, class... Args>
+  static Greenlet spawn(F&& run, Args&&... args) {
+    return grove::spawn(std::forward<F>(run), std::forward<Args>(args)...);
+  }
+  template <class F, class... Args>
+  static Greenlet spawn_later(double seconds, F&& run, Args&&... args) {
+    Greenlet g = create(std::forward<F>(run), std::forward<Args>(args)...);
+    g.start_later(seconds);
+    return g;
+  }
+
+  // True if it finished before `timeout`; never throws the greenlet's error.
+  bool join(Seconds timeout = std::nullopt) const { return Base::join(deadline_of(timeout)); }
+
+  // The value, or the greenlet's exception rethrown. Not ready: block=false throws Timeout at
+  // once; block=true waits up to `timeout`, then throws Timeout.
+  T get(bool block = true, Seconds timeout = std::nullopt) const {
+    if (!this->ready()) {
+      if (!block) throw Timeout::unarmed(0.0);
+      if (!join(timeout)) throw Timeout::unarmed(timeout.value_or(0.0));
+    }
+    return Base::get();
+  }
+
+  // Raises `exception` (default GreenletExit) in the greenlet. With `block`, waits for it to die,
+  // up to `timeout`; that timeout is swallowed (as gevent does). A greenlet that has not started
+  // never runs. No-op on a dead greenlet.
+  void kill(std::exception_ptr exception = nullptr, bool block = true,
+            Seconds timeout = std::nullopt) const {
+    if (exception) {
+      grove::ActorRef::kill(std::move(exception));
+    } else {
+      grove::ActorRef::kill();
+    }
+    if (block) (void)join(timeout);
+  }
+  template <class E>
+    requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr> && !std::is_null_pointer_v<E>)
+  void kill(E exception, bool block = true, Seconds timeout = std::nullopt) const {
+    kill(std::make_exception_ptr(std::move(exception)), block, timeout);
+  }
+
+  // gevent's value: the result when it returned normally, else empty.
+  auto value() const { return Base::value(); }
+  // gevent's minimal_ident: a small number naming the greenlet.
+  std::uint64_t minimal_ident() const { return this->id(); }
+  // gevent's bool(greenlet): started and not dead.
+  explicit operator bool() const { return this->get_actor() && this->started() && !this->dead(); }
+
+  // Callbacks receive this Greenlet. They run after it died, in registration order.
+  template <class F>
+  grove::CallbackId link(F callback) const {
+    return grove::ActorRef::link(wrap(std::move(callback)));
+  }
+  template <class F>
+  grove::CallbackId link_value(F callback) const {
+    return grove::ActorRef::link_value(wrap(std::move(callback)));
+  }
+  template <class F>
+  grove::CallbackId link_exception(F callback) const {
+    return grove::ActorRef::link_exception(wrap(std::move(callback)));
+  }
+  template <class F>
+  grove::CallbackId rawlink(F callback) const {
+    return grove::ActorRef::rawlink(wrap(std::move(callback)));
+  }
+  using grove::ActorRef::unlink;
+
+ private:
+  grove::ActorBase* get_actor() const { return grove::ActorRef::get(); }
+  template <class F>
+  static grove::LinkCallback wrap(F callback) {
+    return [callback = std::move(callback)](const grove::ActorRef& a) mutable {
+      callback(Greenlet(Base(static_cast<grove::TypedActor<T>*>(a.get()))));
+    };
+  }
+};
+
+// spawn(run, args...): create and schedule a greenlet.
+template <class F, class... Args>
+auto spawn(F&& run, Args&&... args) {
+  auto g = grove::spawn(std::forward<F>(run), std::forward<Args>(args)...);
+  return Greenlet<typename decltype(g)::result_type>(std::move(g));
+}
+
+// spawn_later(seconds, run, args...): create now, start after `seconds`.
+template <class F, class... Args>
+auto spawn_later(double seconds, F&& run, Args&&... args) {
+  grove::ActorOptions options;
+  options.start = false;
+  auto g = grove::spawn_opt(options, std::forward<F>(run), std::forward<Args>(args)...);
+  g.start_later(seconds);
+  return Greenlet<typename decltype(g)::result_type>(std::move(g));
+}
+
+// spawn_raw(run, args...): a bare fiber with no result, links or mailbox — the cheapest way to
+// run something concurrently.
+template <class F, class... Args>
+grove::FiberRef spawn_raw(F&& run, Args&&... args) {
+  return grove::spawn_fiber(
+      [run = std::forward<F>(run), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+        std::apply(run, std::move(tup));
+      });
+}
+
+// sleep(seconds): 0 lets every other ready greenlet run once.
+inline void sleep(double seconds = 0) { grove::sleep(seconds); }
+
+// idle(): waits until the hub has nothing else ready to run.
+inline void idle() {
+  grove::Hub& hub = grove::Hub::current();
+  do {
+    grove::yield();
+  } while (hub.stats().ready > 0);
+}
+
+// The running fiber (a greenlet-actor, a raw fiber, or the thread's main fiber).
+inline grove::Fiber& getcurrent() { return grove::Hub::current().current_fiber(); }
+inline grove::Hub& get_hub() { return grove::Hub::current(); }
+
+// ---- waiting on many things -----------------------------------------------------------------
+
+namespace internal {
+// Calls `on_ready` (once, from the hub) when `g` is ready; returns a canceller.
+inline std::function<void()> when_ready(const grove::ActorRef& g, std::function<void()> on_ready) {
+  grove::CallbackId id = g.rawlink([on_ready](const grove::ActorRef&) { on_ready(); });
+  return [g, id] { g.unlink(id); };
+}
+template <class W>
+  requires(!std::is_base_of_v<grove::ActorRef, W>)
+std::function<void()> when_ready(W& waitable, std::function<void()> on_ready) {
+  auto id = waitable.rawlink(std::move(on_ready));
+  return [&waitable, id] { waitable.unlink(id); };
+}
+template <class W>
+W& deref(W& w) {
+  return w;
+}
+template <class W>
+W& deref(W* w) {
+  return *w;
+}
+}  // namespace internal
+
+// iwait(objects, timeout, count): hands out the objects (greenlets, or pointers to Events and
+// AsyncResults) as they become ready, in the order they do; next() returns nullopt after `count`
+// objects (default all) or when `timeout` passed.
+template <class W>
+class IWait {
+ public:
+  IWait(std::vector<W> objects, Seconds timeout, std::optional<std::size_t> count)
+      : objects_(std::move(objects)),
+        ready_(std::make_shared<grove::Queue<std::size_t>>()),
+        deadline_(deadline_of(timeout)),
+        remaining_(count.value_or(objects_.size())) {
+    for (std::size_t i = 0; i < objects_.size(); ++i) {
+      auto queue = ready_;
+      cancels_.push_back(internal::when_ready(internal::deref(objects_[i]),
+                                              [queue, i] { (void)queue->try_put(i); }));
+    }
+  }
+  IWait(const IWait&) = delete;
+  IWait(IWait&&) = default;
+  ~IWait() {
+    for (auto& cancel : cancels_) cancel();
+  }
+
+  std::optional<W> next() {
+    if (remaining_ == 0) return std::nullopt;
+    auto index = ready_->get(deadline_);
+    if (!index.ok()) return std::nullopt;
+    --remaining_;
+    return objects_[*index];
+  }
+
+ private:
+  std::vector<W> objects_;
+  std::shared_ptr<grove::Queue<std::size_t>> ready_;
+  grove::Deadline deadline_;
+  std::size_t remaining_;
+  std::vector<std::function<void()>> cancels_;
+};
+
+template <class W>
+IWait<W> iwait(std::vector<W> objects, Seconds timeout = std::nullopt,
+               std::optional<std::size_t> count = std::nullopt) {
+  return IWait<W>(std::move(objects), timeout, count);
+}
+
+// wait(objects, timeout, count): the objects that became ready (at most `count`) before
+// `timeout`, in the order they did.
+template <class W>
+std::vector<W> wait(std::vector<W> objects, Seconds timeout = std::nullopt,
+                    std::optional<std::size_t> count = std::nullopt) {
+  std::vector<W> done;
+  auto it = iwait(std::move(objects), timeout, count);
+  while (auto w = it.next()) done.push_back(std::move(*w));
+  return done;
+}
+
+// joinall(greenlets, timeout, raise_error, count): waits for them; returns the finished ones.
+// With raise_error, the first failure is rethrown (after it finished).
+template <class G>
+std::vector<G> joinall(const std::vector<G>& greenlets, Seconds timeout = std::nullopt,
+                       bool raise_error = false, std::optional<std::size_t> count = std::nullopt) {
+  std::vector<G> done;
+  auto it = iwait(greenlets, timeout, count);
+  while (auto g = it.next()) {
+    if (raise_error && g->exception()) std::rethrow_exception(g->exception());
+    done.push_back(std::move(*g));
+  }
+  return done;
+}
+
+// killall(greenlets, exception, block, timeout): kills them all; with block, waits, and throws
+// Timeout if `timeout` passes first (unlike Greenlet::kill, which swallows it).
+template <class G>
+void killall(const std::vector<G>& greenlets, std::exception_ptr exception = nullptr,
+             bool block = true, Seconds timeout = std::nullopt) {
+  for (const auto& g : greenlets) {
+    if (exception) {
+      g.grove::ActorRef::kill(exception);
+    } else {
+      g.grove::ActorRef::kill();
+    }
+  }
+  if (!block) return;
+  const grove::Deadline deadline = deadline_of(timeout);
+  for (const auto& g : greenlets) {
+    if (!g.grove::ActorRef::join(deadline)) throw Timeout::unarmed(timeout.value_or(0.0));
+  }
+}
+
+// with_timeout(seconds, run, args...): run(args...) in the calling greenlet under a Timeout.
+template <class F, class... Args>
+auto with_timeout(double seconds, F&& run, Args&&... args) {
+  Timeout t(seconds);
+  return std::invoke(std::forward<F>(run), std::forward<Args>(args)...);
+}
+
+// with_timeout_value(seconds, timeout_value, run, args...): returns `timeout_value` instead of
+// throwing when the timeout expires (gevent's with_timeout(..., timeout_value=...)).
+template <class R, class F, class... Args>
+R with_timeout_value(double seconds, R timeout_value, F&& run, Args&&... args) {
+  Timeout t(seconds);
+  try {
+    return std::invoke(std::forward<F>(run), std::forward<Args>(args)...);
+  } catch (const Timeout& e) {
+    if (!(e == t)) throw;
+    return timeout_value;
+  }
+}
+
+}  // namespace gevent
