@@ -1,0 +1,122 @@
+// tests/property/workers.h — drive a primitive from several fibers, one command at a time, so a
+// rapidcheck property can compare it with a sequential model.
+//
+// Model: `Workers` owns kWorkers fibers. `issue(i, job)` hands `job` to worker i and lets the
+// hub run until nothing is ready: the worker runs the job; if the job parks (a blocking get,
+// say), the worker stays busy until a later command wakes it. Each finished job appends its
+// result string to the worker's log. A job issued with `timed = true` parks with a short
+// deadline: issue() waits for it to time out (or complete) before returning, so the outcome is
+// deterministic. Commands to a busy worker are skipped (the model skips them the same way).
+// Destruction kills the workers (their parked waits unwind).
+//
+//   grove::testing::Workers workers;
+//   workers.issue(0, [&] { return std::string(q.try_get().ok() ? "got" : "empty"); });
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hub/hub.h"
+
+namespace grove::testing {
+
+enum class Mode { kTry, kTimed, kBlock };  // how a blocking operation is issued
+
+inline const char* to_string(Mode m) {
+  return m == Mode::kTry ? "try" : m == Mode::kTimed ? "timed" : "block";
+}
+// A deadline for `mode`: already passed, short, or never.
+inline Deadline deadline_for(Mode m) {
+  return m == Mode::kTry ? Deadline::after(0.0)
+                         : m == Mode::kTimed ? Deadline::after(0.001) : Deadline::never();
+}
+
+class Workers {
+ public:
+  static constexpr int kWorkers = 3;
+
+  Workers() {
+    for (auto& w : workers_) {
+      w.fiber = spawn_fiber([&w] {
+        for (;;) {
+          while (!w.job) (void)w.inbox.wait(Deadline::never(), "command");
+          std::function<std::string()> job = std::move(w.job);
+          w.job = nullptr;
+          w.log.push_back(job());
+          w.busy = false;
+        }
+      });
+    }
+    settle();
+  }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+  ~Workers() {
+    for (auto& w : workers_) w.fiber->kill();
+    for (auto& w : workers_) (void)w.fiber->join();
+  }
+
+  bool busy(int i) const { return workers_[i].busy; }
+  // Runs `job` on worker i (skipped, returning false, if it is busy).
+  bool issue(int i, std::function<std::string()> job, bool timed) {
+    Worker& w = workers_[i];
+    if (w.busy) return false;
+    w.busy = true;
+    w.job = std::move(job);
+    w.inbox.wake_all();
+    settle();
+    if (timed) {
+      for (int spin = 0; spin < 2000 && w.busy; ++spin) sleep(0.0005);
+      settle();
+    }
+    return true;
+  }
+
+  // "w0: a, b | w1: c | w2: (busy)" — every worker's log and whether it is still parked.
+  std::string summary() const {
+    std::string out;
+    for (int i = 0; i < kWorkers; ++i) {
+      out += (i ? " | w" : "w") + std::to_string(i) + ":";
+      for (const auto& r : workers_[i].log) out += " " + r;
+      if (workers_[i].busy) out += " (parked)";
+    }
+    return out;
+  }
+
+ private:
+  struct Worker {
+    FiberRef fiber;
+    std::function<std::string()> job;
+    WaitList inbox;
+    bool busy = false;
+    std::vector<std::string> log;
+  };
+  static void settle() {
+    for (int i = 0; i < 8; ++i) yield();
+  }
+  std::array<Worker, kWorkers> workers_;
+};
+
+// The model's side of the same bookkeeping.
+struct ModelLogs {
+  std::array<std::vector<std::string>, Workers::kWorkers> log;
+  std::array<bool, Workers::kWorkers> busy{};
+  void done(int w, std::string r) {
+    log[w].push_back(std::move(r));
+    busy[w] = false;
+  }
+  std::string summary() const {
+    std::string out;
+    for (int i = 0; i < Workers::kWorkers; ++i) {
+      out += (i ? " | w" : "w") + std::to_string(i) + ":";
+      for (const auto& r : log[i]) out += " " + r;
+      if (busy[i]) out += " (parked)";
+    }
+    return out;
+  }
+};
+
+}  // namespace grove::testing
