@@ -88,6 +88,10 @@ class Fiber {
   // A short human description, e.g. `<Fiber 7 parked on "sleep">`; actors override it.
   virtual std::string describe() const;
 
+  // Writes a short name ("Fiber-7", an actor's name) into `out` without allocating: the
+  // blocking monitor calls it from a signal handler.
+  virtual void copy_name(char* out, std::size_t size) const noexcept;
+
   // True for fibers that are greenlet-actors (actors/actor.h); lets that layer find "the current
   // actor" without a dynamic_cast.
   bool is_actor() const noexcept { return is_actor_; }

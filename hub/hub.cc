@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "hub/internal/switch.h"
+#include "hub/monitor.h"
 #include "hub/timeout.h"
 
 namespace grove {
@@ -138,6 +139,22 @@ Fiber::~Fiber() = default;
 std::string Fiber::describe() const {
   if (state_ == FiberState::kParked) return fmt::format("<Fiber {} parked on \"{}\">", id_, what_);
   return fmt::format("<Fiber {} {}>", id_, to_string(state_));
+}
+
+void Fiber::copy_name(char* out, std::size_t size) const noexcept {
+  if (size == 0) return;
+  const char prefix[] = "Fiber-";
+  std::size_t n = 0;
+  for (const char* p = prefix; *p != '\0' && n + 1 < size; ++p) out[n++] = *p;
+  char digits[24];
+  int d = 0;
+  std::uint64_t v = id_;
+  do {
+    digits[d++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0 && d < 24);
+  while (d > 0 && n + 1 < size) out[n++] = digits[--d];
+  out[n] = '\0';
 }
 
 std::size_t Fiber::stack_high_water() const noexcept {
@@ -412,6 +429,7 @@ class Hub::LoopFiber final : public Fiber {
 
 Hub& Hub::create_current() {
   new Hub();  // registers itself as current_hub_
+  internal::watch_from_environment();
   if (tls_reaper == nullptr) {
     thread_local HubReaper reaper;
     tls_reaper = &reaper;
@@ -477,6 +495,7 @@ Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<
 }
 
 Hub::~Hub() {
+  if (watch_) internal::unwatch(this);
   {
     std::lock_guard lock(hubs_mutex);
     live_hubs().erase(this);
@@ -645,6 +664,7 @@ void Hub::remove_live(Fiber& f) noexcept {
   current_ = &next;
   next.state_ = FiberState::kRunning;
   ++stats_.switches;
+  switch_epoch_.store(switch_epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   internal::MachineContext* from = internal::switch_context(eh_, prev.ctx_, next.ctx_, finishing);
   if (dying_ != nullptr) [[unlikely]] {
     after_switch(from);
@@ -793,7 +813,11 @@ void Hub::loop_run() {
       // Nothing ready: block in the loop until an event makes a fiber ready. ev_run returns
       // the number of active (referenced) watchers; with none, nothing can ever wake main.
       while (ready_head_ == nullptr) {
+        idle_in_poll_.store(true, std::memory_order_relaxed);
         const int active = ev_run(loop_->loop, EVRUN_ONCE);
+        idle_in_poll_.store(false, std::memory_order_relaxed);
+        switch_epoch_.store(switch_epoch_.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
         ++stats_.polls;
         if (!callbacks_.empty()) run_callbacks();
         if (ready_head_ != nullptr) break;

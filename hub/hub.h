@@ -22,6 +22,7 @@
 //   grove::sleep(0.1);  // the main fiber waits; the child runs
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +45,7 @@ namespace internal {
 struct Loop;
 struct Inbox;
 struct EhGlobals;
+struct Watch;
 }  // namespace internal
 
 // What the hub tells its error handler about a failure nobody else owns.
@@ -135,6 +137,7 @@ class Hub {
   friend class Fiber;
   friend class Waiter;
   friend class Timeout;
+  friend struct internal::Watch;
   class MainFiber;
   class LoopFiber;
 
@@ -178,6 +181,11 @@ class Hub {
 
   void run_callbacks();
   std::vector<std::function<void()>> callbacks_;
+  // Read by the blocking monitor's thread (hub/monitor.h): a switch counter and whether the hub
+  // is idle in the poller (not blocked by a fiber).
+  std::atomic<std::uint64_t> switch_epoch_{0};
+  std::atomic<bool> idle_in_poll_{false};
+  std::shared_ptr<internal::Watch> watch_;
   std::unique_ptr<internal::Loop> loop_;
   std::shared_ptr<internal::Inbox> inbox_;
   internal::StackPool stacks_;
