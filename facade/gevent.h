@@ -12,5 +12,9 @@
 //   gevent::socket, gevent::selectors, gevent::ssl, gevent::dns            (facade/socket.h, ...)
 #pragma once
 
+#include "facade/event.h"
 #include "facade/greenlet.h"
 #include "facade/hub.h"
+#include "facade/lock.h"
+#include "facade/pool.h"
+#include "facade/queue.h"

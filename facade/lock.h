@@ -1,0 +1,46 @@
+// facade/lock.h — gevent.lock: Semaphore, BoundedSemaphore, RLock, over actors/semaphore.h and
+// actors/rlock.h.
+//
+// acquire(blocking=true, timeout=none) returns false when it could not acquire; release();
+// locked(); wait(timeout). BoundedSemaphore::release() above the initial value throws
+// grove::SemaphoreOverReleased (gevent: ValueError). RLock belongs to the greenlet that acquired
+// it; releasing it from another throws grove::RLockNotOwned (gevent: RuntimeError).
+// Scope guards: std::lock_guard / std::unique_lock work on all three (lock/unlock/try_lock).
+//
+//   gevent::lock::BoundedSemaphore slots(3);
+//   std::lock_guard held(slots);  // `with slots:`
+#pragma once
+
+#include "actors/rlock.h"
+#include "actors/semaphore.h"
+#include "facade/greenlet.h"
+
+namespace gevent::lock {
+
+template <class Core>
+class Lockable : public Core {
+ public:
+  using Core::Core;
+  bool acquire(bool blocking = true, Seconds timeout = std::nullopt) {
+    return blocking ? Core::acquire(deadline_of(timeout)) : Core::try_acquire();
+  }
+};
+
+class Semaphore : public Lockable<grove::Semaphore> {
+ public:
+  using Lockable::Lockable;
+  bool wait(Seconds timeout = std::nullopt) { return grove::Semaphore::wait(deadline_of(timeout)); }
+};
+class BoundedSemaphore : public Lockable<grove::BoundedSemaphore> {
+ public:
+  using Lockable::Lockable;
+  bool wait(Seconds timeout = std::nullopt) {
+    return grove::BoundedSemaphore::wait(deadline_of(timeout));
+  }
+};
+using RLock = Lockable<grove::RLock>;
+
+using grove::RLockNotOwned;
+using grove::SemaphoreOverReleased;
+
+}  // namespace gevent::lock

@@ -1,0 +1,106 @@
+// facade/queue.h — gevent.queue: SimpleQueue, Queue/JoinableQueue, PriorityQueue, LifoQueue,
+// UnboundQueue, Channel, and the exceptions Empty, Full, ShutDown — over actors/queue.h.
+//
+// Signatures are gevent's: put(item, block=true, timeout=none), get(block=true, timeout=none),
+// peek(block, timeout), put_nowait/get_nowait/peek_nowait, qsize(), empty(), full(), maxsize;
+// a get that cannot complete throws Empty, a put Full, and after shutdown() a put throws
+// ShutDown, as does a get once the queue is empty (at once with immediate=true).
+// Queue is joinable (task_done, join(timeout), unfinished_tasks); JoinableQueue is an alias.
+//
+// maxsize: 0 (or none) means UNBOUNDED, as in modern gevent. The 0.13 manual in gevent-docs/
+// says Queue(0) is a channel (put blocks until a getter takes the item); here that is Channel.
+//
+//   gevent::queue::Queue<std::string> tasks;
+//   tasks.put("work");
+//   try { auto t = tasks.get(/*block=*/true, /*timeout=*/0.5); } catch (const gevent::queue::Empty&) {}
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "actors/queue.h"
+#include "facade/greenlet.h"
+
+namespace gevent::queue {
+
+struct Empty : std::runtime_error {
+  Empty() : std::runtime_error("queue.Empty") {}
+};
+struct Full : std::runtime_error {
+  Full() : std::runtime_error("queue.Full") {}
+};
+struct ShutDown : std::runtime_error {
+  ShutDown() : std::runtime_error("queue.ShutDown") {}
+};
+
+namespace internal {
+// gevent's manners over any grove queue core.
+template <class Core>
+class Adapter : public Core {
+ public:
+  using Core::Core;
+  using value_type = std::decay_t<decltype(*std::declval<Core&>().try_get())>;
+
+  void put(value_type item, bool block = true, Seconds timeout = std::nullopt) {
+    const grove::QueueStatus st =
+        block ? Core::put(std::move(item), deadline_of(timeout)) : Core::try_put(std::move(item));
+    if (st == grove::QueueStatus::kShutDown) throw ShutDown();
+    if (st != grove::QueueStatus::kOk) throw Full();
+  }
+  value_type get(bool block = true, Seconds timeout = std::nullopt) {
+    auto r = block ? Core::get(deadline_of(timeout)) : Core::try_get();
+    if (r.status() == grove::QueueStatus::kShutDown) throw ShutDown();
+    if (!r.ok()) throw Empty();
+    return std::move(r).value();
+  }
+  void put_nowait(value_type item) { put(std::move(item), false); }
+  value_type get_nowait() { return get(false); }
+  std::size_t qsize() const noexcept { return Core::size(); }
+};
+
+template <class Core>
+class Peekable : public Adapter<Core> {
+ public:
+  using Adapter<Core>::Adapter;
+  using typename Adapter<Core>::value_type;
+  value_type peek(bool block = true, Seconds timeout = std::nullopt) {
+    auto r = block ? Core::peek(deadline_of(timeout)) : Core::try_peek();
+    if (r.status() == grove::QueueStatus::kShutDown) throw ShutDown();
+    if (!r.ok()) throw Empty();
+    return std::move(r).value();
+  }
+  value_type peek_nowait() { return peek(false); }
+};
+
+template <class Core>
+class Joinable : public Peekable<Core> {
+ public:
+  using Peekable<Core>::Peekable;
+  // Waits until every item put was marked task_done(); false on timeout.
+  bool join(Seconds timeout = std::nullopt) { return Core::join(deadline_of(timeout)); }
+};
+}  // namespace internal
+
+// A FIFO queue with gevent's manners (SimpleQueue has no task tracking in gevent; here every
+// buffered queue tracks tasks, which costs nothing when unused).
+template <class T>
+using SimpleQueue = internal::Peekable<grove::Queue<T>>;
+template <class T>
+using Queue = internal::Joinable<grove::Queue<T>>;
+template <class T>
+using JoinableQueue = Queue<T>;
+// Unbounded FIFO (gevent's UnboundQueue).
+template <class T>
+using UnboundQueue = Queue<T>;
+template <class T, class Less = std::less<T>>
+using PriorityQueue = internal::Joinable<grove::PriorityQueue<T, Less>>;
+template <class T>
+using LifoQueue = internal::Joinable<grove::LifoQueue<T>>;
+// Rendezvous: put() waits until a getter takes the item.
+template <class T>
+using Channel = internal::Adapter<grove::Channel<T>>;
+
+}  // namespace gevent::queue
