@@ -41,11 +41,11 @@ GROVE_TEST(Timeout, IsNotAStdException) {
 
 GROVE_TEST(Timeout, ScopeLeftInTimeNeverFires) {
   {
-    Timeout t(0.01);
+    Timeout t(0.2);
     sleep(0.001);
     EXPECT_TRUE(t.pending());
   }
-  sleep(0.03);  // would throw if the timer outlived its scope
+  sleep(0.25);  // would throw if the timer outlived its scope
   SUCCEED();
 }
 
