@@ -1,0 +1,91 @@
+// examples/kv/aof.h — the append-only file: every write command, in RESP, replayed at start.
+//
+// Model (redis-server's AOF, simplified): a write command that changed the data appends its
+// canonical form to an in-memory buffer (relative expiries are logged as absolute PEXPIREAT, so a
+// replay tomorrow gives the same result). Before a connection sends the replies of a batch it
+// calls write_pending(): the buffer goes to the kernel in one write(2), so a reply the client has
+// seen is at least in the page cache — it survives `kill -9` of the server, whatever the fsync
+// policy. What survives a machine crash depends on the policy:
+//   - always:   the connection also waits (wait_durable) until an fsync covering its bytes has
+//               completed; the persistence actor batches the waiting connections into one fsync
+//               (group commit), so 50 clients cost one fsync, not 50;
+//   - everysec: the persistence actor fsyncs once a second;
+//   - no:       the kernel decides.
+// fsync always runs on a worker thread (grove::run_in_thread): the hub never blocks on the disk.
+//
+// Replay: open() reads the file and hands each request to `apply`. A torn last record (the
+// server died mid-write) is dropped and the file truncated to the last whole record, with one
+// spdlog line; garbage in the middle is an error (the server refuses to start, as redis does).
+//
+// Thread: one hub. The persistence actor runs run_syncer(); everything else is called by
+// connections. The object outlives the actors (main owns it), so a restarted persistence actor
+// continues where the last one stopped.
+//
+//   auto aof = kv::AppendOnlyFile::open("data.aof", kv::FsyncPolicy::kEverySec, apply_request);
+//   aof->append({"SET", "k", "v"});
+//   aof->write_pending();
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actors/event.h"
+#include "hub/wait.h"
+
+namespace kv {
+
+enum class FsyncPolicy { kAlways, kEverySec, kNo };
+const char* to_string(FsyncPolicy policy);
+bool parse_fsync_policy(std::string_view text, FsyncPolicy& policy);
+
+class AppendOnlyFile {
+ public:
+  using ApplyFn = std::function<void(const std::vector<std::string_view>& args)>;
+
+  // Opens (creating) `path`, replays it through `apply`, and positions for appending. Throws
+  // std::runtime_error when the file cannot be opened or is corrupt before its last record.
+  static std::unique_ptr<AppendOnlyFile> open(const std::string& path, FsyncPolicy policy,
+                                              const ApplyFn& apply);
+  ~AppendOnlyFile();
+
+  FsyncPolicy policy() const { return policy_; }
+  const std::string& path() const { return path_; }
+
+  // Appends one command in RESP to the buffer (no system call).
+  void append(std::initializer_list<std::string_view> args);
+  void append(const std::vector<std::string_view>& args);
+  bool has_pending() const { return !pending_.empty(); }
+  // One write(2) of the buffer. Hub thread (a page-cache write; it does not wait for the disk).
+  void write_pending();
+  // Under `always`: parks the calling fiber until every byte written so far is fsynced.
+  void wait_durable();
+  // Body of the persistence actor: fsyncs by the policy, forever.
+  void run_syncer();
+  // At shutdown: write and fsync everything, on this thread.
+  void flush_and_sync();
+
+  std::uint64_t written_bytes() const { return written_; }
+  std::uint64_t synced_bytes() const { return synced_; }
+  std::uint64_t fsyncs() const { return fsyncs_; }
+
+ private:
+  AppendOnlyFile(std::string path, FsyncPolicy policy, int fd);
+  void sync_once();  // fsync on a worker thread; wakes the durability waiters
+
+  std::string path_;
+  FsyncPolicy policy_;
+  int fd_;
+  std::string pending_;
+  std::uint64_t written_ = 0;   // bytes handed to the kernel
+  std::uint64_t synced_ = 0;    // bytes known to be on disk
+  std::uint64_t fsyncs_ = 0;
+  grove::Event sync_wanted_;         // a connection waits under `always`
+  grove::WaitList durable_waiters_;  // connections waiting for synced_ to pass their bytes
+};
+
+}  // namespace kv

@@ -1,0 +1,78 @@
+// examples/kv/pubsub.cc — channel actors (see pubsub.h).
+#include "examples/kv/pubsub.h"
+
+#include <algorithm>
+
+#include "examples/kv/resp.h"
+
+namespace kv {
+
+struct PubSub::Channel {
+  std::string name;
+  std::vector<grove::ActorRef> subscribers;
+  grove::ActorRef actor;
+};
+
+namespace {
+struct Publish {
+  std::shared_ptr<const std::string> resp;
+};
+struct LastSubscriberLeft {};
+}  // namespace
+
+void PubSub::channel_main(std::shared_ptr<Channel> channel) {
+  for (;;) {
+    grove::receive(
+        [&](Publish p) {
+          for (const grove::ActorRef& s : channel->subscribers) grove::send(s, Push{p.resp});
+        },
+        [](LastSubscriberLeft) {});
+    if (channel->subscribers.empty() && grove::self()->mailbox_size() == 0) {
+      auto it = channels_.find(channel->name);
+      if (it != channels_.end() && it->second == channel) channels_.erase(it);
+      return;
+    }
+  }
+}
+
+void PubSub::subscribe(const std::string& name, const grove::ActorRef& subscriber) {
+  auto it = channels_.find(name);
+  if (it == channels_.end() || it->second->actor.dead()) {
+    auto channel = std::make_shared<Channel>();
+    channel->name = name;
+    channel->actor = channels_supervisor_.start_child([this, channel] {
+      return grove::spawn([this, channel] { channel_main(channel); });
+    });
+    // start_child waited for the supervisor: another connection may have created it meanwhile.
+    it = channels_.find(name);
+    if (it != channels_.end() && !it->second->actor.dead()) {
+      grove::send(channel->actor, LastSubscriberLeft{});  // ours is not needed: let it end
+    } else {
+      it = channels_.insert_or_assign(name, channel).first;
+    }
+  }
+  it->second->subscribers.push_back(subscriber);
+}
+
+void PubSub::unsubscribe(const std::string& name, const grove::ActorRef& subscriber) {
+  auto it = channels_.find(name);
+  if (it == channels_.end()) return;
+  auto& subs = it->second->subscribers;
+  subs.erase(std::remove(subs.begin(), subs.end(), subscriber), subs.end());
+  if (subs.empty()) grove::send(it->second->actor, LastSubscriberLeft{});
+}
+
+std::size_t PubSub::publish(std::string_view name, std::string_view message) {
+  auto it = channels_.find(name);
+  if (it == channels_.end() || it->second->subscribers.empty()) return 0;
+  auto resp = std::make_shared<std::string>();
+  ReplyWriter out(*resp);
+  out.array_header(3);
+  out.bulk("message");
+  out.bulk(name);
+  out.bulk(message);
+  grove::send(it->second->actor, Publish{std::move(resp)});
+  return it->second->subscribers.size();
+}
+
+}  // namespace kv

@@ -1,0 +1,106 @@
+// examples/kv/server.h — what every connection shares: the store, the append-only file, the
+// pub/sub directory, the clients, the counters and the configuration; and Session, the per-
+// connection command executor.
+//
+// Model: a connection actor owns one Session and feeds it every request of a batch it read
+// (Session::execute appends the reply to the batch's output). Commands run directly against the
+// shared Store on the connection's own greenlet: no mailbox round trip per command, exactly the
+// single-threaded model of redis-server (a command never waits, so it is atomic). The actors
+// around it (keyspace, expiry, persistence, pub/sub channels) own lifecycle, background work and
+// fan-out; see examples/kv_server.cc for the tree and README.md for why.
+//
+// Thread: one hub. Lifetime: Server is created by main() before the supervision tree and
+// outlives it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actors/actor.h"
+#include "examples/kv/aof.h"
+#include "examples/kv/resp.h"
+#include "examples/kv/store.h"
+
+namespace kv {
+
+class PubSub;
+class Session;
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 6390;
+  std::string aof_path;  // empty: no persistence
+  FsyncPolicy appendfsync = FsyncPolicy::kEverySec;
+  std::int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  std::int64_t max_multibulk_count = 2147483647;
+};
+
+struct Server {
+  Config config;
+  std::shared_ptr<Store> store;
+  std::unique_ptr<AppendOnlyFile> aof;  // null without --aof
+  std::unique_ptr<PubSub> pubsub;
+  std::map<std::uint64_t, Session*> clients;  // by client id, for CLIENT LIST and INFO
+  std::function<void()> request_shutdown;      // SHUTDOWN
+  std::int64_t started_ms = 0;
+  std::uint64_t next_client_id = 1;
+  std::uint64_t connections_received = 0;
+  std::uint64_t commands_processed = 0;
+  std::uint64_t keyspace_restarts = 0;  // times the keyspace actor was (re)started after a crash
+  std::uint64_t keyspace_starts = 0;
+};
+
+// Applies one AOF record to the store at start-up (no replies, no logging).
+void replay_request(Server& server, const std::vector<std::string_view>& args);
+
+// How a connection hands pub/sub pushes to its socket (implemented by the connection actor).
+class PushSink {
+ public:
+  virtual ~PushSink() = default;
+  virtual void push(std::string_view resp) = 0;
+};
+
+struct ClientInfo {
+  std::uint64_t id = 0;
+  std::string addr;   // peer "127.0.0.1:50000"
+  std::string laddr;  // local
+  int fd = -1;
+  std::int64_t created_ms = 0;
+};
+
+class Session {
+ public:
+  Session(Server& server, ClientInfo info, std::shared_ptr<PushSink> sink);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs one request and appends its reply to `out`. False: close the connection once `out` is
+  // sent (QUIT, SHUTDOWN).
+  bool execute(const std::vector<std::string_view>& args, std::string& out);
+
+  const ClientInfo& info() const { return info_; }
+  const std::string& name() const { return name_; }
+  std::size_t subscriptions() const { return channels_.size(); }
+  std::string last_command;  // for CLIENT LIST's cmd=
+  std::int64_t last_active_ms = 0;
+
+ private:
+  friend struct Commands;
+  Server& server_;
+  ClientInfo info_;
+  std::string name_;
+  std::shared_ptr<PushSink> sink_;
+  grove::ActorRef subscriber_;      // receives channel messages; spawned on the first SUBSCRIBE
+  std::set<std::string> channels_;  // subscribed channels
+  std::int64_t now_ = 0;            // the clock of the current command
+};
+
+}  // namespace kv
