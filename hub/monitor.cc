@@ -1,8 +1,7 @@
 // hub/monitor.cc — the monitor thread, the SIGURG sampler and symbolization.
-#define UNW_LOCAL_ONLY
 #include "hub/monitor.h"
 
-#include <libunwind.h>
+#include <execinfo.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -82,7 +81,11 @@ struct Monitor {
   static void on_signal(int, siginfo_t*, void*) {
     Watch* w = tls_watch;
     if (w == nullptr || w->sample.load(std::memory_order_acquire) != 1) return;
-    w->depth = unw_backtrace(w->frames, 64);
+    // glibc's backtrace() walks with libgcc's unwinder; it was called once in start_monitor(),
+    // so it does not load anything here. (Linking the nongnu libunwind instead would replace
+    // the C++ exception unwinder for the whole program with one that masks signals on every
+    // throw.)
+    w->depth = ::backtrace(w->frames, 64);
     w->current().copy_name(w->name, sizeof w->name);
     w->sample.store(2, std::memory_order_release);
   }
@@ -145,7 +148,7 @@ struct Monitor {
       backward::ResolvedTrace trace = resolver.resolve(backward::ResolvedTrace(backward::Trace(frames[i], i)));
       const std::string& fn = trace.source.function.empty() ? trace.object_function : trace.source.function;
       // Skip the sampler's own frames (the signal handler and the kernel trampoline).
-      if (fn.find("on_signal") != std::string::npos || fn.find("unw_backtrace") != std::string::npos ||
+      if (fn.find("on_signal") != std::string::npos || fn.find("backtrace") != std::string::npos ||
           fn.find("__restore_rt") != std::string::npos) {
         continue;
       }
@@ -169,6 +172,10 @@ Monitor& monitor() {
 }  // namespace
 
 void start_monitor(MonitorOptions options) {
+  {
+    void* warm[4];
+    (void)::backtrace(warm, 4);  // loads libgcc's unwinder now, not inside the signal handler
+  }
   Hub& hub = Hub::current();
   Monitor& m = monitor();
   std::lock_guard lock(m.mutex);

@@ -3,7 +3,7 @@
 // Model: a monitor thread samples each watched hub's switch counter. When a hub has not switched
 // for longer than `max_blocking_time` while not idle in its poller, one fiber is hogging it: the
 // monitor signals the hub's thread (SIGURG); the handler, running on the stuck fiber's stack,
-// records a raw backtrace (libunwind) and the fiber's name into a preallocated buffer; the
+// records a raw backtrace (glibc's backtrace(), warmed up beforehand) and the fiber's name into a preallocated buffer; the
 // monitor thread then symbolizes it (backward-cpp with libdw) and reports it — by default one
 // spdlog warning:
 //
