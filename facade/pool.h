@@ -2,10 +2,10 @@
 //
 // Group: add, discard, join(timeout, raise_error), kill(block, timeout), killone, spawn, map,
 // imap, imap_unordered, apply, apply_async, full. Pool(size): spawn waits while full (Pool(0)
-// forever); add() waits too, and add(greenlet, block=false) throws PoolFull when full;
-// free_count(), wait_available(timeout). imap yields in input order (a failed item throws at its
-// position); imap_unordered in completion order. Members are greenlet-actors: what spawn
-// returns is a gevent::Greenlet.
+// forever); add() waits too, and add(greenlet, block=false) (or a timeout that passes) throws
+// PoolFull; free_count(), wait_available(timeout). imap yields in input order (a failed item
+// throws at its position); imap_unordered in completion order. Members are greenlet-actors:
+// what spawn returns is a gevent::Greenlet.
 //
 //   gevent::pool::Pool pool(10);
 //   auto pages = pool.map([](const std::string& url) { return fetch(url); }, urls);
@@ -47,13 +47,15 @@ using Group = Manners<grove::Group>;
 class Pool : public Manners<grove::Pool> {
  public:
   using Manners::Manners;
-  // Adds a greenlet: waits for room, or with block=false throws PoolFull when there is none.
-  void add(const grove::ActorRef& g, bool block = true) {
-    if (block) {
-      grove::Pool::add(g);
-    } else if (!try_add(g)) {
-      throw PoolFull();
+  // Adds a greenlet: waits for room (up to `timeout`), or with block=false does not wait; throws
+  // PoolFull when there is no room in time (gevent's add(greenlet, blocking, timeout)).
+  void add(const grove::ActorRef& g, bool block = true, Seconds timeout = std::nullopt) {
+    if (!block) {
+      if (!try_add(g)) throw PoolFull();
+      return;
     }
+    if (!wait_for_room(deadline_of(timeout))) throw PoolFull();
+    track(g);
   }
   bool wait_available(Seconds timeout = std::nullopt) {
     return grove::Pool::wait_available(deadline_of(timeout));
