@@ -138,7 +138,7 @@ GROVE_TEST(Pool, ImapUnorderedYieldsInCompletionOrder) {
   Pool pool(4);
   auto results = pool.imap_unordered(
       [](int n) {
-        sleep(0.002 * n);
+        sleep(0.04 * n);
         return n;
       },
       std::vector<int>{3, 1, 2});

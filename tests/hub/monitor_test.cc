@@ -49,7 +49,11 @@ GROVE_TEST(Monitor, ReportsAFiberThatBlocksTheHubWithItsStack) {
   const BlockingReport& r = collected->reports[0];
   EXPECT_EQ(r.fiber, "Fiber-" + std::to_string(hog->id()));
   EXPECT_GE(r.blocked_seconds, 0.02);
+#if !defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer delivers asynchronous signals only at its next intercepted call, so under
+  // TSan the stack shows where the fiber stopped spinning, not the spin itself.
   EXPECT_NE(r.stack.find("spin_without_yielding"), std::string::npos) << r.stack;
+#endif
 }
 
 GROVE_TEST(Monitor, IdleHubAndYieldingFibersAreNotReported) {

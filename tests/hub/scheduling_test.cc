@@ -62,7 +62,7 @@ GROVE_TEST(Scheduling, SleepersWakeInDeadlineOrder) {
   std::vector<FiberRef> fibers;
   for (int i : {3, 1, 2}) {
     fibers.push_back(spawn_fiber([&order, i] {
-      sleep(0.01 * i);
+      sleep(0.04 * i);  // gaps wide enough for a slow (sanitized) start of each fiber
       order.push_back(i);
     }));
   }

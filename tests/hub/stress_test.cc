@@ -16,7 +16,11 @@ struct Counted {
 };
 
 GROVE_TEST(Stress, HundredThousandFibersParkedThenKilledLeaveNothing) {
+#if defined(__SANITIZE_THREAD__)
+  constexpr int kFibers = 1000;  // ThreadSanitizer maps a 1 MiB trace per live fiber
+#else
   constexpr int kFibers = 100000;
+#endif
   const std::size_t alive_before = Hub::current().stats().fibers_alive;  // the test body itself
   std::vector<FiberRef> fibers;
   fibers.reserve(kFibers);
@@ -43,7 +47,12 @@ GROVE_TEST(Stress, StacksAreReusedAcrossSpawns) {
   }
   const StackStats before = stack_stats();
   const std::size_t pooled_before = Hub::current().stats().stacks_pooled;
-  for (int i = 0; i < 10000; ++i) {
+#if defined(__SANITIZE_THREAD__)
+  constexpr int kCycles = 500;  // creating a TSan fiber context costs milliseconds
+#else
+  constexpr int kCycles = 10000;
+#endif
+  for (int i = 0; i < kCycles; ++i) {
     FiberRef f = spawn_fiber([] {});
     ASSERT_TRUE(f->join());
   }
