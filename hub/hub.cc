@@ -250,10 +250,6 @@ void Waiter::on_deadline(struct ev_loop*, ev_timer* w, int) {
 
 Waiter::Waiter() noexcept : fiber_(&Hub::current().current_fiber()) {}
 
-Waiter::~Waiter() {
-  if (list_ != nullptr) list_->remove(*this);
-}
-
 bool Waiter::wake() noexcept {
   switch (state_) {
     case State::kParked:
@@ -351,37 +347,6 @@ WaitList::~WaitList() {
     spdlog::critical("grove: WaitList destroyed with {} waiter(s)", size_);
     std::abort();
   }
-}
-
-void WaitList::push_back(Waiter& w) noexcept {
-  if (w.list_ != nullptr) w.list_->remove(w);
-  w.list_ = this;
-  w.prev_ = tail_;
-  w.next_ = nullptr;
-  if (tail_ != nullptr) {
-    tail_->next_ = &w;
-  } else {
-    head_ = &w;
-  }
-  tail_ = &w;
-  ++size_;
-}
-
-void WaitList::remove(Waiter& w) noexcept {
-  if (w.list_ != this) return;
-  if (w.prev_ != nullptr) {
-    w.prev_->next_ = w.next_;
-  } else {
-    head_ = w.next_;
-  }
-  if (w.next_ != nullptr) {
-    w.next_->prev_ = w.prev_;
-  } else {
-    tail_ = w.prev_;
-  }
-  w.prev_ = w.next_ = nullptr;
-  w.list_ = nullptr;
-  --size_;
 }
 
 Waiter* WaitList::wake_one() noexcept {

@@ -77,7 +77,7 @@ class Waiter {
   Waiter() noexcept;  // for the calling fiber
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;
-  ~Waiter();
+  ~Waiter();  // unlinks (inline below)
 
   // Parks the calling fiber until woken or `deadline`. `what` names the wait in LoopExit messages
   // and run-info dumps. Throws what a kill or Timeout delivers.
@@ -120,8 +120,8 @@ class WaitList {
   // Parks the calling fiber at the back of the list until woken or `deadline`.
   WaitStatus wait(Deadline deadline = Deadline::never(), const char* what = "wait list");
 
-  void push_back(Waiter& w) noexcept;
-  void remove(Waiter& w) noexcept;  // no-op if not linked here
+  void push_back(Waiter& w) noexcept;  // inline below
+  void remove(Waiter& w) noexcept;     // no-op if not linked here; inline below
   Waiter* front() const noexcept { return head_; }
   bool empty() const noexcept { return head_ == nullptr; }
   std::size_t size() const noexcept { return size_; }
@@ -136,5 +136,34 @@ class WaitList {
   Waiter* tail_ = nullptr;
   std::size_t size_ = 0;
 };
+
+// The list operations are on every park and wake path: inline.
+
+inline void WaitList::push_back(Waiter& w) noexcept {
+  if (w.list_ != nullptr) w.list_->remove(w);
+  w.list_ = this;
+  w.prev_ = tail_;
+  w.next_ = nullptr;
+  if (tail_ != nullptr) {
+    tail_->next_ = &w;
+  } else {
+    head_ = &w;
+  }
+  tail_ = &w;
+  ++size_;
+}
+
+inline void WaitList::remove(Waiter& w) noexcept {
+  if (w.list_ != this) return;
+  (w.prev_ != nullptr ? w.prev_->next_ : head_) = w.next_;
+  (w.next_ != nullptr ? w.next_->prev_ : tail_) = w.prev_;
+  w.prev_ = w.next_ = nullptr;
+  w.list_ = nullptr;
+  --size_;
+}
+
+inline Waiter::~Waiter() {
+  if (list_ != nullptr) list_->remove(*this);
+}
 
 }  // namespace grove
