@@ -270,6 +270,10 @@ ExitReason ActorBase::reason_from(std::exception_ptr error) const {
 }
 
 void ActorBase::run() {
+  struct Drop {
+    ActorBase* self;
+    ~Drop() { self->drop_callable(); }
+  } drop{this};
   try {
     invoke();
     reason_ = ExitReason::normal();
@@ -284,6 +288,7 @@ void ActorBase::run() {
 }
 
 void ActorBase::finish_unstarted(std::exception_ptr reason) noexcept {
+  drop_callable();
   reason_ = reason_from(std::move(reason));
   on_finished();
 }

@@ -150,6 +150,10 @@ class ActorBase : public Fiber {
   ~ActorBase() override;
   // Runs the callable and keeps its value.
   virtual void invoke() = 0;
+  // Destroys the callable and its arguments (what they captured goes with them). Called when
+  // the actor ends, so a dead actor holds no handles to others: long chains of actors that
+  // capture each other never unwind recursively when the last handle goes.
+  virtual void drop_callable() noexcept = 0;
 
  private:
   friend class ActorRef;
@@ -193,19 +197,20 @@ template <class R, class F, class Args>
 class ActorImpl final : public TypedActor<R> {
  public:
   ActorImpl(std::size_t stack, F f, Args args)
-      : TypedActor<R>(stack, typeid(F).name()), f_(std::move(f)), args_(std::move(args)) {}
+      : TypedActor<R>(stack, typeid(F).name()), call_(std::in_place, std::move(f), std::move(args)) {}
 
  private:
   void invoke() override {
+    auto& [f, args] = *call_;
     if constexpr (std::is_void_v<R>) {
-      std::apply(f_, std::move(args_));
+      std::apply(f, std::move(args));
       this->returned_ = true;
     } else {
-      this->value_.emplace(std::apply(f_, std::move(args_)));
+      this->value_.emplace(std::apply(f, std::move(args)));
     }
   }
-  F f_;
-  Args args_;
+  void drop_callable() noexcept override { call_.reset(); }
+  std::optional<std::pair<F, Args>> call_;
 };
 }  // namespace internal
 
