@@ -458,6 +458,48 @@ void exit(const ActorRef& target, ExitReason reason) {
 
 namespace internal {
 
+namespace {
+struct FreeBlock {
+  FreeBlock* next;
+};
+// Per-thread cache of small envelope blocks, capped so a burst does not pin memory forever.
+struct EnvelopeCache {
+  FreeBlock* head = nullptr;
+  std::size_t count = 0;
+  static constexpr std::size_t kMax = 4096;
+  ~EnvelopeCache() {
+    while (head != nullptr) {
+      FreeBlock* b = head;
+      head = b->next;
+      ::operator delete(b);
+    }
+  }
+};
+[[gnu::tls_model("initial-exec")]] thread_local EnvelopeCache envelope_cache;
+}  // namespace
+
+void* allocate_small_envelope() {
+  EnvelopeCache& cache = envelope_cache;
+  if (FreeBlock* b = cache.head) {
+    cache.head = b->next;
+    --cache.count;
+    return b;
+  }
+  return ::operator new(kSmallEnvelope);
+}
+
+void free_small_envelope(void* p) noexcept {
+  EnvelopeCache& cache = envelope_cache;
+  if (cache.count >= EnvelopeCache::kMax) {
+    ::operator delete(p);
+    return;
+  }
+  auto* b = static_cast<FreeBlock*>(p);
+  b->next = cache.head;
+  cache.head = b;
+  ++cache.count;
+}
+
 void deliver(ActorBase& to, Envelope* message) {
   internal::ActorExtras& x = ActorAccess::extras(to);
   if (!x.mailbox) x.mailbox = std::make_unique<Mailbox>();

@@ -45,6 +45,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -81,12 +82,33 @@ struct Envelope {
   void (*destroy)(Envelope*) = nullptr;
 };
 
+// Envelopes of up to kSmallEnvelope bytes are recycled through a per-thread free list: a
+// message costs no malloc/free in steady state. (A block freed on another thread simply joins
+// that thread's list.)
+inline constexpr std::size_t kSmallEnvelope = 128;
+void* allocate_small_envelope();
+void free_small_envelope(void* p) noexcept;
+
 template <class M>
 struct Message final : Envelope {
   template <class... A>
   explicit Message(A&&... a) : value(std::forward<A>(a)...) {
     type = &type_tag<M>;
     destroy = [](Envelope* e) { delete static_cast<Message*>(e); };
+  }
+  static void* operator new(std::size_t size) {
+    if constexpr (sizeof(Message) <= kSmallEnvelope && alignof(Message) <= alignof(std::max_align_t)) {
+      return allocate_small_envelope();
+    } else {
+      return ::operator new(size);
+    }
+  }
+  static void operator delete(void* p) noexcept {
+    if constexpr (sizeof(Message) <= kSmallEnvelope && alignof(Message) <= alignof(std::max_align_t)) {
+      free_small_envelope(p);
+    } else {
+      ::operator delete(p);
+    }
   }
   M value;
 };
