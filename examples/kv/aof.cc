@@ -134,9 +134,10 @@ void AppendOnlyFile::wait_durable() {
 void AppendOnlyFile::sync_once() {
   const std::uint64_t covered = written_;
   const int fd = fd_;
-  const int rc = grove::run_in_thread([fd] { return ::fdatasync(fd); });
-  if (rc != 0) {
-    spdlog::error("append-only file {}: fsync failed: {}", path_, std::strerror(errno));
+  // The worker's errno, not ours: return it.
+  const int error = grove::run_in_thread([fd] { return ::fdatasync(fd) == 0 ? 0 : errno; });
+  if (error != 0) {
+    spdlog::error("append-only file {}: fsync failed: {}", path_, std::strerror(error));
     return;
   }
   ++fsyncs_;

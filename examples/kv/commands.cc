@@ -909,6 +909,11 @@ bool Session::execute(const std::vector<std::string_view>& args, std::string& ou
     return true;
   }
   last_command = spec->name;
+  if (args.size() > 1 && (spec->fn == &Commands::client || spec->fn == &Commands::config ||
+                          spec->fn == &Commands::command || spec->fn == &Commands::debug)) {
+    last_command += '|';
+    for (char c : args[1]) last_command += static_cast<char>(std::tolower(c));
+  }
   last_active_ms = now_;
   return spec->fn(*this, args, out);
 }

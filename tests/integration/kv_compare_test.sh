@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# tests/integration/kv_compare_test.sh — kv_server answers like redis-server.
+#
+# Runs the same sessions against kv_server and a reference redis-server (--databases 1, no
+# persistence) started here, and compares:
+#   1. a redis-cli session covering every command and its error replies (kv_session.txt):
+#      the whole output must be identical;
+#   2. raw protocol exchanges (malformed frames, inline commands with quotes and escapes,
+#      pipelining, pub/sub pushes): the reply BYTES must be identical;
+#   3. replies that legitimately differ (INFO, CLIENT LIST, COMMAND, KEYS/SCAN order, PTTL) by
+#      their shape: the same fields, the same sets, values in range.
+# Usage (bazel passes it): kv_compare_test.sh <kv_server binary> <kv_session.txt>
+source "$(dirname "$0")/kv_lib.sh"
+SESSION="$2"
+kv_start "$1"
+redis_start
+
+# --- 1. the redis-cli session ----------------------------------------------------------------
+redis-cli --no-raw -p "$REDIS_PORT" <"$SESSION" >"$TMP/redis.out" 2>&1
+redis-cli --no-raw -p "$KV_PORT" <"$SESSION" >"$TMP/kv.out" 2>&1
+[ "$(wc -l <"$TMP/redis.out")" -gt 150 ] || fail "the reference session is too short"
+diff -u "$TMP/redis.out" "$TMP/kv.out" || fail "the redis-cli session differs (- redis, + kv)"
+echo "ok: redis-cli session ($(wc -l <"$SESSION") commands) identical"
+
+# --- 2. raw bytes ----------------------------------------------------------------------------
+# Sends $2 (printf %b escapes) to port $1; prints the reply bytes (until close or 0.2 s of quiet).
+raw() {
+  printf '%b' "$2" | python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read())
+s.settimeout(0.2)
+out = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk: break
+        out += chunk
+except socket.timeout:
+    pass
+sys.stdout.write(repr(out))' "$1"
+}
+cases=(
+  '*abc\r\n'                      # bad multibulk count
+  '*1\r\n$abc\r\n'                # bad bulk length
+  '*1\r\nfoo\r\n'                 # expected $
+  '*1\r\n$-5\r\n'                 # negative bulk length
+  '*1\r\n$600000000\r\n'          # over proto-max-bulk-len
+  '*3000000000\r\n'               # over the multibulk count limit
+  'PING\r\nset "a b\r\nPING\r\n'  # unbalanced quotes: error, then closed (no PONG)
+  "set 'a\\r\\n"
+  'set "x"y z\r\n'                # a closing quote must end the word
+  '*0\r\n*-1\r\n\r\n\r\nPING\r\n' # empty requests are ignored
+  'set "\\x41\\n" "q\\"r"\r\nget "A\\n"\r\nset s '"'"'it\\'"'"'s'"'"'\r\nget s\r\n'
+  '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nECHO x\r\n'
+  'SUBSCRIBE a b\r\nGET x\r\nPING\r\nPING m\r\nUNSUBSCRIBE a\r\nUNSUBSCRIBE\r\nUNSUBSCRIBE\r\nPING\r\n'
+  'get k\r\nQUIT\r\nPING\r\n'     # nothing after QUIT
+)
+for c in "${cases[@]}"; do
+  want="$(raw "$REDIS_PORT" "$c")"
+  got="$(raw "$KV_PORT" "$c")"
+  [ -n "$want" ] || fail "redis-server gave nothing for $c"
+  [ "$want" = "$got" ] || fail "bytes differ for $c
+redis: $want
+kv:    $got"
+done
+echo "ok: ${#cases[@]} raw protocol exchanges byte-identical"
+
+# A pipeline of 1,000 commands in one write: the same 1,000 replies.
+python3 - "$REDIS_PORT" "$KV_PORT" <<'PY'
+import socket, sys
+def run(port):
+    req = b"".join(b"*3\r\n$4\r\nINCR\r\n$1\r\np\r\n"[:0] + b"INCR p\r\n" for _ in range(1000))
+    s = socket.create_connection(("127.0.0.1", int(port)))
+    s.sendall(b"DEL p\r\n" + req)
+    want = b":0\r\n" if False else None
+    data = b""
+    while data.count(b"\r\n") < 1001:
+        chunk = s.recv(65536)
+        if not chunk: break
+        data += chunk
+    return data.split(b"\r\n", 1)[1]
+a, b = run(sys.argv[1]), run(sys.argv[2])
+assert a == b, "pipelined replies differ"
+assert b.endswith(b":1000\r\n"), b[-20:]
+PY
+echo "ok: 1,000 pipelined INCRs"
+
+# Pub/sub through redis-cli: a subscriber sees every publish, PUBLISH counts receivers.
+for port in "$REDIS_PORT" "$KV_PORT"; do
+  timeout 3 redis-cli -p "$port" subscribe ch1 ch2 >"$TMP/sub.$port" 2>&1 &
+  sub=$!
+  for _ in $(seq 1 100); do
+    [ "$(redis-cli -p "$port" publish ch1 probe)" = "1" ] && break
+    sleep 0.02
+  done
+  redis-cli -p "$port" publish ch1 hello >>"$TMP/pub.$port"
+  redis-cli -p "$port" publish ch2 "x y" >>"$TMP/pub.$port"
+  redis-cli -p "$port" publish ch3 nobody >>"$TMP/pub.$port"
+  sleep 0.2
+  kill "$sub" 2>/dev/null || true
+  wait "$sub" 2>/dev/null || true
+  grep -v probe "$TMP/sub.$port" | grep -v '^ch1$' >"$TMP/sub.$port.clean" || true
+done
+diff "$TMP/pub.$REDIS_PORT" "$TMP/pub.$KV_PORT" || fail "PUBLISH counts differ"
+diff "$TMP/sub.$REDIS_PORT.clean" "$TMP/sub.$KV_PORT.clean" || fail "subscriber output differs"
+grep -q "x y" "$TMP/sub.$KV_PORT" || fail "the kv subscriber missed a message"
+echo "ok: pub/sub"
+
+# --- 3. shapes -------------------------------------------------------------------------------
+for port in "$REDIS_PORT" "$KV_PORT"; do
+  redis-cli -p "$port" flushdb >/dev/null
+  redis-cli -p "$port" mset user:1 a user:2 b user:10 c usr:x d "we[ird" e 'back\slash' f \
+    hello h hallo h hxllo h hllo h heeeello h >/dev/null
+done
+for pattern in '*' 'user:*' 'user:?' 'user:1*' 'h?llo' 'h*llo' 'h[ae]llo' 'h[^e]llo' 'h[a-b]llo' \
+               'h[b-a]llo' 'we\[ird' 'we[ird' 'back\\slash' 'u*:*' 'nomatch*' '*[' '\*'; do
+  want="$(redis-cli -p "$REDIS_PORT" keys "$pattern" | sort)"
+  got="$(redis-cli -p "$KV_PORT" keys "$pattern" | sort)"
+  [ "$want" = "$got" ] || fail "KEYS $pattern: redis [$want] kv [$got]"
+done
+echo "ok: KEYS glob patterns"
+
+# SCAN with MATCH and COUNT: a full iteration returns the same set.
+scan_all() {
+  local port=$1 cursor=0 out
+  while :; do
+    out="$(redis-cli -p "$port" scan "$cursor" match 'user:*' count 2)"
+    cursor="$(head -1 <<<"$out")"
+    tail -n +2 <<<"$out"
+    [ "$cursor" = "0" ] && break
+  done | sed '/^$/d' | sort -u
+}
+[ "$(scan_all "$REDIS_PORT")" = "$(scan_all "$KV_PORT")" ] || fail "SCAN sets differ"
+[ "$(scan_all "$KV_PORT" | wc -l)" = "3" ] || fail "SCAN MATCH user:* should find 3 keys"
+echo "ok: SCAN"
+
+redis-cli -p "$KV_PORT" set t v px 100000 >/dev/null
+pttl="$(redis-cli -p "$KV_PORT" pttl t)"
+{ [ "$pttl" -gt 98000 ] && [ "$pttl" -le 100000 ]; } || fail "PTTL $pttl out of range"
+
+info="$(redis-cli -p "$KV_PORT" info)"
+for want in '# Server' 'redis_version:' 'tcp_port:'"$KV_PORT" '# Keyspace' 'db0:keys=12,expires=1'; do
+  grep -q "$want" <<<"$info" || fail "INFO lacks $want"
+done
+[ "$(redis-cli -p "$KV_PORT" info keyspace | grep -c '^#')" = "1" ] || fail "INFO keyspace: one section"
+fields() { redis-cli -p "$1" client list | head -1 | tr ' ' '\n' | cut -d= -f1; }
+[ "$(fields "$REDIS_PORT")" = "$(fields "$KV_PORT")" ] || fail "CLIENT LIST fields differ"
+redis-cli -p "$KV_PORT" client list | grep -q 'cmd=client|list' || fail "CLIENT LIST cmd"
+[ "$(redis-cli -p "$KV_PORT" command count)" -ge 35 ] || fail "COMMAND COUNT"
+[ "$(redis-cli -p "$KV_PORT" command | grep -c '^get$')" = "1" ] || fail "COMMAND lists get"
+redis-cli -p "$KV_PORT" command docs | grep -qi err && fail "COMMAND DOCS errs"
+for k in save appendonly; do
+  [ "$(redis-cli -p "$REDIS_PORT" config get $k)" = "$(redis-cli -p "$KV_PORT" config get $k)" ] \
+    || fail "CONFIG GET $k differs"
+done
+echo "ok: INFO, CLIENT LIST, COMMAND, CONFIG GET shapes"
+
+# SHUTDOWN ends the server gracefully (exit 0).
+redis-cli -p "$KV_PORT" shutdown >/dev/null 2>&1 || true
+for _ in $(seq 1 100); do kill -0 "$KV_PID" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$KV_PID" 2>/dev/null; then fail "SHUTDOWN did not stop kv_server"; fi
+wait "$KV_PID" && echo "ok: SHUTDOWN exits 0" || fail "kv_server exited $? after SHUTDOWN"

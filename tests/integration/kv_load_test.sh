@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# tests/integration/kv_load_test.sh — redis-benchmark runs clean against kv_server.
+#
+#   1. every benchmark of -t ping,set,get,incr,mset completes, with no error;
+#   2. 1,000 concurrent clients;
+#   3. pipelining depth 100;
+# and afterwards the server still answers and holds what the benchmark wrote. Throughput is a
+# report (tests/benchmarks/compare.sh), not asserted here.
+# Usage: kv_load_test.sh <kv_server binary>
+source "$(dirname "$0")/kv_lib.sh"
+ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge 1100 ] || fail "need 1,100 file descriptors for 1,000 clients, have $(ulimit -n)"
+kv_start "$1"
+
+check_all() {  # $1: expected test names; rest: redis-benchmark args
+  local want="$1"; shift
+  local got
+  got="$(bench -p "$KV_PORT" "$@")"
+  echo "$got" | sed 's/^/  /'
+  for t in $want; do
+    grep -q "^$t " <<<"$got" || fail "redis-benchmark $*: no result for $t"
+  done
+}
+
+echo "ping,set,get,incr,mset:"
+check_all "PING_INLINE PING_MBULK SET GET INCR MSET" -t ping,set,get,incr,mset -q -n 20000
+echo "1,000 clients:"
+check_all "SET GET" -t set,get -q -n 20000 -c 1000
+clients="$(redis-cli -p "$KV_PORT" info stats | tr -d '\r' | sed -n 's/^total_connections_received://p')"
+[ "$clients" -ge 2000 ] || fail "only $clients connections were received"
+echo "pipelining depth 100:"
+check_all "SET GET" -t set,get -q -n 20000 -P 100
+[ "$(redis-cli -p "$KV_PORT" strlen key:__rand_int__)" = "3" ] || fail "the benchmark's value is not there"
+[ "$(redis-cli -p "$KV_PORT" get counter:__rand_int__)" -ge 20000 ] || fail "INCR lost increments"
+[ "$(redis-cli -p "$KV_PORT" info clients | tr -d '\r' | sed -n 's/^connected_clients://p')" = "1" ] \
+  || fail "connections were not cleaned up"
+echo "ok: redis-benchmark load, 1,000 clients and -P 100 without errors"

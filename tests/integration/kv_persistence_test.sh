@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# tests/integration/kv_persistence_test.sh — the append-only file keeps acknowledged writes.
+#
+#   1. appendfsync always: kill -9 under redis-benchmark load while a writer counts its acks;
+#      after a restart every acknowledged write is there.
+#   2. appendfsync everysec: the same, the kill coming 1.5 s after the writer stopped (so the
+#      last fsync covers its writes).
+#   3. a torn last record (the server died mid-write) is dropped with a log line, the file is
+#      truncated to its last whole record, and the rest is served.
+#   4. SIGTERM: exit 0, the AOF fully written (a restart sees the last write).
+#   5. expiries survive as absolute times; INCR/APPEND/DEL/FLUSHDB replay to the same state.
+# Usage: kv_persistence_test.sh <kv_server binary> <kv_writer.py>
+source "$(dirname "$0")/kv_lib.sh"
+BIN="$1"
+WRITER="$2"
+
+restart_after_kill() {  # kill -9 the server, start it again on the same port and file
+  kill -9 "$KV_PID"
+  wait "$KV_PID" 2>/dev/null || true
+  KV_PORT_WANTED="$KV_PORT" kv_start "$BIN" "$@"
+}
+
+# --- 1. always ---------------------------------------------------------------------------------
+AOF="$TMP/always.aof"
+kv_start "$BIN" --aof "$AOF" --appendfsync always
+redis-benchmark -p "$KV_PORT" -t set,incr -n 10000000 -c 20 -r 100000 -q >/dev/null 2>&1 &
+bench_pid=$!
+python3 "$WRITER" write "$KV_PORT" always 60 >"$TMP/acked" &
+writer_pid=$!
+sleep 1.5
+restart_after_kill --aof "$AOF" --appendfsync always
+wait "$writer_pid"
+kill "$bench_pid" 2>/dev/null || true
+wait "$bench_pid" 2>/dev/null || true
+acked="$(cat "$TMP/acked")"
+[ "$acked" -gt 10 ] || fail "always: only $acked writes acknowledged"
+python3 "$WRITER" check "$KV_PORT" always "$acked" || fail "always: acknowledged writes lost"
+echo "ok: appendfsync always, kill -9 under load: $acked acknowledged writes survive"
+
+# --- 2. everysec -------------------------------------------------------------------------------
+AOF="$TMP/everysec.aof"
+restart_after_kill --aof "$AOF" --appendfsync everysec
+redis-benchmark -p "$KV_PORT" -t set,incr -n 10000000 -c 20 -r 100000 -q >/dev/null 2>&1 &
+bench_pid=$!
+python3 "$WRITER" write "$KV_PORT" everysec 1.5 >"$TMP/acked"
+sleep 1.5   # > 1 s: the persistence actor's fsync has covered every acknowledged write
+restart_after_kill --aof "$AOF" --appendfsync everysec
+kill "$bench_pid" 2>/dev/null || true
+wait "$bench_pid" 2>/dev/null || true
+acked="$(cat "$TMP/acked")"
+[ "$acked" -gt 50 ] || fail "everysec: only $acked writes acknowledged"
+python3 "$WRITER" check "$KV_PORT" everysec "$acked" || fail "everysec: acknowledged writes lost"
+fsyncs_line="$(redis-cli -p "$KV_PORT" info persistence | tr -d '\r' | grep aof_appendfsync)"
+[ "$fsyncs_line" = "aof_appendfsync:everysec" ] || fail "INFO persistence: $fsyncs_line"
+echo "ok: appendfsync everysec, kill -9 1.5 s after the last write: $acked writes survive"
+
+# --- 3. a torn last record --------------------------------------------------------------------
+AOF="$TMP/torn.aof"
+restart_after_kill --aof "$AOF"
+redis-cli -p "$KV_PORT" set whole 1 >/dev/null
+kill -9 "$KV_PID"; wait "$KV_PID" 2>/dev/null || true
+good_size="$(stat -c %s "$AOF")"
+printf '*3\r\n$3\r\nSET\r\n$4\r\ntorn\r\n$5\r\nval' >>"$AOF"
+KV_PORT_WANTED="$KV_PORT" kv_start "$BIN" --aof "$AOF"
+[ "$(redis-cli -p "$KV_PORT" get whole)" = "1" ] || fail "torn: the whole record is gone"
+[ "$(redis-cli -p "$KV_PORT" exists torn)" = "0" ] || fail "torn: the torn record was applied"
+grep -q "torn last record" "$TMP/kv_server.log" || fail "torn: no log line"
+[ "$(stat -c %s "$AOF")" = "$good_size" ] || fail "torn: the file was not truncated"
+redis-cli -p "$KV_PORT" set after torn >/dev/null
+restart_after_kill --aof "$AOF"
+[ "$(redis-cli -p "$KV_PORT" get after)" = "torn" ] || fail "torn: writes after repair lost"
+echo "ok: a torn last record is dropped and the file repaired"
+
+# --- 4 and 5. SIGTERM and replay of every write command ----------------------------------------
+AOF="$TMP/replay.aof"
+restart_after_kill --aof "$AOF" --appendfsync no
+redis-cli -p "$KV_PORT" <<'CMDS' >/dev/null
+SET counter 10
+INCR counter
+INCRBY counter 5
+DECR counter
+APPEND text hello
+APPEND text " world"
+SET gone 1
+DEL gone
+SET volatile v EX 1000
+SET short v PX 300
+MSET m1 a m2 b
+GETSET m1 c
+SET p v EX 100
+PERSIST p
+SET x 1
+EXPIRE x 500
+SET y 1
+EXPIRE y -1
+SET z 1 NX
+SET z 2 NX
+CMDS
+snapshot() {
+  for k in counter text gone volatile short m1 m2 p x y z; do
+    ttl="$(redis-cli -p "$KV_PORT" ttl "$k")"
+    [ "$ttl" -gt 0 ] && ttl="${k}_expires"  # seconds pass between snapshots; checked below
+    echo "$k=$(redis-cli -p "$KV_PORT" get "$k") ttl=$ttl"
+  done
+}
+sleep 0.4   # `short` expires
+before="$(snapshot)"
+kill -TERM "$KV_PID"
+wait "$KV_PID" || fail "SIGTERM: kv_server exited $?"
+KV_PORT_WANTED="$KV_PORT" kv_start "$BIN" --aof "$AOF"
+after="$(snapshot)"
+[ "$before" = "$after" ] || fail "replay differs:
+before: $before
+after:  $after"
+grep -q "counter=15" <<<"$after" || fail "counter: $after"
+ttl="$(redis-cli -p "$KV_PORT" ttl volatile)"
+{ [ "$ttl" -gt 900 ] && [ "$ttl" -le 1000 ]; } || fail "volatile's TTL after replay: $ttl"
+echo "ok: SIGTERM exits 0; replay restores every write, expiries as absolute times"
