@@ -268,7 +268,7 @@ GROVE_TEST(StreamServer, TenThousandConcurrentEchoConnectionsAreByteExact) {
   lim.rlim_cur = lim.rlim_max;
   (void)setrlimit(RLIMIT_NOFILE, &lim);
   // Two descriptors per connection in this process (client and server side) plus slack.
-  const std::size_t fit = lim.rlim_cur > 200 ? (lim.rlim_cur - 200) / 2 : 0;
+  const std::size_t fit = lim.rlim_cur > 40 ? (lim.rlim_cur - 40) / 2 : 0;
   const std::size_t connections = std::min<std::size_t>(10000, fit);
   if (connections < 10000) {
     std::fprintf(stderr, "RLIMIT_NOFILE %llu allows %zu connections, not 10000\n",
