@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# tests/integration/servers_test.sh — the servers/ examples against real clients: curl
+# (keep-alive reuse, chunked upload, Expect: 100-continue, HEAD), ab -k, nc, openssl s_client,
+# concurrent_download against http_hello, chat_server with two nc clients, dns_resolve,
+# supervision_demo. Each server starts on a free port and must stop cleanly on SIGTERM.
+# usage: servers_test.sh ECHO HTTP_HELLO CHAT TLS_ECHO DOWNLOAD DNS SUPERVISION
+set -u
+echo_server=$1 http_hello=$2 chat_server=$3 tls_echo=$4 download=$5 dns_resolve=$6 supervision=$7
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start NAME BINARY PORT [args...]: runs it in the background, waits until the port accepts.
+start() {
+  local name=$1 binary=$2 port=$3; shift 3
+  "$binary" --host 127.0.0.1 --port "$port" "$@" >"$tmp/$name.log" 2>&1 &
+  eval "${name}_pid=$!"
+  for _ in $(seq 100); do
+    nc -z 127.0.0.1 "$port" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "$name did not start:"; cat "$tmp/$name.log"; exit 1
+}
+
+# stop NAME: SIGTERM, then it must exit 0 within 3 s.
+stop() {
+  local name=$1 pid_var="${1}_pid" pid
+  pid=${!pid_var}
+  kill -TERM "$pid"
+  for _ in $(seq 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    fail "$name ignored SIGTERM"; kill -9 "$pid"
+  fi
+  wait "$pid"; local rc=$?
+  [ "$rc" = 0 ] && pass "$name stopped cleanly" || fail "$name exited $rc on SIGTERM"
+}
+
+# --- http_hello with curl, ab ----------------------------------------------------------------
+hp=$(free_port)
+start http "$http_hello" "$hp"
+out=$(curl -sv "http://127.0.0.1:$hp/a" "http://127.0.0.1:$hp/b" 2>&1)
+[ "$(grep -c 'Hello, World!' <<<"$out")" = 2 ] && grep -q 'Re-using existing connection' <<<"$out" \
+  && pass "curl keep-alive reuse" || fail "curl keep-alive: $out"
+
+head -c 300000 /dev/urandom >"$tmp/upload.bin"
+out=$(curl -sv -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/upload.bin" "http://127.0.0.1:$hp/up" 2>&1)
+grep -q '> Transfer-Encoding: chunked' <<<"$out" && grep -q '< HTTP/1.1 200 OK' <<<"$out" \
+  && grep -q 'Hello, World!' <<<"$out" && pass "curl chunked upload" || fail "curl chunked upload: $out"
+
+out=$(curl -sv -H 'Expect: 100-continue' --data-binary @"$tmp/upload.bin" "http://127.0.0.1:$hp/up" 2>&1)
+grep -q '< HTTP/1.1 100 Continue' <<<"$out" && grep -q '< HTTP/1.1 200 OK' <<<"$out" \
+  && pass "curl Expect: 100-continue" || fail "curl 100-continue: $out"
+
+out=$(curl -sI "http://127.0.0.1:$hp/" 2>&1)
+grep -qi '^Content-Length: 13' <<<"$out" && grep -qi '^Date: ' <<<"$out" && grep -qi '^Server: grove' <<<"$out" \
+  && pass "curl HEAD" || fail "curl HEAD: $out"
+out=$(curl -s --max-time 5 -X HEAD "http://127.0.0.1:$hp/" -o "$tmp/head_body" -w '%{size_download}' 2>&1)
+[ "$out" = 0 ] && pass "HEAD has no body" || fail "HEAD body size $out"
+
+out=$(curl -s --http1.0 -v "http://127.0.0.1:$hp/" 2>&1)
+grep -q 'Hello, World!' <<<"$out" && grep -qi '< Connection: close' <<<"$out" \
+  && pass "curl HTTP/1.0" || fail "curl HTTP/1.0: $out"
+
+out=$(ab -k -n 5000 -c 20 "http://127.0.0.1:$hp/" 2>&1)
+grep -q '^Complete requests: *5000' <<<"$out" && grep -q '^Failed requests: *0' <<<"$out" \
+  && grep -q '^Keep-Alive requests: *5000' <<<"$out" && pass "ab -k 5000 requests" || fail "ab -k: $out"
+
+# --- concurrent_download against http_hello -------------------------------------------------
+out=$("$download" --host 127.0.0.1 --port "$hp" --count 30 --pool 7 2>&1)
+[ "$(grep -c ': 200 13 bytes' <<<"$out")" = 30 ] && grep -q '30 of 30 downloads succeeded' <<<"$out" \
+  && pass "concurrent_download 30 URLs" || fail "concurrent_download: $out"
+out=$("$download" "http://localhost:$hp/x" "http://127.0.0.1:$hp/y" 2>&1)
+grep -q "localhost:$hp/x: 200 13 bytes" <<<"$out" && pass "concurrent_download resolves localhost" \
+  || fail "concurrent_download localhost: $out"
+stop http
+
+# --- echo_server with nc --------------------------------------------------------------------
+ep=$(free_port)
+start echo "$echo_server" "$ep"
+out=$(printf 'hello\nworld\n' | timeout 5 nc -q 1 127.0.0.1 "$ep")
+[ "$out" = $'hello\nworld' ] && pass "nc echo" || fail "nc echo got '$out'"
+head -c 1000000 /dev/urandom >"$tmp/big.bin"
+timeout 10 nc -q 2 127.0.0.1 "$ep" <"$tmp/big.bin" >"$tmp/big.out"
+cmp -s "$tmp/big.bin" "$tmp/big.out" && pass "nc echo 1 MB byte-exact" || fail "nc echo 1 MB differs"
+stop echo
+
+# --- tls_echo with openssl s_client ---------------------------------------------------------
+tp=$(free_port)
+start tls "$tls_echo" "$tp"
+out=$( (echo "hello over tls"; sleep 1) | timeout 5 openssl s_client -connect "127.0.0.1:$tp" -quiet 2>/dev/null)
+grep -q 'hello over tls' <<<"$out" && pass "openssl s_client echo" || fail "s_client got '$out'"
+out=$(printf 'plain\n' | timeout 3 nc -q 1 127.0.0.1 "$tp"; echo "rc=$?")
+out=$( (echo "still serving"; sleep 1) | timeout 5 openssl s_client -connect "127.0.0.1:$tp" -quiet 2>/dev/null)
+grep -q 'still serving' <<<"$out" && pass "tls_echo survives a plain-text client" || fail "tls after plain: '$out'"
+stop tls
+
+# --- chat_server with two nc clients --------------------------------------------------------
+cp=$(free_port)
+start chat "$chat_server" "$cp"
+(echo bob; sleep 2) | timeout 4 nc 127.0.0.1 "$cp" >"$tmp/bob.out" &
+bob=$!
+sleep 0.5
+(echo alice; sleep 0.5; echo "hi from alice"; sleep 0.5) | timeout 3 nc 127.0.0.1 "$cp" >"$tmp/alice.out"
+wait $bob
+grep -q '<alice> hi from alice' "$tmp/bob.out" && grep -q '\* alice joined' "$tmp/bob.out" \
+  && grep -q '\* alice left' "$tmp/bob.out" && pass "chat: bob hears alice" || fail "chat bob: $(cat "$tmp/bob.out")"
+grep -q '<alice> hi from alice' "$tmp/alice.out" && pass "chat: alice hears herself" || fail "chat alice: $(cat "$tmp/alice.out")"
+stop chat
+
+# --- dns_resolve and supervision_demo -------------------------------------------------------
+out=$(printf 'localhost\n' | timeout 10 "$dns_resolve" 2>&1)
+grep -q '^localhost: .*127.0.0.1' <<<"$out" && pass "dns_resolve localhost" || fail "dns_resolve: $out"
+out=$(timeout 10 "$dns_resolve" nosuch.invalid 2>&1); rc=$?
+[ $rc = 1 ] && grep -q 'nosuch.invalid: error' <<<"$out" && pass "dns_resolve reports failures" || fail "dns_resolve nosuch: rc=$rc $out"
+out=$(timeout 10 "$supervision" --seconds 1.5 2>&1); rc=$?
+[ $rc = 0 ] && grep -q 'restarted child flaky' <<<"$out" && grep -q 'restarted child right' <<<"$out" \
+  && grep -q 'done: [1-9][0-9]* restarts' <<<"$out" && pass "supervision_demo restarts and exits" \
+  || fail "supervision_demo rc=$rc: $out"
+
+echo "$failures failure(s)"
+[ "$failures" = 0 ]
