@@ -15,7 +15,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -138,8 +137,9 @@ struct HttpServer::State {
   HttpServerOptions options;
   HttpHandler handler;
   bool stopping = false;
-  // Connections waiting for their next request (no byte of it read yet).
-  std::set<ActorBase*> idle;
+  // Every open connection (an intrusive list: joining and leaving cost no allocation); stop()
+  // kills the ones marked idle (waiting for their next request, no byte of it read yet).
+  internal::HttpConnection* connections = nullptr;
 };
 
 namespace internal {
@@ -168,10 +168,28 @@ class HttpConnection {
     request_.peer_ = &peer_;
     response_.connection_ = this;
     out_.reserve(4096);
-    if (server_ != nullptr && in_actor()) self_ = self().get();
+    if (server_ != nullptr && in_actor()) {
+      self_ = self().get();
+      next_ = server_->connections;
+      if (next_ != nullptr) next_->prev_ = this;
+      server_->connections = this;
+    }
   }
 
-  ~HttpConnection() { set_idle(false); }
+  ~HttpConnection() {
+    if (self_ == nullptr) return;
+    if (prev_ != nullptr) {
+      prev_->next_ = next_;
+    } else {
+      server_->connections = next_;
+    }
+    if (next_ != nullptr) next_->prev_ = prev_;
+  }
+
+  // For stop(): the next connection of the server, and whether this one waits between requests.
+  HttpConnection* next() const noexcept { return next_; }
+  bool idle() const noexcept { return idle_; }
+  ActorBase* actor() const noexcept { return self_; }
 
   void run();
 
@@ -210,15 +228,7 @@ class HttpConnection {
   void answer_error(int status);
   void lingering_close();
   bool closing() const;
-  void set_idle(bool idle) {
-    if (server_ == nullptr || self_ == nullptr || idle == idle_) return;
-    idle_ = idle;
-    if (idle) {
-      server_->idle.insert(self_);
-    } else {
-      server_->idle.erase(self_);
-    }
-  }
+  void set_idle(bool idle) noexcept { idle_ = idle; }
 
   Stream& stream_;
   net::Address peer_;
@@ -226,6 +236,8 @@ class HttpConnection {
   const HttpServerOptions& options_;
   HttpServer::State* server_;
   ActorBase* self_ = nullptr;
+  HttpConnection* prev_ = nullptr;
+  HttpConnection* next_ = nullptr;
   bool idle_ = false;
 
   http_parser parser_;
@@ -799,7 +811,9 @@ StreamServerOptions stream_options(const std::shared_ptr<HttpServer::State>& sta
       s->stopping = true;
       // Connections between requests have nothing to finish: end them now.
       std::vector<ActorRef> idle;
-      for (ActorBase* a : s->idle) idle.emplace_back(a);
+      for (auto* c = s->connections; c != nullptr; c = c->next()) {
+        if (c->idle()) idle.emplace_back(c->actor());
+      }
       for (const auto& a : idle) a.kill();
     }
   };
