@@ -59,6 +59,7 @@ constexpr const char* kUsage = R"(usage: kv_server [options]
   --aof PATH                 append-only file: replayed at start, every write appended
   --appendfsync POLICY       always | everysec | no (default everysec)
   --proto-max-bulk-len N     largest bulk string accepted, bytes (default 536870912)
+  --max-multibulk-count N    most arguments in one request (default 2147483647)
   --help                     this text
 )";
 
@@ -82,6 +83,7 @@ kv::Config parse_flags(int argc, char** argv) {
       else if (flag == "--host") config.host = value;
       else if (flag == "--aof") config.aof_path = value;
       else if (flag == "--proto-max-bulk-len") config.proto_max_bulk_len = std::stoll(value);
+      else if (flag == "--max-multibulk-count") config.max_multibulk_count = std::stoll(value);
       else if (flag == "--appendfsync") {
         if (!kv::parse_fsync_policy(value, config.appendfsync)) {
           fail("--appendfsync must be always, everysec or no");
@@ -94,6 +96,12 @@ kv::Config parse_flags(int argc, char** argv) {
     }
   }
   return config;
+}
+
+grove::ActorOptions named(std::string name) {
+  grove::ActorOptions options;
+  options.name = std::move(name);
+  return options;
 }
 
 // A fiber that turns SIGINT/SIGTERM into `stop.set()` (signalfd, watched by the hub's loop).
@@ -166,15 +174,18 @@ int main(int argc, char** argv) {
   std::vector<grove::ChildSpec> children;
   if (server.aof) {
     children.push_back({.id = "persistence",
-                        .start = [&] { return grove::ActorRef(grove::spawn([&] {
-                          server.aof->run_syncer();
-                        })); }});
+                        .start = [&] {
+                          return grove::ActorRef(grove::spawn_opt(
+                              named("persistence"), [&] { server.aof->run_syncer(); }));
+                        }});
   }
   children.push_back({.id = "keyspace", .start = [&] {
-                        return grove::ActorRef(grove::spawn(kv::keyspace_main, std::ref(server)));
+                        return grove::ActorRef(
+                            grove::spawn_opt(named("keyspace"), kv::keyspace_main, std::ref(server)));
                       }});
   children.push_back({.id = "expiry", .start = [&] {
-                        return grove::ActorRef(grove::spawn(kv::expiry_main, std::ref(server)));
+                        return grove::ActorRef(
+                            grove::spawn_opt(named("expiry"), kv::expiry_main, std::ref(server)));
                       }});
   children.push_back({.id = "pubsub",
                       .start = [&] {
@@ -190,7 +201,7 @@ int main(int argc, char** argv) {
                       },
                       .type = grove::ChildType::kSupervisor});
   children.push_back({.id = "listener", .start = [&] {
-                        return grove::ActorRef(grove::spawn([&] {
+                        return grove::ActorRef(grove::spawn_opt(named("listener"), [&] {
                           kv::listener_main(server, listening, [&] { return connections; });
                         }));
                       }});

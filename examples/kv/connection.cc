@@ -147,7 +147,10 @@ void listener_main(Server& server, grove::net::Socket& listening,
     auto socket = std::make_shared<grove::net::Socket>(std::move(accepted.socket));
     grove::net::Address peer = accepted.peer;
     connections().start_child([&server, socket, peer] {
-      return grove::ActorRef(grove::spawn(connection_main, std::ref(server), socket, peer));
+      grove::ActorOptions options;
+      options.name = "client " + peer.to_string();
+      return grove::ActorRef(
+          grove::spawn_opt(std::move(options), connection_main, std::ref(server), socket, peer));
     });
   }
 }

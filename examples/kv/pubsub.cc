@@ -41,7 +41,10 @@ void PubSub::subscribe(const std::string& name, const grove::ActorRef& subscribe
     auto channel = std::make_shared<Channel>();
     channel->name = name;
     channel->actor = channels_supervisor_.start_child([this, channel] {
-      return grove::spawn([this, channel] { channel_main(channel); });
+      grove::ActorOptions options;
+      options.name = "channel " + channel->name;
+      return grove::ActorRef(
+          grove::spawn_opt(std::move(options), [this, channel] { channel_main(channel); }));
     });
     // start_child waited for the supervisor: another connection may have created it meanwhile.
     it = channels_.find(name);

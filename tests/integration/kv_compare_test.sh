@@ -161,3 +161,13 @@ redis-cli -p "$KV_PORT" shutdown >/dev/null 2>&1 || true
 for _ in $(seq 1 100); do kill -0 "$KV_PID" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$KV_PID" 2>/dev/null; then fail "SHUTDOWN did not stop kv_server"; fi
 wait "$KV_PID" && echo "ok: SHUTDOWN exits 0" || fail "kv_server exited $? after SHUTDOWN"
+
+# Configured limits: a bulk over --proto-max-bulk-len, a request over --max-multibulk-count.
+kv_start "$1" --proto-max-bulk-len 10 --max-multibulk-count 3
+got="$(raw "$KV_PORT" '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n0123456789\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$11\r\n')"
+[ "$got" = "$(printf '%s' "b'+OK\\r\\n-ERR Protocol error: invalid bulk length\\r\\n'")" ] \
+  || fail "--proto-max-bulk-len: $got"
+got="$(raw "$KV_PORT" '*4\r\n')"
+[ "$got" = "b'-ERR Protocol error: invalid multibulk length\\r\\n'" ] \
+  || fail "--max-multibulk-count: $got"
+echo "ok: configured protocol limits"
