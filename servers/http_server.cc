@@ -847,6 +847,11 @@ HttpServer::HttpServer(net::Socket listener, HttpHandler handler, HttpServerOpti
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::stop(double timeout) { server_->stop(timeout); }
+void HttpServer::stop(double timeout) {
+  // From now on every answer says `Connection: close` (also those finished while the accept
+  // loop is being stopped).
+  state_->stopping = true;
+  server_->stop(timeout);
+}
 
 }  // namespace grove::servers

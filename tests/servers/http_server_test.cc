@@ -23,6 +23,8 @@ using grove::servers::testing::connect_to;
 using grove::servers::testing::Reply;
 using grove::servers::testing::ReplyReader;
 
+int slow_in_handler = 0;  // /slow requests the server is handling now
+
 void test_handler(HttpRequest& req, HttpResponse& res) {
   const std::string target(req.target());
   if (target == "/chunked") {
@@ -38,7 +40,11 @@ void test_handler(HttpRequest& req, HttpResponse& res) {
     res.send(200, "did not read");
     return;
   }
-  if (target == "/slow") grove::sleep(0.2);
+  if (target == "/slow") {
+    ++slow_in_handler;
+    grove::sleep(0.2);
+    --slow_in_handler;
+  }
   const std::string body = req.read_all();
   res.add_header("X-Method", req.method());
   res.send(200, fmt::format("{} {} [{}]", req.method(), target, body));
@@ -244,7 +250,9 @@ GROVE_TEST(HttpServer, StopFinishesRequestsInFlightAndEndsIdleConnections) {
       return r.read();
     }));
   }
-  grove::sleep(0.05);  // every slow request is in its handler now
+  const grove::Deadline all_in = grove::Deadline::after(10.0);
+  while (slow_in_handler < 20 && !all_in.passed()) grove::sleep(0.001);
+  ASSERT_EQ(slow_in_handler, 20);
   const double start = grove::Deadline::now();
   served.server.stop(2.0);
   EXPECT_LT(grove::Deadline::now() - start, 1.0);
