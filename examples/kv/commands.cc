@@ -882,7 +882,6 @@ Session::~Session() {
 
 bool Session::execute(const std::vector<std::string_view>& args, std::string& out_buffer) {
   ReplyWriter out(out_buffer);
-  now_ = unix_ms();
   ++server_.commands_processed;
   const Commands::Spec* spec = Commands::find(args[0]);
   if (spec == nullptr) {
@@ -922,6 +921,7 @@ void replay_request(Server& server, const std::vector<std::string_view>& args) {
   static std::string discarded;
   Session replayer(server, ClientInfo{}, nullptr);  // id 0: replaying, nothing is logged
   discarded.clear();
+  replayer.start_batch();
   replayer.execute(args, discarded);
 }
 

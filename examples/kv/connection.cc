@@ -96,6 +96,7 @@ void connection_main(Server& server, std::shared_ptr<grove::net::Socket> socket,
       const std::size_t got = socket->recv_into(buffer.data() + end, buffer.size() - end);
       if (got == 0) break;  // the client closed
       end += got;
+      session.start_batch();
 
       while (begin < end) {
         const ParseResult r =

@@ -82,6 +82,9 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // Reads the clock for the requests that follow (a connection calls it once per batch it read:
+  // one clock_gettime per recv, not per command; expiry resolution stays 1 ms).
+  void start_batch() { now_ = unix_ms(); }
   // Runs one request and appends its reply to `out`. False: close the connection once `out` is
   // sent (QUIT, SHUTDOWN).
   bool execute(const std::vector<std::string_view>& args, std::string& out);
