@@ -29,13 +29,15 @@ GROVE_TEST(Stress, TenThousandConcurrentConnectionsEveryByteChecked) {
   const rlim_t limit = testing::raise_fd_limit();
   const int open_now = testing::count_open_fds();
   const int fit = static_cast<int>((static_cast<long>(limit) - open_now - 32) / 2);
-  const int connections = std::min(10000, fit);
-  if (connections < 10000) {
+  // Under TSan (a trace mapping per fiber, 5-15x slower) 1,000 connections.
+  const int wanted = testing::kThreadSanitizer ? 1000 : 10000;
+  const int connections = std::min(wanted, fit);
+  if (connections < wanted) {
     std::printf("note: RLIMIT_NOFILE %lu allows %d concurrent connections, not 10000\n",
                 static_cast<unsigned long>(limit), connections);
   }
   ::testing::Test::RecordProperty("connections", connections);
-  ASSERT_GT(connections, 1000);
+  ASSERT_GE(connections, std::min(wanted, 1000));
 
   const int fds_before = testing::count_open_fds();
   {
