@@ -152,23 +152,27 @@ struct Supervisor::State {
     }
   }
 
-  // Starts children [first, end) in order; a start that fails counts as a restart and is
-  // retried until the budget runs out.
+  // Starts child `i`; a start that fails counts as a restart and is retried until the budget
+  // runs out.
+  void restart_at(std::size_t i) {
+    Child& c = children[i];
+    for (;;) {
+      try {
+        start(c);
+        spdlog::info("supervisor {}: restarted child {} as {}", name, c.spec.id,
+                     c.actor->describe());
+        return;
+      } catch (const SupervisorError& e) {
+        spdlog::error("{}", e.what());
+        count_restart();
+      }
+    }
+  }
+
+  // Starts the stopped children of [first, end) in order.
   void restart_range(std::size_t first) {
     for (std::size_t i = first; i < children.size(); ++i) {
-      Child& c = children[i];
-      if (c.actor) continue;
-      for (;;) {
-        try {
-          start(c);
-          spdlog::info("supervisor {}: restarted child {} as {}", name, c.spec.id,
-                       c.actor->describe());
-          break;
-        } catch (const SupervisorError& e) {
-          spdlog::error("{}", e.what());
-          count_restart();
-        }
-      }
+      if (!children[i].actor) restart_at(i);
     }
   }
 
@@ -194,7 +198,7 @@ struct Supervisor::State {
     switch (flags.strategy) {
       case Strategy::kOneForOne:
       case Strategy::kSimpleOneForOne:
-        restart_one(index);
+        restart_at(index);
         break;
       case Strategy::kOneForAll:  // S3
         terminate_from(0);
@@ -207,18 +211,23 @@ struct Supervisor::State {
     }
   }
 
-  void restart_one(std::size_t index) {
-    Child& c = children[index];
-    for (;;) {
-      try {
-        start(c);
-        spdlog::info("supervisor {}: restarted child {} as {}", name, c.spec.id,
-                     c.actor->describe());
-        return;
-      } catch (const SupervisorError& e) {
-        spdlog::error("{}", e.what());
-        count_restart();
-      }
+  // Adds a child and starts it; on failure the spec is not kept. Returns the started actor.
+  ActorRef add_and_start(ChildSpec spec) {
+    children.push_back(Child{std::move(spec), ActorRef()});
+    try {
+      start(children.back());
+    } catch (...) {
+      children.pop_back();
+      throw;
+    }
+    return children.back().actor;
+  }
+
+  // terminate_child: stops `c`; a temporary or simple_one_for_one child's spec goes with it.
+  void terminate_child(Child* c) {
+    terminate(*c);
+    if (c->spec.restart == Restart::kTemporary || template_spec) {
+      std::erase_if(children, [&](const Child& x) { return &x == c; });
     }
   }
 
@@ -339,14 +348,7 @@ ActorRef Supervisor::start_child(ChildSpec spec) const {
     if (s.find(spec.id) != nullptr) {
       throw SupervisorError(fmt::format("supervisor {}: child {} already exists", s.name, spec.id));
     }
-    s.children.push_back(Child{std::move(spec), ActorRef()});
-    try {
-      s.start(s.children.back());
-    } catch (...) {
-      s.children.pop_back();
-      throw;
-    }
-    started = s.children.back().actor;
+    started = s.add_and_start(std::move(spec));
   });
   return started;
 }
@@ -360,14 +362,7 @@ ActorRef Supervisor::start_child(std::function<ActorRef()> start) const {
     ChildSpec spec = *s.template_spec;
     spec.id = fmt::format("{}-{}", s.template_spec->id, ++s.dynamic_count);
     spec.start = std::move(start);
-    s.children.push_back(Child{std::move(spec), ActorRef()});
-    try {
-      s.start(s.children.back());
-    } catch (...) {
-      s.children.pop_back();
-      throw;
-    }
-    started = s.children.back().actor;
+    started = s.add_and_start(std::move(spec));
   });
   return started;
 }
@@ -378,10 +373,7 @@ bool Supervisor::terminate_child(const std::string& id) const {
     Child* c = s.find(id);
     if (c == nullptr) return;
     found = true;
-    s.terminate(*c);
-    if (c->spec.restart == Restart::kTemporary || s.template_spec) {
-      std::erase_if(s.children, [&](const Child& x) { return &x == c; });
-    }
+    s.terminate_child(c);
   });
   return found;
 }
@@ -392,10 +384,7 @@ bool Supervisor::terminate_child(const ActorRef& child) const {
     Child* c = s.find(child.get());
     if (c == nullptr) return;
     found = true;
-    s.terminate(*c);
-    if (c->spec.restart == Restart::kTemporary || s.template_spec) {
-      std::erase_if(s.children, [&](const Child& x) { return &x == c; });
-    }
+    s.terminate_child(c);
   });
   return found;
 }
