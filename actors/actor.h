@@ -311,14 +311,7 @@ class Greenlet : public ActorRef {
     return take();
   }
   // The value if the actor returned normally (gevent's `value`), else empty.
-  auto value() const {
-    auto* typed = static_cast<TypedActor<T>*>(actor_.get());
-    if constexpr (std::is_void_v<T>) {
-      return typed->value();
-    } else {
-      return typed->value();
-    }
-  }
+  auto value() const { return static_cast<TypedActor<T>*>(actor_.get())->value(); }
 
  private:
   T take() const {

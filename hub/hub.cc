@@ -182,8 +182,9 @@ void Fiber::start() {
 void Fiber::kill() { kill(std::make_exception_ptr(GreenletExit())); }
 
 void Fiber::kill(std::exception_ptr error) noexcept {
-  if (state_ == FiberState::kDead || is_main_) {
-    if (is_main_ && state_ != FiberState::kDead) hub_->interrupt(*this, std::move(error), nullptr, 0);
+  if (state_ == FiberState::kDead) return;
+  if (is_main_) {  // the thread's own stack always "ran": deliver at its wait point
+    hub_->interrupt(*this, std::move(error), nullptr, 0);
     return;
   }
   const bool never_ran = ctx_.fctx == nullptr;
