@@ -44,18 +44,27 @@ class Dnsmasq {
         "fd00::4 sixonly.test\n";
     for (int i = 0; i < kManyNames; ++i) hosts += many_address(i) + " " + many_name(i) + "\n";
     dir_.write("hosts", hosts);
-    // A free UDP port (dnsmasq binds UDP and TCP on it).
-    {
-      Socket probe = Socket::create(AF_INET, SOCK_DGRAM);
-      probe.bind(Address::ipv4("127.0.0.1", 0));
-      port_ = probe.getsockname().port();
+    // A free UDP port. dnsmasq binds TCP on it too, which a concurrent test's connection may
+    // hold: if it fails to start, try again on another port.
+    for (int attempt = 1;; ++attempt) {
+      {
+        Socket probe = Socket::create(AF_INET, SOCK_DGRAM);
+        probe.bind(Address::ipv4("127.0.0.1", 0));
+        port_ = probe.getsockname().port();
+      }
+      process_ = std::make_unique<Subprocess>(std::vector<std::string>{
+          "/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--user=root",
+          "--group=root", fmt::format("--port={}", port_), "--listen-address=127.0.0.1",
+          "--bind-interfaces", "--no-resolv", "--no-hosts", "--addn-hosts=" + dir_.file("hosts"),
+          "--local=/test/", "--local=/10.in-addr.arpa/", "--cache-size=0", "--log-facility=-"});
+      try {
+        process_->read_until("read " + dir_.file("hosts"), 10.0);
+        return;
+      } catch (const std::runtime_error&) {
+        process_.reset();
+        if (attempt == 5) throw;
+      }
     }
-    process_ = std::make_unique<Subprocess>(std::vector<std::string>{
-        "/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--user=root",
-        "--group=root", fmt::format("--port={}", port_), "--listen-address=127.0.0.1",
-        "--bind-interfaces", "--no-resolv", "--no-hosts", "--addn-hosts=" + dir_.file("hosts"),
-        "--local=/test/", "--local=/10.in-addr.arpa/", "--cache-size=0", "--log-facility=-"});
-    process_->read_until("read " + dir_.file("hosts"), 10.0);
   }
   std::string server() const { return fmt::format("127.0.0.1:{}", port_); }
 
