@@ -101,18 +101,7 @@ void connection_main(Server& server, std::shared_ptr<grove::net::Socket> socket,
       while (begin < end) {
         const ParseResult r =
             parser.next(std::string_view(buffer.data() + begin, end - begin), request);
-        if (r.status == ParseStatus::kNeedMore) {
-          // Make room now for a large bulk, so it arrives in as few reads as possible.
-          if (r.wanted > buffer.size() - begin) {
-            if (begin > 0) {
-              std::memmove(buffer.data(), buffer.data() + begin, end - begin);
-              end -= begin;
-              begin = 0;
-            }
-            if (r.wanted > buffer.size()) buffer.resize(r.wanted);
-          }
-          break;
-        }
+        if (r.status == ParseStatus::kNeedMore) break;
         if (r.status == ParseStatus::kError) {
           ReplyWriter(replies).error("ERR " + r.error);
           open = false;
