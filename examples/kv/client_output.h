@@ -7,16 +7,16 @@
 //     any more (TCP's flow control then stops the sender), so replies never pile up beyond one
 //     batch.
 //   - Pushes (pub/sub messages) come from channel actors, which must never wait for one slow
-//     subscriber: push() queues the message in the mailbox of the client's writer actor (a
-//     child of the connection, linked to it, started by start_pushing() at the first
-//     SUBSCRIBE) and returns at once.
+//     subscriber: push() queues the message here and returns at once; the client's writer actor
+//     (linked to the connection, started by start_pushing() at the first SUBSCRIBE) writes the
+//     queue out, as many pushes per system call as are waiting.
 // The bytes accepted and not yet written are the client's output buffer. Its limit is the one of
 // the client's class — pubsub while it has subscriptions, normal otherwise — read from the
 // Config at every check, so CONFIG SET applies at once. As in redis-server: a client over the
 // hard limit, or over the soft limit for longer than the soft seconds, is closed at once — the
-// socket closes, the writer ends and its queue (the pending pushes) is freed with it, the
-// connection ends — and one warning is logged. Replies and pushes never interleave mid-message:
-// whoever writes holds the socket's write lock.
+// queue is freed and its pages given back to the system, the socket closes, so the writer and
+// the connection end — and one warning is logged. Replies and pushes never interleave
+// mid-message: whoever writes holds the socket's write lock.
 //
 // Thread: the server's hub. Lifetime: shared by the connection, its writer and the channels the
 // client subscribes to; the socket stays open while any of them holds it.
@@ -28,11 +28,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "actors/actor.h"
+#include "actors/event.h"
 #include "actors/semaphore.h"
 #include "examples/kv/config.h"
 #include "net/socket.h"
@@ -52,7 +54,8 @@ class ClientOutput : public std::enable_shared_from_this<ClientOutput> {
   // client is gone or was closed for its output limit (nothing more should be sent or read).
   // Greenlet only; parks while the socket is full or the writer is writing.
   bool reply(std::string_view bytes);
-  // Queues a push for the writer actor. Never blocks. Ignored once the client is closed.
+  // Queues a push for the writer actor. Never blocks. Ignored once the client is closed, or
+  // before start_pushing().
   void push(std::shared_ptr<const std::string> message);
   // Starts the writer actor, linked to the calling actor, unless it runs already.
   void start_pushing();
@@ -76,6 +79,8 @@ class ClientOutput : public std::enable_shared_from_this<ClientOutput> {
   std::string description_;
   grove::Semaphore write_lock_{1};
   grove::ActorRef writer_;
+  std::deque<std::shared_ptr<const std::string>> queued_;  // pushes not yet written
+  grove::Event has_queued_;
   std::uint64_t pending_ = 0;
   std::int64_t soft_limit_since_ms_ = 0;  // 0: under the soft limit
   bool pubsub_ = false;

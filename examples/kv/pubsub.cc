@@ -73,6 +73,10 @@ std::size_t PubSub::publish(std::string_view name, std::string_view message) {
   auto it = channels_.find(name);
   if (it == channels_.end() || it->second->subscribers.empty()) return 0;
   auto resp = std::make_shared<std::string>();
+  // Its exact size (the RESP framing takes at most 72 bytes): the push is held by every
+  // subscriber that has not read it yet, and what they hold is what client-output-buffer-limit
+  // counts — a string grown by appends could take twice that.
+  resp->reserve(72 + name.size() + message.size());
   ReplyWriter out(*resp);
   out.array_header(3);
   out.bulk("message");
