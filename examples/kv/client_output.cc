@@ -16,6 +16,8 @@ namespace {
 
 // Pushes written in one system call at most.
 constexpr std::size_t kPushesPerWrite = 64;
+// Pending bytes the limits do not count (redis-server's per-client reply buffer).
+constexpr std::uint64_t kReplyBufferSize = 16 * 1024;
 
 // Takes `bytes` off the pending count when the write ends, whichever way it ends.
 class PendingBytes {
@@ -73,10 +75,13 @@ void ClientOutput::stop() {
 
 bool ClientOutput::admit(std::uint64_t more) {
   pending_ += more;
+  // As in redis-server, the first 16 KiB are the client's reply buffer, not counted: only what
+  // overflows it is the "output buffer" the limits speak of.
+  const std::uint64_t used = pending_ > kReplyBufferSize ? pending_ - kReplyBufferSize : 0;
   const OutputBufferLimit& limit =
       server_.config.output_limit(pubsub_ ? ClientClass::kPubsub : ClientClass::kNormal);
-  bool over = limit.hard_bytes != 0 && pending_ >= limit.hard_bytes;
-  if (limit.soft_bytes != 0 && pending_ >= limit.soft_bytes) {
+  bool over = limit.hard_bytes != 0 && used >= limit.hard_bytes;
+  if (limit.soft_bytes != 0 && used >= limit.soft_bytes) {
     const std::int64_t now = unix_ms();
     if (soft_limit_since_ms_ == 0) {
       soft_limit_since_ms_ = now;

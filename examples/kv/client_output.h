@@ -10,9 +10,10 @@
 //     subscriber: push() queues the message here and returns at once; the client's writer actor
 //     (linked to the connection, started by start_pushing() at the first SUBSCRIBE) writes the
 //     queue out, as many pushes per system call as are waiting.
-// The bytes accepted and not yet written are the client's output buffer. Its limit is the one of
-// the client's class — pubsub while it has subscriptions, normal otherwise — read from the
-// Config at every check, so CONFIG SET applies at once. As in redis-server: a client over the
+// The bytes accepted and not yet written, less the first 16 KiB (redis-server's per-client reply
+// buffer, which its limits do not count either), are the client's output buffer. Its limit is
+// the one of the client's class — pubsub while it has subscriptions, normal otherwise — read
+// from the Config at every check, so CONFIG SET applies at once. As in redis-server: a client over the
 // hard limit, or over the soft limit for longer than the soft seconds, is closed at once — the
 // queue is freed and its pages given back to the system, the socket closes, so the writer and
 // the connection end — and one warning is logged. Replies and pushes never interleave
