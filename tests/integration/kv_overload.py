@@ -292,7 +292,11 @@ def slow_subscriber(port, pid, give_up_mb):
                    f" (peak {peak / 1024:.1f} MiB; dropped after {published / (1 << 20):.1f} MiB"
                    " published)")
     if after - before > 16 * 1024:
-        fail(f"the dropped subscriber's memory was not given back: {after - before} KiB kept")
+        if os.environ.get("KV_SANITIZED"):
+            # The sanitizer's allocator quarantines freed memory instead of returning it.
+            print("  (sanitizer build: freed memory stays in its quarantine; not checked)")
+        else:
+            fail(f"the dropped subscriber's memory was not given back: {after - before} KiB kept")
 
 
 def soft_limit(port, pid):
