@@ -91,10 +91,7 @@ kv::Config parse_flags(int argc, char** argv) {
       else if (flag == "--aof") config.aof_path = value;
       else if (flag == "--proto-max-bulk-len") config.proto_max_bulk_len = std::stoll(value);
       else if (flag == "--max-multibulk-count") config.max_multibulk_count = std::stoll(value);
-      else if (flag == "--maxclients") {
-        config.maxclients = std::stoll(value);
-        if (config.maxclients < 1) fail("--maxclients must be at least 1");
-      }
+      else if (flag == "--maxclients") config.maxclients = std::stoll(value);
       else if (flag == "--appendfsync") {
         if (!kv::parse_fsync_policy(value, config.appendfsync)) {
           fail("--appendfsync must be always, everysec or no");
@@ -106,6 +103,7 @@ kv::Config parse_flags(int argc, char** argv) {
       fail(fmt::format("bad value for {}: {}", flag, value));
     }
   }
+  if (config.maxclients < 1) fail("--maxclients must be at least 1");
   return config;
 }
 

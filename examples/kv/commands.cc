@@ -697,6 +697,8 @@ struct Commands {
     } else if (sub == "resetstat") {
       s.server_.commands_processed = 0;
       s.server_.rejected_connections = 0;
+      s.server_.query_buffer_limit_disconnections = 0;
+      s.server_.output_buffer_limit_disconnections = 0;
       s.server_.store->keyspace_hits = s.server_.store->keyspace_misses = 0;
       out.ok();
     } else if (sub == "set") {
