@@ -118,6 +118,9 @@ def wait_until(predicate, what, seconds=30.0):
 
 def maxclients(port, pid, n, max_clients):
     """N clients at once: the first MAX are served, the others get redis's error and close."""
+    # Earlier clients (the test's redis-cli) must have left, or they would take a place.
+    wait_until(lambda: b"connected_clients:1\r\n" in command(port, "INFO", "clients"),
+               "the server to have no other client")
     before = rss_kb(pid)
     clients = [connect(port) for _ in range(n)]
     expected_rejections = n - max_clients
