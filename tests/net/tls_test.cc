@@ -321,6 +321,30 @@ GROVE_TEST(TlsServer, Tls12GetsEcdheWithAeadInTheServersOrder) {
   EXPECT_EQ(ecdsa.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
 }
 
+GROVE_TEST(TlsServer, ClientInitiatedRenegotiationIsRefused) {
+  TlsContext ctx = rsa_server();
+  Socket listener = create_server(Address::ipv4("127.0.0.1", 0));
+  listener.settimeout(10.0);
+  // Without -quiet, s_client renegotiates when a line of its input is "R".
+  Subprocess client({"openssl", "s_client", "-connect",
+                     fmt::format("127.0.0.1:{}", listener.getsockname().port()), "-tls1_2"},
+                    /*with_stdin=*/true);
+  Accepted conn = listener.accept();
+  conn.socket.settimeout(5.0);
+  TlsSocket tls = ctx.wrap_server(std::move(conn.socket));
+  Reader<TlsSocket> reader(tls);
+  client.write_stdin("before\n");
+  EXPECT_EQ(reader.readline(), "before\n");
+  client.write_stdin("R\n");
+  client.read_until("RENEGOTIATING", 5.0);
+  // The server answers the new ClientHello with a no_renegotiation alert; the client gives up.
+  try {
+    (void)reader.read_some();
+  } catch (const SocketError&) {
+  }
+  EXPECT_NE(client.read_until("no renegotiation", 5.0).find("no renegotiation"), std::string::npos);
+}
+
 GROVE_TEST(TlsServer, ModernProfileIsTls13Only) {
   const Negotiated tls12 = negotiate(rsa_server(TlsProfile::kModern), {"-tls1_2"});
   EXPECT_FALSE(tls12.ok) << tls12.version;
