@@ -238,6 +238,8 @@ class HttpConnection {
     request_.peer_ = &peer_;
     response_.connection_ = this;
     out_.reserve(4096);
+    // The socket's timeout bounds each write (reads here always carry their own deadline).
+    if (options.send_timeout > 0) stream_.socket().settimeout(options.send_timeout);
     if (server_ != nullptr && in_actor()) {
       self_ = self().get();
       next_ = server_->connections;

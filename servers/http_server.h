@@ -33,7 +33,9 @@
 //
 // Timeouts: a connection idle between requests for idle_timeout (60 s) is closed silently; a
 // request whose headers have not all arrived header_timeout (10 s) after its first byte gets
-// 408 and close (slowloris). Both are deadlines on the waits themselves (a userspace libev
+// 408 and close (slowloris); an answer (or a chunk of one) the client has not taken within
+// send_timeout (60 s) ends the connection, so a client that sends and never reads holds its
+// descriptor no longer than that. All are deadlines on the waits themselves (a userspace libev
 // timer while parked; no system call per request).
 //
 // Cost per keep-alive request on a plain connection: one read (a short read marks the socket
@@ -180,6 +182,8 @@ struct HttpServerOptions {
   double idle_timeout = 60.0;             // between requests: close silently
   double header_timeout = 10.0;           // first byte to end of headers: 408
   double body_timeout = 60.0;             // each wait for body bytes
+  double send_timeout = 60.0;             // each write (an answer, a chunk): close when the client
+                                          // does not take it in time (<= 0: wait forever)
   std::size_t read_buffer = 64 * 1024;
   bool access_log = false;                // one spdlog info line per request
   std::string server_name = "grove";

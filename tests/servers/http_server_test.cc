@@ -558,6 +558,26 @@ GROVE_TEST(HttpServer, AClientThatDoesNotReadStallsItselfNotTheServer) {
   expect_serves(served.port());  // everyone else is served meanwhile
 }
 
+GROVE_TEST(HttpServer, AClientThatNeverReadsIsCutOffAfterTheSendTimeout) {
+  HttpServerOptions o = test_options();
+  o.send_timeout = 0.3;
+  Served served(o);
+  grove::net::Socket greedy = connect_to(served.port());
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += "GET /x HTTP/1.1\r\nHost: t\r\n\r\n";
+  greedy.settimeout(0.2);
+  try {
+    for (;;) greedy.sendall(burst);  // until the server stops reading (or closes)
+  } catch (const grove::net::SocketError&) {
+  }
+  // Its answers cannot be written: the server gives up on them, and on the connection, and
+  // its descriptor is free again.
+  const grove::Deadline until = grove::Deadline::after(10.0);
+  while (served.server.stream_server().connection_count() > 0 && !until.passed()) grove::sleep(0.01);
+  EXPECT_EQ(served.server.stream_server().connection_count(), 0u);
+  expect_serves(served.port());
+}
+
 GROVE_TEST(HttpServer, SlowlorisTrickleGets408WhenTheHeaderTimeoutPasses) {
   Served served;  // header_timeout 0.3 s
   grove::net::Socket s = connect_to(served.port());
