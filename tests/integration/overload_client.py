@@ -2,13 +2,16 @@
 """tests/integration/overload_client.py — the clients of servers_overload_test.sh.
 
   overload_client.py check     PROTO PORT [SECONDS]   one client served (retried until SECONDS)
-  overload_client.py exhaust   PROTO PORT COUNT HOLD  COUNT connections held HOLD s, then closed
+  overload_client.py exhaust   PROTO PORT COUNT LOG   COUNT connections held until the server's
+                                                      LOG says it paused accepting, then closed
   overload_client.py nonreader PROTO PORT MEGABYTES   sends without reading; another client must
                                                       be served while it is stuck
 
 PROTO is echo, http, chat or tls. Every command prints one line of figures and exits 0 when
 what it checks held, 1 (with the reason) when not.
 """
+import resource
+import selectors
 import socket
 import ssl
 import sys
@@ -76,21 +79,40 @@ def cmd_check(proto, port, seconds="10"):
     print("served after %d attempt(s)" % attempts)
 
 
-def cmd_exhaust(proto, port, count, hold):
-    """Opens `count` plain TCP connections (past the server's descriptor limit: the kernel's
-    accept queue completes handshakes the server cannot accept), holds them, closes them."""
-    held, refused = [], 0
+def cmd_exhaust(proto, port, count, log):
+    """Opens `count` plain TCP connections at once (past the server's descriptor limit: the
+    kernel's accept queue completes handshakes the server cannot accept), holds them until the
+    server's log says it ran out of descriptors (30 s at most), closes them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < int(count) + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, int(count) + 64), hard))
+    pending = selectors.DefaultSelector()
     for _ in range(int(count)):
-        try:
-            held.append(socket.create_connection(("127.0.0.1", port), timeout=0.5))
-        except OSError:
-            refused += 1  # the accept queue is full: SYNs are dropped
-            if refused >= 3:
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        pending.register(s, selectors.EVENT_WRITE)
+    held = []
+    deadline = time.monotonic() + 10.0
+    while pending.get_map() and time.monotonic() < deadline:
+        for key, _ in pending.select(timeout=max(0.0, deadline - time.monotonic())):
+            pending.unregister(key.fileobj)
+            if key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                held.append(key.fileobj)
+            else:
+                key.fileobj.close()
+    waiting = [key.fileobj for key in pending.get_map().values()]
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline:
+        with open(log, errors="replace") as f:
+            if "pausing accepts" in f.read():
                 break
-    time.sleep(float(hold))
-    for s in held:
+        time.sleep(0.1)
+    time.sleep(0.5)  # a few more rounds of the pause
+    for s in held + waiting:
         s.close()
-    print("held %d connections (%d connects timed out), closed them" % (len(held), refused))
+    print("held %d connections (%d more still connecting), closed them"
+          % (len(held), len(waiting)))
 
 
 class ChatWatcher:

@@ -61,7 +61,7 @@ overload() {
 
   # Descriptor exhaustion.
   before=$(rss_kib "$pid")
-  out=$(python3 "$client" exhaust "$proto" "$port" 420 1.5); echo "$name: $out"
+  out=$(python3 "$client" exhaust "$proto" "$port" 420 "$tmp/$name.log"); echo "$name: $out"
   grep -q 'pausing accepts' "$tmp/$name.log" \
     && pass "$name paused accepting when out of descriptors" \
     || fail "$name never ran out of descriptors (the test did not exhaust them): $(cat "$tmp/$name.log")"
