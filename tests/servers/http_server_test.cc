@@ -466,6 +466,42 @@ GROVE_TEST(HttpServer, ObsFoldIsRefusedAlsoWhenTheFoldStartsANewRead) {
   EXPECT_TRUE(r.closed_within(2.0));
 }
 
+GROVE_TEST(HttpServer, FramingIsCheckedHoweverTheBytesAreSplit) {
+  // One byte per read: every state of the line check is carried across reads.
+  Served served;
+  const std::string chunked = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::vector<std::pair<std::string, int>> cases = {
+      {chunked + "3;a=b\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n", 200},
+      {"GET / HTTP/1.1\r\nHost: t\r\n\rX", 400},
+      {"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\r\n\tfolded\r\n\r\n", 400},
+      {chunked + "3\rXabc\r\n0\r\n\r\n", 400},
+      {chunked + "3;a\nabc\r\n0\r\n\r\n", 400},
+      {chunked + "3\r\nabc\r\n0\r\nX-Sum: 1\r\n 2\r\n\r\n", 400},
+      {chunked + "3\r\nabc\r\n0\r\n\rX", 400},
+  };
+  for (const auto& [request, status] : cases) {
+    SCOPED_TRACE(request);
+    grove::net::Socket s = connect_to(served.port());
+    const std::uint64_t start = served.server.stats().bytes_received;
+    bool answered = false;
+    try {
+      for (std::size_t i = 0; i < request.size() && !answered; ++i) {
+        s.sendall(std::string_view(request).substr(i, 1));
+        // Until the server has read it, or has answered (an error: it reads no more).
+        const grove::Deadline until = grove::Deadline::after(10.0);
+        while (served.server.stats().bytes_received < start + i + 1 && !until.passed()) {
+          if (s.wait_readable(grove::Deadline::after(0.0005))) answered = true;
+          if (answered) break;
+        }
+      }
+    } catch (const grove::net::SocketError&) {
+      // the server answered and closed before the rest was sent
+    }
+    ReplyReader r(s);
+    EXPECT_EQ(r.read().status, status);
+  }
+}
+
 GROVE_TEST(HttpServer, TrailersAreDroppedAndLeaveTheHeadersAsTheHandlerSawThem) {
   Served served;
   grove::net::Socket s = connect_to(served.port());
