@@ -21,7 +21,6 @@
 #include <fmt/core.h>
 
 #include <csignal>
-#include <exception>
 #include <map>
 #include <string>
 
@@ -120,21 +119,24 @@ void read_lines(grove::ActorRef the_room, grove::ActorRef writer, grove::servers
   }
 }
 
+// Ends the writer and waits for it: it writes to the connection, which ends when client()
+// returns. A destructor, so it also runs (and may wait) while a kill unwinds the reader.
+struct EndWriter {
+  grove::ActorRef writer;
+  ~EndWriter() {
+    grove::unlink(writer);
+    (void)writer.kill_and_wait();
+  }
+};
+
 void client(grove::ActorRef the_room, grove::servers::Stream& conn) {
   auto writer = grove::spawn_link(write_lines, std::ref(conn));
-  std::exception_ptr killed;
+  EndWriter end_writer{writer};  // its end (the room sees it by its monitor) is our leaving
   try {
     read_lines(the_room, writer, conn);
   } catch (const grove::net::SocketError&) {
     // the client is gone (or the writer closed the connection)
-  } catch (...) {
-    killed = std::current_exception();  // a kill: the server stops, or the room dropped us
   }
-  // The writer writes to `conn`, which ends with this function: it must end first. Its end
-  // (the room sees it through its monitor) is the client's leaving.
-  grove::unlink(writer);
-  (void)writer.kill_and_wait();
-  if (killed) std::rethrow_exception(killed);
 }
 
 }  // namespace
