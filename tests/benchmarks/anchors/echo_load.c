@@ -2,7 +2,7 @@
  * exactly one SIZE-byte message in flight; when a connection's echo is back in full (and equal
  * to what was sent) the next message goes out. After SECONDS it prints
  *
- *   echo_rps <round trips per second> errors <count>
+ *   echo_rps <round trips per second> round_trips <count> errors <count>
  *
  * One thread on epoll, so it needs one core of its own to measure a server rather than itself
  * (tests/benchmarks/compare.sh pins it to the other core).
@@ -134,6 +134,7 @@ int main(int argc, char **argv) {
     }
   }
   const double elapsed = seconds_now() - start;
-  printf("echo_rps %.0f errors %ld\n", (double)round_trips / elapsed, errors);
+  printf("echo_rps %.0f round_trips %ld errors %ld\n", (double)round_trips / elapsed, round_trips,
+         errors);
   return 0;
 }

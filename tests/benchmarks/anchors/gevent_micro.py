@@ -55,7 +55,7 @@ def switch_ns():
 
 
 def spawn_join_ns():
-    n = count(50_000)
+    n = count(20_000)
 
     def nothing():
         pass
@@ -67,7 +67,7 @@ def spawn_join_ns():
 
 
 def channel_roundtrip_ns():
-    n = count(100_000)
+    n = count(50_000)
     ping, pong = Channel(), Channel()
 
     def partner():
@@ -111,7 +111,7 @@ def queue_items_per_s():
 
 
 def actor_pingpong_msgs_per_s():
-    n = count(100_000)
+    n = count(50_000)
     ponger_inbox, pinger_inbox = Queue(), Queue()
 
     def ponger():
