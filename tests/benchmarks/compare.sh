@@ -12,7 +12,7 @@
 #   kv     redis-benchmark -c 50 SET and GET, -P 1 and -P 16, against kv_server; anchor:
 #          redis-server.
 #   micro  //tests/benchmarks:micro (Google Benchmark); anchor: anchors/gevent_micro.py, the
-#          same operations in gevent. Also Go.
+#          same operations in gevent. Also Go, and Erlang/OTP for the actor figures.
 #
 # Servers run on cpu 0 and the load on cpu 1; micro benchmarks on cpu 0. Every server figure
 # comes twice: requests per second (wall clock) and the server's CPU time per request, which a
@@ -60,6 +60,13 @@ if command -v go >/dev/null; then
   (cd "$anchors/go" && GOCACHE="$out/gocache" GOFLAGS=-mod=mod GOPROXY=off \
     go build -o "$out/go_anchors" .) >"$out/logs/go_build.log" 2>&1 &&
     go_anchor=$out/go_anchors || echo "compare.sh: Go anchor not built (see $out/logs/go_build.log)" >&2
+fi
+erlang_anchor=""
+if command -v erlc >/dev/null; then
+  mkdir -p "$out/erlang"
+  erlc -o "$out/erlang" "$anchors/erlang_micro.erl" >"$out/logs/erlang_build.log" 2>&1 &&
+    erlang_anchor=$out/erlang ||
+    echo "compare.sh: Erlang anchor not built (see $out/logs/erlang_build.log)" >&2
 fi
 mkdir -p "$out/nginx"
 sed -e "s|@DIR@|$out/nginx|g" -e "s|@PORT@|19112|g" "$anchors/nginx.conf.in" >"$out/nginx/nginx.conf"
@@ -183,6 +190,9 @@ micro_one() {  # contestant
       "$python" "$anchors/results.py" gbench "$out/micro.json" ;;
     gevent) taskset -c 0 "$python" "$anchors/gevent_micro.py" --scale "$micro_scale" | sed 's/^/gevent /' ;;
     go) taskset -c 0 "$go_anchor" micro | sed 's/^/go /' ;;
+    erlang)
+      taskset -c 0 erl +S 1 -noshell -pa "$erlang_anchor" -run erlang_micro main "$micro_scale" |
+        sed 's/^/erlang /' ;;
   esac | while read -r contestant figure value unit; do
     record micro "$figure" "$contestant" "$value" "$unit"
   done
@@ -191,6 +201,7 @@ micro_one() {  # contestant
 run_micro() {
   local contestants=(gevent grove) c
   [ -z "$go_anchor" ] || contestants+=(go)
+  [ -z "$erlang_anchor" ] || contestants+=(erlang)
   for c in $(in_order "${contestants[@]}"); do micro_one "$c"; done
 }
 

@@ -1,7 +1,8 @@
 /* epoll_echo — the ceiling for a one-thread echo server on this machine: one epoll loop, no
  * coroutines, no buffering beyond one read. grove's echo_server is compared with it.
  *
- *   epoll_echo PORT            (listens on 127.0.0.1:PORT until killed)
+ *   epoll_echo PORT            (listens on 127.0.0.1:PORT until killed; prints "listening on
+ *                               PORT"; 0 picks a free port)
  *
  * Level-triggered: each readable connection gets one read() of up to 64 KiB and the bytes go
  * straight back with write(). A reply the socket cannot take whole (never the case for the
@@ -29,8 +30,8 @@ static void die(const char *what) {
 static int parse_port(const char *text) {
   char *end = NULL;
   long port = strtol(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || port < 1 || port > 65535) {
-    fprintf(stderr, "epoll_echo: bad port '%s' (want 1..65535)\n", text);
+  if (*text == '\0' || *end != '\0' || port < 0 || port > 65535) {
+    fprintf(stderr, "epoll_echo: bad port '%s' (want 0..65535)\n", text);
     exit(2);
   }
   return (int)port;
@@ -48,6 +49,10 @@ static int open_listener(int port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
   if (listen(fd, 4096) < 0) die("listen");
+  socklen_t size = sizeof addr;
+  if (getsockname(fd, (struct sockaddr *)&addr, &size) < 0) die("getsockname");
+  printf("listening on %d\n", ntohs(addr.sin_port));
+  fflush(stdout);
   return fd;
 }
 

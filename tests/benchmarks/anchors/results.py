@@ -7,9 +7,10 @@
 
 Ratios read the same way everywhere: how many times better than the section's anchor, measured
 in the same run (> 1 is better than the anchor). For rates (unit ending in /s) that is
-value / anchor; for costs (ns, us, KiB) it is anchor / value. `ratio` divides the medians over
-all runs; `per-run` gives the range of the ratios taken run by run (each run measures every
-contestant once, in alternating order), which shows how much the load on the machine moved them."""
+value / anchor; for costs (ns, us, KiB) it is anchor / value. Each run measures every contestant
+once, in alternating order; a contestant's ratio is taken within each run (against the anchor
+measured in that run) and `ratio` is the median of those, `per-run` their range, which shows how
+much the load on the machine moved them. `median` is the median of the contestant's values."""
 import json
 import statistics
 import sys
@@ -25,6 +26,17 @@ def better_ratio(value, anchor, unit):
     if value <= 0 or anchor <= 0:
         return float("nan")
     return value / anchor if higher_is_better(unit) else anchor / value
+
+
+def show(value, unit):
+    """4 significant digits, thousands separated: 11,810 /s, 25.98 ns, 4.368 KiB."""
+    rounded = float(f"{value:.4g}")
+    text = f"{rounded:,.0f}" if abs(rounded) >= 1000 else f"{rounded:.4g}"
+    return f"{text} {'/s' if unit == '1/s' else unit}"
+
+
+def show_ratio(ratio):
+    return f"{ratio:.0f}" if ratio >= 100 else f"{ratio:.1f}" if ratio >= 10 else f"{ratio:.2f}"
 
 
 def gbench(path):
@@ -85,7 +97,6 @@ def table(path):
         unit = units[key]
         anchor_name = ANCHORS.get(section)
         anchor = by_contestant.get(anchor_name, {})
-        anchor_median = statistics.median(anchor.values()) if anchor else 0.0
         ordered = sorted(by_contestant, key=lambda c: (c != anchor_name, not c.startswith("grove"), c))
         for contestant in ordered:
             runs = by_contestant[contestant]
@@ -93,12 +104,15 @@ def table(path):
             if contestant == anchor_name:
                 ratio, spread = "1 (anchor)", ""
             elif anchor:
-                ratio = f"{better_ratio(median, anchor_median, unit):.2f}"
                 paired = sorted(better_ratio(v, anchor[r], unit) for r, v in runs.items() if r in anchor)
-                spread = f"{paired[0]:.2f}–{paired[-1]:.2f}" if paired else ""
+                if paired:
+                    ratio = show_ratio(statistics.median(paired))
+                    spread = f"{show_ratio(paired[0])}–{show_ratio(paired[-1])}"
+                else:
+                    ratio, spread = "n/a", ""
             else:
                 ratio, spread = "n/a", ""
-            print(f"| {section} | {figure} | {contestant} | {median:.4g} {unit} | {len(runs)} "
+            print(f"| {section} | {figure} | {contestant} | {show(median, unit)} | {len(runs)} "
                   f"| {ratio} | {spread} |")
 
 
