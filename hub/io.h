@@ -55,6 +55,8 @@ class IoWatcher {
   int fd() const noexcept { return fd_; }
   int events() const noexcept { return events_; }
   bool has_waiter() const noexcept { return waiter_ != nullptr; }
+  // Whether the poller watches the fd now: from a wait() until the fd is reported ready.
+  bool watching() const noexcept { return active_; }
 
  private:
   static void on_ready(struct ev_loop* loop, struct ev_io* w, int revents);
