@@ -49,7 +49,7 @@ GROVE_TEST(Group, KillKillsEveryMember) {
   std::vector<ActorRef> members;
   for (int i = 0; i < 5; ++i) members.push_back(group.spawn([] { sleep(10.0); }));
   sleep(0.0);
-  EXPECT_TRUE(group.kill(true, Deadline::after(5.0)));
+  EXPECT_TRUE(group.kill(true, Deadline::after(20.0)));
   for (auto& m : members) EXPECT_EQ(m.exit_reason(), ExitReason::killed());
 }
 
@@ -99,7 +99,7 @@ GROVE_TEST(Pool, TryAddRefusesWhenFull) {
   EXPECT_TRUE(pool.full());
   Greenlet<void> extra = spawn([] {});
   EXPECT_FALSE(pool.try_add(extra));
-  EXPECT_TRUE(pool.wait_available(Deadline::after(5.0)));
+  EXPECT_TRUE(pool.wait_available(Deadline::after(20.0)));
   extra.get();
 }
 

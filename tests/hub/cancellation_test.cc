@@ -1,8 +1,11 @@
 // kill(): delivered at every wait point, unwinds the stack, never runs an unstarted fiber.
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "hub/hub.h"
 #include "hub/io.h"
@@ -35,10 +38,10 @@ void expect_kill_unwinds(F wait_here) {
       throw;
     }
   });
-  sleep(0.005);
+  sleep(0.0);  // the fiber runs to its wait point
   ASSERT_FALSE(f->dead()) << "the fiber should be parked";
   f->kill();
-  ASSERT_TRUE(f->join_for(std::chrono::seconds(5)));
+  ASSERT_TRUE(f->join_for(std::chrono::seconds(20)));
   EXPECT_TRUE(got_exit);
   EXPECT_FALSE(returned);
   EXPECT_EQ(destroyed, 1);
@@ -76,8 +79,19 @@ GROVE_TEST(Cancellation, KillInterruptsIoWait) {
 }
 
 GROVE_TEST(Cancellation, KillInterruptsRunInThread) {
-  expect_kill_unwinds([] { run_in_thread([] { ::usleep(50 * 1000); }); });
-  sleep(0.1);  // let the orphaned job finish and hand back
+  // The job runs until the kill has unwound its fiber, then finishes as an orphan.
+  std::atomic<bool> release{false};
+  std::atomic<bool> finished{false};
+  expect_kill_unwinds([&] {
+    run_in_thread([&] {
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      finished.store(true);
+    });
+  });
+  release.store(true);
+  const Deadline deadline = Deadline::after(20.0);
+  while (!finished.load() && !deadline.passed()) sleep(0.001);
+  EXPECT_TRUE(finished.load());
 }
 
 GROVE_TEST(Cancellation, KillInterruptsAYieldLoop) {

@@ -8,16 +8,16 @@ namespace grove {
 namespace {
 
 GROVE_TEST(Timeout, ThrowsAtTheWaitPoint) {
-  Timeout t(0.01);
   const double start = Deadline::now();
+  Timeout t(0.01);
   try {
-    sleep(5.0);
+    sleep(60.0);
     ADD_FAILURE() << "sleep returned";
   } catch (const Timeout& e) {
     EXPECT_TRUE(e == t);
     EXPECT_DOUBLE_EQ(e.seconds(), 0.01);
   }
-  EXPECT_LT(Deadline::now() - start, 1.0);
+  EXPECT_GE(Deadline::now() - start, 0.009);  // not before its time
   EXPECT_TRUE(t.expired());
   EXPECT_FALSE(t.pending());
 }
@@ -41,11 +41,11 @@ GROVE_TEST(Timeout, IsNotAStdException) {
 
 GROVE_TEST(Timeout, ScopeLeftInTimeNeverFires) {
   {
-    Timeout t(0.2);
+    Timeout t(0.5);
     sleep(0.001);
     EXPECT_TRUE(t.pending());
   }
-  sleep(0.25);  // would throw if the timer outlived its scope
+  sleep(0.55);  // would throw if the timer outlived its scope
   SUCCEED();
 }
 
@@ -61,10 +61,10 @@ GROVE_TEST(Timeout, SilentFormMakesWaitsReturnTimedOut) {
   WaitList never_woken;
   Timeout t(0.01, Timeout::kSilent);
   EXPECT_EQ(never_woken.wait(), WaitStatus::kTimedOut);
-  // Every later wait inside the expired scope returns at once.
-  const double start = Deadline::now();
+  // Every later wait inside the expired scope returns at once, without parking.
+  const std::uint64_t switches = Hub::current().stats().switches;
   EXPECT_EQ(never_woken.wait(), WaitStatus::kTimedOut);
-  EXPECT_LT(Deadline::now() - start, 0.5);
+  EXPECT_EQ(Hub::current().stats().switches, switches);
 }
 
 GROVE_TEST(Timeout, SilentScopeEndsAndLaterWaitsBlockAgain) {
@@ -82,10 +82,10 @@ GROVE_TEST(Timeout, SilentScopeEndsAndLaterWaitsBlockAgain) {
 }
 
 GROVE_TEST(Timeout, NestedInnerFiresFirstAndIsTheOneThrown) {
-  Timeout outer(0.2);
+  Timeout outer(20.0);
   try {
     Timeout inner(0.01);
-    sleep(1.0);
+    sleep(60.0);
   } catch (const Timeout& e) {
     EXPECT_FALSE(e == outer);
     EXPECT_DOUBLE_EQ(e.seconds(), 0.01);
@@ -97,9 +97,9 @@ GROVE_TEST(Timeout, NestedOuterFiresFirstAndPassesTheInnerHandler) {
   Timeout outer(0.01);
   bool inner_handler_saw_outer = false;
   try {
-    Timeout inner(1.0);
+    Timeout inner(20.0);
     try {
-      sleep(2.0);
+      sleep(60.0);
     } catch (const Timeout& e) {
       if (!(e == inner)) {
         inner_handler_saw_outer = true;
@@ -149,7 +149,7 @@ GROVE_TEST(Timeout, RestartedScopeFiresAgain) {
 }
 
 GROVE_TEST(Timeout, AppliesToJoin) {
-  FiberRef f = spawn_fiber([] { sleep(1.0); });
+  FiberRef f = spawn_fiber([] { sleep(60.0); });
   {
     Timeout t(0.01);
     EXPECT_THROW((void)f->join(), Timeout);

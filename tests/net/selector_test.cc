@@ -159,7 +159,7 @@ GROVE_TEST(Selector, CloseWakesAFiberInsideSelect) {
   });
   sleep(0.01);
   selector.close();
-  EXPECT_TRUE(selecting->join(Deadline::after(1.0)));
+  EXPECT_TRUE(selecting->join(Deadline::after(20.0)));
   EXPECT_TRUE(woke);
 }
 
@@ -171,7 +171,7 @@ GROVE_TEST(Selector, TwoFibersSelectingOnOneSelectorIsConcurrentUse) {
   sleep(0.0);
   EXPECT_THROW((void)selector.select(5.0), ConcurrentObjectUseError);
   b.sendall("x");
-  EXPECT_TRUE(first->join(Deadline::after(1.0)));
+  EXPECT_TRUE(first->join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(Selector, AnEchoServerDrivenBySelectAlone) {
@@ -213,8 +213,8 @@ GROVE_TEST(Selector, AnEchoServerDrivenBySelectAlone) {
       EXPECT_EQ(got, msg);
     }));
   }
-  for (auto& c : clients) EXPECT_TRUE(c->join(Deadline::after(5.0)));
-  EXPECT_TRUE(server->join(Deadline::after(5.0)));
+  for (auto& c : clients) EXPECT_TRUE(c->join(Deadline::after(20.0)));
+  EXPECT_TRUE(server->join(Deadline::after(20.0)));
   EXPECT_EQ(served, 3);
 }
 
