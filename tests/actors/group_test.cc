@@ -136,9 +136,11 @@ GROVE_TEST(Pool, ImapYieldsInInputOrderAndAFailureRaisesAtItsPosition) {
 
 GROVE_TEST(Pool, ImapUnorderedYieldsInCompletionOrder) {
   Pool pool(4);
+  int done = 0;  // item n finishes once n - 1 items have: the completion order is 1, 2, 3
   auto results = pool.imap_unordered(
-      [](int n) {
-        sleep(0.04 * n);
+      [&](int n) {
+        while (done < n - 1) sleep(0.001);
+        ++done;
         return n;
       },
       std::vector<int>{3, 1, 2});
