@@ -91,8 +91,8 @@ GROVE_TEST(Links, E4_AbnormalExitKillsANonTrappingActorWithTheSameReasonAndPropa
   Greenlet<void> observer = linked_waiter(last, /*trap=*/true, &observed);
   sleep(0.001);
   send(origin, Go{});
-  ASSERT_TRUE(middle.join(Deadline::after(5.0)));
-  ASSERT_TRUE(last.join(Deadline::after(5.0)));
+  ASSERT_TRUE(middle.join(Deadline::after(20.0)));
+  ASSERT_TRUE(last.join(Deadline::after(20.0)));
   EXPECT_EQ(middle.exit_reason(), origin.exit_reason());
   EXPECT_EQ(last.exit_reason(), origin.exit_reason());
   EXPECT_THROW(last.get(), std::runtime_error);
@@ -127,7 +127,7 @@ GROVE_TEST(Links, E6_KillSignalCannotBeTrappedAndLinksSeeKilled) {
   Greenlet<void> observer = linked_waiter(trapper, /*trap=*/true, &observed);
   sleep(0.001);
   exit(trapper, ExitReason::kill());
-  ASSERT_TRUE(trapper.join(Deadline::after(5.0)));
+  ASSERT_TRUE(trapper.join(Deadline::after(20.0)));
   EXPECT_EQ(trapper.exit_reason(), ExitReason::killed());
   EXPECT_TRUE(exits.empty());
   sleep(0.001);
@@ -152,7 +152,7 @@ GROVE_TEST(Links, E7_LinkingToADeadActorGivesNoproc) {
     link(dead);
     sleep(1.0);
   });
-  EXPECT_TRUE(plain.join(Deadline::after(5.0)));
+  EXPECT_TRUE(plain.join(Deadline::after(20.0)));
   EXPECT_EQ(plain.exit_reason(), ExitReason::noproc());
 }
 
@@ -222,7 +222,7 @@ GROVE_TEST(Links, E9_ExitSignalWithoutALink) {
   sleep(0.001);
   exit(victim, ExitReason::user("go away"));
   exit(ignorer, ExitReason::normal());  // ignored by a non-trapping actor
-  ASSERT_TRUE(victim.join(Deadline::after(5.0)));
+  ASSERT_TRUE(victim.join(Deadline::after(20.0)));
   EXPECT_EQ(victim.exit_reason(), ExitReason::user("go away"));
   sleep(0.001);
   EXPECT_FALSE(ignorer.dead());

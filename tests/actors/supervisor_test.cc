@@ -105,7 +105,7 @@ GROVE_TEST(Supervisor, S2_OneForOneRestartsOnlyTheFailedChild) {
   ActorRef a = child(sup, "a"), b = child(sup, "b"), c = child(sup, "c");
   log.clear();
   send(b, Crash{});
-  ASSERT_TRUE(b.join(Deadline::after(5.0)));
+  ASSERT_TRUE(b.join(Deadline::after(20.0)));
   sleep(0.01);
   EXPECT_EQ(log, (std::vector<std::string>{"start b"}));
   EXPECT_EQ(child(sup, "a"), a);
@@ -176,7 +176,7 @@ GROVE_TEST(Supervisor, S6_TooManyRestartsStopsEverythingWithShutdown) {
     ASSERT_FALSE(sup.actor().dead());
   }
   send(child(sup, "a"), Crash{});  // the third in 5 s: gives up
-  ASSERT_TRUE(sup.actor().join(Deadline::after(5.0)));
+  ASSERT_TRUE(sup.actor().join(Deadline::after(20.0)));
   EXPECT_EQ(sup.actor().exit_reason(), ExitReason::shutdown());
   EXPECT_TRUE(b.dead()) << "all children stop when the supervisor gives up";
 }
@@ -191,7 +191,7 @@ GROVE_TEST(Supervisor, S6_DefaultIntensityIsOneRestartInFiveSeconds) {
   sleep(0.01);
   EXPECT_FALSE(sup.actor().dead());
   send(child(sup, "a"), Crash{});
-  EXPECT_TRUE(sup.actor().join(Deadline::after(5.0)));
+  EXPECT_TRUE(sup.actor().join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(Supervisor, S7_ShutdownReverseOrderAndBrutalKillAndTimeout) {
@@ -228,8 +228,8 @@ GROVE_TEST(Supervisor, S8_WhenTheSupervisorDiesItsChildrenDie) {
   Supervisor sup = Supervisor::start(flags(Strategy::kOneForOne), {worker("a", nullptr)});
   ActorRef a = child(sup, "a");
   exit(sup.actor(), ExitReason::kill());
-  ASSERT_TRUE(sup.actor().join(Deadline::after(5.0)));
-  ASSERT_TRUE(a.join(Deadline::after(5.0)));
+  ASSERT_TRUE(sup.actor().join(Deadline::after(20.0)));
+  ASSERT_TRUE(a.join(Deadline::after(20.0)));
   EXPECT_TRUE(a.dead());
 }
 
@@ -305,7 +305,7 @@ GROVE_TEST(Supervisor, FaultInjectionKeepsTheTreeShapeUntilTheIntensityIsExceede
     const std::string id = "w" + std::to_string(rng() % 4);
     ActorRef victim = child(sup, id);
     send(victim, Crash{});
-    ASSERT_TRUE(victim.join(Deadline::after(5.0)));
+    ASSERT_TRUE(victim.join(Deadline::after(20.0)));
     ++crashes_sent;
     sleep(0.001);
     // The declared shape holds: four running children with the same ids, in order.
@@ -318,7 +318,7 @@ GROVE_TEST(Supervisor, FaultInjectionKeepsTheTreeShapeUntilTheIntensityIsExceede
   }
   EXPECT_FALSE(sup.actor().dead()) << "exactly the intensity: still alive";
   send(child(sup, "w0"), Crash{});
-  ASSERT_TRUE(sup.actor().join(Deadline::after(5.0)));
+  ASSERT_TRUE(sup.actor().join(Deadline::after(20.0)));
   EXPECT_EQ(sup.actor().exit_reason(), ExitReason::shutdown());
 }
 
