@@ -33,7 +33,8 @@ using otp_model::LinksModel;
 using otp_model::Msg;
 using otp_model::Reason;
 
-constexpr int kMaxActors = 6;
+constexpr int kMaxAlive = 5;   // actors alive at once
+constexpr int kMaxActors = 24;  // in all
 
 // What the driver asks a test actor to do.
 struct Order {
@@ -183,7 +184,10 @@ struct Step final : rc::state::Command<LinksModel, World> {
   void checkPreconditions(const LinksModel& m) const override {
     const int n = static_cast<int>(m.actors.size());
     RC_PRE(to >= 0 && to < n);
-    if (op == kSpawn || op == kSpawnLink) RC_PRE(n < kMaxActors);
+    if (op == kSpawn || op == kSpawnLink) {
+      RC_PRE(n < kMaxActors);
+      RC_PRE(std::count_if(m.actors.begin(), m.actors.end(), [](const auto& a) { return a.alive; }) < kMaxAlive);
+    }
     if (driver_op(op)) return;
     RC_PRE(m.alive(by));
     const auto& a = m.actors[by];
@@ -380,28 +384,26 @@ rc::Gen<std::shared_ptr<const rc::state::Command<LinksModel, World>>> gen_step(c
   return rc::gen::exec([m, alive, n, races]() -> std::shared_ptr<const rc::state::Command<LinksModel, World>> {
     auto step = std::make_shared<Step>();
     std::vector<std::pair<int, Step::Op>> weights = {
-        {2, Step::kSpawn}, {2, Step::kSpawnLink}, {8, Step::kLink}, {3, Step::kUnlink},
+        {4, Step::kSpawn}, {3, Step::kSpawnLink}, {8, Step::kLink}, {3, Step::kUnlink},
         {6, Step::kMonitor}, {3, Step::kDemonitor}, {6, Step::kExit}, {2, Step::kCrash},
         {2, Step::kReturn}, {2, Step::kRaise}, {5, Step::kTrap}, {3, Step::kHold},
         {3, Step::kKill}};
     if (races) {
       weights.insert(weights.end(), {{3, Step::kCatchAll}, {4, Step::kBurst}, {5, Step::kDouble}});
     }
-    int total = 0;
-    for (const auto& [weight, op] : weights) total += weight;
-    int pick = *rc::gen::inRange(0, total);
-    for (const auto& [weight, op] : weights) {
-      if (pick < weight) {
-        step->op = op;
-        break;
-      }
-      pick -= weight;
-    }
+    std::vector<Step::Op> ops;  // each op `weight` times: elementOf picks uniformly at every size
+    for (const auto& [weight, op] : weights) ops.insert(ops.end(), weight, op);
+    step->op = *rc::gen::elementOf(ops);
     step->by = alive.empty() ? 0 : *rc::gen::elementOf(alive);
-    step->to = *rc::gen::inRange(0, n);
+    // Mostly a live target; now and then any actor, dead ones included (E7, E8's noproc).
+    std::vector<int> all(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
+    step->to = alive.empty() || *rc::gen::elementOf(std::vector<int>{0, 1, 2, 3, 4}) == 0
+                   ? *rc::gen::elementOf(all)
+                   : *rc::gen::elementOf(alive);
     const int monitors = alive.empty() ? 0 : static_cast<int>(m.actors[step->by].monitors.size());
     step->k = step->op == Step::kDemonitor ? (monitors > 0 ? *rc::gen::inRange(0, monitors) : 0)
-                                           : *rc::gen::inRange(0, 4);
+                                           : *rc::gen::inRange(0, 4);  // shrinks towards fewer notes
     step->r = *gen_signal_reason();
     step->r2 = *gen_signal_reason();
     step->flag = *rc::gen::arbitrary<bool>();
