@@ -95,8 +95,9 @@ struct LinksModel {
     parent = {-1};
     dying.clear();
   }
-  int spawn() {
+  int spawn(bool hold = false) {
     actors.emplace_back();
+    actors.back().hold = hold;
     return static_cast<int>(actors.size()) - 1;
   }
 

@@ -59,9 +59,9 @@ class World {
     for (const auto& a : actors) (void)a.join(grove::Deadline::after(10.0));
   }
 
-  void spawn() {
+  void spawn(bool hold) {
     const int me = static_cast<int>(actors.size());
-    add(grove::spawn([this, me] { interpret(me); }));
+    add(grove::spawn([this, me, hold] { interpret(me, hold); }));
   }
   void add(grove::ActorRef a) {
     actors.push_back(std::move(a));
@@ -89,12 +89,12 @@ class World {
 
  private:
   void record(int me, Msg m) { logs[me].push_back(m); }
-  void interpret(int me);
+  void interpret(int me, bool hold);
   void execute(int me, const Order& c);
 };
 
-void World::interpret(int me) {
-  bool hold = false;       // handle commands only: Exit/Down stay queued
+// `hold`: handle commands only, Exit/Down stay queued.
+void World::interpret(int me, bool hold) {
   bool catch_all = false;  // swallow one exception thrown at the receive (the kill must win)
   for (;;) {
     std::optional<Order> command;
@@ -145,7 +145,7 @@ void World::execute(int me, const Order& c) {
     case Order::kTrap: grove::trap_exit(c.flag); break;
     case Order::kSpawnLink: {
       const int child = static_cast<int>(actors.size());
-      add(grove::spawn_link([this, child] { interpret(child); }));
+      add(grove::spawn_link([this, child, hold = c.flag] { interpret(child, hold); }));
       break;
     }
     case Order::kNote: record(me, {Msg::kNote, kDriver, {}, c.value}); break;
@@ -176,7 +176,7 @@ struct Step final : rc::state::Command<LinksModel, World> {
   int to = 0;  // its target
   int k = 0;   // kDemonitor: which of by's monitors; kBurst: how many notes
   Reason r, r2;
-  bool flag = false;   // trap/hold on-off; demonitor flush
+  bool flag = false;   // trap/hold on-off; demonitor flush; spawn holding
   bool gevent = false;  // kKill/kBurst/kDouble: a kill signal is sent with ActorRef::kill()
 
   static bool driver_op(Op op) { return op == kSpawn || op == kKill || op == kBurst || op == kDouble; }
@@ -201,8 +201,8 @@ struct Step final : rc::state::Command<LinksModel, World> {
   void apply(LinksModel& m) const override {
     m.begin_step();
     switch (op) {
-      case kSpawn: m.spawn(); break;
-      case kSpawnLink: m.link(by, m.spawn()); break;
+      case kSpawn: m.spawn(flag); break;
+      case kSpawnLink: m.link(by, m.spawn(flag)); break;
       case kLink: m.link(by, to); break;
       case kUnlink: m.unlink(by, to); break;
       case kMonitor: m.monitor(by, to); break;
@@ -238,8 +238,8 @@ struct Step final : rc::state::Command<LinksModel, World> {
   void show(std::ostream& os) const override {
     const std::string a = show_actor(by), b = show_actor(to);
     switch (op) {
-      case kSpawn: os << "driver: spawn"; break;
-      case kSpawnLink: os << a << ": spawn_link"; break;
+      case kSpawn: os << "driver: spawn" << (flag ? " (holding Exit/Down)" : ""); break;
+      case kSpawnLink: os << a << ": spawn_link" << (flag ? " (holding Exit/Down)" : ""); break;
       case kLink: os << a << ": link " << b; break;
       case kUnlink: os << a << ": unlink " << b; break;
       case kMonitor: os << a << ": monitor " << b; break;
@@ -273,7 +273,7 @@ struct Step final : rc::state::Command<LinksModel, World> {
   void perform(const LinksModel& m, World& w) const {
     Order c{Order::kLink, to, r, flag, 0};
     switch (op) {
-      case kSpawn: w.spawn(); return;
+      case kSpawn: w.spawn(flag); return;
       case kKill: signal(w, Reason::kill()); return;
       case kBurst:
         for (int i = 0; i < k; ++i) grove::send(w.actors[to], Order{Order::kNote, 0, {}, false, i});
@@ -385,8 +385,8 @@ rc::Gen<std::shared_ptr<const rc::state::Command<LinksModel, World>>> gen_step(c
     auto step = std::make_shared<Step>();
     std::vector<std::pair<int, Step::Op>> weights = {
         {4, Step::kSpawn}, {3, Step::kSpawnLink}, {8, Step::kLink}, {3, Step::kUnlink},
-        {6, Step::kMonitor}, {3, Step::kDemonitor}, {6, Step::kExit}, {2, Step::kCrash},
-        {2, Step::kReturn}, {2, Step::kRaise}, {5, Step::kTrap}, {3, Step::kHold},
+        {6, Step::kMonitor}, {6, Step::kDemonitor}, {6, Step::kExit}, {2, Step::kCrash},
+        {2, Step::kReturn}, {2, Step::kRaise}, {5, Step::kTrap}, {6, Step::kHold},
         {3, Step::kKill}};
     if (races) {
       weights.insert(weights.end(), {{3, Step::kCatchAll}, {4, Step::kBurst}, {5, Step::kDouble}});
@@ -415,13 +415,13 @@ rc::Gen<std::shared_ptr<const rc::state::Command<LinksModel, World>>> gen_step(c
 
 void run_schedules(Ops ops) {
   LinksModel initial;
-  for (int i = 0; i < 3; ++i) initial.spawn();
+  for (int i = 0; i < 3; ++i) initial.spawn(/*hold=*/i == 2);
   const auto steps = *rc::state::gen::commands(initial, [ops](const LinksModel& m) { return gen_step(m, ops); });
   grove::testing::in_hub(
       [&] {
         grove::testing::ExpectFailures crashes;  // the crash command is reported by the hub
         World world;
-        for (int i = 0; i < 3; ++i) world.spawn();
+        for (int i = 0; i < 3; ++i) world.spawn(/*hold=*/i == 2);
         otp_model::settle();
         rc::state::runAll(steps, initial, world);
       },
