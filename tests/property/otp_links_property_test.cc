@@ -302,7 +302,8 @@ struct Step final : rc::state::Command<LinksModel, World> {
     grove::send(w.actors[by], c);
   }
 
-  // Every actor's liveness, exit reason and what it handled during the step, per sender in order.
+  // Every actor's liveness, exit reason, how many Exit/Down it holds queued, and what it handled
+  // during the step (per sender, in order).
   static void check(const LinksModel& m, const World& w, const std::vector<std::size_t>& seen) {
     RC_ASSERT(w.actors.size() == m.actors.size());
     for (std::size_t i = 0; i < m.actors.size(); ++i) {
@@ -322,6 +323,10 @@ struct Step final : rc::state::Command<LinksModel, World> {
         if (!(reason == want.reason)) {
           RC_FAIL(fmt::format("{} died with {}, the model says {}", who, text, want.reason.to_string()));
         }
+      }
+      if (want.alive && got->mailbox_size() != want.mailbox.size()) {
+        RC_FAIL(fmt::format("{} has {} message(s) queued, the model says {}", who, got->mailbox_size(),
+                            want.mailbox.size()));
       }
       const std::vector<Msg> handled(w.logs[i].begin() + static_cast<std::ptrdiff_t>(i < seen.size() ? seen[i] : 0),
                                      w.logs[i].end());
