@@ -117,9 +117,12 @@ class Mailbox {
   WaitList waiters_;
 };
 
+// Links and monitors hold counted references: an actor that was linked or monitored and then
+// released by everyone else stays valid until the link or monitor goes (at the latest when the
+// running side dies), so no peer is left with a dangling pointer.
 struct MonitorEntry {
   std::uint64_t ref;
-  ActorBase* other;  // the watcher (in monitored_by) or the target (in monitoring)
+  Ref<ActorBase> other;  // the watcher (in monitored_by) or the target (in monitoring)
 };
 
 enum class CallbackKind : unsigned char { kAny, kValue, kException };
@@ -134,7 +137,7 @@ struct Callback {
 struct ActorExtras {
   std::string name;
   std::unique_ptr<Mailbox> mailbox;
-  std::vector<ActorBase*> links;
+  std::vector<Ref<ActorBase>> links;
   std::vector<MonitorEntry> monitored_by;
   std::vector<MonitorEntry> monitoring;
   std::vector<Callback> callbacks;
@@ -149,6 +152,7 @@ struct ActorAccess {
   static internal::ActorExtras* extras_if(ActorBase& a) { return a.extras_.get(); }
   static bool& trap(ActorBase& a) { return a.trap_exit_; }
   static bool& kill_requested(ActorBase& a) { return a.kill_requested_; }
+  static const ActorBase*& pending_link_signal(ActorBase& a) { return a.pending_link_signal_; }
 };
 
 namespace {
@@ -170,24 +174,34 @@ void check_same_hub(const ActorBase& a, const char* what) {
   }
 }
 
-void erase_link(ActorBase& from, ActorBase* other) {
-  if (auto* x = ActorAccess::extras_if(from)) std::erase(x->links, other);
+void erase_link(ActorBase& from, const ActorBase* other) {
+  if (auto* x = ActorAccess::extras_if(from)) {
+    std::erase_if(x->links, [&](const Ref<ActorBase>& l) { return l.get() == other; });
+  }
 }
 
-// Delivers the exit signal `reason` from `from` to `target` (rules E2–E6, E9).
-void deliver_exit_signal(ActorBase& target, const ActorRef& from, const ExitReason& reason) {
+enum class Via : unsigned char { kSignal, kLink };
+
+// Delivers the exit signal `reason` from `from` to `target` (rules E2–E6, E9–E11). A signal
+// that kills is a final kill of the target's fiber: the first one decides the reason.
+void deliver_exit_signal(ActorBase& target, const ActorRef& from, const ExitReason& reason,
+                         Via via = Via::kSignal) {
   if (target.dead()) return;
-  if (reason.kind() == ExitReason::Kind::kKill) {
-    ActorAccess::kill_requested(target) = true;
-    target.Fiber::kill(std::make_exception_ptr(ExitSignal{ExitReason::killed()}));
+  if (reason.kind() == ExitReason::Kind::kKill) {  // E6: untrappable
+    if (target.Fiber::kill(std::make_exception_ptr(ExitSignal{ExitReason::killed()}))) {
+      ActorAccess::pending_link_signal(target) = nullptr;
+    }
     return;
   }
-  if (ActorAccess::trap(target)) {
+  if (ActorAccess::trap(target)) {  // E5
     send(ActorRef(&target), Exit{from, reason});
     return;
   }
-  if (reason.is_normal()) return;
-  target.Fiber::kill(std::make_exception_ptr(ExitSignal{reason}));
+  // E3, and E9's exception: exit(self(), normal) ends a non-trapping caller.
+  if (reason.is_normal() && from.get() != &target) return;
+  if (target.Fiber::kill(std::make_exception_ptr(ExitSignal{reason}))) {  // E4
+    ActorAccess::pending_link_signal(target) = via == Via::kLink ? from.get() : nullptr;
+  }
 }
 
 void run_callbacks(const ActorRef& actor, std::vector<internal::Callback> callbacks) {
@@ -274,16 +288,21 @@ void ActorBase::run() {
     ActorBase* self;
     ~Drop() { self->drop_callable(); }
   } drop{this};
+  std::exception_ptr escaped;
   try {
     invoke();
-    reason_ = ExitReason::normal();
-  } catch (const ExitSignal& s) {
-    reason_ = s.reason;
-  } catch (const GreenletExit&) {
-    reason_ = kill_requested_ ? ExitReason::killed() : ExitReason::normal();
   } catch (...) {
-    reason_ = ExitReason::exception(std::current_exception());
-    hub().report_error(describe(), reason_.error());  // reported once, where it happened
+    escaped = std::current_exception();
+  }
+  // A final kill decides the reason, whatever the body made of it (E11): caught and returned
+  // normally, or turned into another error.
+  if (const std::exception_ptr& kill = final_kill()) {
+    reason_ = reason_from(kill);
+  } else if (escaped) {
+    reason_ = reason_from(escaped);
+    if (reason_.is_exception()) hub().report_error(describe(), reason_.error());  // once
+  } else {
+    reason_ = ExitReason::normal();
   }
 }
 
@@ -299,11 +318,11 @@ void ActorBase::on_finished() noexcept {
   const ActorRef me(this);
   if (!x.registered_name.empty()) internal::forget_registered(x.registered_name, this);
   // Links (E2): each linked actor gets the exit signal.
-  std::vector<ActorBase*> links = std::move(x.links);
+  std::vector<Ref<ActorBase>> links = std::move(x.links);
   x.links.clear();
-  for (ActorBase* other : links) {
+  for (const Ref<ActorBase>& other : links) {
     erase_link(*other, this);
-    deliver_exit_signal(*other, me, reason_);
+    deliver_exit_signal(*other, me, reason_, Via::kLink);
   }
   // Monitors of me (E8): one Down each.
   std::vector<internal::MonitorEntry> watchers = std::move(x.monitored_by);
@@ -312,7 +331,7 @@ void ActorBase::on_finished() noexcept {
     if (auto* wx = ActorAccess::extras_if(*m.other)) {
       std::erase_if(wx->monitoring, [&](const auto& e) { return e.ref == m.ref; });
     }
-    send(ActorRef(m.other), Down{MonitorRef{m.ref}, me, reason_});
+    send(ActorRef(m.other.get()), Down{MonitorRef{m.ref}, me, reason_});
   }
   // My monitors of others die with me.
   for (const auto& m : x.monitoring) {
@@ -339,14 +358,17 @@ void ActorRef::start_later(double seconds) const {
 
 void ActorRef::kill() const {
   if (!actor_ || actor_->dead()) return;
+  // Set first: an actor that never ran computes its reason inside Fiber::kill.
   ActorAccess::kill_requested(*actor_.get()) = true;
-  actor_->Fiber::kill(std::make_exception_ptr(GreenletExit()));
+  if (actor_->Fiber::kill(std::make_exception_ptr(GreenletExit()))) {
+    ActorAccess::pending_link_signal(*actor_.get()) = nullptr;
+  }
 }
 
 void ActorRef::kill(std::exception_ptr error) const {
   if (!actor_ || actor_->dead()) return;
   ActorAccess::kill_requested(*actor_.get()) = true;
-  actor_->Fiber::kill(std::move(error));
+  (void)actor_->Fiber::kill(std::move(error), KillMode::kOnce);
 }
 
 bool ActorRef::kill_and_wait(Deadline deadline) const {
@@ -389,17 +411,17 @@ void link(const ActorRef& other) {
   ActorBase& me = current_actor();
   if (!other || other.get() == &me) return;
   check_same_hub(*other.get(), "link");
-  if (other.dead()) {  // E7
-    if (ActorAccess::trap(me)) {
-      send(ActorRef(&me), Exit{other, ExitReason::noproc()});
-      return;
-    }
-    throw ExitSignal{ExitReason::noproc()};
+  if (other.dead()) {  // E7: an exit signal with noproc, at once
+    deliver_exit_signal(me, other, ExitReason::noproc(), Via::kLink);
+    Hub::current().interruption_point();
+    return;
   }
   auto& mine = ActorAccess::extras(me).links;
-  if (std::find(mine.begin(), mine.end(), other.get()) != mine.end()) return;  // E1: one link
-  mine.push_back(other.get());
-  ActorAccess::extras(*other.get()).links.push_back(&me);
+  for (const auto& l : mine) {
+    if (l.get() == other.get()) return;  // E1: one link
+  }
+  mine.emplace_back(other.get());
+  ActorAccess::extras(*other.get()).links.emplace_back(&me);
 }
 
 void unlink(const ActorRef& other) {
@@ -407,6 +429,12 @@ void unlink(const ActorRef& other) {
   if (!other) return;
   erase_link(me, other.get());
   erase_link(*other.get(), &me);
+  // The link's exit signal already delivered but not acted on is dropped with the link (OTP).
+  // A trapping actor may still find the Exit message in its mailbox, as in OTP.
+  if (ActorAccess::pending_link_signal(me) == other.get()) {
+    ActorAccess::pending_link_signal(me) = nullptr;
+    (void)me.withdraw_pending_kill();
+  }
 }
 
 MonitorRef monitor(const ActorRef& target) {
@@ -417,8 +445,8 @@ MonitorRef monitor(const ActorRef& target) {
     return ref;
   }
   check_same_hub(*target.get(), "monitor");
-  ActorAccess::extras(*target.get()).monitored_by.push_back({ref.id, &me});
-  ActorAccess::extras(me).monitoring.push_back({ref.id, target.get()});
+  ActorAccess::extras(*target.get()).monitored_by.push_back({ref.id, Ref<ActorBase>(&me)});
+  ActorAccess::extras(me).monitoring.push_back({ref.id, Ref<ActorBase>(target.get())});
   return ref;
 }
 
@@ -451,6 +479,8 @@ void exit(const ActorRef& target, ExitReason reason) {
   check_same_hub(*target.get(), "exit");
   ActorRef from = in_actor() ? self() : ActorRef();
   deliver_exit_signal(*target.get(), from, reason);
+  // A signal to oneself is acted on at once (exit(self(), kill) does not return).
+  if (from == target) Hub::current().interruption_point();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -188,6 +188,9 @@ class ActorBase : public Fiber {
 
   ExitReason reason_;
   const char* function_name_;
+  // The linked actor whose exit signal is pending here (delivered, not acted on yet): unlinking
+  // it withdraws the signal, as in OTP. Compared, never dereferenced.
+  const ActorBase* pending_link_signal_ = nullptr;
   bool kill_requested_ = false;
   bool trap_exit_ = false;
   std::unique_ptr<internal::ActorExtras> extras_;  // name, mailbox, links, monitors, callbacks
@@ -271,10 +274,13 @@ class ActorRef {
   }
 
   // Ends the actor with `killed` (GreenletExit at its wait point; an actor that never ran never
-  // will). No-op on a dead actor; never throws. kill_and_wait also waits for it (false on
-  // timeout).
+  // will). The kill is final (E11): every later wait point of the actor throws it again, so the
+  // actor ends whatever it catches, and a later kill or exit signal does not change its reason.
+  // No-op on a dead actor; never throws. kill_and_wait also waits for it (false on timeout).
   void kill() const;
-  // Kills with a chosen exception (gevent's kill(exception)): the actor ends with that error.
+  // Throws a chosen exception at the actor's wait point once (gevent's kill(exception), i.e.
+  // greenlet.throw): if the actor does not catch it, it ends with that error; if it does, it
+  // goes on.
   void kill(std::exception_ptr error) const;
   [[nodiscard]] bool kill_and_wait(Deadline deadline = Deadline::never()) const;
 
@@ -456,18 +462,25 @@ bool dispatch(std::size_t which, Envelope* e, H& handler, Hs&... rest) {
 
 // Removes and handles the first message (in arrival order) that one of `handlers` takes; waits
 // until `deadline` for one to arrive. False if none did. Calling actor only.
+//
+// Every receive is a wait point, even when a message is already queued: an exit signal (or a
+// kill, or an expired Timeout) that reached the actor is acted on before any further message
+// (OTP's rule E10), so an overloaded actor does not drain its backlog before it dies.
 template <class... H>
 bool receive_until(Deadline deadline, H&&... handlers) {
   static_assert(sizeof...(H) > 0, "receive needs at least one handler");
   static const void* const types[] = {&internal::type_tag<internal::message_type_t<H>>...};
   internal::Mailbox& box = internal::own_mailbox();
+  Hub& hub = Hub::current();
   for (;;) {
+    hub.interruption_point();
     std::size_t which = 0;
     if (internal::Envelope* e = internal::mailbox_first(box, types, sizeof...(H), &which)) {
       internal::mailbox_remove(box, e);
       return internal::dispatch(which, e, handlers...);
     }
     if (internal::mailbox_waiters(box).wait(deadline, "receive") == WaitStatus::kTimedOut) {
+      hub.interruption_point();
       // One last look: a message may have arrived with the deadline.
       if (internal::Envelope* e2 = internal::mailbox_first(box, types, sizeof...(H), &which)) {
         internal::mailbox_remove(box, e2);

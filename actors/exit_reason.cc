@@ -12,6 +12,12 @@ ExitReason ExitReason::exception(std::exception_ptr error) {
   return r;
 }
 
+ExitReason ExitReason::shutdown(std::string detail) {
+  ExitReason r(Kind::kShutdown);
+  r.text_ = std::move(detail);
+  return r;
+}
+
 ExitReason ExitReason::user(std::string text) {
   ExitReason r(Kind::kUser);
   r.text_ = std::move(text);
@@ -21,7 +27,7 @@ ExitReason ExitReason::user(std::string text) {
 std::string ExitReason::to_string() const {
   switch (kind_) {
     case Kind::kNormal: return "normal";
-    case Kind::kShutdown: return "shutdown";
+    case Kind::kShutdown: return text_.empty() ? "shutdown" : fmt::format("shutdown: {}", text_);
     case Kind::kKilled: return "killed";
     case Kind::kNoProc: return "noproc";
     case Kind::kKill: return "kill";
@@ -37,7 +43,9 @@ std::string ExitReason::to_string() const {
 
 bool operator==(const ExitReason& a, const ExitReason& b) noexcept {
   if (a.kind_ != b.kind_) return false;
-  if (a.kind_ == ExitReason::Kind::kUser) return a.text_ == b.text_;
+  if (a.kind_ == ExitReason::Kind::kUser || a.kind_ == ExitReason::Kind::kShutdown) {
+    return a.text_ == b.text_;
+  }
   if (a.kind_ == ExitReason::Kind::kException) return a.error_ == b.error_;
   return true;
 }

@@ -1,7 +1,9 @@
 // actors/exit_reason.h — why an actor ended, as a value you can match on (OTP's exit reasons).
 //
 //   normal     the body returned (or raised GreenletExit on its own)
-//   shutdown   asked to stop by its supervisor (or exit(a, shutdown()))
+//   shutdown   asked to stop by its supervisor (or exit(a, shutdown())); shutdown("why") is
+//              OTP's {shutdown, Term}: a stop with a reason that still counts as normal for
+//              transient children
 //   killed     ended by kill(), or by the untrappable exit signal `kill`
 //   noproc     the actor did not exist any more (links/monitors made after its death)
 //   exception  the body threw; the std::exception_ptr is kept
@@ -28,6 +30,7 @@ class ExitReason {
   ExitReason() = default;  // normal
   static ExitReason normal() { return ExitReason(Kind::kNormal); }
   static ExitReason shutdown() { return ExitReason(Kind::kShutdown); }
+  static ExitReason shutdown(std::string detail);
   static ExitReason killed() { return ExitReason(Kind::kKilled); }
   static ExitReason noproc() { return ExitReason(Kind::kNoProc); }
   static ExitReason kill() { return ExitReason(Kind::kKill); }  // the untrappable signal
@@ -43,7 +46,8 @@ class ExitReason {
   const std::exception_ptr& error() const noexcept { return error_; }
   const std::string& text() const noexcept { return text_; }
 
-  // "normal", "shutdown", "killed", "noproc", "exception std::runtime_error: boom", or the text.
+  // "normal", "shutdown", "shutdown: <detail>", "killed", "noproc",
+  // "exception std::runtime_error: boom", or the text.
   std::string to_string() const;
 
   // Same kind and, for user reasons, same text; exceptions compare by identity.

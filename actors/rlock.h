@@ -44,7 +44,7 @@ class RLock {
 
   // Takes the lock (or one more level of it, for its owner); parks FIFO while another fiber
   // owns it. False when `deadline` passed first.
-  bool acquire(Deadline deadline = Deadline::never()) {
+  [[nodiscard]] bool acquire(Deadline deadline = Deadline::never()) {
     Fiber* me = &Hub::current().current_fiber();
     if (owner_.get() == me) {
       ++count_;
@@ -86,20 +86,25 @@ class RLock {
   const Fiber* owner() const noexcept { return owner_.get(); }
   std::size_t waiting() const noexcept { return waiters_.size(); }
 
-  void lock() { (void)acquire(); }
+  void lock() {
+    if (!acquire()) throw std::logic_error("grove::RLock: acquire without deadline failed");
+  }
   void unlock() { release(); }
   bool try_lock() { return try_acquire(); }
 
   // Holds one level of the lock for a scope.
   class [[nodiscard]] Guard {
    public:
-    explicit Guard(RLock& l) : l_(l) { (void)l_.acquire(); }
+    explicit Guard(RLock& l) : l_(l), held_(l_.acquire()) {}
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
-    ~Guard() { l_.release(); }
+    ~Guard() {
+      if (held_) l_.release();
+    }
 
    private:
     RLock& l_;
+    bool held_;
   };
 
  private:

@@ -13,7 +13,7 @@
 // be released above its initial value.
 //
 // Thread: one hub's fibers. Cost: acquire/release with no contention are a few instructions;
-// nothing is allocated. Destruction: no fiber may be waiting (aborts, like WaitList).
+// nothing is allocated. Destruction: fibers still waiting get ObjectDestroyed (like WaitList).
 // lock()/unlock()/try_lock() make it usable with std::unique_lock and std::scoped_lock.
 //
 //   grove::Semaphore slots(4);             // at most 4 downloads at once
@@ -44,7 +44,7 @@ class Semaphore {
   Semaphore& operator=(const Semaphore&) = delete;
 
   // Takes a unit; parks (FIFO) while none is free. False when `deadline` passed first.
-  bool acquire(Deadline deadline = Deadline::never()) {
+  [[nodiscard]] bool acquire(Deadline deadline = Deadline::never()) {
     if (counter_ > 0) {  // nobody is parked when counter_ > 0 (release hands units over)
       --counter_;
       return true;
@@ -90,20 +90,27 @@ class Semaphore {
   std::size_t waiting() const noexcept { return acquirers_.size() + watchers_.size(); }
 
   // BasicLockable / Lockable, for std::unique_lock and friends.
-  void lock() { (void)acquire(); }
+  // (Without a deadline, acquire() either takes a unit or throws what interrupted it.)
+  void lock() {
+    if (!acquire()) throw std::logic_error("grove::Semaphore: acquire without deadline failed");
+  }
   void unlock() { release(); }
   bool try_lock() noexcept { return try_acquire(); }
 
-  // Holds one unit for a scope (acquire() with no deadline; release() at exit).
+  // Holds one unit for a scope (acquire() with no deadline; release() at exit). Releases only
+  // what it acquired: when the acquire throws (a kill, a Timeout), there is nothing to give back.
   class [[nodiscard]] Guard {
    public:
-    explicit Guard(Semaphore& s) : s_(s) { (void)s_.acquire(); }
+    explicit Guard(Semaphore& s) : s_(s), held_(s_.acquire()) {}
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
-    ~Guard() { s_.release(); }
+    ~Guard() {
+      if (held_) s_.release();
+    }
 
    private:
     Semaphore& s_;
+    bool held_;
   };
 
  protected:

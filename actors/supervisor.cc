@@ -30,8 +30,10 @@ const char* to_string(Restart r) {
 
 namespace {
 
-// A request executed by the supervisor actor; the caller waits on `done`. If the supervisor
-// dies with the request still queued, the destructor fails it.
+// A request executed by the supervisor actor. Everything a request touches travels by value:
+// the function owns its arguments and writes its result into state shared with the caller, so
+// a caller that is killed while it waits (its stack unwound) leaves nothing the supervisor could
+// write into. If the supervisor dies with the request still queued, the destructor fails it.
 struct CallReply {
   bool finished = false;
   std::exception_ptr error;
@@ -72,6 +74,15 @@ struct StopSupervisor {
   ExitReason reason;
 };
 
+// True when the calling fiber was killed for good (a kill or an exit signal reached it): what it
+// caught is the end of the supervisor, not an error of one request.
+bool dying() {
+  return static_cast<bool>(Hub::current().current_fiber().final_kill());
+}
+
+// How long a child gets to die after the untrappable kill before the supervisor gives up on it.
+constexpr double kKillGrace = 5.0;
+
 }  // namespace
 
 struct Supervisor::State {
@@ -101,9 +112,11 @@ struct Supervisor::State {
     ActorRef a;
     try {
       a = c.spec.start();
-    } catch (const std::exception& e) {
+    } catch (...) {
+      if (dying()) throw;
       throw SupervisorError(fmt::format("supervisor {}: child {} failed to start: {}", name,
-                                        c.spec.id, e.what()));
+                                        c.spec.id,
+                                        describe_exception(std::current_exception()).what));
     }
     if (!a) {
       throw SupervisorError(fmt::format("supervisor {}: child {} failed to start: no actor",
@@ -113,24 +126,41 @@ struct Supervisor::State {
     c.actor = a;
   }
 
-  // Stops one child by its Shutdown (S7). No Exit message of it arrives afterwards.
+  // Stops one child by its Shutdown (S7). The child stays linked until it is dead, so if the
+  // supervisor dies meanwhile the child still gets its exit signal; the Exit message it then
+  // sends finds no child (c.actor is cleared first) and is ignored.
+  //
+  // While it waits, the child stays in `children`, so a supervisor that dies meanwhile kills it
+  // with the others (kill_all).
   void terminate(Child& c) {
-    ActorRef a = std::exchange(c.actor, ActorRef());
-    if (!a || a.dead()) return;
-    unlink(a);
-    const Shutdown how = c.shutdown();
-    if (how.is_brutal_kill()) {
-      exit(a, ExitReason::kill());
-    } else {
+    const ActorRef a = c.actor;
+    if (a && !a.dead()) stop_child(c.spec.id, a, c.shutdown());
+    c.actor = ActorRef();  // not when stop_child throws: kill_all still finds the child
+  }
+
+  void stop_child(const std::string& id, const ActorRef& a, Shutdown how) {
+    if (!how.is_brutal_kill()) {
       exit(a, ExitReason::shutdown());
       const Deadline deadline =
           how.is_infinity() ? Deadline::never() : Deadline::after(how.seconds());
       if (a.join(deadline)) return;
-      spdlog::warn("supervisor {}: child {} did not stop within {} s; killing it", name,
-                   c.spec.id, how.seconds());
-      exit(a, ExitReason::kill());
+      spdlog::warn("supervisor {}: child {} did not stop within {} s; killing it", name, id,
+                   how.seconds());
     }
-    (void)a.join();
+    exit(a, ExitReason::kill());
+    if (a.join(Deadline::after(kKillGrace))) return;
+    // Only a child that never reaches a wait point (or waits for a thread-pool job) gets here.
+    spdlog::error("supervisor {}: child {} did not die within {} s of kill; abandoning it", name,
+                  id, kKillGrace);
+    unlink(a);
+  }
+
+  // The supervisor itself is dying: every child gets the untrappable kill at once, nobody is
+  // waited for (OTP: a killed supervisor's children end with `killed`), none is orphaned.
+  void kill_all() noexcept {
+    for (auto& c : children) {
+      if (c.actor && !c.actor.dead()) exit(c.actor, ExitReason::kill());
+    }
   }
 
   // Reverse start order (S7), from the end down to `first`.
@@ -164,7 +194,7 @@ struct Supervisor::State {
         return;
       } catch (const SupervisorError& e) {
         spdlog::error("{}", e.what());
-        count_restart();
+        count_restart();  // throws StopSupervisor when the budget is spent
       }
     }
   }
@@ -250,6 +280,20 @@ struct InitReply {
 
 void supervise(std::shared_ptr<Supervisor::State> state, std::shared_ptr<InitReply> init) {
   Supervisor::State& s = *state;
+  // However the start ends (a child failed, the supervisor was killed meanwhile), the caller of
+  // Supervisor::start is answered.
+  struct AnswerStart {
+    InitReply& init;
+    ~AnswerStart() {
+      if (init.finished) return;
+      init.finished = true;
+      if (!init.error) {
+        init.error = std::make_exception_ptr(
+            SupervisorError("the supervisor was killed while it started its children"));
+      }
+      init.waiters.wake_all();
+    }
+  } answer{*init};
   trap_exit(true);
   if (s.name.empty()) s.name = self().name();
   // S1: start in order; on failure stop the started ones in reverse and fail the start.
@@ -266,6 +310,10 @@ void supervise(std::shared_ptr<Supervisor::State> state, std::shared_ptr<InitRep
       try {
         s.start(s.children[i]);
       } catch (...) {
+        if (dying()) {
+          s.kill_all();
+          throw;
+        }
         init->error = std::current_exception();
         s.terminate_from(0);
         break;
@@ -294,16 +342,28 @@ void supervise(std::shared_ptr<Supervisor::State> state, std::shared_ptr<InitRep
               reply->finish(nullptr);
               throw;
             } catch (...) {
+              if (dying()) {  // a kill is not an error reply: the supervisor dies (E11)
+                reply->finish(std::make_exception_ptr(
+                    SupervisorError("the supervisor was killed while handling the request")));
+                throw;
+              }
               reply->finish(std::current_exception());
             }
           });
     }
   } catch (const StopSupervisor& stop) {
-    s.shutdown_all();
+    // Orderly: children stop in reverse order (S6, S7). If the supervisor is killed meanwhile,
+    // the rest get the kill at once.
+    try {
+      s.shutdown_all();
+    } catch (...) {
+      s.kill_all();
+      throw;
+    }
     throw ExitSignal{stop.reason};
   } catch (...) {
-    // Killed or ended by a signal: children go first, in reverse order.
-    s.shutdown_all();
+    // Killed, ended by an exit signal, or a bug: no orderly shutdown, no child left behind.
+    s.kill_all();
     throw;
   }
 }
@@ -323,7 +383,11 @@ Supervisor Supervisor::start(SupervisorFlags flags, std::vector<ChildSpec> child
     options.link = true;
   }
   ActorRef actor = spawn_opt(options, [state, init] { supervise(state, init); });
-  while (!init->finished) (void)init->waiters.wait(Deadline::never(), "supervisor start");
+  while (!init->finished) {
+    if (init->waiters.wait(Deadline::never(), "supervisor start") == WaitStatus::kTimedOut) {
+      std::abort();  // a wait without a deadline does not time out
+    }
+  }
   if (init->error) {
     (void)actor.join();
     std::rethrow_exception(init->error);
@@ -332,109 +396,127 @@ Supervisor Supervisor::start(SupervisorFlags flags, std::vector<ChildSpec> child
 }
 
 void Supervisor::call(std::function<void(State&)> fn) const {
-  if (!actor_ || actor_.dead()) throw SupervisorError("the supervisor is not running");
+  if (!actor_) throw SupervisorError("the supervisor is not running");
+  if (Hub::current_if_exists() != &actor_->hub()) {
+    throw SupervisorError(
+        "supervisor requests must come from fibers of the supervisor's own thread (send it a "
+        "message from other threads)");
+  }
+  if (actor_.dead()) throw SupervisorError("the supervisor is not running");
+  if (in_actor() && self() == actor_) {
+    throw SupervisorError(
+        "a supervisor cannot make a request to itself (a child's start function called one of "
+        "its supervisor's methods; it would wait for itself)");
+  }
   auto reply = std::make_shared<CallReply>();
   send(actor_, Call(std::move(fn), reply));
-  while (!reply->finished) (void)reply->waiters.wait(Deadline::never(), "supervisor call");
+  while (!reply->finished) {
+    if (reply->waiters.wait(Deadline::never(), "supervisor call") == WaitStatus::kTimedOut) {
+      std::abort();  // a wait without a deadline does not time out
+    }
+  }
   if (reply->error) std::rethrow_exception(reply->error);
 }
 
+// Each request below captures its arguments by value and its result through a shared_ptr (see
+// CallReply): nothing refers to the caller's stack.
+
 ActorRef Supervisor::start_child(ChildSpec spec) const {
-  ActorRef started;
-  call([&](State& s) {
+  auto started = std::make_shared<ActorRef>();
+  call([spec = std::move(spec), started](State& s) {
     if (s.flags.strategy == Strategy::kSimpleOneForOne) {
       throw SupervisorError("simple_one_for_one: use start_child(start function)");
     }
     if (s.find(spec.id) != nullptr) {
       throw SupervisorError(fmt::format("supervisor {}: child {} already exists", s.name, spec.id));
     }
-    started = s.add_and_start(std::move(spec));
+    *started = s.add_and_start(spec);
   });
-  return started;
+  return *started;
 }
 
 ActorRef Supervisor::start_child(std::function<ActorRef()> start) const {
-  ActorRef started;
-  call([&](State& s) {
+  auto started = std::make_shared<ActorRef>();
+  call([start = std::move(start), started](State& s) {
     if (!s.template_spec) {
       throw SupervisorError("start_child(start function) is for simple_one_for_one supervisors");
     }
     ChildSpec spec = *s.template_spec;
     spec.id = fmt::format("{}-{}", s.template_spec->id, ++s.dynamic_count);
-    spec.start = std::move(start);
-    started = s.add_and_start(std::move(spec));
+    spec.start = start;
+    *started = s.add_and_start(std::move(spec));
   });
-  return started;
+  return *started;
 }
 
 bool Supervisor::terminate_child(const std::string& id) const {
-  bool found = false;
-  call([&](State& s) {
+  auto found = std::make_shared<bool>(false);
+  call([id, found](State& s) {
     Child* c = s.find(id);
     if (c == nullptr) return;
-    found = true;
+    *found = true;
     s.terminate_child(c);
   });
-  return found;
+  return *found;
 }
 
 bool Supervisor::terminate_child(const ActorRef& child) const {
-  bool found = false;
-  call([&](State& s) {
+  auto found = std::make_shared<bool>(false);
+  call([child, found](State& s) {
     Child* c = s.find(child.get());
     if (c == nullptr) return;
-    found = true;
+    *found = true;
     s.terminate_child(c);
   });
-  return found;
+  return *found;
 }
 
 ActorRef Supervisor::restart_child(const std::string& id) const {
-  ActorRef started;
-  call([&](State& s) {
+  auto started = std::make_shared<ActorRef>();
+  call([id, started](State& s) {
     Child* c = s.find(id);
     if (c == nullptr || c->actor) return;
     s.start(*c);
-    started = c->actor;
+    *started = c->actor;
   });
-  return started;
+  return *started;
 }
 
 bool Supervisor::delete_child(const std::string& id) const {
-  bool deleted = false;
-  call([&](State& s) {
+  auto deleted = std::make_shared<bool>(false);
+  call([id, deleted](State& s) {
     Child* c = s.find(id);
     if (c == nullptr || c->actor) return;
     std::erase_if(s.children, [&](const Child& x) { return &x == c; });
-    deleted = true;
+    *deleted = true;
   });
-  return deleted;
+  return *deleted;
 }
 
 std::vector<ChildInfo> Supervisor::which_children() const {
-  std::vector<ChildInfo> out;
-  call([&](State& s) {
+  auto out = std::make_shared<std::vector<ChildInfo>>();
+  call([out](State& s) {
     for (const auto& c : s.children) {
-      out.push_back(ChildInfo{c.spec.id, c.actor, c.spec.type, c.spec.restart});
+      out->push_back(ChildInfo{c.spec.id, c.actor, c.spec.type, c.spec.restart});
     }
   });
-  return out;
+  return std::move(*out);
 }
 
 ChildCounts Supervisor::count_children() const {
-  ChildCounts counts;
-  call([&](State& s) {
+  auto counts = std::make_shared<ChildCounts>();
+  call([counts](State& s) {
     for (const auto& c : s.children) {
-      ++counts.specs;
-      if (c.actor) ++counts.active;
+      ++counts->specs;
+      if (c.actor) ++counts->active;
       if (c.spec.type == ChildType::kSupervisor) {
-        ++counts.supervisors;
+        ++counts->supervisors;
       } else {
-        ++counts.workers;
+        ++counts->workers;
       }
     }
   });
-  return counts;
+  return *counts;
 }
 
 void Supervisor::stop() const {

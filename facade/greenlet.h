@@ -11,6 +11,8 @@
 //     has no value: get() returns for Greenlet<void> and throws GreenletExit otherwise
 //     (Python returns the GreenletExit instance).
 //   - Timeout is a scope object: constructing it starts it (as `with Timeout(...)` does).
+//     The silent form `with Timeout(s, False): body` is `gevent::within(s, [&] { body })`, which
+//     leaves the body when the time is up and returns false (true when the body completed).
 //   - link(callback) takes a callable receiving the Greenlet; unlink takes what link returned.
 //
 //   auto jobs = {gevent::spawn(fetch, "a"), gevent::spawn(fetch, "b")};
@@ -41,6 +43,7 @@ using grove::ConcurrentObjectUseError;
 using grove::GreenletExit;
 using grove::LoopExit;
 using grove::Timeout;
+using grove::within;
 
 // A timeout in seconds; std::nullopt waits forever (Python's None).
 using Seconds = std::optional<double>;

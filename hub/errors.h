@@ -46,6 +46,13 @@ class ConcurrentObjectUseError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown out of a wait whose object (a WaitList, an IoWatcher, ...) was destroyed while the
+// fiber waited on it: a bug in the program, reported instead of a write into freed memory.
+class ObjectDestroyed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The demangled type name and message of an exception, for reports: {"std::runtime_error",
 // "boom"}. Messages of non-std exceptions come from their what() when they have one.
 struct ExceptionInfo {

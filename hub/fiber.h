@@ -20,7 +20,11 @@
 //
 // Kill: kill(error) delivers `error` at the fiber's current or next wait point (gevent's
 // greenlet.throw); a fiber that never ran is finished without running. Code that does not wait
-// cannot be interrupted.
+// cannot be interrupted. A kill is final by default (KillMode::kFinal, OTP's rule E11): once
+// thrown, every later wait point of the fiber throws it again, so the fiber ends at its next wait
+// whatever it catches — except while it unwinds (a destructor may still wait), and the first
+// final kill is never replaced by a later one. KillMode::kOnce throws once, as gevent's
+// greenlet.throw does, and the fiber may catch it and go on.
 #pragma once
 
 #include <atomic>
@@ -38,6 +42,11 @@ namespace grove {
 
 class Hub;
 class Timeout;
+
+enum class KillMode : std::uint8_t {
+  kFinal,  // thrown at every later wait point (OTP's kill: it cannot be swallowed)
+  kOnce,   // thrown once (gevent's greenlet.throw)
+};
 
 enum class FiberState : std::uint8_t {
   kNew,      // created, not started
@@ -70,13 +79,24 @@ class Fiber {
   std::size_t stack_high_water() const noexcept;
   std::size_t stack_size() const noexcept { return stack_.size; }
 
-  // Schedules a new fiber to run at the hub's next pass. No-op once started.
+  // Schedules a new fiber to run at the hub's next pass. No-op once started. Takes the fiber's
+  // stack now, so running out of memory (or of kernel maps) throws std::bad_alloc here, to the
+  // spawner, never from a switch.
   void start();
 
   // Delivers `error` at the fiber's current or next wait point; a fiber that never ran finishes
-  // without running. No-op on a dead fiber. Does not wait; hub thread only.
-  void kill(std::exception_ptr error) noexcept;
-  void kill();  // with GreenletExit
+  // without running. No-op on a dead fiber. Does not wait; hub thread only. See the header
+  // comment for kFinal and kOnce.
+  // True if this kill will be what the fiber throws next (false when an earlier final kill
+  // takes precedence, or the fiber is dead).
+  bool kill(std::exception_ptr error, KillMode mode = KillMode::kFinal) noexcept;
+  void kill();  // with GreenletExit, final
+
+  // The final kill this fiber received (thrown at its wait points), or null.
+  const std::exception_ptr& final_kill() const noexcept { return final_; }
+  // A final kill delivered but not thrown yet can still be withdrawn (OTP: an exit signal that
+  // arrives through a link the receiver removes before acting on it is dropped). True if one was.
+  bool withdraw_pending_kill() noexcept;
 
   // Waits until the fiber is dead. False on timeout.
   [[nodiscard]] bool join(Deadline deadline = Deadline::never());
@@ -124,8 +144,9 @@ class Fiber {
   mutable std::atomic<std::uint32_t> refs_{0};
   FiberState state_ = FiberState::kNew;
   bool scheduled_once_ = false;
+  bool ran_ = false;  // switched to at least once
   bool is_main_ = false;
-  std::uint32_t requested_stack_ = 0;
+  std::size_t requested_stack_ = 0;
   Hub* hub_;
   std::uint64_t id_;
   const char* what_ = "";
@@ -134,10 +155,15 @@ class Fiber {
   Fiber* prev_live_ = nullptr;
   Fiber* next_live_ = nullptr;
 
+  // Interruptions (see Hub::interrupt): `pending_` is thrown at the next wait point; when it is
+  // a final kill it then moves to `final_`, thrown at every wait point after that.
+  enum class Pending : std::uint8_t { kNone, kTimeout, kOnce, kFinal };
   Waiter* waiter_ = nullptr;          // the waiter it is parked on
-  std::exception_ptr pending_;        // delivered at the next wait point
-  std::uint64_t pending_timeout_ = 0;  // id of the Timeout scope `pending_` came from, if any
-  const Timeout* expired_silent_ = nullptr;  // an expired silent Timeout scope
+  std::exception_ptr pending_;
+  Pending pending_kind_ = Pending::kNone;
+  std::uint64_t pending_timeout_ = 0;  // id of the Timeout scope `pending_` came from
+  std::exception_ptr final_;
+  std::uint32_t kill_rethrows_ = 0;  // times `final_` was thrown again
   WaitList joiners_;
 };
 

@@ -46,6 +46,7 @@ struct Inbox {
 namespace {
 
 std::atomic<std::uint64_t> next_fiber_id{1};
+constexpr std::uint32_t kKillRethrowsReported = 1000;
 
 // Every live hub's inbox, so another thread can reach a hub it only knows by pointer.
 std::mutex hubs_mutex;
@@ -130,7 +131,7 @@ const char* to_string(FiberState state) {
 }
 
 Fiber::Fiber(std::size_t stack_size)
-    : requested_stack_(static_cast<std::uint32_t>(stack_size)),
+    : requested_stack_(stack_size),
       hub_(&Hub::current()),
       id_(next_fiber_id.fetch_add(1, std::memory_order_relaxed)) {}
 
@@ -172,6 +173,9 @@ std::size_t Fiber::stack_high_water() const noexcept {
 
 void Fiber::start() {
   if (state_ != FiberState::kNew || scheduled_once_) return;
+  // The stack first: if it cannot be had, the spawner gets the error and nothing changed.
+  stack_ = hub_->take_stack(requested_stack_);
+  internal::make_context(ctx_, stack_.bottom, stack_.size, &Fiber::entry, this);
   scheduled_once_ = true;
   add_ref();  // the hub's reference, dropped when the fiber dies
   hub_->add_live(*this);
@@ -181,28 +185,36 @@ void Fiber::start() {
 
 void Fiber::kill() { kill(std::make_exception_ptr(GreenletExit())); }
 
-void Fiber::kill(std::exception_ptr error) noexcept {
-  if (state_ == FiberState::kDead) return;
-  if (is_main_) {  // the thread's own stack always "ran": deliver at its wait point
-    hub_->interrupt(*this, std::move(error), nullptr, 0);
-    return;
-  }
-  const bool never_ran = ctx_.fctx == nullptr;
-  if (never_ran) {
+bool Fiber::kill(std::exception_ptr error, KillMode mode) noexcept {
+  if (state_ == FiberState::kDead) return false;
+  if (!ran_ && !is_main_) {
     // It never ran: it never will. (If it sits in the run queue, the queue skips it.)
     const bool started = scheduled_once_;
     state_ = FiberState::kDead;
     scheduled_once_ = true;
     FiberRef keep(this);
+    if (started) {  // give the stack back now
+      internal::destroy_context(ctx_);
+      hub_->stacks_.release(stack_);
+      stack_ = {};
+    }
     finish_unstarted(std::move(error));
     joiners_.wake_all();
     if (started) {
       hub_->remove_live(*this);
       // The run-queue entry keeps the hub's reference until it is popped.
     }
-    return;
+    return true;
   }
-  hub_->interrupt(*this, std::move(error), nullptr, 0);
+  return hub_->interrupt(*this, std::move(error),
+                         mode == KillMode::kFinal ? Pending::kFinal : Pending::kOnce, 0);
+}
+
+bool Fiber::withdraw_pending_kill() noexcept {
+  if (pending_kind_ != Pending::kFinal) return false;
+  pending_ = nullptr;
+  pending_kind_ = Pending::kNone;
+  return true;
 }
 
 bool Fiber::join(Deadline deadline) {
@@ -270,25 +282,48 @@ bool Waiter::wake() noexcept {
 bool Waiter::interrupt(std::exception_ptr error) noexcept {
   if (state_ != State::kParked) return false;
   if (list_ != nullptr) list_->remove(*this);
-  fiber_->pending_ = std::move(error);
-  fiber_->pending_timeout_ = 0;
+  Fiber& f = *fiber_;
+  // Parked means nothing final is pending (it would have woken the fiber); a pending timeout
+  // or one-shot kill is replaced by this more specific error, which is thrown first.
+  f.pending_ = std::move(error);
+  f.pending_kind_ = Fiber::Pending::kOnce;
+  f.pending_timeout_ = 0;
   state_ = State::kInterrupted;
-  fiber_->hub().schedule(*fiber_);
+  f.hub().schedule(f);
   return true;
+}
+
+void Hub::throw_interruption(Fiber& self) {
+  if (self.pending_) {
+    const Fiber::Pending kind = std::exchange(self.pending_kind_, Fiber::Pending::kNone);
+    std::exception_ptr error = std::exchange(self.pending_, nullptr);
+    self.pending_timeout_ = 0;
+    if (kind == Fiber::Pending::kFinal) self.final_ = error;
+    std::rethrow_exception(error);
+  }
+  // A final kill is thrown again at every wait point, but never out of a destructor that waits
+  // while the stack unwinds (that would terminate the program).
+  if (self.final_ && std::uncaught_exceptions() == 0) {
+    // The fiber caught its kill and went on to wait again. Let the others run first, so a loop
+    // that keeps catching the kill cannot stall the hub, and say so once.
+    if (++self.kill_rethrows_ == kKillRethrowsReported) {
+      spdlog::error("grove: {} caught its kill {} times and keeps waiting; it cannot end until "
+                    "it lets the kill propagate",
+                    self.describe(), kKillRethrowsReported);
+    }
+    schedule(self);
+    switch_out();
+    std::rethrow_exception(self.final_);
+  }
 }
 
 [[gnu::always_inline]] inline WaitStatus Waiter::wait_inline(Deadline deadline, const char* what) {
   Fiber& self = *fiber_;
   Hub& hub = self.hub();
   // A wait point: what was delivered while the fiber was running is thrown now.
-  if (self.pending_) {
+  if ((self.pending_ || self.final_) && !shielded_) [[unlikely]] {
     if (list_ != nullptr) list_->remove(*this);
-    std::exception_ptr error = std::exchange(self.pending_, nullptr);
-    std::rethrow_exception(error);
-  }
-  if (self.expired_silent_ != nullptr) {
-    if (list_ != nullptr) list_->remove(*this);
-    return WaitStatus::kTimedOut;
+    hub.throw_interruption(self);  // returns only while unwinding with a final kill
   }
   if (state_ == State::kWoken) {  // woken before it parked
     state_ = State::kIdle;
@@ -320,6 +355,10 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
     }
   } stop{&timer, timed, hub};
   hub.park(*this, what);
+  return finish_wait();
+}
+
+[[gnu::always_inline]] inline WaitStatus Waiter::finish_wait() {
   switch (state_) {
     case State::kWoken:
       state_ = State::kIdle;
@@ -327,14 +366,10 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
     case State::kTimedOut:
       state_ = State::kIdle;
       return WaitStatus::kTimedOut;
-    case State::kInterrupted: {
+    case State::kInterrupted:
       state_ = State::kIdle;
-      if (self.pending_) {
-        std::exception_ptr error = std::exchange(self.pending_, nullptr);
-        std::rethrow_exception(error);
-      }
-      return WaitStatus::kTimedOut;  // a silent Timeout scope expired
-    }
+      fiber_->hub().throw_interruption(*fiber_);
+      std::abort();  // interrupted with nothing to throw: a scheduling bug
     default:
       std::abort();  // resumed while still parked: a scheduling bug
   }
@@ -342,11 +377,28 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
 
 WaitStatus Waiter::wait(Deadline deadline, const char* what) { return wait_inline(deadline, what); }
 
+void Waiter::wait_shielded(const char* what) {
+  shielded_ = true;
+  struct Unshield {
+    bool& flag;
+    ~Unshield() { flag = false; }
+  } unshield{shielded_};
+  (void)wait_inline(Deadline::never(), what);
+}
+
 WaitList::~WaitList() {
-  // Destroying a list fibers still wait on would leave them parked forever.
-  if (head_ != nullptr) {
-    spdlog::critical("grove: WaitList destroyed with {} waiter(s)", size_);
-    std::abort();
+  // Fibers still parked here would be woken later through freed memory: interrupt them now.
+  if (head_ == nullptr) return;
+  spdlog::error("grove: a WaitList was destroyed while {} fiber(s) waited on it; they get "
+                "ObjectDestroyed",
+                size_);
+  while (head_ != nullptr) {
+    Waiter* w = head_;
+    const char* what = w->fiber_->what_;
+    if (!w->interrupt(std::make_exception_ptr(ObjectDestroyed(fmt::format(
+            "grove: the object this fiber waited on (\"{}\") was destroyed", what))))) {
+      remove(*w);  // not parked (woken meanwhile): just unlink it
+    }
   }
 }
 
@@ -505,6 +557,14 @@ void Hub::destroy_current() {
       }
       if (hub->ready_count_ == 0) break;  // the rest are parked: kill them again
     }
+    if (hub->live_count_ > 0 && hub->ready_count_ == 0) {
+      // Parked where a kill waits its turn (a shielded wait for a thread-pool job): give the
+      // loop a moment to deliver what they wait for.
+      try {
+        hub->sleep(0.01);
+      } catch (...) {
+      }
+    }
   }
   if (hub->live_count_ > 0) {
     spdlog::error("grove: {} fiber(s) refused to die while the hub was destroyed; leaked",
@@ -623,10 +683,7 @@ void Hub::remove_live(Fiber& f) noexcept {
 
 [[gnu::always_inline]] inline void Hub::switch_to(Fiber& next, bool finishing) {
   Fiber& prev = *current_;
-  if (next.ctx_.fctx == nullptr) [[unlikely]] {  // first run: give it a stack
-    next.stack_ = take_stack(next.requested_stack_);
-    internal::make_context(next.ctx_, next.stack_.bottom, next.stack_.size, &Fiber::entry, &next);
-  }
+  next.ran_ = true;
   current_ = &next;
   next.state_ = FiberState::kRunning;
   ++stats_.switches;
@@ -676,13 +733,11 @@ void Hub::schedule(Fiber& f) noexcept {
 }
 
 void Hub::yield() {
+  interruption_point();
   Fiber& self = *current_;
-  if (self.pending_) std::rethrow_exception(std::exchange(self.pending_, nullptr));
   schedule(self);
   switch_out();
-  if (self.pending_) [[unlikely]] {
-    std::rethrow_exception(std::exchange(self.pending_, nullptr));
-  }
+  interruption_point();
 }
 
 void Hub::sleep(double seconds) {
@@ -719,36 +774,32 @@ void Hub::after_switch(internal::MachineContext* /*from*/) noexcept {
 void Hub::on_fiber_dead(Fiber& f) noexcept {
   f.state_ = FiberState::kDead;
   f.pending_ = nullptr;
+  f.pending_kind_ = Fiber::Pending::kNone;
+  f.final_ = nullptr;
   remove_live(f);
   f.joiners_.wake_all();
   dying_ = &f;
 }
 
-void Hub::interrupt(Fiber& f, std::exception_ptr error, const Timeout* silent,
+bool Hub::interrupt(Fiber& f, std::exception_ptr error, Fiber::Pending kind,
                     std::uint64_t timeout_id) noexcept {
-  if (f.state_ == FiberState::kDead) return;
-  if (f.state_ == FiberState::kParked && f.waiter_ != nullptr) {
+  using P = Fiber::Pending;
+  if (f.state_ == FiberState::kDead) return false;
+  // A final kill, thrown or pending, is never replaced (OTP: the first signal that kills
+  // decides the reason); a timeout never replaces a pending kill.
+  if (f.final_ || f.pending_kind_ == P::kFinal) return false;
+  if (kind == P::kTimeout && f.pending_kind_ == P::kOnce) return false;
+  f.pending_ = std::move(error);
+  f.pending_kind_ = kind;
+  f.pending_timeout_ = timeout_id;
+  if (f.state_ == FiberState::kParked && f.waiter_ != nullptr && !f.waiter_->shielded_) {
     Waiter& w = *f.waiter_;
     if (w.list_ != nullptr) w.list_->remove(w);
-    if (silent != nullptr) {
-      f.expired_silent_ = silent;
-      w.state_ = Waiter::State::kTimedOut;
-    } else {
-      f.pending_ = std::move(error);
-      f.pending_timeout_ = timeout_id;
-      w.state_ = Waiter::State::kInterrupted;
-    }
+    w.state_ = Waiter::State::kInterrupted;
     schedule(f);
-    return;
   }
-  // Running or ready: kept for the next wait point. A kill replaces a pending timeout; a
-  // timeout never replaces a pending kill.
-  if (silent != nullptr) {
-    f.expired_silent_ = silent;
-  } else if (timeout_id == 0 || !f.pending_ || f.pending_timeout_ != 0) {
-    f.pending_ = std::move(error);
-    f.pending_timeout_ = timeout_id;
-  }
+  // Otherwise (running, ready, or in a shielded wait) it is thrown at the next wait point.
+  return true;
 }
 
 void Hub::deliver_loop_exit() {
@@ -766,7 +817,7 @@ void Hub::deliver_loop_exit() {
     message += fmt::format("; {} other fiber(s) parked: {}{}", parked, others,
                            parked > 5 ? ", ..." : "");
   }
-  interrupt(*main_, std::make_exception_ptr(LoopExit(message)), nullptr, 0);
+  interrupt(*main_, std::make_exception_ptr(LoopExit(message)), Fiber::Pending::kOnce, 0);
 }
 
 void Hub::loop_run() {

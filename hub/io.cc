@@ -22,7 +22,17 @@ IoWatcher::IoWatcher() noexcept {
 
 IoWatcher::IoWatcher(int fd, int events) noexcept : IoWatcher() { reset(fd, events); }
 
-IoWatcher::~IoWatcher() { stop(); }
+IoWatcher::~IoWatcher() {
+  stop();
+  if (waiter_ != nullptr) {
+    // Destroyed under a fiber that waits on it: wake that fiber with an error, and tell its
+    // wait() not to touch this object again.
+    *gone_ = true;
+    (void)waiter_->interrupt(std::make_exception_ptr(ObjectDestroyed(
+        "grove: the I/O watcher this fiber waited on was destroyed (a socket closed or freed "
+        "under a greenlet blocked on it)")));
+  }
+}
 
 void IoWatcher::reset(int fd, int events) noexcept {
   stop();
@@ -61,11 +71,16 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
         "direction on one file descriptor)");
   }
   Waiter waiter;
+  bool gone = false;
   waiter_ = &waiter;
+  gone_ = &gone;
   struct Clear {
     IoWatcher* self;
-    ~Clear() { self->waiter_ = nullptr; }
-  } clear{this};
+    const bool& gone;
+    ~Clear() {
+      if (!gone) self->waiter_ = nullptr;
+    }
+  } clear{this, gone};
   for (;;) {
     if (const int ready = std::exchange(ready_, 0) & events_) {
       // Still a wait point: a pending kill or timeout goes first.

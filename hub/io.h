@@ -9,8 +9,8 @@
 // One fiber at a time may wait on a watcher: a second one gets ConcurrentObjectUseError
 // (gevent's rule for two greenlets reading one socket).
 //
-// Thread: hub thread only. Destruction: a watcher must not be destroyed while a fiber waits on
-// it from another stack (the waiting fiber's own unwinding is fine).
+// Thread: hub thread only. Destruction: destroying a watcher while a fiber waits on it wakes
+// that fiber with ObjectDestroyed (hub/errors.h) — a bug in the caller, reported safely.
 //
 //   grove::IoWatcher readable(fd, grove::kIoRead);
 //   while ((n = ::read(fd, buf, sizeof buf)) < 0 && errno == EAGAIN) {
@@ -45,9 +45,9 @@ class IoWatcher {
   void stop() noexcept;
 
   // Parks until the fd is ready for one of the watched directions; returns the ready ones, or 0
-  // when the deadline passed (or a silent Timeout expired). Throws ConcurrentObjectUseError when
-  // another fiber already waits here, or what cancel()/kill/Timeout delivers.
-  int wait(Deadline deadline = Deadline::never(), const char* what = "io");
+  // when the deadline passed. Throws ConcurrentObjectUseError when another fiber already waits
+  // here, or what cancel()/kill/Timeout delivers.
+  [[nodiscard]] int wait(Deadline deadline = Deadline::never(), const char* what = "io");
 
   // Throws `error` out of the waiting fiber's wait(); false if nobody waits.
   bool cancel(std::exception_ptr error) noexcept;
@@ -66,6 +66,7 @@ class IoWatcher {
   bool active_ = false;
   void* loop_ = nullptr;
   Waiter* waiter_ = nullptr;
+  bool* gone_ = nullptr;  // set by the destructor, read by the wait in progress
 };
 
 }  // namespace grove

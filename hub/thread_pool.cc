@@ -99,13 +99,17 @@ void run_blocking(std::shared_ptr<BlockingJob> job) {
       if (handback->waiter != nullptr) handback->waiter->wake();
     });
   });
+  // Shielded: the job may use the caller's stack (the `[&]` idiom), so the caller must not
+  // unwind before the job is done. A kill or timeout that arrives meanwhile is thrown at the
+  // caller's next wait point, right after this returns.
   Waiter waiter;
   handback->waiter = &waiter;
   struct Forget {
     Handback* h;
     ~Forget() { h->waiter = nullptr; }
   } forget{handback.get()};
-  while (!handback->done) (void)waiter.wait(Deadline::never(), "run_in_thread");
+  while (!handback->done) waiter.wait_shielded("run_in_thread");
+  Hub::current().interruption_point();
 }
 
 }  // namespace internal

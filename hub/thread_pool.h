@@ -6,8 +6,10 @@
 // exception it threw) comes back to the fiber through the hub's thread-safe inbox. While a job is
 // in flight the hub counts it as something that can still wake a fiber (no LoopExit).
 //
-// If the waiting fiber is killed or times out, the job still runs to its end on the worker (a
-// thread cannot be interrupted) and its result is dropped.
+// If the waiting fiber is killed or its Timeout expires while the job runs, the fiber keeps
+// waiting until the job has ended (a thread cannot be interrupted, and the job may use the
+// caller's stack, as `[&]` lambdas do), then the kill or timeout is thrown and the job's result
+// is dropped. So a kill can take as long as the job takes.
 //
 // Thread: call from any fiber (or a thread's main fiber). The pool starts lazily with
 // `GROVE_THREADPOOL_SIZE` workers (default 10, gevent's default) and grows no further.

@@ -19,15 +19,14 @@ bool fires(double seconds) { return seconds >= 0 && std::isfinite(seconds); }
 }  // namespace
 
 
-Timeout::Timeout(double seconds, Mode mode)
-    : seconds_(seconds), mode_(mode), id_(next_timeout_id.fetch_add(1, std::memory_order_relaxed)) {
+Timeout::Timeout(double seconds)
+    : seconds_(seconds), id_(next_timeout_id.fetch_add(1, std::memory_order_relaxed)) {
   static_assert(sizeof(ev_timer) <= sizeof(timer_), "Timeout::timer_ too small for ev_timer");
   if (fires(seconds_)) arm(seconds_);
 }
 
 Timeout::Timeout(double seconds, std::exception_ptr error)
     : seconds_(seconds),
-      mode_(kThrow),
       id_(next_timeout_id.fetch_add(1, std::memory_order_relaxed)),
       error_(std::move(error)) {
   if (fires(seconds_)) arm(seconds_);
@@ -35,14 +34,12 @@ Timeout::Timeout(double seconds, std::exception_ptr error)
 
 Timeout::Timeout(const Timeout& other)
     : seconds_(other.seconds_),
-      mode_(other.mode_),
       id_(other.id_),
       error_(other.error_),
       expired_(other.expired_) {}
 
 Timeout::Timeout(Timeout&& other) noexcept
     : seconds_(other.seconds_),
-      mode_(other.mode_),
       id_(other.id_),
       error_(other.error_),
       expired_(other.expired_) {
@@ -83,13 +80,8 @@ void Timeout::on_timer(struct ev_loop*, ev_timer* w, int) {
 void Timeout::fire() noexcept {
   armed_ = false;
   expired_ = true;
-  Hub& hub = owner_->hub();
-  if (mode_ == kSilent) {
-    hub.interrupt(*owner_, nullptr, this, 0);
-  } else {
-    hub.interrupt(*owner_, error_ ? error_ : std::make_exception_ptr(Timeout(*this)), nullptr,
-                  id_);
-  }
+  owner_->hub().interrupt(*owner_, error_ ? error_ : std::make_exception_ptr(Timeout(*this)),
+                         Fiber::Pending::kTimeout, id_);
 }
 
 void Timeout::cancel() noexcept {
@@ -100,12 +92,22 @@ void Timeout::cancel() noexcept {
     armed_ = false;
   }
   // An expiry delivered but not yet thrown dies with the scope.
-  if (owner_->expired_silent_ == this) owner_->expired_silent_ = nullptr;
-  if (owner_->pending_ && owner_->pending_timeout_ == id_) {
+  if (owner_->pending_kind_ == Fiber::Pending::kTimeout && owner_->pending_timeout_ == id_) {
     owner_->pending_ = nullptr;
+    owner_->pending_kind_ = Fiber::Pending::kNone;
     owner_->pending_timeout_ = 0;
   }
 }
+
+namespace internal {
+Timeout make_within_timeout(double seconds) {
+  Timeout scope(-1.0);  // unarmed until it knows what to throw
+  scope.error_ = std::make_exception_ptr(ScopeExpired{scope.id_});
+  scope.seconds_ = seconds;
+  if (fires(seconds)) scope.arm(seconds);
+  return scope;
+}
+}  // namespace internal
 
 bool Timeout::pending() const noexcept { return armed_; }
 

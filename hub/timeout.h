@@ -3,11 +3,16 @@
 // Model: constructing a Timeout starts a timer for the calling fiber; if it expires while the
 // scope is alive, the fiber's current or next wait point throws a copy of the Timeout (an inert
 // copy: it carries the seconds and the identity of the scope that fired). Leaving the scope
-// cancels the timer. Code that does not wait cannot be interrupted.
+// cancels the timer. Code that does not wait cannot be interrupted. A timeout never replaces a
+// kill delivered to the same fiber, and a kill replaces a timeout not yet thrown.
 //
-// Silent form: Timeout(seconds, Timeout::kSilent) throws nothing; when it expires, the blocking
-// call in progress, and every later one inside the scope, returns "timed out" (the core's
-// WaitStatus::kTimedOut, `false` from wait_for-style calls) — gevent's `Timeout(s, False)`.
+// Silent form: `within(seconds, body)` runs `body` under a timeout and returns whether it
+// completed; when the time is up, the wait in progress throws an exception that only that
+// `within` catches, so control leaves `body` at once, destructors run, and no later wait is
+// affected — gevent's `with Timeout(s, False):`. A body that returns a value gives a
+// std::optional of it.
+//
+//   if (!grove::within(0.5, [&] { reply = conn.read_line(); })) log_slow_peer();
 //
 // Nesting: each scope has its own timer; the one that fires first is thrown, and a handler can
 // tell which by comparing with the scope (`e == outer`). Timeout(0) fires at the fiber's next
@@ -27,7 +32,10 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 struct ev_loop;
 struct ev_timer;
@@ -35,16 +43,18 @@ struct ev_timer;
 namespace grove {
 
 class Fiber;
+class Timeout;
+namespace internal {
+Timeout make_within_timeout(double seconds);
+}  // namespace internal
 
 class Timeout {
  public:
-  enum Mode { kThrow, kSilent };
-
   // Starts at once (gevent's Timeout.start_new). Negative or infinite seconds: never fires.
-  explicit Timeout(double seconds, Mode mode = kThrow);
+  explicit Timeout(double seconds);
   template <class Rep, class Period>
-  explicit Timeout(std::chrono::duration<Rep, Period> d, Mode mode = kThrow)
-      : Timeout(std::chrono::duration<double>(d).count(), mode) {}
+  explicit Timeout(std::chrono::duration<Rep, Period> d)
+      : Timeout(std::chrono::duration<double>(d).count()) {}
   // Throws `error` instead of a Timeout when it expires (gevent's Timeout(seconds, exception)).
   Timeout(double seconds, std::exception_ptr error);
   static Timeout never() { return Timeout(-1.0); }
@@ -74,7 +84,7 @@ class Timeout {
   bool expired() const noexcept { return expired_; }
 
   double seconds() const noexcept { return seconds_; }
-  bool silent() const noexcept { return mode_ == kSilent; }
+  std::uint64_t id() const noexcept { return id_; }
   std::string message() const;  // "Timeout after 0.5 seconds"
   const char* what() const noexcept { return "grove::Timeout"; }
 
@@ -82,12 +92,12 @@ class Timeout {
   friend bool operator==(const Timeout& a, const Timeout& b) noexcept { return a.id_ == b.id_; }
 
  private:
+  friend Timeout internal::make_within_timeout(double seconds);
   static void on_timer(struct ev_loop* loop, struct ev_timer* w, int events);
   void arm(double seconds);
   void fire() noexcept;
 
   double seconds_;
-  Mode mode_;
   std::uint64_t id_;
   std::exception_ptr error_;  // thrown instead of a copy of this scope, when set
   bool expired_ = false;
@@ -96,5 +106,41 @@ class Timeout {
   // The libev timer of an armed scope (kept opaque; checked against ev_timer in timeout.cc).
   alignas(8) unsigned char timer_[64];
 };
+
+namespace internal {
+// What within() throws to leave its body; only the within() that armed it catches it. Not a
+// std::exception, so `catch (const std::exception&)` in the body does not swallow it.
+struct ScopeExpired {
+  std::uint64_t scope;
+};
+}  // namespace internal
+
+// Runs `body()` under a timeout of `seconds`: true (or the value, for a body that returns one)
+// if it completed, false (std::nullopt) if the time ran out first. See the header comment.
+template <class F>
+[[nodiscard]] auto within(double seconds, F&& body) {
+  using R = std::invoke_result_t<F&>;
+  Timeout scope = internal::make_within_timeout(seconds);
+  try {
+    if constexpr (std::is_void_v<R>) {
+      body();
+      return !scope.expired();  // a body that swallowed the expiry still ran out of time
+    } else {
+      R value = body();
+      return scope.expired() ? std::optional<R>() : std::optional<R>(std::move(value));
+    }
+  } catch (const internal::ScopeExpired& e) {
+    if (e.scope != scope.id()) throw;  // an outer within's
+    if constexpr (std::is_void_v<R>) {
+      return false;
+    } else {
+      return std::optional<R>();
+    }
+  }
+}
+template <class Rep, class Period, class F>
+[[nodiscard]] auto within(std::chrono::duration<Rep, Period> d, F&& body) {
+  return within(std::chrono::duration<double>(d).count(), std::forward<F>(body));
+}
 
 }  // namespace grove

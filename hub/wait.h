@@ -5,17 +5,24 @@
 // once.
 //
 // Model: a Waiter belongs to the fiber that created it. `wait()` parks that fiber until someone
-// calls `wake()` (status kWoken), its deadline passes (kTimedOut), or a silent Timeout scope
-// expires (kTimedOut). A kill or a throwing Timeout is thrown out of `wait()` instead. A wake
-// that happens first wins: if a fiber was woken and, before it ran again, was killed, the wait
-// returns kWoken and the kill is thrown at its next wait point (so a value handed over with the
-// wake is never lost).
+// calls `wake()` (status kWoken) or its own deadline passes (kTimedOut) — nothing else makes a
+// wait return. Interruptions are thrown out of `wait()` instead: a kill, a Timeout scope that
+// expired, `interrupt(error)` (gevent's cancel_wait), or ObjectDestroyed when the WaitList it
+// waits on is destroyed. A wake that happens first wins: if a fiber was woken and, before it ran
+// again, was killed, the wait returns kWoken and the kill is thrown at its next wait point (so a
+// value handed over with the wake is never lost).
+//
+// `wait_shielded()` parks without being interruptible: kills and timeouts that arrive meanwhile
+// stay pending and are thrown at the fiber's next ordinary wait point. It is for the few waits
+// that must outlive their caller's cancellation to stay memory-safe (run_in_thread waits for
+// its job, which may use the caller's stack).
 //
 // A WaitList is an intrusive FIFO of waiters: `wake_one()` wakes the longest waiter. Nothing is
 // allocated. A Waiter unlinks itself when its wait ends, however it ends.
 //
-// Thread: hub thread only (wake from another thread with Hub::post). Destruction: a WaitList
-// must be empty when destroyed (asserted).
+// Thread: hub thread only (wake from another thread with Hub::post). Destruction: destroying a
+// WaitList with fibers parked on it interrupts each of them with ObjectDestroyed (hub/errors.h)
+// and logs the mistake; nothing writes into the freed list afterwards.
 //
 //   grove::WaitList readers;
 //   // consumer fiber:
@@ -67,9 +74,9 @@ class Deadline {
   double at_ = std::numeric_limits<double>::infinity();
 };
 
-enum class WaitStatus : std::uint8_t {
+enum class [[nodiscard]] WaitStatus : std::uint8_t {
   kWoken,     // someone called wake()
-  kTimedOut,  // the deadline passed, or a silent Timeout scope expired
+  kTimedOut,  // the wait's own deadline passed
 };
 
 class Waiter {
@@ -82,6 +89,9 @@ class Waiter {
   // Parks the calling fiber until woken or `deadline`. `what` names the wait in LoopExit messages
   // and run-info dumps. Throws what a kill or Timeout delivers.
   WaitStatus wait(Deadline deadline = Deadline::never(), const char* what = "wait");
+  // Parks until woken, ignoring kills and timeouts (they are thrown at the next ordinary wait
+  // point). Only interrupt() ends it early. See the header comment.
+  void wait_shielded(const char* what = "wait");
 
   // Wakes the fiber (it runs at a later pass). False if it was already woken.
   bool wake() noexcept;
@@ -102,12 +112,14 @@ class Waiter {
   enum class State : std::uint8_t { kIdle, kParked, kWoken, kTimedOut, kInterrupted };
   static void on_deadline(struct ev_loop* loop, struct ev_timer* w, int events);
   WaitStatus wait_inline(Deadline deadline, const char* what);
+  WaitStatus finish_wait();
 
   Fiber* fiber_;
   Waiter* prev_ = nullptr;
   Waiter* next_ = nullptr;
   WaitList* list_ = nullptr;
   State state_ = State::kIdle;
+  bool shielded_ = false;
 };
 
 class WaitList {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <string>
@@ -118,13 +119,17 @@ Stack StackPool::map_stack(std::size_t size) {
       guarded_in_use.fetch_sub(1);
       throw std::bad_alloc();
     }
-    ::mprotect(base, page, PROT_NONE);
-    ::madvise(static_cast<char*>(base) + page, size, MADV_NOHUGEPAGE);
-    return Stack{static_cast<char*>(base) + page, size, true, false};
+    if (::mprotect(base, page, PROT_NONE) == 0) {
+      ::madvise(static_cast<char*>(base) + page, size, MADV_NOHUGEPAGE);
+      return Stack{static_cast<char*>(base) + page, size, true, false};
+    }
+    // No kernel map left to split off a guard page (vm.max_map_count): carve from an arena.
+    ::munmap(base, size + page);
   }
   guarded_in_use.fetch_sub(1);
   // Carved from an arena: stacks of one size class share one map.
   if (arena_left_ == 0 || arena_stack_size_ != size) {
+    if (size > std::numeric_limits<std::size_t>::max() / kStacksPerArena) throw std::bad_alloc();
     const std::size_t bytes = size * kStacksPerArena;
     void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

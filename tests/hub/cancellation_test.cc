@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <string>
 
 #include "hub/hub.h"
 #include "hub/io.h"
@@ -153,24 +154,133 @@ GROVE_TEST(Cancellation, CodeThatDoesNotWaitCannotBeInterrupted) {
   EXPECT_FALSE(after_wait);
 }
 
-GROVE_TEST(Cancellation, CatchingTheKillAndWaitingAgainCanBeKilledAgain) {
+GROVE_TEST(Cancellation, AKillIsFinalCatchingItAndWaitingAgainThrowsItAgain) {
   int kills_seen = 0;
+  bool finished_normally = false;
   FiberRef f = spawn_fiber([&] {
-    for (;;) {
+    try {
+      sleep(10.0);
+    } catch (const GreenletExit&) {
+      ++kills_seen;  // swallowed ...
+    }
+    try {
+      sleep(10.0);  // ... but the next wait point throws it again
+    } catch (const GreenletExit&) {
+      ++kills_seen;
+    }
+    sleep(10.0);  // and again: this one ends the fiber
+    finished_normally = true;
+  });
+  sleep(0.0);
+  f->kill();
+  EXPECT_TRUE(f->join(Deadline::after(10.0)));
+  EXPECT_EQ(kills_seen, 2);
+  EXPECT_FALSE(finished_normally);
+}
+
+GROVE_TEST(Cancellation, AFinalKillIsNotReplacedByALaterKillOrTimeout) {
+  std::string seen;
+  FiberRef f = spawn_fiber([&] {
+    for (int i = 0; i < 3; ++i) {
       try {
         sleep(10.0);
+      } catch (const std::runtime_error& e) {
+        seen += e.what();
       } catch (const GreenletExit&) {
-        if (++kills_seen == 2) throw;
+        seen += "exit;";
       }
     }
   });
   sleep(0.0);
+  f->kill(std::make_exception_ptr(std::runtime_error("first;")));  // final
+  f->kill(std::make_exception_ptr(std::runtime_error("second;")));
   f->kill();
+  EXPECT_TRUE(f->join(Deadline::after(10.0)));
+  EXPECT_EQ(seen, "first;first;first;");
+}
+
+GROVE_TEST(Cancellation, AOnceKillCanBeCaughtAndTheFiberGoesOn) {
+  int caught = 0;
+  bool finished = false;
+  FiberRef f = spawn_fiber([&] {
+    try {
+      sleep(10.0);
+    } catch (const std::runtime_error&) {
+      ++caught;
+    }
+    sleep(0.001);  // not thrown again
+    finished = true;
+  });
   sleep(0.0);
-  EXPECT_FALSE(f->dead());
+  f->kill(std::make_exception_ptr(std::runtime_error("once")), KillMode::kOnce);
+  EXPECT_TRUE(f->join(Deadline::after(10.0)));
+  EXPECT_EQ(caught, 1);
+  EXPECT_TRUE(finished);
+}
+
+GROVE_TEST(Cancellation, AKillReplacesAPendingTimeoutAndATimeoutNeverReplacesAKill) {
+  // Both arrive while the fiber runs (it has not reached a wait point yet).
+  std::string first;
+  FiberRef f = spawn_fiber([&] {
+    Timeout t(0.0);
+    const double until = Deadline::now() + 0.02;
+    while (Deadline::now() < until) {
+    }  // busy: the timer fires at the next poll, the kill arrives meanwhile
+    try {
+      yield();
+    } catch (const Timeout&) {
+      first = "timeout";
+    } catch (const GreenletExit&) {
+      first = "kill";
+    }
+  });
+  sleep(0.0);  // f runs now, busy ...
   f->kill();
-  EXPECT_TRUE(f->join());
-  EXPECT_EQ(kills_seen, 2);
+  EXPECT_TRUE(f->join(Deadline::after(10.0)));
+  EXPECT_EQ(first, "kill");
+}
+
+GROVE_TEST(Cancellation, ADestructorMayStillWaitWhileAKillUnwinds) {
+  bool cleanup_finished = false;
+  FiberRef f = spawn_fiber([&] {
+    struct Flush {
+      bool& done;
+      ~Flush() {
+        sleep(0.01);  // a wait during unwinding: not interrupted by the kill again
+        done = true;
+      }
+    } flush{cleanup_finished};
+    sleep(10.0);
+  });
+  sleep(0.0);
+  f->kill();
+  EXPECT_TRUE(f->join(Deadline::after(10.0)));
+  EXPECT_TRUE(cleanup_finished);
+}
+
+GROVE_TEST(Cancellation, ALoopThatKeepsCatchingTheKillDoesNotStallTheHub) {
+  int others_ran = 0;
+  bool stop = false;
+  FiberRef stubborn = spawn_fiber([&] {
+    while (!stop) {
+      try {
+        sleep(10.0);
+      } catch (...) {
+      }
+    }
+  });
+  FiberRef other = spawn_fiber([&] {
+    for (int i = 0; i < 100; ++i) {
+      ++others_ran;
+      yield();
+    }
+  });
+  sleep(0.0);
+  stubborn->kill();
+  EXPECT_TRUE(other->join(Deadline::after(10.0)));
+  EXPECT_EQ(others_ran, 100);
+  stop = true;
+  EXPECT_TRUE(stubborn->join(Deadline::after(10.0)));
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 // Timeout scopes: throwing, silent, nested, zero, never, cancel.
+#include <optional>
+
 #include "hub/timeout.h"
 
 #include "hub/hub.h"
@@ -57,28 +59,93 @@ GROVE_TEST(Timeout, CancelStopsIt) {
   EXPECT_FALSE(t.expired());
 }
 
-GROVE_TEST(Timeout, SilentFormMakesWaitsReturnTimedOut) {
+GROVE_TEST(Timeout, WithinReturnsFalseAndLeavesTheBodyWhenTimeRunsOut) {
   WaitList never_woken;
-  Timeout t(0.01, Timeout::kSilent);
-  EXPECT_EQ(never_woken.wait(), WaitStatus::kTimedOut);
-  // Every later wait inside the expired scope returns at once.
-  const double start = Deadline::now();
-  EXPECT_EQ(never_woken.wait(), WaitStatus::kTimedOut);
-  EXPECT_LT(Deadline::now() - start, 0.5);
+  bool after_wait = false;
+  bool unwound = false;
+  const bool completed = within(0.01, [&] {
+    struct Unwound {
+      bool& flag;
+      ~Unwound() { flag = true; }
+    } guard{unwound};
+    (void)never_woken.wait();
+    after_wait = true;  // never reached: the expiry leaves the body
+  });
+  EXPECT_FALSE(completed);
+  EXPECT_FALSE(after_wait);
+  EXPECT_TRUE(unwound);
+  EXPECT_TRUE(never_woken.empty());
 }
 
-GROVE_TEST(Timeout, SilentScopeEndsAndLaterWaitsBlockAgain) {
+GROVE_TEST(Timeout, WithinReturnsTrueWhenTheBodyCompletes) {
+  EXPECT_TRUE(within(5.0, [] { sleep(0.001); }));
+  const std::optional<int> value = within(5.0, [] { return 42; });
+  ASSERT_TRUE(value.has_value());
+  EXPECT_EQ(*value, 42);
+  const std::optional<int> none = within(0.01, [] {
+    sleep(10);
+    return 1;
+  });
+  EXPECT_FALSE(none.has_value());
+}
+
+GROVE_TEST(Timeout, AfterWithinExpiredLaterWaitsBlockNormally) {
+  // The expiry belongs to its scope: once within() returned, no later wait is cut short, a
+  // wait without a deadline included (a silent expiry that leaked would return at once).
   WaitList list;
-  {
-    Timeout t(0.005, Timeout::kSilent);
-    EXPECT_EQ(list.wait(), WaitStatus::kTimedOut);
-  }
+  EXPECT_FALSE(within(0.005, [&] { (void)list.wait(); }));
   FiberRef waker = spawn_fiber([&] {
-    sleep(0.01);
+    sleep(0.02);
     list.wake_all();
   });
   EXPECT_EQ(list.wait(), WaitStatus::kWoken);
-  EXPECT_TRUE(waker->join());
+  EXPECT_EQ(list.wait(Deadline::after(0.01)), WaitStatus::kTimedOut);
+}
+
+GROVE_TEST(Timeout, BodyThatSwallowsTheExpiryStillReportsItRanOut) {
+  WaitList never_woken;
+  const bool completed = within(0.01, [&] {
+    try {
+      (void)never_woken.wait();
+    } catch (...) {
+      // swallowed: the body returns normally after the time ran out
+    }
+  });
+  EXPECT_FALSE(completed);
+}
+
+GROVE_TEST(Timeout, NestedWithinInnerExpiryStaysInside) {
+  WaitList never_woken;
+  bool inner_completed = true;
+  const bool outer_completed = within(5.0, [&] {
+    inner_completed = within(0.01, [&] { (void)never_woken.wait(); });
+  });
+  EXPECT_FALSE(inner_completed);
+  EXPECT_TRUE(outer_completed);
+}
+
+GROVE_TEST(Timeout, NestedWithinOuterExpiryPassesThroughTheInner) {
+  WaitList never_woken;
+  bool inner_returned = false;
+  const bool outer_completed = within(0.01, [&] {
+    (void)within(5.0, [&] { (void)never_woken.wait(); });
+    inner_returned = true;
+  });
+  EXPECT_FALSE(outer_completed);
+  EXPECT_FALSE(inner_returned);
+}
+
+GROVE_TEST(Timeout, WithinExpiryIsNotCaughtAsStdException) {
+  WaitList never_woken;
+  bool caught_as_std = false;
+  EXPECT_FALSE(within(0.01, [&] {
+    try {
+      (void)never_woken.wait();
+    } catch (const std::exception&) {
+      caught_as_std = true;
+    }
+  }));
+  EXPECT_FALSE(caught_as_std);
 }
 
 GROVE_TEST(Timeout, NestedInnerFiresFirstAndIsTheOneThrown) {
