@@ -23,7 +23,8 @@ namespace otp_model {
 inline grove::ExitReason to_grove(const Reason& r) {
   switch (r.kind) {
     case Reason::kNormal: return grove::ExitReason::normal();
-    case Reason::kShutdown: return grove::ExitReason::shutdown();
+    case Reason::kShutdown:
+      return r.tag == 0 ? grove::ExitReason::shutdown() : grove::ExitReason::shutdown("detail" + std::to_string(r.tag));
     case Reason::kKilled: return grove::ExitReason::killed();
     case Reason::kNoProc: return grove::ExitReason::noproc();
     case Reason::kKill: return grove::ExitReason::kill();
@@ -40,7 +41,11 @@ inline Reason from_grove(const grove::ExitReason& r, std::string* text = nullptr
   using K = grove::ExitReason::Kind;
   switch (r.kind()) {
     case K::kNormal: return Reason::normal();
-    case K::kShutdown: return Reason::shutdown();
+    case K::kShutdown:
+      for (int n = 0; n < 4; ++n) {
+        if (to_grove(Reason::shutdown_with(n)) == r) return Reason::shutdown_with(n);
+      }
+      return Reason::user_reason(-1);
     case K::kKilled: return Reason::killed();
     case K::kNoProc: return Reason::noproc();
     case K::kKill: return Reason::kill();
@@ -54,7 +59,7 @@ inline Reason from_grove(const grove::ExitReason& r, std::string* text = nullptr
       return Reason::user_reason(-1);
     case K::kUser:
       for (int n = 0; n < 4; ++n) {
-        if (r.text() == Reason::user_reason(n).to_string()) return Reason::user_reason(n);
+        if (to_grove(Reason::user_reason(n)) == r) return Reason::user_reason(n);
       }
       return Reason::user_reason(-1);
   }

@@ -375,8 +375,8 @@ struct Step final : rc::state::Command<LinksModel, World> {
 enum class Ops { kLinksAndMonitors, kWithRaces };
 
 rc::Gen<Reason> gen_signal_reason() {
-  return rc::gen::elementOf(std::vector<Reason>{Reason::normal(), Reason::shutdown(), Reason::user_reason(0),
-                                                Reason::user_reason(1), Reason::kill()});
+  return rc::gen::elementOf(std::vector<Reason>{Reason::normal(), Reason::shutdown(), Reason::shutdown_with(1),
+                                                Reason::user_reason(0), Reason::user_reason(1), Reason::kill()});
 }
 
 rc::Gen<std::shared_ptr<const rc::state::Command<LinksModel, World>>> gen_step(const LinksModel& m, Ops ops) {

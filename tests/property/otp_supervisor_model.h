@@ -13,6 +13,7 @@
 //     stopped earlier (terminate_child, a transient that ended normally); temporary children in
 //     the range are stopped and forgotten, not restarted;
 //   - a simple_one_for_one child that is not restarted is forgotten, whatever its restart type;
+//   - a transient child that exits with {shutdown, Term} is not restarted (a permanent one is);
 //   - a child stopped by its supervisor sees `shutdown`, or `killed` with brutal_kill or when it
 //     ignores the shutdown until the timeout; children of a simple_one_for_one stop in no
 //     particular order;

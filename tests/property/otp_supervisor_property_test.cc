@@ -371,7 +371,7 @@ rc::Gen<std::shared_ptr<const rc::state::Command<Model, World>>> gen_step(const 
     step->child = running.empty() ? 0 : *rc::gen::elementOf(running);
     step->id = pick<std::string>({"a", "b", "c", "d", "e", "f"});
     step->specs.push_back(gen_spec(step->id));
-    step->reason = pick<Reason>({Reason::shutdown(), Reason::user_reason(0), Reason::normal()});
+    step->reason = pick<Reason>({Reason::shutdown(), Reason::shutdown_with(1), Reason::user_reason(0), Reason::normal()});
     return step;
   });
 }
