@@ -157,7 +157,6 @@ struct Step final : rc::state::Command<Model, World> {
       return;
     }
     RC_PRE(m.alive);
-    RC_PRE(op != kKillSupervisor);  // TMP
     RC_PRE(strategy == m.strategy);  // ops made for one supervisor do not carry over to the next
     const bool simple = m.strategy == Model::Strategy::kSimpleOneForOne;
     // (RC_PRE captures its expression's operands, so && would not short-circuit.)
@@ -169,8 +168,11 @@ struct Step final : rc::state::Command<Model, World> {
         break;
       case kStartChild: RC_PRE(!specs.empty()); break;
       case kRestartChild: case kDeleteChild: RC_PRE(!simple); break;
-      case kKillSupervisor:
-        for (const auto& c : m.children) RC_PRE(c.running < 0 || c.spec.behaviour != Behaviour::kStubborn);
+      case kKillSupervisor:  // a stubborn child ignores even a killed supervisor's signal (OTP too)
+        for (const auto& c : m.children) {
+          const bool ends_with_its_supervisor = c.running < 0 || c.spec.behaviour != Behaviour::kStubborn;
+          RC_PRE(ends_with_its_supervisor);
+        }
         break;
       default: break;
     }
