@@ -1,9 +1,9 @@
 // tests/property/otp_harness.h — what the OTP properties share: converting exit reasons between
 // grove and the models, and letting the hub run until nothing more happens.
 //
-// settle() is how a step ends without sleeping: the driver yields until the run queue has stayed
-// empty for a few passes, so every signal, death and message that follows from the step has been
-// processed. (Nothing in the links property uses timers; the supervisor property also waits for
+// settle() is how a step ends without sleeping: the driver yields until it comes back to an empty
+// run queue twice in a row (whatever a pass wakes is queued behind the driver), so every signal,
+// death and message that follows from the step has been processed. (Nothing in the links property uses timers; the supervisor property also waits for
 // a supervisor's shutdown timeout — see there.)
 #pragma once
 
@@ -66,11 +66,11 @@ inline Reason from_grove(const grove::ExitReason& r, std::string* text = nullptr
   return Reason::user_reason(-1);
 }
 
-// Yields until the run queue has been empty for three passes in a row.
+// Yields until the run queue has been empty for two passes in a row.
 inline void settle() {
   grove::Hub& hub = grove::Hub::current();
   int quiet = 0;
-  for (int rounds = 0; quiet < 3; ++rounds) {
+  for (int rounds = 0; quiet < 2; ++rounds) {
     if (rounds > 1000000) RC_FAIL("the hub never went quiet:\n" + hub.run_info());
     grove::yield();
     quiet = hub.stats().ready == 0 ? quiet + 1 : 0;
