@@ -51,6 +51,7 @@ class Mailbox {
     }
     q.tail = e;
     ++size_;
+    if (is_system(e)) ++system_;
     waiters_.wake_one();
   }
 
@@ -61,20 +62,48 @@ class Mailbox {
     (e->prev_same ? e->prev_same->next_same : q.head) = e->next_same;
     (e->next_same ? e->next_same->prev_same : q.tail) = e->prev_same;
     --size_;
+    if (is_system(e)) --system_;
+    if (limit_.max_messages != 0 && !space_.empty() && !full()) space_.wake_one();
   }
 
   Envelope* first(const void* const* types, std::size_t n, std::size_t* which) {
     Envelope* best = nullptr;
     for (std::size_t i = 0; i < n; ++i) {
-      const TypeQueue* q = find(types[i]);
-      if (q == nullptr || q->head == nullptr) continue;
-      if (best == nullptr || q->head->seq < best->seq) {
-        best = q->head;
+      Envelope* candidate;
+      if (types[i] == &type_tag<AnyMessage>) {
+        candidate = head_;  // the catch-all takes the oldest of all
+      } else {
+        const TypeQueue* q = find(types[i]);
+        candidate = q != nullptr ? q->head : nullptr;
+      }
+      if (candidate == nullptr) continue;
+      if (best == nullptr || candidate->seq < best->seq) {
+        best = candidate;
         *which = i;
       }
     }
     return best;
   }
+
+  // Bounded mailboxes (see MailboxLimit).
+  const MailboxLimit& limit() const noexcept { return limit_; }
+  void set_limit(const MailboxLimit& limit) noexcept { limit_ = limit; }
+  // Messages that count against the limit: all but Exit and Down.
+  static bool is_system(const Envelope* e) noexcept {
+    return e->type == &type_tag<Exit> || e->type == &type_tag<Down>;
+  }
+  bool full() const noexcept {
+    return limit_.max_messages != 0 && size_ - system_ >= limit_.max_messages;
+  }
+  // The oldest message that is not a system one (nullptr if none).
+  Envelope* oldest_ordinary() const noexcept {
+    for (Envelope* e = head_; e != nullptr; e = e->next_all) {
+      if (!is_system(e)) return e;
+    }
+    return nullptr;
+  }
+  WaitList& space() noexcept { return space_; }
+  std::uint64_t& dropped() noexcept { return dropped_; }
 
   // The first message of type `type` satisfying `pred`.
   template <class Pred>
@@ -115,6 +144,10 @@ class Mailbox {
   std::uint64_t next_seq_ = 0;
   std::vector<TypeQueue> queues_;
   WaitList waiters_;
+  MailboxLimit limit_;
+  std::size_t system_ = 0;  // Exit and Down messages among size_
+  std::uint64_t dropped_ = 0;
+  WaitList space_;  // kBlockSender senders waiting for room
 };
 
 // Links and monitors hold counted references: an actor that was linked or monitored and then
@@ -266,6 +299,23 @@ std::size_t ActorBase::mailbox_size() const noexcept {
   return extras_ && extras_->mailbox ? extras_->mailbox->size() : 0;
 }
 
+std::uint64_t ActorBase::mailbox_dropped() const noexcept {
+  return extras_ && extras_->mailbox ? extras_->mailbox->dropped() : 0;
+}
+
+std::string ActorBase::run_info_details() const {
+  const internal::Mailbox* box = extras_ ? extras_->mailbox.get() : nullptr;
+  if (box == nullptr) return "mailbox=0";
+  const MailboxLimit& limit = box->limit();
+  if (limit.max_messages == 0) return fmt::format("mailbox={}", box->size());
+  return fmt::format("mailbox={}/{} dropped={}", box->size(), limit.max_messages,
+                     const_cast<internal::Mailbox*>(box)->dropped());
+}
+
+std::string AnyMessage::type_name() const {
+  return demangle(static_cast<const internal::TypeTag*>(e_->type)->name());
+}
+
 std::string ActorBase::describe() const {
   return fmt::format("<Greenlet \"{}\" at {}: {}>", name(), static_cast<const void*>(this),
                      demangle(function_name_));
@@ -342,6 +392,8 @@ void ActorBase::on_finished() noexcept {
   x.monitoring.clear();
   if (!x.callbacks.empty()) run_callbacks(me, std::move(x.callbacks));
   x.callbacks.clear();
+  // Senders waiting for room see the actor dead and drop their message.
+  if (x.mailbox) x.mailbox->space().wake_all();
   x.mailbox.reset();  // undelivered messages die with the actor
 }
 
@@ -530,10 +582,78 @@ void free_small_envelope(void* p) noexcept {
   ++cache.count;
 }
 
+void set_mailbox_limit(ActorBase& actor, const MailboxLimit& limit) {
+  internal::ActorExtras& x = ActorAccess::extras(actor);
+  if (!x.mailbox) x.mailbox = std::make_unique<Mailbox>();
+  x.mailbox->set_limit(limit);
+}
+
+namespace {
+
+void drop(Mailbox& box, Envelope* e) noexcept {
+  ++box.dropped();
+  e->destroy(e);
+}
+
+// A sender that may park: a fiber of the receiver's hub other than the hub's own and the
+// receiver itself.
+bool sender_can_wait(const ActorBase& to) {
+  Hub* hub = Hub::current_if_exists();
+  return hub == &to.hub() && hub->can_wait() && &hub->current_fiber() != &to;
+}
+
+}  // namespace
+
 void deliver(ActorBase& to, Envelope* message) {
   internal::ActorExtras& x = ActorAccess::extras(to);
   if (!x.mailbox) x.mailbox = std::make_unique<Mailbox>();
-  x.mailbox->push(message);
+  Mailbox* box = x.mailbox.get();
+  if (!box->full() || Mailbox::is_system(message)) {
+    box->push(message);
+    return;
+  }
+  switch (box->limit().overflow) {
+    case MailboxOverflow::kDropNewest:
+      drop(*box, message);
+      return;
+    case MailboxOverflow::kDropOldest:
+      if (Envelope* oldest = box->oldest_ordinary()) {
+        box->remove(oldest);
+        drop(*box, oldest);
+      }
+      box->push(message);
+      return;
+    case MailboxOverflow::kKillReceiver:
+      message->destroy(message);
+      // Untrappable, like kill, but with its own reason.
+      (void)to.Fiber::kill(
+          std::make_exception_ptr(ExitSignal{ExitReason::user("mailbox_overflow")}));
+      return;
+    case MailboxOverflow::kBlockSender: {
+      if (!sender_can_wait(to)) {
+        drop(*box, message);
+        return;
+      }
+      struct Owned {
+        Envelope* e;
+        ~Owned() {
+          if (e != nullptr) e->destroy(e);
+        }
+      } owned{message};
+      const ActorRef keep(&to);  // the actor outlives this wait; its mailbox may not
+      const Deadline deadline = Deadline::after(box->limit().block_seconds);
+      while (box->full()) {
+        if (box->space().wait(deadline, "mailbox full") == WaitStatus::kTimedOut) {
+          throw MailboxFull(fmt::format("send: the mailbox of {} stayed full for {} s",
+                                        to.describe(), box->limit().block_seconds));
+        }
+        if (to.dead()) return;  // its mailbox is gone; the message is dropped
+        box = x.mailbox.get();
+      }
+      box->push(std::exchange(owned.e, nullptr));
+      return;
+    }
+  }
 }
 
 namespace {
@@ -577,6 +697,9 @@ WaitList& mailbox_waiters(Mailbox& box) { return box.waiters(); }
 namespace internal {
 void set_registered_name(ActorBase& a, std::string name) {
   ActorAccess::extras(a).registered_name = std::move(name);
+}
+const std::string& registered_name_of(ActorBase& a) {
+  return ActorAccess::extras(a).registered_name;
 }
 }  // namespace internal
 

@@ -16,9 +16,15 @@
 // whose type is the parameter type of one of the handlers and calls that handler; messages no
 // handler takes stay queued, in order, for a later receive. Matching is by exact type. The
 // mailbox keeps a per-type index, so selective receive costs O(number of handlers), not a rescan
-// of the messages it skips. It is allocated on first use.
+// of the messages it skips. It is allocated on first use. A handler taking AnyMessage matches
+// any message (a catch-all clause for the unexpected; put it last).
 //
-// Links, monitors and exit signals follow OTP's rules E1–E9 (../shared/reference/SEMANTICS.md):
+// Bounded mailboxes: ActorOptions::mailbox limits how many messages may wait, with a policy for
+// one more — drop it, drop the oldest, make a sender on the same hub wait (up to a deadline,
+// then MailboxFull), or end the receiver with reason `mailbox_overflow`. Exit and Down messages
+// are never dropped or counted against the limit. The length shows in Hub::run_info.
+//
+// Links, monitors and exit signals follow OTP's rules E1–E11 (README, "What behaves how"):
 // link() is two-way; when a linked actor ends with a reason other than `normal`, a non-trapping
 // actor ends with the same reason, a trapping one (trap_exit(true)) receives Exit{from, reason}.
 // monitor() is one-way and delivers one Down{ref, from, reason}. Links and monitors join actors
@@ -50,8 +56,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include "actors/exit_reason.h"
@@ -69,8 +77,16 @@ class ActorRef;
 
 namespace internal {
 
+// One tag object per message type: its address identifies the type, and it can name it.
+struct TypeTag {
+  const char* (*name)();
+};
 template <class M>
-inline const char type_tag = 0;
+const char* type_name_of() {
+  return typeid(M).name();
+}
+template <class M>
+inline constexpr TypeTag type_tag{&type_name_of<M>};
 
 struct Envelope {
   Envelope* prev_all = nullptr;
@@ -152,6 +168,26 @@ struct CallbackId {
   friend bool operator==(CallbackId a, CallbackId b) noexcept { return a.id == b.id; }
 };
 
+enum class MailboxOverflow : unsigned char {
+  kDropNewest,    // the message that does not fit is dropped
+  kDropOldest,    // the oldest waiting message is dropped to make room
+  kBlockSender,   // a sender on the receiver's hub waits for room, up to block_seconds, then
+                  // gets MailboxFull; senders on other threads or in hub callbacks drop instead
+  kKillReceiver,  // the receiver ends with reason `mailbox_overflow` (untrappable)
+};
+
+struct MailboxLimit {
+  std::size_t max_messages = 0;  // 0: unbounded
+  MailboxOverflow overflow = MailboxOverflow::kDropNewest;
+  double block_seconds = 5.0;
+};
+
+// A sender waited block_seconds for room in a kBlockSender mailbox; the message was not sent.
+class MailboxFull : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class ActorBase : public Fiber {
  public:
   const std::string& name() const;
@@ -165,7 +201,10 @@ class ActorBase : public Fiber {
   }
   // `<Greenlet "name" at 0x...: fn>`, gevent's repr.
   std::string describe() const override;
+  std::string run_info_details() const override;  // "mailbox=3/100 dropped=0"
   std::size_t mailbox_size() const noexcept;
+  // Messages a bounded mailbox dropped (kDropNewest, kDropOldest, remote kBlockSender).
+  std::uint64_t mailbox_dropped() const noexcept;
 
  protected:
   explicit ActorBase(std::size_t stack_size, const char* function_name);
@@ -347,11 +386,21 @@ namespace grove {
 // Spawning
 
 struct ActorOptions {
-  std::string name;              // default "Greenlet-<id>"
+  std::string name;              // default "Greenlet-<id>" (or register_as)
   std::size_t stack_size = 0;    // 0 = the stack policy's default
   bool link = false;             // link to the calling actor (spawn_link)
   bool start = true;             // false: create only; call start() later
+  // Registers the actor under this name before it starts (actors/registry.h): if the name is
+  // taken, spawn throws std::invalid_argument and nothing runs.
+  std::string register_as;
+  MailboxLimit mailbox;          // unbounded by default
 };
+
+void register_name(const std::string& name, const ActorRef& actor);  // actors/registry.h
+ActorRef whereis(const std::string& name);
+namespace internal {
+void set_mailbox_limit(ActorBase& actor, const MailboxLimit& limit);
+}  // namespace internal
 
 template <class F, class... Args>
 auto spawn_opt(ActorOptions options, F&& f, Args&&... args) {
@@ -361,9 +410,16 @@ auto spawn_opt(ActorOptions options, F&& f, Args&&... args) {
   auto* actor = new internal::ActorImpl<R, Fn, Tuple>(
       options.stack_size, Fn(std::forward<F>(f)), Tuple(std::forward<Args>(args)...));
   Greenlet<R> handle(actor);
-  if (!options.name.empty()) actor->set_name(std::move(options.name));
-  if (options.link) link(handle);
+  if (!options.name.empty()) {
+    actor->set_name(std::move(options.name));
+  } else if (!options.register_as.empty()) {
+    actor->set_name(options.register_as);
+  }
+  if (options.mailbox.max_messages != 0) internal::set_mailbox_limit(*actor, options.mailbox);
+  // Everything that can fail comes before the actor may run: the name, then the stack.
+  if (!options.register_as.empty()) register_name(options.register_as, handle);
   if (options.start) actor->start();
+  if (options.link) link(handle);
   return handle;
 }
 
@@ -428,7 +484,8 @@ void mailbox_remove(Mailbox& box, Envelope* e);
 WaitList& mailbox_waiters(Mailbox& box);
 }  // namespace internal
 
-// Queues `message` in `to`'s mailbox; dropped silently if `to` is dead. Any thread.
+// Queues `message` in `to`'s mailbox; dropped silently if `to` is dead. Any thread. A bounded
+// mailbox applies its overflow policy (see ActorOptions::mailbox).
 template <class M>
 void send(const ActorRef& to, M&& message) {
   if (!to) return;
@@ -442,14 +499,56 @@ void send(const ActorRef& to, M&& message) {
   }
 }
 
+// Sends to the actor registered as `name` (actors/registry.h) on this hub. Unlike send() to a
+// handle, an unknown name is an error: std::invalid_argument (OTP's badarg).
+template <class M>
+void send(const std::string& name, M&& message) {
+  ActorRef to = whereis(name);
+  if (!to) {
+    throw std::invalid_argument("send: no actor is registered as \"" + name + "\"");
+  }
+  send(to, std::forward<M>(message));
+}
+template <class M>
+void send(const char* name, M&& message) {
+  send(std::string(name), std::forward<M>(message));
+}
+
+// The catch-all receive clause: a handler taking AnyMessage takes whatever message is oldest.
+// It owns the message (destroyed with it) and can name its type.
+class AnyMessage {
+ public:
+  explicit AnyMessage(internal::Envelope* e) noexcept : e_(e) {}
+  AnyMessage(AnyMessage&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  AnyMessage& operator=(AnyMessage&&) = delete;
+  ~AnyMessage() {
+    if (e_ != nullptr) e_->destroy(e_);
+  }
+  // The demangled C++ type of the message, e.g. "Ping".
+  std::string type_name() const;
+  // The message if it is an M, else nullptr.
+  template <class M>
+  const M* get_if() const noexcept {
+    if (e_->type != &internal::type_tag<M>) return nullptr;
+    return &static_cast<const internal::Message<M>*>(e_)->value;
+  }
+
+ private:
+  internal::Envelope* e_;
+};
+
 namespace internal {
 template <class H, class... Hs>
 bool dispatch(std::size_t which, Envelope* e, H& handler, Hs&... rest) {
   if (which == 0) {
     using M = message_type_t<H>;
-    std::unique_ptr<Message<M>, void (*)(Message<M>*)> owned(
-        static_cast<Message<M>*>(e), [](Message<M>* m) { m->destroy(m); });
-    handler(std::move(owned->value));
+    if constexpr (std::is_same_v<M, AnyMessage>) {
+      handler(AnyMessage(e));
+    } else {
+      std::unique_ptr<Message<M>, void (*)(Message<M>*)> owned(
+          static_cast<Message<M>*>(e), [](Message<M>* m) { m->destroy(m); });
+      handler(std::move(owned->value));
+    }
     return true;
   }
   if constexpr (sizeof...(Hs) > 0) {

@@ -24,7 +24,7 @@
 //
 // Thread: one hub's fibers (from another thread, post a set() to the hub). Cost: no allocation
 // beyond T and the first rawlink(); a ready result is read without switching.
-// Destruction: no fiber may be waiting (aborts, like WaitList).
+// Destruction: fibers still waiting get ObjectDestroyed (like WaitList).
 //
 //   grove::AsyncResult<int> answer;
 //   grove::spawn_fiber([&] { answer.set(42); });

@@ -3,8 +3,8 @@
 // Model: set() raises the flag and wakes every fiber waiting at that moment; waits that start
 // while the flag is up return true at once, until clear(). A waiter returns true if the event was
 // set at any point while it waited: set() followed by clear() before the waiters run still
-// wakes them with true (modern gevent). wait() returns false only when its deadline passes (or a
-// silent Timeout scope expires); a kill or a throwing Timeout is thrown out of it.
+// wakes them with true (modern gevent). wait() returns false only when its own deadline passes;
+// a kill or an expired Timeout (or within()) is thrown out of it.
 //
 // Wake order: waiters run in the order they started waiting. rawlink() callbacks are one-shot:
 // after set() they run from the hub's own fiber (after the current pass), in registration order,
@@ -14,7 +14,8 @@
 // Thread: owned by the hub of the thread that uses it; call from that hub's fibers (from another
 // thread, post to it with Hub::remote().post). Cost: no allocation until the first rawlink();
 // set() is O(waiters); wait() on a set event does not switch.
-// Destruction: no fiber may be waiting (aborts, like WaitList); pending callbacks are dropped.
+// Destruction: fibers still waiting get ObjectDestroyed (like WaitList); pending callbacks are
+// dropped.
 //
 //   grove::Event ready;
 //   grove::spawn_fiber([&] { load(); ready.set(); });

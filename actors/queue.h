@@ -26,8 +26,8 @@
 //
 // Thread: one hub's fibers. Cost: no allocation per item (a ring buffer / vector that grows
 // geometrically; parked fibers keep their slot on their own stack); a handed-over item is moved
-// once into the getter. Destruction: no fiber may be waiting (aborts, like WaitList); buffered
-// items are destroyed.
+// once into the getter. Destruction: fibers still waiting get ObjectDestroyed (like WaitList);
+// buffered items are destroyed.
 //
 //   grove::Queue<std::string> jobs(100);
 //   grove::spawn_fiber([&] { for (auto& job : jobs) run(job); });  // until shutdown

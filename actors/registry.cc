@@ -8,6 +8,7 @@
 namespace grove {
 namespace internal {
 void set_registered_name(ActorBase& a, std::string name);
+const std::string& registered_name_of(ActorBase& a);
 }  // namespace internal
 
 namespace {
@@ -22,6 +23,11 @@ void register_name(const std::string& name, const ActorRef& actor) {
   if (name.empty()) throw std::invalid_argument("register_name: empty name");
   if (!actor || actor.dead()) {
     throw std::invalid_argument(fmt::format("register_name(\"{}\"): the actor is not alive", name));
+  }
+  if (!internal::registered_name_of(*actor.get()).empty()) {
+    throw std::invalid_argument(fmt::format("register_name(\"{}\"): {} is already registered as \"{}\"",
+                                            name, actor->describe(),
+                                            internal::registered_name_of(*actor.get())));
   }
   auto [it, inserted] = names().try_emplace(name, actor);
   if (!inserted) {

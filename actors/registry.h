@@ -1,8 +1,10 @@
 // actors/registry.h — names for actors (OTP's register/whereis).
 //
 // Model: a name maps to one live actor of this thread's hub. Registering a name that is taken
-// (by a live actor) throws std::invalid_argument; an actor may hold one name. The name is freed
-// when the actor dies, so whereis() never returns a dead actor.
+// (by a live actor), or a second name for an actor that has one, throws std::invalid_argument
+// (OTP's badarg). The name is freed when the actor dies, so whereis() never returns a dead
+// actor. ActorOptions::register_as registers at spawn, before the actor can run; send(name, m)
+// (actors/actor.h) throws std::invalid_argument for an unknown name instead of dropping.
 //
 // Thread: hub thread only; each hub has its own names.
 //

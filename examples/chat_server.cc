@@ -5,12 +5,19 @@
 //   nc 127.0.0.1 7000        # in two terminals: type a nickname, then chat
 //
 // Actors and messages:
-//   - the room: owns the member list; Join, Leave and Say arrive in its mailbox and it sends a
-//     Line to every member. Sending never blocks, so a slow client cannot stall the room;
+//   - the room: owns the member list; Join and Say arrive in its mailbox and it sends a Line to
+//     every member. It monitors each member's writer, so a member that leaves, fails or is
+//     dropped leaves the list by the Down message, whatever ended it. Sending never blocks, so a
+//     slow client cannot stall the room;
 //   - per client, a reader (the connection's own actor) turns lines into Say messages, and a
-//     writer (linked to it) writes the Lines it receives. A client whose writer falls more than
-//     kMaxBacklog lines behind (it stopped reading) is dropped by the room: killing the writer
-//     kills the linked reader, which closes the connection.
+//     writer (linked to it) writes the Lines it receives.
+// Overload: a reader waits for the room to take each Say (Heard) before it reads the next line,
+// so a client that talks faster than the room can broadcast is simply read more slowly (TCP
+// pushes back on it) and the room's mailbox holds at most one Say per client. A client that
+// stops reading is cut off: the room drops it when its writer falls kMaxBacklog lines behind
+// (killing the writer kills the linked reader, which closes the connection), and the writer
+// itself gives up on a line the client has not taken in kWriteTimeout seconds. So memory per
+// client is bounded by its backlog.
 #include <fmt/core.h>
 
 #include <csignal>
@@ -27,14 +34,15 @@
 namespace {
 
 constexpr std::size_t kMaxBacklog = 1000;  // lines queued for one client before it is dropped
+constexpr double kWriteTimeout = 5.0;      // seconds a client may take to accept one line
 
 struct Join { grove::ActorRef writer; std::string nick; };
-struct Leave { grove::ActorRef writer; };
-struct Say { grove::ActorRef writer; std::string text; };
+struct Say { grove::ActorRef writer; grove::ActorRef reader; std::string text; };
+struct Heard {};  // the room's answer to a Say: the reader may read on
 struct Line { std::string text; };
 
 void room() {
-  std::map<grove::ActorRef, std::string> members;
+  std::map<grove::ActorRef, std::string> members;  // writer -> nickname
   auto broadcast = [&](const std::string& text) {
     std::vector<grove::ActorRef> too_slow;
     for (const auto& [writer, nick] : members) {
@@ -55,11 +63,12 @@ void room() {
     grove::receive(
         [&](Join j) {
           members[j.writer] = j.nick;
+          grove::monitor(j.writer);
           broadcast(fmt::format("* {} joined ({} here)\n", j.nick, members.size()));
         },
-        [&](Leave l) {
-          auto it = members.find(l.writer);
-          if (it == members.end()) return;
+        [&](const grove::Down& down) {
+          auto it = members.find(down.from);
+          if (it == members.end()) return;  // dropped above already
           const std::string nick = it->second;
           members.erase(it);
           broadcast(fmt::format("* {} left\n", nick));
@@ -67,38 +76,67 @@ void room() {
         [&](Say s) {
           auto it = members.find(s.writer);
           if (it != members.end()) broadcast(fmt::format("<{}> {}", it->second, s.text));
+          grove::send(s.reader, Heard{});
         });
   }
 }
 
-void client(grove::ActorRef the_room, grove::servers::Stream& conn) {
-  // The writer: everything this client is sent, in order. Five seconds to write a line.
-  auto writer = grove::spawn_link([&conn] {
-    for (;;) {
+// The writer: everything this client is sent, in order. When the connection fails or a line
+// is not taken in time, it closes the connection, which ends the reader's read too.
+void write_lines(grove::servers::Stream& conn) {
+  bool too_slow = false;
+  try {
+    while (!too_slow) {
       grove::receive([&](Line line) {
-        grove::Timeout limit(5.0);
-        conn.write_all(line.text);
+        grove::Timeout limit(kWriteTimeout);
+        try {
+          conn.write_all(line.text);
+        } catch (const grove::Timeout& e) {
+          if (e != limit) throw;
+          too_slow = true;
+        }
       });
     }
-  });
+  } catch (const grove::net::SocketError&) {
+    // the client is gone
+  }
+  conn.close();
+}
+
+void read_lines(grove::ActorRef the_room, grove::ActorRef writer, grove::servers::Stream& conn) {
   grove::net::Reader<grove::servers::Stream> lines(conn);
   conn.write_all("Welcome! Your nickname: ");
   std::string nick = lines.readline(64);
   while (!nick.empty() && (nick.back() == '\n' || nick.back() == '\r')) nick.pop_back();
   if (nick.empty()) nick = fmt::format("guest{}", writer.id());
   grove::send(the_room, Join{writer, nick});
-  try {
-    for (;;) {
-      std::string text = lines.readline(4096);
-      if (text.empty()) break;  // the client left
-      if (text.back() != '\n') text += '\n';
-      grove::send(the_room, Say{writer, text});
-    }
-  } catch (const grove::net::SocketError&) {
+  for (;;) {
+    std::string text = lines.readline(4096);  // a longer line arrives in pieces
+    if (text.empty()) break;  // the client left
+    if (text.back() != '\n') text += '\n';
+    grove::send(the_room, Say{writer, grove::self(), text});
+    grove::receive([](Heard) {});
   }
-  grove::send(the_room, Leave{writer});
-  grove::unlink(writer);
-  writer.kill();
+}
+
+// Ends the writer and waits for it: it writes to the connection, which ends when client()
+// returns. A destructor, so it also runs (and may wait) while a kill unwinds the reader.
+struct EndWriter {
+  grove::ActorRef writer;
+  ~EndWriter() {
+    grove::unlink(writer);
+    (void)writer.kill_and_wait();
+  }
+};
+
+void client(grove::ActorRef the_room, grove::servers::Stream& conn) {
+  auto writer = grove::spawn_link(write_lines, std::ref(conn));
+  EndWriter end_writer{writer};  // its end (the room sees it by its monitor) is our leaving
+  try {
+    read_lines(the_room, writer, conn);
+  } catch (const grove::net::SocketError&) {
+    // the client is gone (or the writer closed the connection)
+  }
 }
 
 }  // namespace

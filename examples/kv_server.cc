@@ -16,7 +16,8 @@
 //   ├── pubsub        supervisor, simple_one_for_one of temporary channel actors (kv/pubsub.h)
 //   ├── connections   supervisor, simple_one_for_one of temporary connection actors
 //   │                                         (kv/connection.h): a crash ends one client only
-//   └── listener      permanent worker        accepts and starts connection children
+//   └── listener      permanent worker        a servers::StreamServer that starts each client
+//                                             as a child of `connections`
 //
 // The data (kv/store.h) and the append-only file are owned here, by main, not by any actor:
 // an actor that crashes is restarted with the same Store, so no acknowledged write is lost.
@@ -24,11 +25,15 @@
 // thread): a mailbox round trip per command would halve the throughput for nothing — see
 // examples/kv/README.md.
 //
+// Overload: at most --maxclients clients (default 10000, fewer when the descriptor limit is
+// lower: `ulimit -n` minus 32, as redis-server computes it); out of descriptors, the listener
+// pauses instead of failing; per-client memory is bounded by client-query-buffer-limit and
+// client-output-buffer-limit (CONFIG GET/SET, redis-server's syntax). See kv/connection.h.
+//
 // SIGINT/SIGTERM (or SHUTDOWN): stop accepting, end the connections, write and fsync the AOF,
 // exit 0.
 #include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
+#include <string.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -43,13 +48,14 @@
 #include "actors/event.h"
 #include "actors/supervisor.h"
 #include "examples/kv/aof.h"
+#include "examples/kv/config.h"
 #include "examples/kv/connection.h"
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
 #include "hub/hub.h"
-#include "hub/io.h"
 #include "net/socket.h"
+#include "servers/signals.h"
 
 namespace {
 
@@ -60,6 +66,7 @@ constexpr const char* kUsage = R"(usage: kv_server [options]
   --appendfsync POLICY       always | everysec | no (default everysec)
   --proto-max-bulk-len N     largest bulk string accepted, bytes (default 536870912)
   --max-multibulk-count N    most arguments in one request (default 2147483647)
+  --maxclients N             most clients at once (default 10000; at most ulimit -n minus 32)
   --help                     this text
 )";
 
@@ -84,6 +91,7 @@ kv::Config parse_flags(int argc, char** argv) {
       else if (flag == "--aof") config.aof_path = value;
       else if (flag == "--proto-max-bulk-len") config.proto_max_bulk_len = std::stoll(value);
       else if (flag == "--max-multibulk-count") config.max_multibulk_count = std::stoll(value);
+      else if (flag == "--maxclients") config.maxclients = std::stoll(value);
       else if (flag == "--appendfsync") {
         if (!kv::parse_fsync_policy(value, config.appendfsync)) {
           fail("--appendfsync must be always, everysec or no");
@@ -95,6 +103,7 @@ kv::Config parse_flags(int argc, char** argv) {
       fail(fmt::format("bad value for {}: {}", flag, value));
     }
   }
+  if (config.maxclients < 1) fail("--maxclients must be at least 1");
   return config;
 }
 
@@ -104,23 +113,6 @@ grove::ActorOptions named(std::string name) {
   return options;
 }
 
-// A fiber that turns SIGINT/SIGTERM into `stop.set()` (signalfd, watched by the hub's loop).
-void watch_signals(grove::Event& stop) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);
-  const int fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-  grove::spawn_fiber([fd, &stop] {
-    grove::IoWatcher readable(fd, grove::kIoRead);
-    signalfd_siginfo info;
-    while (::read(fd, &info, sizeof info) != sizeof info) (void)readable.wait();
-    spdlog::info("kv_server: {} received, shutting down", strsignal(info.ssi_signo));
-    stop.set();
-  });
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,6 +120,24 @@ int main(int argc, char** argv) {
   server.config = parse_flags(argc, argv);
   server.started_ms = kv::unix_ms();
   server.store = std::make_shared<kv::Store>();
+
+  // Every client costs a descriptor: fit maxclients to the limit, as redis-server does.
+  std::int64_t descriptor_limit = 0;
+  const std::int64_t allowed =
+      kv::clients_within_descriptor_limit(server.config.maxclients, &descriptor_limit);
+  if (allowed < 1) {
+    spdlog::critical("kv_server: a descriptor limit of {} leaves no room for clients ({} are "
+                     "kept for the server); raise ulimit -n",
+                     descriptor_limit, kv::kReservedDescriptors);
+    return 1;
+  }
+  if (allowed < server.config.maxclients) {
+    spdlog::warn("kv_server: maxclients {} needs {} descriptors, the limit is {} (ulimit -n): "
+                 "serving at most {} clients",
+                 server.config.maxclients, server.config.maxclients + kv::kReservedDescriptors,
+                 descriptor_limit, allowed);
+    server.config.maxclients = allowed;
+  }
 
   // The data outlives every actor: replay the AOF into the Store before anything serves.
   if (!server.config.aof_path.empty()) {
@@ -157,7 +167,10 @@ int main(int argc, char** argv) {
   grove::Event stop;
   int exit_code = 0;
   server.request_shutdown = [&] { stop.set(); };
-  watch_signals(stop);
+  grove::servers::SignalWatch signals({SIGINT, SIGTERM}, [&](int signo) {
+    spdlog::info("kv_server: {} received, shutting down", strsignal(signo));
+    stop.set();
+  });
 
   // --- the supervision tree --------------------------------------------------------------------
   grove::Supervisor connections;

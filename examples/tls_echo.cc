@@ -12,7 +12,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <vector>
+#include <memory>
 
 #include "examples/cli.h"
 #include "net/tls.h"
@@ -21,9 +21,10 @@
 #include "servers/tls_stream.h"
 
 void echo(grove::servers::Stream& connection, const grove::net::Address&) {
-  std::vector<char> buffer(16 * 1024);
-  while (std::size_t n = connection.read_some(buffer.data(), buffer.size())) {
-    connection.write_all(std::string_view(buffer.data(), n));
+  constexpr std::size_t kSize = 16 * 1024;  // one TLS record
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kSize);
+  while (std::size_t n = connection.read_some(buffer.get(), kSize)) {
+    connection.write_all(std::string_view(buffer.get(), n));
   }
 }
 

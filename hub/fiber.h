@@ -108,6 +108,9 @@ class Fiber {
   // A short human description, e.g. `<Fiber 7 parked on "sleep">`; actors override it.
   virtual std::string describe() const;
 
+  // Extra `key=value` details for Hub::run_info (an actor adds its mailbox), "" for none.
+  virtual std::string run_info_details() const { return {}; }
+
   // Writes a short name ("Fiber-7", an actor's name) into `out` without allocating: the
   // blocking monitor calls it from a signal handler.
   virtual void copy_name(char* out, std::size_t size) const noexcept;

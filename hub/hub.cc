@@ -21,6 +21,7 @@
 #include "hub/internal/switch.h"
 #include "hub/monitor.h"
 #include "hub/timeout.h"
+#include "hub/timer.h"
 
 namespace grove {
 
@@ -514,6 +515,7 @@ Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<
 
 Hub::~Hub() {
   if (watch_) internal::unwatch(this);
+  internal::drop_timers(*this);
   {
     std::lock_guard lock(hubs_mutex);
     live_hubs().erase(this);
@@ -648,8 +650,11 @@ HubStats Hub::stats() const {
 std::string Hub::run_info() const {
   std::string out;
   for (Fiber* f = live_head_; f != nullptr; f = f->next_live_) {
-    fmt::format_to(std::back_inserter(out), "{} state={} waiting_on=\"{}\" stack_high_water={}\n",
-                   f->describe(), to_string(f->state_), f->waiting_on(), f->stack_high_water());
+    const std::string details = f->run_info_details();
+    fmt::format_to(std::back_inserter(out),
+                   "{} state={} waiting_on=\"{}\" stack_high_water={}{}{}\n", f->describe(),
+                   to_string(f->state_), f->waiting_on(), f->stack_high_water(),
+                   details.empty() ? "" : " ", details);
   }
   const HubStats s = stats();
   fmt::format_to(std::back_inserter(out),

@@ -98,6 +98,8 @@ class Hub {
   Hub& operator=(const Hub&) = delete;
 
   Fiber& current_fiber() const noexcept { return *current_; }
+  // False in the hub's own fiber (callbacks, libev handlers), which must never park.
+  bool can_wait() const noexcept { return current_ != loop_fiber_; }
   Fiber& main_fiber() const noexcept { return *main_; }
   bool in_main_fiber() const noexcept { return current_ == main_; }
 

@@ -97,6 +97,37 @@ BIO_METHOD* socket_bio_method() {
   return method;
 }
 
+// Mozilla's server-side TLS recommendations (version 5.7), as OpenSSL names them.
+constexpr const char* kTls13Suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+constexpr const char* kIntermediateCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// Old clients: CBC, RSA and DHE key exchange, SHA-1 MACs; OpenSSL 3 allows TLS 1.0/1.1 only at
+// security level 0.
+constexpr const char* kOldCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305:"
+    "ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:"
+    "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:"
+    "ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:DHE-RSA-AES128-SHA256:DHE-RSA-AES256-SHA256:"
+    "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA:"
+    "DES-CBC3-SHA:@SECLEVEL=0";
+constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
+
+int openssl_version(TlsVersion v) {
+  switch (v) {
+    case TlsVersion::kTls10: return TLS1_VERSION;
+    case TlsVersion::kTls11: return TLS1_1_VERSION;
+    case TlsVersion::kTls12: return TLS1_2_VERSION;
+    case TlsVersion::kTls13: return TLS1_3_VERSION;
+  }
+  return TLS1_2_VERSION;
+}
+
 std::string alpn_wire(const std::vector<std::string>& protocols) {
   std::string wire;
   for (const std::string& p : protocols) {
@@ -160,7 +191,8 @@ struct TlsContext::Impl {
     impl->ctx = ::SSL_CTX_new(server ? ::TLS_server_method() : ::TLS_client_method());
     if (impl->ctx == nullptr) throw_config_error("SSL_CTX_new");
     ::SSL_CTX_set_min_proto_version(impl->ctx, TLS1_2_VERSION);
-    ::SSL_CTX_set_options(impl->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+    ::SSL_CTX_set_options(impl->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION |
+                                         SSL_OP_NO_COMPRESSION);
     ::SSL_CTX_set_mode(impl->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                                       SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     ::SSL_CTX_set_read_ahead(impl->ctx, 1);  // one recv per record batch, not two per record
@@ -170,9 +202,30 @@ struct TlsContext::Impl {
       if (::SSL_CTX_set_default_verify_paths(impl->ctx) != 1) ::ERR_clear_error();
     } else {
       ::SSL_CTX_set_alpn_select_cb(impl->ctx, &Impl::select_alpn, impl.get());
+      impl->apply_profile(TlsProfile::kIntermediate);
     }
     impl->apply_verify();
     return impl;
+  }
+
+  void apply_profile(TlsProfile profile) {
+    const bool old = profile == TlsProfile::kOld;
+    const int min = profile == TlsProfile::kModern ? TLS1_3_VERSION : old ? TLS1_VERSION : TLS1_2_VERSION;
+    if (::SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
+        ::SSL_CTX_set_max_proto_version(ctx, 0) != 1 ||
+        ::SSL_CTX_set_cipher_list(ctx, old ? kOldCiphers : kIntermediateCiphers) != 1 ||
+        ::SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1 ||
+        ::SSL_CTX_set1_groups_list(ctx, kGroups) != 1) {
+      throw_config_error("set_profile");
+    }
+    if (old) {
+      ::SSL_CTX_set_dh_auto(ctx, 1);  // DHE key exchange needs parameters
+    } else {
+      ::SSL_CTX_set_security_level(ctx, 2);  // back from the level 0 of kOld's cipher list
+    }
+    // Every cipher of these lists is strong, so the server's order (strongest and fastest
+    // first) decides; a client that puts ChaCha20 first has no AES hardware and gets it.
+    ::SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
   }
 };
 
@@ -269,8 +322,28 @@ TlsContext& TlsContext::set_alpn_protocols(const std::vector<std::string>& proto
 }
 
 TlsContext& TlsContext::set_minimum_version(TlsVersion version) {
-  ::SSL_CTX_set_min_proto_version(impl_->ctx,
-                                  version == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  if (::SSL_CTX_set_min_proto_version(impl_->ctx, openssl_version(version)) != 1) {
+    throw_config_error("set_minimum_version");
+  }
+  return *this;
+}
+
+TlsContext& TlsContext::set_profile(TlsProfile profile) {
+  impl_->apply_profile(profile);
+  return *this;
+}
+
+TlsContext& TlsContext::set_ciphers(const std::string& tls12_ciphers) {
+  if (::SSL_CTX_set_cipher_list(impl_->ctx, tls12_ciphers.c_str()) != 1) {
+    throw_config_error("set_ciphers '" + tls12_ciphers + "'");
+  }
+  return *this;
+}
+
+TlsContext& TlsContext::set_ciphersuites(const std::string& tls13_suites) {
+  if (::SSL_CTX_set_ciphersuites(impl_->ctx, tls13_suites.c_str()) != 1) {
+    throw_config_error("set_ciphersuites '" + tls13_suites + "'");
+  }
   return *this;
 }
 

@@ -12,7 +12,14 @@
 // certificate against the system CAs (or those you load) and checks the hostname given to
 // wrap_client (which is also sent as SNI); TLS 1.2 is the minimum. A server does not ask for a
 // client certificate unless set_verify(true). An EOF without close_notify reads as end of stream
-// (Python's suppress_ragged_eofs).
+// (Python's suppress_ragged_eofs). Renegotiation is refused on both sides.
+//
+// A server starts with Mozilla's "intermediate" profile (TlsProfile::kIntermediate): TLS 1.2 and
+// 1.3 only; TLS 1.2 with ECDHE key exchange and AEAD ciphers only (AES-GCM, ChaCha20-Poly1305 —
+// no CBC, no RSA or DHE key exchange), the server's order preferred (ChaCha20 first for a client
+// that prefers it: those lack AES hardware); groups X25519, P-256, P-384; no compression.
+// set_profile(kOld) widens it for clients from before 2014 (TLS 1.0/1.1, CBC, RSA key
+// exchange); set_ciphers/set_ciphersuites/set_minimum_version tune it by hand.
 //
 // Failures throw TlsError (a SocketError) with OpenSSL's reason and, for certificate problems,
 // the verify result: "TLS handshake with 127.0.0.1:4433: certificate verify failed (hostname
@@ -57,7 +64,14 @@ class TlsError : public SocketError {
   std::string verify_message_;
 };
 
-enum class TlsVersion { kTls12, kTls13 };
+enum class TlsVersion { kTls10, kTls11, kTls12, kTls13 };
+
+// Mozilla's server-side TLS profiles (wiki.mozilla.org/Security/Server_Side_TLS, version 5).
+enum class TlsProfile {
+  kModern,        // TLS 1.3 only
+  kIntermediate,  // TLS 1.3, and TLS 1.2 with ECDHE + AEAD ciphers: a server's default
+  kOld,           // also TLS 1.0/1.1, CBC ciphers, RSA and DHE key exchange (old clients only)
+};
 
 class TlsSocket;
 
@@ -83,6 +97,12 @@ class TlsContext {
   // Offered (client) or accepted in preference order (server) application protocols.
   TlsContext& set_alpn_protocols(const std::vector<std::string>& protocols);
   TlsContext& set_minimum_version(TlsVersion version);
+  // Versions, ciphers, groups and cipher order of a profile (replaces earlier settings of those).
+  TlsContext& set_profile(TlsProfile profile);
+  // OpenSSL cipher list for TLS 1.2 and older ("ECDHE+AESGCM:ECDHE+CHACHA20"); TLS 1.3 suites
+  // ("TLS_AES_128_GCM_SHA256:..."). Throw TlsError when nothing in the list is known.
+  TlsContext& set_ciphers(const std::string& tls12_ciphers);
+  TlsContext& set_ciphersuites(const std::string& tls13_suites);
 
   bool is_server() const noexcept;
   bool verify() const noexcept;

@@ -3,10 +3,13 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "actors/actor.h"
 #include "actors/event.h"
+#include "actors/group.h"
 #include "hub/hub.h"
 #include "servers/stream_server.h"
 
@@ -18,6 +21,7 @@ struct DatagramServer::State {
   DatagramHandler handler;
   DatagramServerOptions options;
   Greenlet<void> receiver;
+  std::unique_ptr<Pool> handlers;  // spawn_per_datagram
   Event stopped;
   bool started = false;
   bool closed = false;
@@ -50,15 +54,21 @@ void DatagramServer::start() {
     s.socket.bind(*s.bind_to);
   }
   s.started = true;
+  if (s.options.spawn_per_datagram) {
+    s.handlers = std::make_unique<Pool>(std::max<std::size_t>(s.options.max_handlers, 1));
+  }
   ActorOptions options;
   options.name = "DatagramServer receive loop";
   s.receiver = spawn_opt(std::move(options), [this, st = state_.get()] {
     std::vector<char> buffer(st->options.max_datagram);
     while (!st->closed) {
+      // A full pool: receive nothing until a handler ends (the kernel holds or drops the rest).
+      if (st->handlers && st->handlers->full()) (void)st->handlers->wait_available();
       auto [n, peer] = st->socket.recvfrom_into(buffer.data(), buffer.size());
       ++st->received;
-      if (st->options.spawn_per_datagram) {
-        grove::spawn([this, st, data = std::string(buffer.data(), n), peer = peer] {
+      if (st->handlers) {
+        // Room was made above and only this loop spawns: spawn() does not wait.
+        st->handlers->spawn([this, st, data = std::string(buffer.data(), n), peer = peer] {
           st->handler(data, peer, *this);
         });
         continue;
@@ -84,6 +94,8 @@ void DatagramServer::stop() {
   if (s.receiver && !s.receiver.dead() && !(in_actor() && self() == s.receiver)) {
     (void)s.receiver.kill_and_wait();
   }
+  // Spawned handlers use this server and its state: none may outlive them.
+  if (s.handlers) (void)s.handlers->kill(true, Deadline::after(5.0));
   s.socket.close();
   s.stopped.set();
 }

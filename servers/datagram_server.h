@@ -6,8 +6,11 @@
 // answers with server.sendto(reply, peer). By default the handler runs inline in the receive
 // loop (no spawn per datagram: the fast path for request/answer protocols such as DNS — a
 // handler that blocks then delays the next datagrams); with `spawn_per_datagram` each call gets
-// its own greenlet-actor, as gevent does. A handler that throws is reported through the hub
-// (inline: the error is reported and the loop goes on; spawned: its actor reports it).
+// its own greenlet-actor, as gevent does, at most `max_handlers` at once: when that many run,
+// the loop stops receiving until one ends (later datagrams wait in the socket's buffer and the
+// kernel drops what does not fit), so a flood costs a bounded number of greenlets. stop() kills
+// the handlers still running. A handler that throws is reported through the hub (inline: the
+// error is reported and the loop goes on; spawned: its actor reports it).
 //
 // Thread: one hub. Lifetime: the destructor stops the server. Cost per datagram: one recvfrom,
 // plus what the handler sends; the receive buffer is `max_datagram` bytes, reused.
@@ -37,6 +40,7 @@ using DatagramHandler =
 struct DatagramServerOptions {
   std::size_t max_datagram = 64 * 1024;
   bool spawn_per_datagram = false;
+  std::size_t max_handlers = 1000;  // spawned handlers running at once (spawn_per_datagram)
 };
 
 class DatagramServer {
@@ -52,7 +56,8 @@ class DatagramServer {
 
   void start();
   void serve_forever();
-  // Stops receiving; closes the socket.
+  // Stops receiving, kills the spawned handlers still running (and waits for them), closes the
+  // socket.
   void stop();
   void close() { stop(); }
   bool started() const noexcept;

@@ -9,10 +9,14 @@
 
 #include <http_parser.h>
 #include <sys/socket.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <time.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 
@@ -115,6 +119,137 @@ void append_number(std::string& out, std::uint64_t n) {
 }
 
 constexpr std::size_t kCopyBodyLimit = 16 * 1024;  // smaller bodies are copied next to the head
+constexpr std::size_t kFirstReadBuffer = 4096;    // grows (to options.read_buffer) as reads fill it
+
+// Statuses whose answers have no body, and so no Content-Length or Transfer-Encoding (RFC 9110
+// §8.6, RFC 9112 §6.1, §6.3).
+bool bodiless(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+
+// The lines around the content of a request — the request line, the header section, chunk-size
+// lines with their extensions, the trailer section — checked byte by byte as http-parser consumes
+// them. http-parser built without HTTP_PARSER_STRICT (as Debian ships it) takes any byte after a
+// CR for its LF, ends lines at a bare LF, folds lines that start with whitespace, and skips
+// whatever follows a chunk size up to the next CR. A front end that reads those bytes otherwise
+// sees a different request (smuggling), so here every line ends in CRLF, no line starts with
+// whitespace, and no control character other than HTAB appears. Content bytes are never given
+// to it. Linear: each byte is looked at once.
+class FramingCheck {
+ public:
+  // Back to the start of a line (a new message).
+  void reset() noexcept {
+    state_ = kLineStart;
+    line_ = 0;
+  }
+  // False at the first byte that breaks the rules or makes a line longer than `max_line`.
+  // Works line by line: plain bytes are skipped 16 at a time, each CR must be followed by LF
+  // and each line's first byte must not be whitespace.
+  bool scan(const char* data, std::size_t n, std::size_t max_line) noexcept {
+    const auto* const begin = reinterpret_cast<const unsigned char*>(data);
+    const auto* const end = begin + n;
+    const unsigned char* p = begin;
+    if (p == end) return true;
+    // What the previous piece left open: the LF after its CR, the first byte of a line.
+    if (state_ == kAfterCr) {
+      if (*p++ != '\n') return false;  // a bare CR
+      state_ = kLineStart;
+      line_ = 0;
+      if (p == end) return true;
+    }
+    if (state_ == kLineStart && (*p == ' ' || *p == '\t')) return false;
+    state_ = kInLine;
+    const unsigned char* line_begin = p;  // line_ counts the bytes of this line before it
+    for (;;) {
+      const unsigned char* q = skip_plain(begin, p, end);
+      if (q == end) break;
+      if (*q == '\t') {
+        p = q + 1;
+        continue;
+      }
+      if (*q != '\r') return false;  // a bare LF, or a control character
+      if (line_ + std::size_t(q - line_begin) > max_line) return false;
+      if (q + 1 == end) {
+        state_ = kAfterCr;
+        return true;
+      }
+      if (q[1] != '\n') return false;  // a bare CR
+      p = q + 2;
+      line_ = 0;
+      line_begin = p;
+      if (p == end) {
+        state_ = kLineStart;
+        return true;
+      }
+      if (*p == ' ' || *p == '\t') return false;  // obs-fold, or whitespace before a field
+    }
+    line_ += std::size_t(end - line_begin);
+    return line_ <= max_line;
+  }
+  // Whether `c` may come next (nothing is consumed).
+  bool accepts(unsigned char c) const noexcept {
+    if (state_ == kAfterCr) return c == '\n';
+    if (state_ == kLineStart && (c == ' ' || c == '\t')) return false;
+    return plain(c) || c == '\r' || c == '\t';
+  }
+
+ private:
+  enum State : unsigned char { kLineStart, kInLine, kAfterCr };
+
+  // Printable ASCII and obs-text: the bytes that need no look.
+  static bool plain(unsigned char c) noexcept { return c >= 0x20 && c != 0x7f; }
+  // The first byte in [p, end) that is not plain (or `end`); [begin, end) is all readable.
+  // Heads are mostly plain bytes: SSE2 looks at 16 of them at once (the last, partial block
+  // through the 16 bytes that end at `end`), so the check costs a fraction of the parse.
+  static const unsigned char* skip_plain(const unsigned char* begin, const unsigned char* p,
+                                         const unsigned char* end) noexcept {
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+      if (const unsigned mask = special_bytes(p)) return p + __builtin_ctz(mask);
+      p += 16;
+    }
+    if (p != end && end - begin >= 16) {
+      const unsigned char* last = end - 16;
+      const unsigned mask = special_bytes(last) & (~0u << (p - last));
+      return mask != 0 ? last + __builtin_ctz(mask) : end;
+    }
+#endif
+    while (p != end && plain(*p)) ++p;
+    return p;
+  }
+#if defined(__SSE2__)
+  // One bit per byte of p[0..16) that is a control character or DEL.
+  static unsigned special_bytes(const unsigned char* p) noexcept {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Signed compares: bytes >= 0x80 are negative, and plain.
+    const __m128i control = _mm_and_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                          _mm_cmpgt_epi8(v, _mm_set1_epi8(-1)));
+    const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(control, del)));
+  }
+#endif
+
+  State state_ = kLineStart;
+  std::size_t line_ = 0;
+};
+
+// The coding names of a Transfer-Encoding value, lower-case, in order ("gzip, chunked" →
+// gzip, chunked); empty list elements are skipped (RFC 9110 §5.6.1).
+std::vector<std::string> transfer_codings(std::string_view value) {
+  std::vector<std::string> codings;
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.empty()) continue;
+    std::string name(item);
+    for (char& ch : name) {
+      if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+    }
+    codings.push_back(std::move(name));
+  }
+  return codings;
+}
 
 }  // namespace
 
@@ -137,6 +272,7 @@ struct HttpServer::State {
   HttpServerOptions options;
   HttpHandler handler;
   bool stopping = false;
+  HttpServerStats stats;
   // Every open connection (an intrusive list: joining and leaving cost no allocation); stop()
   // kills the ones marked idle (waiting for their next request, no byte of it read yet).
   internal::HttpConnection* connections = nullptr;
@@ -153,7 +289,8 @@ class HttpConnection {
         handler_(handler),
         options_(options),
         server_(server),
-        buffer_(std::max<std::size_t>(options.read_buffer, 4096)) {
+        buffer_(new char[kFirstReadBuffer]),
+        capacity_(kFirstReadBuffer) {
     http_parser_init(&parser_, HTTP_REQUEST);
     parser_.data = this;
     http_parser_settings_init(&settings_);
@@ -163,11 +300,14 @@ class HttpConnection {
     settings_.on_header_value = &HttpConnection::on_header_value;
     settings_.on_headers_complete = &HttpConnection::on_headers_complete;
     settings_.on_body = &HttpConnection::on_body;
+    settings_.on_chunk_header = &HttpConnection::on_chunk_header;
     settings_.on_message_complete = &HttpConnection::on_message_complete;
     request_.connection_ = this;
     request_.peer_ = &peer_;
     response_.connection_ = this;
     out_.reserve(4096);
+    // The socket's timeout bounds each write (reads here always carry their own deadline).
+    if (options.send_timeout > 0) stream_.socket().settimeout(options.send_timeout);
     if (server_ != nullptr && in_actor()) {
       self_ = self().get();
       next_ = server_->connections;
@@ -210,11 +350,16 @@ class HttpConnection {
   static int on_header_value(http_parser* p, const char* at, std::size_t n);
   static int on_headers_complete(http_parser* p);
   static int on_body(http_parser* p, const char* at, std::size_t n);
+  static int on_chunk_header(http_parser* p);
   static int on_message_complete(http_parser* p);
 
   int fail(int status) {
     if (error_status_ == 0) error_status_ = status;
     return -1;
+  }
+  Feed fail_feed(int status) {
+    fail(status);
+    return Feed::kError;
   }
   void begin_request();
   bool read_head();
@@ -222,6 +367,7 @@ class HttpConnection {
   void finish_request();
   Feed feed();
   std::size_t fill(Deadline deadline);
+  void release_buffers();
   void flush();
   void write_head(HttpResponse& r, std::string_view content_type, bool chunked,
                   std::uint64_t length);
@@ -242,11 +388,16 @@ class HttpConnection {
 
   http_parser parser_;
   http_parser_settings settings_;
-  std::vector<char> buffer_;
+  // Read buffer: starts at kFirstReadBuffer and doubles (up to options.read_buffer) only when a
+  // read fills it, so an idle or slow connection holds 4 KiB; back to that size when idle.
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_;
+  bool filled_ = false;  // the last read filled the free space
   std::size_t begin_ = 0;  // first byte not yet given to the parser
   std::size_t end_ = 0;    // end of the bytes read
   const char* exec_end_ = nullptr;  // end of the range of the running http_parser_execute
   std::string out_;        // answers not yet written (pipelined answers leave together)
+  FramingCheck framing_;
 
   // Per-request parse state.
   HttpRequest request_;
@@ -260,6 +411,11 @@ class HttpConnection {
   const char* body_at_ = nullptr;
   std::size_t body_left_ = 0;
   std::uint64_t body_read_ = 0;
+  const char* span_at_ = nullptr;    // the content http-parser gave on_body in this feed
+  std::size_t span_size_ = 0;
+  std::uint64_t body_received_ = 0;  // content bytes parsed so far
+  std::uint64_t chunks_ = 0;
+  std::uint64_t framing_bytes_ = 0;  // chunk-size lines and trailers
   int crlf_owed_ = 0;  // bytes of a chunk's closing CRLF still to be checked
   bool expect_continue_ = false;
   bool continue_sent_ = false;
@@ -285,6 +441,16 @@ int HttpConnection::on_url(http_parser* p, const char* at, std::size_t n) {
 int HttpConnection::on_header_field(http_parser* p, const char* at, std::size_t n) {
   HttpConnection& c = of(p);
   HttpHeaders& h = c.request_.headers_;
+  if (c.headers_done_) {
+    // A trailer field of a chunked body: checked and counted, not kept (the handler holds
+    // views of the header list while it reads the body; RFC 9110 §6.5.1 lets a recipient
+    // drop trailers).
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!is_tchar(static_cast<unsigned char>(at[i]))) return c.fail(400);
+    }
+    c.header_bytes_ += n;
+    return c.header_bytes_ > c.options_.max_header_bytes ? c.fail(431) : 0;
+  }
   if (c.last_was_value_ || h.size_ == 0) {
     if (h.size_ >= c.options_.max_headers) return c.fail(431);
     if (h.entries_.size() == h.size_) h.entries_.emplace_back();
@@ -307,18 +473,12 @@ int HttpConnection::on_header_field(http_parser* p, const char* at, std::size_t 
 int HttpConnection::on_header_value(http_parser* p, const char* at, std::size_t n) {
   HttpConnection& c = of(p);
   HttpHeaders& h = c.request_.headers_;
-  // An obs-folded line (a line starting with whitespace continues the previous value):
-  // http-parser accepts it; RFC 9112 lets a server reject it, and it hides headers from
-  // proxies. Look back over the whitespace before the value: a line break means a fold.
-  if (at > c.buffer_.data()) {
-    const char* q = at;
-    while (q > c.buffer_.data() && (q[-1] == ' ' || q[-1] == '\t')) --q;
-    if (q > c.buffer_.data() && (q[-1] == '\n' || q[-1] == '\r')) return c.fail(400);
-  }
-  if (h.size_ == 0) return c.fail(400);
-  c.last_was_value_ = true;
+  // (An obs-folded line — one that starts with whitespace — is refused by FramingCheck.)
   c.header_bytes_ += n;
   if (c.header_bytes_ > c.options_.max_header_bytes) return c.fail(431);
+  if (c.headers_done_) return 0;  // a trailer field's value: counted, not kept
+  if (h.size_ == 0) return c.fail(400);
+  c.last_was_value_ = true;
   h.entries_[h.size_ - 1].second.append(at, n);
   return 0;
 }
@@ -333,7 +493,24 @@ int HttpConnection::on_headers_complete(http_parser* p) {
   if (p->method == HTTP_CONNECT) return c.fail(405);
   const std::size_t hosts = r.headers_.count("host");
   if (hosts > 1 || (hosts == 0 && r.minor_ == 1)) return c.fail(400);
-  if (r.headers_.count("transfer-encoding") > 1) return c.fail(400);
+  // Transfer-Encoding (RFC 9112 §6.1, §6.3). http-parser has refused it with Content-Length,
+  // and a request whose last coding is not chunked; the rest is checked here.
+  if (const std::size_t te = r.headers_.count("transfer-encoding"); te > 0) {
+    // One field line only: a second one is how requests get smuggled past proxies that read
+    // only the first.
+    if (te > 1) return c.fail(400);
+    // HTTP/1.0 has no transfer codings: its framing is faulty whatever else it says.
+    if (r.minor_ == 0) return c.fail(400);
+    const std::vector<std::string> codings = transfer_codings(*r.headers_.get("transfer-encoding"));
+    if (codings.empty() || codings.back() != "chunked" || (p->flags & F_CHUNKED) == 0) {
+      return c.fail(400);
+    }
+    for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+      if (codings[i] == "chunked") return c.fail(400);  // chunked applied twice
+    }
+    // gzip, deflate, ... under chunked: the content would reach the handler still coded.
+    if (codings.size() > 1) return c.fail(501);
+  }
   r.chunked_ = (p->flags & F_CHUNKED) != 0;
   if ((p->flags & F_CONTENTLENGTH) != 0) {
     r.content_length_ = p->content_length;
@@ -355,6 +532,9 @@ int HttpConnection::on_body(http_parser* p, const char* at, std::size_t n) {
   HttpConnection& c = of(p);
   c.body_at_ = at;
   c.body_left_ = n;
+  c.span_at_ = at;
+  c.span_size_ = n;
+  c.body_received_ += n;
   if ((p->flags & F_CHUNKED) != 0 && p->content_length == 0) {
     // The chunk's data ended: http-parser (non-strict build) takes any two bytes as its CRLF
     // ("helloXX0\r\n\r\n" parses). Check them here, or at the start of the next feed.
@@ -371,6 +551,17 @@ int HttpConnection::on_body(http_parser* p, const char* at, std::size_t n) {
   return 0;
 }
 
+// A chunk-size line was parsed (p->content_length is the chunk's size): a body that announces
+// more than max_body is refused before its bytes arrive.
+int HttpConnection::on_chunk_header(http_parser* p) {
+  HttpConnection& c = of(p);
+  ++c.chunks_;
+  if (p->content_length > c.options_.max_body - std::min(c.options_.max_body, c.body_received_)) {
+    return c.fail(413);
+  }
+  return 0;
+}
+
 int HttpConnection::on_message_complete(http_parser* p) {
   HttpConnection& c = of(p);
   c.message_done_ = true;
@@ -381,8 +572,8 @@ int HttpConnection::on_message_complete(http_parser* p) {
 // --- reading ---------------------------------------------------------------------------------
 
 HttpConnection::Feed HttpConnection::feed() {
-  const char* data = buffer_.data() + begin_;
-  std::size_t size = end_ - begin_;
+  const char* data = buffer_.get() + begin_;
+  const std::size_t size = end_ - begin_;
   // The rest of a chunk's CRLF that on_body could not see yet. The bytes stay in the input:
   // http-parser consumes them itself.
   for (std::size_t i = 0; crlf_owed_ > 0 && i < size; ++i) {
@@ -394,29 +585,77 @@ HttpConnection::Feed HttpConnection::feed() {
   }
   if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) http_parser_pause(&parser_, 0);
   exec_end_ = data + size;
+  span_at_ = nullptr;
+  span_size_ = 0;
+  const bool in_body = headers_done_;
   const std::size_t used = http_parser_execute(&parser_, &settings_, data, size);
   begin_ += used;
+  if (server_ != nullptr) server_->stats.bytes_parsed += used;
   const auto err = static_cast<http_errno>(HTTP_PARSER_ERRNO(&parser_));
-  if (err == HPE_OK || err == HPE_PAUSED) {
-    if (error_status_ != 0) return Feed::kError;
-    return Feed::kOk;
+  if (err != HPE_OK && err != HPE_PAUSED) {
+    if (error_status_ == 0) error_status_ = err == HPE_HEADER_OVERFLOW ? 431 : 400;
+    return Feed::kError;
   }
-  if (error_status_ == 0) error_status_ = err == HPE_HEADER_OVERFLOW ? 431 : 400;
-  return Feed::kError;
+  if (error_status_ != 0) return Feed::kError;
+  // The bytes consumed around the content go through FramingCheck: all of them while the head
+  // is parsed (http-parser pauses at its end), and a chunked body's size lines and trailers.
+  // (A Content-Length body is content only; the line feed that ends its head is checked by
+  // read_head.)
+  if (!in_body) {
+    if (!framing_.scan(data, used, SIZE_MAX)) return fail_feed(400);
+  } else if (request_.chunked_) {
+    const char* end = data + used;
+    const char* span_begin = span_at_ != nullptr ? std::min(span_at_, end) : end;
+    const char* span_end = span_at_ != nullptr ? std::min(span_at_ + span_size_, end) : end;
+    const std::size_t line = options_.max_request_line;
+    if (!framing_.scan(data, std::size_t(span_begin - data), line) ||
+        !framing_.scan(span_end, std::size_t(end - span_end), line)) {
+      return fail_feed(400);
+    }
+    // Chunk extensions and tiny chunks can make a client send far more framing than content
+    // (bytes the handler never sees); allow 16 KiB plus a little per chunk and per content byte.
+    framing_bytes_ += used - std::size_t(span_end - span_begin);
+    if (framing_bytes_ > 16 * 1024 + 16 * chunks_ + 2 * body_received_) return fail_feed(400);
+  }
+  return Feed::kOk;
 }
 
 std::size_t HttpConnection::fill(Deadline deadline) {
   if (begin_ == end_) {
     begin_ = end_ = 0;
-  } else if (end_ == buffer_.size()) {
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    // The last read filled the buffer: the client sends faster than one read takes. Grow (no
+    // byte is pending, so nothing is copied and no pointer into the buffer is live).
+    if (filled_ && capacity_ < options_.read_buffer) {
+      capacity_ = std::min(capacity_ * 2, std::max(options_.read_buffer, kFirstReadBuffer));
+      buffer_.reset(new char[capacity_]);
+    }
+  } else if (end_ == capacity_) {
+    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
   flush();  // answers leave before we wait for more requests
-  const std::size_t n = stream_.read_some(buffer_.data() + end_, buffer_.size() - end_, deadline);
+  const std::size_t room = capacity_ - end_;
+  const std::size_t n = stream_.read_some(buffer_.get() + end_, room, deadline);
+  filled_ = n == room;
   end_ += n;
+  if (server_ != nullptr) server_->stats.bytes_received += n;
   return n;
+}
+
+// Between requests, with nothing buffered: back to the first sizes, so thousands of idle
+// keep-alive connections cost a few KiB each whatever they sent before.
+void HttpConnection::release_buffers() {
+  if (capacity_ > kFirstReadBuffer && begin_ == end_) {
+    buffer_.reset(new char[kFirstReadBuffer]);
+    capacity_ = kFirstReadBuffer;
+    begin_ = end_ = 0;
+    filled_ = false;
+  }
+  if (out_.empty() && out_.capacity() > 16 * 1024) {
+    std::string().swap(out_);
+    out_.reserve(4096);
+  }
 }
 
 void HttpConnection::flush() {
@@ -447,6 +686,10 @@ void HttpConnection::begin_request() {
   body_at_ = nullptr;
   body_left_ = 0;
   body_read_ = 0;
+  body_received_ = 0;
+  chunks_ = 0;
+  framing_bytes_ = 0;
+  framing_.reset();
   crlf_owed_ = 0;
   expect_continue_ = false;
   continue_sent_ = false;
@@ -459,12 +702,21 @@ bool HttpConnection::read_head() {
   begin_request();
   for (;;) {
     if (begin_ < end_) {
-      if (feed() == Feed::kError) {
-        answer_error(error_status_);
+      if (!headers_done_) {
+        if (feed() == Feed::kError) {
+          answer_error(error_status_);
+          return false;
+        }
+        continue;
+      }
+      // http-parser paused before the byte that ends the header section and, built lenient,
+      // takes any byte for that line feed: it must be one before the handler runs.
+      if (!framing_.accepts(static_cast<unsigned char>(buffer_[begin_]))) {
+        answer_error(400);
         return false;
       }
-      if (headers_done_) return true;
-      continue;
+      if (server_ != nullptr) ++server_->stats.requests;
+      return true;
     }
     if (server_ != nullptr && server_->stopping && !in_message_) return false;
     Deadline deadline;
@@ -472,6 +724,7 @@ bool HttpConnection::read_head() {
       if (!header_deadline_) header_deadline_ = Deadline::after(options_.header_timeout);
       deadline = *header_deadline_;
     } else {
+      release_buffers();
       deadline = Deadline::after(options_.idle_timeout);
       set_idle(true);
     }
@@ -587,6 +840,11 @@ void HttpConnection::write_head(HttpResponse& r, std::string_view content_type, 
 }
 
 void HttpConnection::send(HttpResponse& r, std::string_view body, std::string_view content_type) {
+  if (bodiless(r.status_)) {
+    write_head(r, {}, false, std::uint64_t(-1));  // the body, if any, is not sent
+    r.finished_ = true;
+    return;
+  }
   write_head(r, content_type, false, body.size());
   r.finished_ = true;
   const bool head = request_.method_ == "HEAD";
@@ -604,7 +862,9 @@ void HttpConnection::send(HttpResponse& r, std::string_view body, std::string_vi
 }
 
 void HttpConnection::begin_chunked(HttpResponse& r, std::string_view content_type) {
-  if (request_.minor_ == 0) {
+  if (bodiless(r.status_)) {
+    write_head(r, {}, false, std::uint64_t(-1));  // chunks written later are not sent
+  } else if (request_.minor_ == 0) {
     // HTTP/1.0 has no chunked coding: the body runs to the end of the connection.
     close_after_ = true;
     write_head(r, content_type, false, std::uint64_t(-1));
@@ -617,7 +877,7 @@ void HttpConnection::begin_chunked(HttpResponse& r, std::string_view content_typ
 void HttpConnection::write_chunk(HttpResponse& r, std::string_view data) {
   if (!r.started_) begin_chunked(r, "text/plain");
   if (r.finished_) throw std::logic_error("HttpResponse: write_chunk after the end");
-  if (data.empty() || request_.method_ == "HEAD") return;
+  if (data.empty() || request_.method_ == "HEAD" || bodiless(r.status_)) return;
   r.body_bytes_ += data.size();
   if (r.chunked_) {
     out_.append(fmt::format("{:x}\r\n", data.size()));
@@ -667,7 +927,7 @@ void HttpConnection::lingering_close() {
     const Deadline deadline = Deadline::after(std::min(1.0, options_.idle_timeout));
     std::size_t dropped = 0;
     while (dropped < (1u << 20)) {
-      const std::size_t n = stream_.read_some(buffer_.data(), buffer_.size(), deadline);
+      const std::size_t n = stream_.read_some(buffer_.get(), capacity_, deadline);
       if (n == 0) break;
       dropped += n;
     }
@@ -846,6 +1106,8 @@ HttpServer::HttpServer(net::Socket listener, HttpHandler handler, HttpServerOpti
 }
 
 HttpServer::~HttpServer() = default;
+
+HttpServerStats HttpServer::stats() const { return state_->stats; }
 
 void HttpServer::stop(double timeout) {
   // From now on every answer says `Connection: close` (also those finished while the accept

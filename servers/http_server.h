@@ -14,22 +14,41 @@
 //
 // Hostile input gets a clear answer and the connection closes: malformed → 400, request line
 // (the target) over max_request_line → 414, headers over max_header_bytes or max_headers →
-// 431, a body over max_body → 413, an HTTP version other than 1.0/1.1 → 505, CONNECT → 405.
-// Request smuggling forms — Content-Length with Transfer-Encoding, repeated or invalid
-// Content-Length, repeated Transfer-Encoding or one whose last coding is not chunked, bad chunk
-// sizes, a chunk not followed by CRLF, obs-folded header lines, whitespace before the colon, a
-// missing or repeated Host in HTTP/1.1 — all get 400 and close. http-parser rejects most of them;
-// the server checks the ones it lets through.
+// 431, a body over max_body → 413 (a Content-Length or chunk size that announces more is
+// refused before the bytes arrive), an HTTP version other than 1.0/1.1 → 505, CONNECT → 405.
+// Message framing follows RFC 9112 §6 strictly, since a request that two parsers frame
+// differently is how requests get smuggled past a proxy. 400 and close for: Transfer-Encoding
+// whose last coding is not chunked (`gzip`, `xchunked`, `chunked, gzip`), chunked applied twice,
+// Transfer-Encoding in an HTTP/1.0 request, in two field lines, or with Content-Length;
+// Content-Length repeated, as a list (`5, 5`), signed, hex, empty or past 2^64; a chunk size that
+// is not hex or overflows, chunk data not followed by CRLF, chunk extensions or trailers with
+// control characters, lines over max_request_line, or more framing than content (16 KiB plus a
+// little per chunk); any line of the head, a chunk-size line or a trailer that does not end in
+// CRLF (a bare CR or a bare LF), an obs-folded line, whitespace before a header's colon, a
+// control character in a field, a missing or repeated Host in HTTP/1.1. A transfer coding other
+// than chunked (`gzip, chunked`) → 501: the server does not decode it. http-parser rejects many
+// of these; the server checks the ones its lenient build lets through. Trailer fields are
+// checked and counted against max_header_bytes, then dropped. Answers with status 1xx, 204 or
+// 304 carry no Content-Length, Transfer-Encoding or body.
 //
 // Timeouts: a connection idle between requests for idle_timeout (60 s) is closed silently; a
 // request whose headers have not all arrived header_timeout (10 s) after its first byte gets
-// 408 and close (slowloris). Both are deadlines on the waits themselves (a userspace libev
+// 408 and close (slowloris); an answer (or a chunk of one) the client has not taken within
+// send_timeout (60 s) ends the connection, so a client that sends and never reads holds its
+// descriptor no longer than that. All are deadlines on the waits themselves (a userspace libev
 // timer while parked; no system call per request).
 //
 // Cost per keep-alive request on a plain connection: one read (a short read marks the socket
 // not ready, so the next request parks without an EAGAIN read), one write for the whole
 // response; pipelined requests that arrive together are parsed from one read and their
-// responses leave in one write. A `Date` header is formatted once a second.
+// responses leave in one write. A `Date` header is formatted once a second. Parsing is
+// incremental: a request that arrives in pieces is parsed piece by piece, each byte once.
+//
+// Memory per connection: a 4 KiB read buffer that doubles (up to read_buffer) only when reads
+// fill it, and returns to 4 KiB between requests; header strings as long as the headers that
+// arrived. A client that sends without reading its answers is not read from while its answers
+// wait to be written (at most ~80 KiB of answers wait in the server), so it
+// stalls itself, never the server.
 //
 // Thread: one hub. Lifetime: Request and Response are valid only during the handler call.
 //
@@ -163,10 +182,18 @@ struct HttpServerOptions {
   double idle_timeout = 60.0;             // between requests: close silently
   double header_timeout = 10.0;           // first byte to end of headers: 408
   double body_timeout = 60.0;             // each wait for body bytes
+  double send_timeout = 60.0;             // each write (an answer, a chunk): close when the client
+                                          // does not take it in time (<= 0: wait forever)
   std::size_t read_buffer = 64 * 1024;
   bool access_log = false;                // one spdlog info line per request
   std::string server_name = "grove";
   StreamServerOptions stream;             // accept policy, TLS (make_stream), ...
+};
+
+struct HttpServerStats {
+  std::uint64_t requests = 0;        // requests given to the handler
+  std::uint64_t bytes_received = 0;  // read from clients
+  std::uint64_t bytes_parsed = 0;    // consumed by the parser: each received byte once
 };
 
 class HttpServer {
@@ -188,6 +215,7 @@ class HttpServer {
   std::string server_host() const { return server_->server_host(); }
   std::uint16_t server_port() const { return server_->server_port(); }
   StreamServer& stream_server() noexcept { return *server_; }
+  HttpServerStats stats() const;
 
   struct State;
 

@@ -266,11 +266,18 @@ void StreamServer::State::launch(net::Socket socket, net::Address peer) {
   };
   if (options.spawn.kind() == SpawnPolicy::Kind::kSupervisor) {
     auto shared_socket = std::make_shared<net::Socket>(std::move(socket));
-    ActorRef child = options.spawn.supervisor().start_child(
-        [body, shared_socket, peer]() -> ActorRef {
-          return grove::spawn(body, std::move(*shared_socket), peer);
-        });
-    if (child) connections->add(child);
+    try {
+      ActorRef child = options.spawn.supervisor().start_child(
+          [body, shared_socket, peer]() -> ActorRef {
+            return grove::spawn(body, std::move(*shared_socket), peer);
+          });
+      if (child) connections->add(child);
+    } catch (const SupervisorError& e) {
+      // No supervisor to take the connection (it is down or restarting): refuse this one
+      // client, keep accepting. The socket closes with `shared_socket`.
+      spdlog::error("{}: connection from {} refused: {}", options.name, peer.to_string(),
+                    e.what());
+    }
     return;
   }
   (void)connections->spawn(std::move(body), std::move(socket), std::move(peer));

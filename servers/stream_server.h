@@ -15,7 +15,8 @@
 //
 // Spawn policy: unbounded (default), a Pool of N (the accept loop waits for room before
 // accepting, as gevent does), a Group or Pool you own, or a simple_one_for_one Supervisor whose
-// temporary children the connections become.
+// temporary children the connections become — given as the supervisor, or as a function that
+// returns the current one (for a supervisor that is restarted by its own parent).
 //
 // Stopping: close() stops accepting and closes the listener; running handlers go on. stop(t)
 // closes, waits up to `t` seconds for the handlers to finish, then kills the rest (their stacks
@@ -77,8 +78,15 @@ class SpawnPolicy {
   }
   // As temporary children of a simple_one_for_one supervisor.
   static SpawnPolicy supervisor(Supervisor sup) {
+    return supervisor([sup = std::move(sup)] { return sup; });
+  }
+  // As temporary children of the simple_one_for_one supervisor `current()` returns, asked once
+  // per accepted connection: when that supervisor is itself a supervised child and gets
+  // restarted, the next connection goes to the new one. A connection that finds no running
+  // supervisor is closed (and logged); accepting goes on.
+  static SpawnPolicy supervisor(std::function<Supervisor()> current) {
     SpawnPolicy p(Kind::kSupervisor);
-    p.supervisor_ = std::move(sup);
+    p.supervisor_ = std::move(current);
     return p;
   }
 
@@ -86,14 +94,15 @@ class SpawnPolicy {
   Kind kind() const { return kind_; }
   std::size_t size() const { return size_; }
   Group* group() const { return group_; }
-  const Supervisor& supervisor() const { return supervisor_; }
+  // The supervisor connections start under now (kSupervisor only).
+  Supervisor supervisor() const { return supervisor_ ? supervisor_() : Supervisor(); }
 
  private:
   explicit SpawnPolicy(Kind kind) : kind_(kind) {}
   Kind kind_;
   std::size_t size_ = 0;
   Group* group_ = nullptr;
-  Supervisor supervisor_;
+  std::function<Supervisor()> supervisor_;
 };
 
 struct StreamServerOptions {

@@ -50,6 +50,12 @@ StreamFactory tls_streams(net::TlsContext context, double handshake_timeout) {
   return [context, handshake_timeout](net::Socket accepted) mutable -> std::unique_ptr<Stream> {
     const std::string peer = accepted.describe_peer();
     try {
+      // No TLS session (and none of its buffers) until the client has said something: a
+      // connection that never sends a ClientHello costs a socket and a greenlet, nothing more.
+      if (!accepted.wait_readable(Deadline::after(handshake_timeout))) {
+        spdlog::debug("TLS handshake with {}: no ClientHello within {} s", peer, handshake_timeout);
+        return nullptr;
+      }
       accepted.settimeout(handshake_timeout);
       net::TlsSocket tls = context.wrap_server(std::move(accepted), /*handshake_now=*/true);
       tls.settimeout(std::nullopt);

@@ -3,7 +3,8 @@
 //
 // Model: tls_streams(context) returns the factory to put in StreamServerOptions::make_stream.
 // It runs in the connection's own actor: the handshake (bounded by `handshake_timeout`) parks
-// only that connection. A client that fails the handshake (plain text on a TLS port, a bad
+// only that connection, and starts only once the client's first bytes arrived (an idle or
+// half-open connection holds no TLS session). A client that fails the handshake (plain text on a TLS port, a bad
 // certificate) is logged at debug level and dropped; the handler never sees it.
 //
 // Cost: OpenSSL's; one SSL object per connection from the one shared SSL_CTX. Reads return

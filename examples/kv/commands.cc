@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "actors/registry.h"
+#include "examples/kv/config.h"
 #include "examples/kv/glob.h"
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
@@ -555,7 +556,8 @@ struct Commands {
     }
     if (want("clients", true)) {
       section("Clients");
-      text += fmt::format("connected_clients:{}\r\n", srv.clients.size());
+      text += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\n", srv.clients.size(),
+                          srv.config.maxclients);
     }
     if (want("persistence", true)) {
       section("Persistence");
@@ -570,9 +572,13 @@ struct Commands {
     if (want("stats", true)) {
       section("Stats");
       text += fmt::format(
-          "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\n"
+          "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
+          "rejected_connections:{}\r\nclient_query_buffer_limit_disconnections:{}\r\n"
+          "client_output_buffer_limit_disconnections:{}\r\nexpired_keys:{}\r\n"
           "keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\n",
-          srv.connections_received, srv.commands_processed, srv.store->expired_keys,
+          srv.connections_received, srv.commands_processed, srv.rejected_connections,
+          srv.query_buffer_limit_disconnections, srv.output_buffer_limit_disconnections,
+          srv.store->expired_keys,
           srv.store->keyspace_hits, srv.store->keyspace_misses,
           srv.pubsub ? srv.pubsub->channel_count() : 0);
     }
@@ -600,10 +606,10 @@ struct Commands {
     return fmt::format(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub=0 "
         "ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 "
-        "omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp=2\n",
+        "omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp=2\n",
         c.info().id, c.info().addr, c.info().laddr, c.info().fd, c.name(),
         (now - c.info().created_ms) / 1000, (now - c.last_active_ms) / 1000,
-        c.subscriptions() > 0 ? "P" : "N", c.subscriptions(),
+        c.subscriptions() > 0 ? "P" : "N", c.subscriptions(), c.output_bytes(),
         c.last_command.empty() ? "NULL" : c.last_command);
   }
 
@@ -687,42 +693,21 @@ struct Commands {
     const std::string sub = lowercase(a[1]);
     if (sub == "get") {
       if (a.size() < 3) return wrong_arity(out, "config|get"), true;
-      const Config& c = s.server_.config;
-      const std::pair<std::string, std::string> params[] = {
-          {"save", ""},
-          {"appendonly", c.aof_path.empty() ? "no" : "yes"},
-          {"appendfsync", to_string(c.appendfsync)},
-          {"appendfilename", c.aof_path},
-          {"port", std::to_string(c.port)},
-          {"bind", c.host},
-          {"databases", "1"},
-          {"maxmemory", "0"},
-          {"maxclients", "10000"},
-          {"timeout", "0"},
-          {"proto-max-bulk-len", std::to_string(c.proto_max_bulk_len)},
-      };
-      std::vector<const std::pair<std::string, std::string>*> found;
-      for (const auto& p : params) {
-        for (std::size_t i = 2; i < a.size(); ++i) {
-          if (glob_match(lowercase(a[i]), p.first)) {
-            found.push_back(&p);
-            break;
-          }
-        }
-      }
-      out.array_header(found.size() * 2);
-      for (const auto* p : found) {
-        out.bulk(p->first);
-        out.bulk(p->second);
-      }
+      config_get(s.server_.config, Args(a.begin() + 2, a.end()), out);
     } else if (sub == "resetstat") {
       s.server_.commands_processed = 0;
+      s.server_.rejected_connections = 0;
+      s.server_.query_buffer_limit_disconnections = 0;
+      s.server_.output_buffer_limit_disconnections = 0;
       s.server_.store->keyspace_hits = s.server_.store->keyspace_misses = 0;
       out.ok();
     } else if (sub == "set") {
       if (a.size() < 4) return wrong_arity(out, "config|set"), true;
-      out.error(fmt::format("ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                            a[2]));
+      if (auto error = config_set(s.server_.config, Args(a.begin() + 2, a.end()))) {
+        out.error(*error);
+      } else {
+        out.ok();
+      }
     } else {
       out.error(fmt::format("ERR unknown subcommand '{:.128}'. Try CONFIG HELP.", a[1]));
     }
@@ -751,31 +736,26 @@ struct Commands {
 
   // --- pub/sub ---------------------------------------------------------------------------------
 
-  static void ensure_subscriber(Session& s) {
-    if (s.subscriber_ && !s.subscriber_.dead()) return;
-    std::shared_ptr<PushSink> sink = s.sink_;
-    // Linked to the connection: if either dies abnormally, so does the other.
-    s.subscriber_ = grove::spawn_link([sink] {
-      for (;;) grove::receive([&](Push p) { sink->push(*p.resp); });
-    });
-  }
-
   static bool subscribe(Session& s, const Args& a, ReplyWriter& out) {
-    if (!s.sink_) return true;
-    ensure_subscriber(s);
+    if (!s.output_) return true;
+    s.output_->start_pushing();
     for (std::size_t i = 1; i < a.size(); ++i) {
       std::string channel(a[i]);
-      if (s.channels_.insert(channel).second) s.server_.pubsub->subscribe(channel, s.subscriber_);
+      if (s.channels_.insert(channel).second) s.server_.pubsub->subscribe(channel, s.output_);
       out.array_header(3);
       out.bulk("subscribe");
       out.bulk(channel);
       out.integer(static_cast<std::int64_t>(s.channels_.size()));
     }
+    s.output_->set_pubsub(!s.channels_.empty());
     return true;
   }
 
   static void unsubscribe_one(Session& s, const std::string& channel, ReplyWriter* out) {
-    if (s.channels_.erase(channel) > 0) s.server_.pubsub->unsubscribe(channel, s.subscriber_);
+    if (s.channels_.erase(channel) > 0) {
+      s.server_.pubsub->unsubscribe(channel, s.output_.get());
+      if (s.channels_.empty()) s.output_->set_pubsub(false);
+    }
     if (!out) return;
     out->array_header(3);
     out->bulk("unsubscribe");
@@ -868,15 +848,17 @@ const std::vector<Commands::Spec>& Commands::table() {
 
 // --- Session -------------------------------------------------------------------------------------
 
-Session::Session(Server& server, ClientInfo info, std::shared_ptr<PushSink> sink)
-    : server_(server), info_(std::move(info)), sink_(std::move(sink)) {
+Session::Session(Server& server, ClientInfo info, std::shared_ptr<ClientOutput> output)
+    : server_(server), info_(std::move(info)), output_(std::move(output)) {
   if (info_.id != 0) server_.clients.emplace(info_.id, this);
   last_active_ms = info_.created_ms;
 }
 
 Session::~Session() {
-  for (const std::string& channel : channels_) server_.pubsub->unsubscribe(channel, subscriber_);
-  if (subscriber_) subscriber_.kill();
+  for (const std::string& channel : channels_) {
+    server_.pubsub->unsubscribe(channel, output_.get());
+  }
+  if (output_) output_->stop();
   if (info_.id != 0) server_.clients.erase(info_.id);
 }
 

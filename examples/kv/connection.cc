@@ -1,68 +1,94 @@
 // examples/kv/connection.cc — the connection and listener actors (see connection.h).
 #include "examples/kv/connection.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include <algorithm>
 #include <cstring>
-#include <vector>
+#include <memory>
+#include <span>
+#include <string>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "examples/kv/client_output.h"
 #include "examples/kv/resp.h"
+#include "servers/stream_server.h"
 
 namespace kv {
 namespace {
 
-constexpr std::size_t kReadBufferSize = 16 * 1024;
+constexpr std::size_t kQueryBufferSize = 16 * 1024;
+constexpr std::size_t kRepliesFlushSize = 64 * 1024;   // send a batch's replies at this size
+constexpr std::size_t kRepliesKeptCapacity = 1 << 20;  // a larger reply string is freed once sent
+constexpr std::string_view kMaxClientsError = "-ERR max number of clients reached\r\n";
 
-// Every byte for the client goes through here, from the connection's replies and from its
-// subscriber actor's pushes, so they never interleave mid-reply: while one fiber is waiting for
-// the socket to drain, another's bytes are queued behind and sent by the one already writing.
-class ConnectionOutput final : public PushSink {
+// The bytes read from one client and not yet consumed. It grows only when it is full of bytes
+// that arrived — doubling, so a large request costs a few copies, not one per read — never by
+// what a request announces, and it goes back to 16 KiB once drained, so a client that sent one
+// large request does not keep its memory.
+class QueryBuffer {
  public:
-  explicit ConnectionOutput(std::shared_ptr<grove::net::Socket> socket)
-      : socket_(std::move(socket)) {}
+  QueryBuffer() { allocate(kQueryBufferSize); }
 
-  void send(std::string_view bytes) {
-    if (writing_) {
-      queued_.append(bytes);
-      return;
+  // Room to read into: slides the unconsumed bytes to the front when that frees at least half
+  // of the buffer, else doubles it.
+  std::span<char> space() {
+    if (end_ == capacity_) {
+      const std::size_t held = end_ - begin_;
+      if (begin_ >= capacity_ / 2) {
+        std::memmove(data_.get(), data_.get() + begin_, held);
+      } else {
+        std::unique_ptr<char[]> larger(new char[capacity_ * 2]);  // not zero-filled
+        std::memcpy(larger.get(), data_.get() + begin_, held);
+        data_ = std::move(larger);
+        capacity_ *= 2;
+      }
+      begin_ = 0;
+      end_ = held;
     }
-    writing_ = true;
-    struct Done {
-      bool& flag;
-      ~Done() { flag = false; }
-    } done{writing_};
-    socket_->sendall(bytes);
-    while (!queued_.empty()) {
-      std::string next;
-      next.swap(queued_);
-      socket_->sendall(next);
-    }
+    return {data_.get() + end_, capacity_ - end_};
   }
-
-  void push(std::string_view resp) override {
-    try {
-      send(resp);
-    } catch (const grove::net::SocketError&) {
-      socket_->close();  // the connection's own read then ends it
-    }
+  void produced(std::size_t n) { end_ += n; }
+  std::string_view unconsumed() const { return {data_.get() + begin_, end_ - begin_}; }
+  void consume(std::size_t n) {
+    begin_ += n;
+    if (begin_ < end_) return;
+    begin_ = end_ = 0;
+    if (capacity_ > kQueryBufferSize) allocate(kQueryBufferSize);
   }
 
  private:
-  std::shared_ptr<grove::net::Socket> socket_;
-  bool writing_ = false;
-  std::string queued_;
+  void allocate(std::size_t capacity) {
+    data_.reset(new char[capacity]);
+    capacity_ = capacity;
+    begin_ = end_ = 0;
+  }
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_ = 0;
+  std::size_t begin_ = 0;  // first unconsumed byte
+  std::size_t end_ = 0;    // one past the last byte read
 };
+
+ParserLimits parser_limits(const Config& config) {
+  return ParserLimits{.max_bulk_length = config.proto_max_bulk_len,
+                      .max_multibulk_count = config.max_multibulk_count};
+}
 
 }  // namespace
 
-void connection_main(Server& server, std::shared_ptr<grove::net::Socket> socket,
-                     grove::net::Address peer) {
-  socket->set_nodelay(true);
-  auto output = std::make_shared<ConnectionOutput>(socket);
+void connection_main(Server& server, grove::net::Socket& accepted,
+                     const grove::net::Address& peer) {
+  // Shared with the client's writer actor, which may outlive this frame by a moment.
+  auto socket = std::make_shared<grove::net::Socket>(std::move(accepted));
+  if (server.clients.size() >= static_cast<std::size_t>(server.config.maxclients)) {
+    // As redis-server: one best-effort write of the error, then close.
+    ++server.rejected_connections;
+    try {
+      (void)socket->send(kMaxClientsError);
+    } catch (const grove::net::SocketError&) {
+    }
+    return;
+  }
   ClientInfo info;
   info.id = server.next_client_id++;
   info.addr = peer.to_string();
@@ -70,70 +96,67 @@ void connection_main(Server& server, std::shared_ptr<grove::net::Socket> socket,
   info.fd = socket->fileno();
   info.created_ms = unix_ms();
   ++server.connections_received;
+  auto output = std::make_shared<ClientOutput>(server, socket,
+                                               fmt::format("id={} addr={}", info.id, info.addr));
   Session session(server, std::move(info), output);
 
-  RequestParser parser(ParserLimits{.max_bulk_length = server.config.proto_max_bulk_len,
-                                    .max_multibulk_count = server.config.max_multibulk_count});
+  RequestParser parser(parser_limits(server.config));
   Request request;
-  std::vector<char> buffer(kReadBufferSize);
-  std::size_t begin = 0;  // first unparsed byte
-  std::size_t end = 0;    // one past the last byte read
+  QueryBuffer buffer;
   std::string replies;
-  bool open = true;
+
+  // Sends what the batch produced so far: the AOF records first (a reply the client has seen is
+  // at least in the page cache), then the replies. False when the client is gone.
+  auto flush = [&] {
+    if (server.aof && server.aof->has_pending()) {
+      server.aof->write_pending();
+      if (server.aof->policy() == FsyncPolicy::kAlways) server.aof->wait_durable();
+    }
+    if (replies.empty()) return true;
+    const bool sent = output->reply(replies);
+    if (replies.capacity() > kRepliesKeptCapacity) {
+      std::string().swap(replies);
+    } else {
+      replies.clear();
+    }
+    return sent;
+  };
 
   try {
+    bool open = true;
     while (open) {
-      if (end == buffer.size()) {
-        // Full: slide the unparsed tail to the front, or grow for one big request.
-        if (begin > 0) {
-          std::memmove(buffer.data(), buffer.data() + begin, end - begin);
-          end -= begin;
-          begin = 0;
-        } else {
-          buffer.resize(buffer.size() * 2);
-        }
-      }
-      const std::size_t got = socket->recv_into(buffer.data() + end, buffer.size() - end);
+      const std::span<char> space = buffer.space();
+      const std::size_t got = socket->recv_into(space.data(), space.size());
       if (got == 0) break;  // the client closed
-      end += got;
+      buffer.produced(got);
       session.start_batch();
+      parser.set_limits(parser_limits(server.config));
 
-      while (begin < end) {
-        const ParseResult r =
-            parser.next(std::string_view(buffer.data() + begin, end - begin), request);
-        if (r.status == ParseStatus::kNeedMore) {
-          // Make room now for a large bulk, so it arrives in as few reads as possible.
-          if (r.wanted > buffer.size() - begin) {
-            if (begin > 0) {
-              std::memmove(buffer.data(), buffer.data() + begin, end - begin);
-              end -= begin;
-              begin = 0;
-            }
-            if (r.wanted > buffer.size()) buffer.resize(r.wanted);
-          }
-          break;
-        }
+      while (open) {
+        const ParseResult r = parser.next(buffer.unconsumed(), request);
+        if (r.status == ParseStatus::kNeedMore) break;
         if (r.status == ParseStatus::kError) {
           ReplyWriter(replies).error("ERR " + r.error);
           open = false;
           break;
         }
-        begin += r.consumed;
-        if (!request.args.empty() && !session.execute(request.args, replies)) {
-          open = false;
-          break;
-        }
+        open = request.args.empty() || session.execute(request.args, replies);
+        buffer.consume(r.consumed);  // only now: the arguments pointed into the buffer
+        if (replies.size() >= kRepliesFlushSize && !flush()) return;
       }
-      if (begin == end) begin = end = 0;
 
-      if (server.aof && server.aof->has_pending()) {
-        server.aof->write_pending();
-        if (server.aof->policy() == FsyncPolicy::kAlways) server.aof->wait_durable();
+      const std::string_view unfinished = buffer.unconsumed();
+      if (open && unfinished.size() > static_cast<std::size_t>(server.config.client_query_buffer_limit)) {
+        // As redis-server: logged, and the client closed without a reply.
+        ++server.query_buffer_limit_disconnections;
+        spdlog::warn(
+            "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf "
+            "initial bytes: {:?})",
+            session.info().id, session.info().addr, unfinished.size(),
+            unfinished.substr(0, 64));
+        open = false;
       }
-      if (!replies.empty()) {
-        output->send(replies);
-        replies.clear();
-      }
+      if (!flush()) break;
     }
   } catch (const grove::net::SocketError& e) {
     spdlog::debug("client {}: {}", session.info().addr, e.what());
@@ -141,19 +164,23 @@ void connection_main(Server& server, std::shared_ptr<grove::net::Socket> socket,
 }
 
 void listener_main(Server& server, grove::net::Socket& listening,
-                   const std::function<grove::Supervisor()>& connections) {
-  (void)server;
-  for (;;) {
-    grove::net::Accepted accepted = listening.accept();
-    auto socket = std::make_shared<grove::net::Socket>(std::move(accepted.socket));
-    grove::net::Address peer = accepted.peer;
-    connections().start_child([&server, socket, peer] {
-      grove::ActorOptions options;
-      options.name = "client " + peer.to_string();
-      return grove::ActorRef(
-          grove::spawn_opt(std::move(options), connection_main, std::ref(server), socket, peer));
-    });
-  }
+                   std::function<grove::Supervisor()> connections) {
+  // The tree's shutdown (or the supervisor's death) arrives as an Exit message: close the
+  // listener in order rather than be unwound mid-wait.
+  grove::trap_exit(true);
+  grove::servers::StreamServerOptions options;
+  options.name = "kv listener";
+  options.backlog = 511;
+  options.spawn = grove::servers::SpawnPolicy::supervisor(std::move(connections));
+  grove::servers::StreamServer streams(
+      grove::net::fromfd(listening.fileno()),  // a dup: a restarted listener reuses the port
+      [&server](grove::net::Socket& socket, const grove::net::Address& peer) {
+        connection_main(server, socket, peer);
+      },
+      std::move(options));
+  streams.start();
+  grove::receive([](grove::Exit) {});
+  streams.close();
 }
 
 }  // namespace kv

@@ -9,7 +9,7 @@ namespace kv {
 
 struct PubSub::Channel {
   std::string name;
-  std::vector<grove::ActorRef> subscribers;
+  std::vector<std::shared_ptr<ClientOutput>> subscribers;
   grove::ActorRef actor;
 };
 
@@ -24,7 +24,9 @@ void PubSub::channel_main(std::shared_ptr<Channel> channel) {
   for (;;) {
     grove::receive(
         [&](Publish p) {
-          for (const grove::ActorRef& s : channel->subscribers) grove::send(s, Push{p.resp});
+          // push() never waits, so the list cannot change under this loop (a subscriber
+          // closed for its limit unsubscribes later, from its own connection).
+          for (const auto& s : channel->subscribers) s->push(p.resp);
         },
         [](LastSubscriberLeft) {});
     if (channel->subscribers.empty() && grove::self()->mailbox_size() == 0) {
@@ -35,7 +37,7 @@ void PubSub::channel_main(std::shared_ptr<Channel> channel) {
   }
 }
 
-void PubSub::subscribe(const std::string& name, const grove::ActorRef& subscriber) {
+void PubSub::subscribe(const std::string& name, const std::shared_ptr<ClientOutput>& subscriber) {
   auto it = channels_.find(name);
   if (it == channels_.end() || it->second->actor.dead()) {
     auto channel = std::make_shared<Channel>();
@@ -57,11 +59,13 @@ void PubSub::subscribe(const std::string& name, const grove::ActorRef& subscribe
   it->second->subscribers.push_back(subscriber);
 }
 
-void PubSub::unsubscribe(const std::string& name, const grove::ActorRef& subscriber) {
+void PubSub::unsubscribe(const std::string& name, const ClientOutput* subscriber) {
   auto it = channels_.find(name);
   if (it == channels_.end()) return;
   auto& subs = it->second->subscribers;
-  subs.erase(std::remove(subs.begin(), subs.end(), subscriber), subs.end());
+  subs.erase(std::remove_if(subs.begin(), subs.end(),
+                            [&](const auto& s) { return s.get() == subscriber; }),
+             subs.end());
   if (subs.empty()) grove::send(it->second->actor, LastSubscriberLeft{});
 }
 
@@ -69,6 +73,10 @@ std::size_t PubSub::publish(std::string_view name, std::string_view message) {
   auto it = channels_.find(name);
   if (it == channels_.end() || it->second->subscribers.empty()) return 0;
   auto resp = std::make_shared<std::string>();
+  // Its exact size (the RESP framing takes at most 72 bytes): the push is held by every
+  // subscriber that has not read it yet, and what they hold is what client-output-buffer-limit
+  // counts — a string grown by appends could take twice that.
+  resp->reserve(72 + name.size() + message.size());
   ReplyWriter out(*resp);
   out.array_header(3);
   out.bulk("message");

@@ -7,9 +7,6 @@
 namespace kv {
 namespace {
 
-// The header line at the start of `input` ("*3", "$5") without its CRLF; npos when incomplete.
-std::size_t find_line_end(std::string_view input) { return input.find('\r'); }
-
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -46,67 +43,116 @@ bool parse_int64(std::string_view text, std::int64_t& value) {
 
 ParseResult RequestParser::next(std::string_view input, Request& request) {
   request.args.clear();
-  if (input.empty()) return ParseResult{};
-  if (input[0] == '*') return next_multibulk(input, request);
-  return next_inline(input, request);
-}
-
-ParseResult RequestParser::next_multibulk(std::string_view input, Request& request) {
-  std::size_t line_end = find_line_end(input);
-  if (line_end == std::string_view::npos) {
-    if (input.size() > limits_.max_inline_length) {
-      return error("Protocol error: too big mbulk count string");
-    }
-    return ParseResult{};
+  if (stage_ == Stage::kStart) {
+    if (input.empty()) return ParseResult{};
+    stage_ = input[0] == '*' ? Stage::kCount : Stage::kInline;
+    line_start_ = 0;
+    searched_ = 0;
   }
-  if (line_end + 1 >= input.size()) return ParseResult{};  // the '\n' has not arrived yet
-  std::int64_t count = 0;
-  if (!parse_int64(input.substr(1, line_end - 1), count) || count > limits_.max_multibulk_count) {
-    return error("Protocol error: invalid multibulk length");
-  }
-  std::size_t pos = line_end + 2;
-  if (count <= 0) {
-    ParseResult r;
-    r.status = ParseStatus::kComplete;
-    r.consumed = pos;
-    return r;
-  }
-  if (request.args.capacity() < static_cast<std::size_t>(count) && count <= 1024) {
-    request.args.reserve(static_cast<std::size_t>(count));
-  }
-  for (std::int64_t i = 0; i < count; ++i) {
-    if (pos >= input.size()) return ParseResult{.wanted = pos + 1};
-    if (input[pos] != '$') {
-      return error(std::string("Protocol error: expected '$', got '") + input[pos] + "'");
-    }
-    std::string_view rest = input.substr(pos);
-    line_end = find_line_end(rest);
-    if (line_end == std::string_view::npos) {
-      if (rest.size() > limits_.max_inline_length) {
-        return error("Protocol error: too big bulk count string");
-      }
-      return ParseResult{};
-    }
-    if (line_end + 1 >= rest.size()) return ParseResult{};
-    std::int64_t length = 0;
-    if (!parse_int64(rest.substr(1, line_end - 1), length) || length < 0 ||
-        length > limits_.max_bulk_length) {
-      return error("Protocol error: invalid bulk length");
-    }
-    pos += line_end + 2;
-    const std::size_t end = pos + static_cast<std::size_t>(length) + 2;  // data + CRLF
-    if (end > input.size()) return ParseResult{.wanted = end};
-    request.args.emplace_back(input.data() + pos, static_cast<std::size_t>(length));
-    pos = end;
-  }
-  ParseResult r;
-  r.status = ParseStatus::kComplete;
-  r.consumed = pos;
+  ParseResult r =
+      stage_ == Stage::kInline ? parse_inline(input, request) : parse_multibulk(input, request);
+  if (r.status == ParseStatus::kError) reset();
   return r;
 }
 
-ParseResult RequestParser::next_inline(std::string_view input, Request& request) {
-  const std::size_t newline = input.find('\n');
+void RequestParser::reset() {
+  stage_ = Stage::kStart;
+  line_start_ = 0;
+  searched_ = 0;
+  args_left_ = 0;
+  bulk_length_ = 0;
+  spans_.clear();
+}
+
+std::size_t RequestParser::find_line_end(std::string_view input, char terminator) {
+  const std::size_t from = line_start_ + searched_;
+  if (from >= input.size()) return std::string_view::npos;
+  const void* hit = std::memchr(input.data() + from, terminator, input.size() - from);
+  if (hit == nullptr) {
+    examined_ += input.size() - from;
+    searched_ = input.size() - line_start_;
+    return std::string_view::npos;
+  }
+  const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(hit) - input.data());
+  examined_ += at + 1 - from;
+  searched_ = at - line_start_;  // found: a call waiting for the '\n' after it starts here
+  return at;
+}
+
+ParseResult RequestParser::complete(std::size_t consumed) {
+  reset();
+  ParseResult r;
+  r.status = ParseStatus::kComplete;
+  r.consumed = consumed;
+  return r;
+}
+
+ParseResult RequestParser::parse_multibulk(std::string_view input, Request& request) {
+  auto next_line = [this](std::size_t at) {
+    line_start_ = at;
+    searched_ = 0;
+  };
+  if (stage_ == Stage::kCount) {
+    const std::size_t cr = find_line_end(input, '\r');
+    if (cr == std::string_view::npos) {
+      if (input.size() - line_start_ > limits_.max_inline_length) {
+        return error("Protocol error: too big mbulk count string");
+      }
+      return ParseResult{};
+    }
+    if (cr + 1 >= input.size()) return ParseResult{};  // the '\n' has not arrived yet
+    std::int64_t count = 0;
+    if (!parse_int64(input.substr(1, cr - 1), count) || count > limits_.max_multibulk_count) {
+      return error("Protocol error: invalid multibulk length");
+    }
+    if (count <= 0) return complete(cr + 2);
+    args_left_ = count;
+    spans_.clear();
+    if (count <= 1024) spans_.reserve(static_cast<std::size_t>(count));
+    next_line(cr + 2);
+    stage_ = Stage::kBulkHeader;
+  }
+  for (;;) {
+    if (stage_ == Stage::kBulkHeader) {
+      if (line_start_ >= input.size()) return ParseResult{};
+      if (input[line_start_] != '$') {
+        return error(std::string("Protocol error: expected '$', got '") + input[line_start_] +
+                     "'");
+      }
+      const std::size_t cr = find_line_end(input, '\r');
+      if (cr == std::string_view::npos) {
+        if (input.size() - line_start_ > limits_.max_inline_length) {
+          return error("Protocol error: too big bulk count string");
+        }
+        return ParseResult{};
+      }
+      if (cr + 1 >= input.size()) return ParseResult{};
+      std::int64_t length = 0;
+      if (!parse_int64(input.substr(line_start_ + 1, cr - line_start_ - 1), length) ||
+          length < 0 || length > limits_.max_bulk_length) {
+        return error("Protocol error: invalid bulk length");
+      }
+      bulk_length_ = static_cast<std::size_t>(length);
+      next_line(cr + 2);
+      stage_ = Stage::kBulkData;
+    }
+    // The data is not examined: only whether all of it (and its CRLF) has arrived.
+    const std::size_t end = line_start_ + bulk_length_ + 2;
+    if (end > input.size()) return ParseResult{};
+    spans_.push_back(Span{line_start_, bulk_length_});
+    next_line(end);
+    if (--args_left_ == 0) break;
+    stage_ = Stage::kBulkHeader;
+  }
+  request.args.reserve(spans_.size());
+  for (const Span& span : spans_) {
+    request.args.emplace_back(input.data() + span.offset, span.length);
+  }
+  return complete(line_start_);
+}
+
+ParseResult RequestParser::parse_inline(std::string_view input, Request& request) {
+  const std::size_t newline = find_line_end(input, '\n');
   if (newline == std::string_view::npos) {
     if (input.size() > limits_.max_inline_length) {
       return error("Protocol error: too big inline request");
@@ -119,10 +165,7 @@ ParseResult RequestParser::next_inline(std::string_view input, Request& request)
     return error("Protocol error: unbalanced quotes in request");
   }
   for (const std::string& word : inline_words_) request.args.emplace_back(word);
-  ParseResult r;
-  r.status = ParseStatus::kComplete;
-  r.consumed = newline + 1;
-  return r;
+  return complete(newline + 1);
 }
 
 bool split_inline_words(std::string_view line, std::vector<std::string>& words) {

@@ -23,8 +23,9 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/actor.h"
 #include "examples/kv/aof.h"
+#include "examples/kv/client_output.h"
+#include "examples/kv/config.h"
 #include "examples/kv/resp.h"
 #include "examples/kv/store.h"
 
@@ -32,15 +33,6 @@ namespace kv {
 
 class PubSub;
 class Session;
-
-struct Config {
-  std::string host = "127.0.0.1";
-  int port = 6390;
-  std::string aof_path;  // empty: no persistence
-  FsyncPolicy appendfsync = FsyncPolicy::kEverySec;
-  std::int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
-  std::int64_t max_multibulk_count = 2147483647;
-};
 
 struct Server {
   Config config;
@@ -52,6 +44,9 @@ struct Server {
   std::int64_t started_ms = 0;
   std::uint64_t next_client_id = 1;
   std::uint64_t connections_received = 0;
+  std::uint64_t rejected_connections = 0;                // over maxclients
+  std::uint64_t query_buffer_limit_disconnections = 0;   // over client-query-buffer-limit
+  std::uint64_t output_buffer_limit_disconnections = 0;  // over client-output-buffer-limit
   std::uint64_t commands_processed = 0;
   std::uint64_t keyspace_restarts = 0;  // times the keyspace actor was (re)started after a crash
   std::uint64_t keyspace_starts = 0;
@@ -59,13 +54,6 @@ struct Server {
 
 // Applies one AOF record to the store at start-up (no replies, no logging).
 void replay_request(Server& server, const std::vector<std::string_view>& args);
-
-// How a connection hands pub/sub pushes to its socket (implemented by the connection actor).
-class PushSink {
- public:
-  virtual ~PushSink() = default;
-  virtual void push(std::string_view resp) = 0;
-};
 
 struct ClientInfo {
   std::uint64_t id = 0;
@@ -77,7 +65,8 @@ struct ClientInfo {
 
 class Session {
  public:
-  Session(Server& server, ClientInfo info, std::shared_ptr<PushSink> sink);
+  // `output`: where pub/sub pushes go (null when replaying the AOF).
+  Session(Server& server, ClientInfo info, std::shared_ptr<ClientOutput> output);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -92,6 +81,7 @@ class Session {
   const ClientInfo& info() const { return info_; }
   const std::string& name() const { return name_; }
   std::size_t subscriptions() const { return channels_.size(); }
+  std::uint64_t output_bytes() const { return output_ ? output_->pending_bytes() : 0; }
   std::string last_command;  // for CLIENT LIST's cmd=
   std::int64_t last_active_ms = 0;
 
@@ -100,8 +90,7 @@ class Session {
   Server& server_;
   ClientInfo info_;
   std::string name_;
-  std::shared_ptr<PushSink> sink_;
-  grove::ActorRef subscriber_;      // receives channel messages; spawned on the first SUBSCRIBE
+  std::shared_ptr<ClientOutput> output_;
   std::set<std::string> channels_;  // subscribed channels
   std::int64_t now_ = 0;            // the clock of the current command
 };

@@ -6,7 +6,8 @@
 #   1. a redis-cli session covering every command and its error replies (kv_session.txt):
 #      the whole output must be identical;
 #   2. raw protocol exchanges (malformed frames, inline commands with quotes and escapes,
-#      pipelining, pub/sub pushes): the reply BYTES must be identical;
+#      pipelining, pub/sub pushes, clients over maxclients or client-query-buffer-limit): the
+#      reply BYTES must be identical;
 #   3. replies that legitimately differ (INFO, CLIENT LIST, COMMAND, KEYS/SCAN order, PTTL) by
 #      their shape: the same fields, the same sets, values in range.
 # Usage (bazel passes it): kv_compare_test.sh <kv_server binary> <kv_session.txt>
@@ -86,6 +87,94 @@ assert b.endswith(b":1000\r\n"), b[-20:]
 PY
 echo "ok: 1,000 pipelined INCRs"
 
+# Limits on clients, the same on both: maxclients (redis's error bytes for the client over it),
+# client-query-buffer-limit (closed without a reply), and an announced 512 MiB bulk that never
+# comes (no reply, the connection stays open, the server serves others).
+python3 - "$REDIS_PORT" "$KV_PORT" <<'PY'
+import socket, sys, time
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    return s
+
+def call(port, *args):
+    s = connect(port)
+    s.sendall(b"".join([b"*%d\r\n" % len(args)] +
+                       [b"$%d\r\n%s\r\n" % (len(a), a) for a in args]))
+    reply = s.recv(65536)
+    s.close()
+    return reply
+
+def read_all(s, quiet=0.5):
+    """Bytes until the server closes, or `quiet` seconds without any: (bytes, how it ended)."""
+    s.settimeout(quiet)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                return out, "closed"
+            out += chunk
+    except socket.timeout:
+        return out, "open"
+    except ConnectionResetError:
+        return out, "closed"
+
+def connect_served(port):
+    """A client that got PONG (retried: the server may not have seen a closed client leave)."""
+    for _ in range(200):
+        s = connect(port)
+        s.sendall(b"PING\r\n")
+        try:
+            if s.recv(100) == b"+PONG\r\n":
+                return s
+        except ConnectionResetError:
+            pass
+        s.close()
+        time.sleep(0.05)
+    raise AssertionError(f"no client served on {port}")
+
+def over_maxclients(port):
+    assert call(port, b"CONFIG", b"SET", b"maxclients", b"2") == b"+OK\r\n"
+    held = [connect_served(port), connect_served(port)]
+    third = connect(port)
+    got = read_all(third, 5)
+    for s in held:
+        s.close()
+    # Until the two have gone, CONFIG SET itself may be refused: retry.
+    for _ in range(100):
+        try:
+            if call(port, b"CONFIG", b"SET", b"maxclients", b"10000") == b"+OK\r\n":
+                break
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+    return got
+
+def over_query_buffer_limit(port):
+    assert call(port, b"CONFIG", b"SET", b"client-query-buffer-limit", b"1mb") == b"+OK\r\n"
+    s = connect(port)
+    try:
+        s.sendall(b"*1\r\n$2000000\r\n" + b"x" * 1500000)
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    got = read_all(s, 5)
+    assert call(port, b"CONFIG", b"SET", b"client-query-buffer-limit", b"1gb") == b"+OK\r\n"
+    return got
+
+def announced_bulk(port):
+    s = connect(port)
+    s.sendall(b"*1\r\n$536870912\r\n")
+    got = read_all(s, 0.5)
+    assert call(port, b"PING") == b"+PONG\r\n"
+    s.close()
+    return got
+
+for case in (over_maxclients, over_query_buffer_limit, announced_bulk):
+    want, got = case(sys.argv[1]), case(sys.argv[2])
+    assert want == got, f"{case.__name__}: redis {want!r}, kv {got!r}"
+    print(f"ok: {case.__name__}: {got!r}")
+PY
+
 # Pub/sub through redis-cli: a subscriber sees every publish, PUBLISH counts receivers.
 for port in "$REDIS_PORT" "$KV_PORT"; do
   timeout 3 redis-cli -p "$port" subscribe ch1 ch2 >"$TMP/sub.$port" 2>&1 &
@@ -162,8 +251,10 @@ for _ in $(seq 1 100); do kill -0 "$KV_PID" 2>/dev/null || break; sleep 0.05; do
 if kill -0 "$KV_PID" 2>/dev/null; then fail "SHUTDOWN did not stop kv_server"; fi
 wait "$KV_PID" && echo "ok: SHUTDOWN exits 0" || fail "kv_server exited $? after SHUTDOWN"
 
-# Configured limits: a bulk over --proto-max-bulk-len, a request over --max-multibulk-count.
-kv_start "$1" --proto-max-bulk-len 10 --max-multibulk-count 3
+# Configured limits: --maxclients, a bulk over --proto-max-bulk-len, a request over
+# --max-multibulk-count.
+kv_start "$1" --proto-max-bulk-len 10 --max-multibulk-count 3 --maxclients 5
+[ "$(redis-cli -p "$KV_PORT" config get maxclients | tail -1)" = "5" ] || fail "--maxclients"
 got="$(raw "$KV_PORT" '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n0123456789\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$11\r\n')"
 [ "$got" = "$(printf '%s' "b'+OK\\r\\n-ERR Protocol error: invalid bulk length\\r\\n'")" ] \
   || fail "--proto-max-bulk-len: $got"

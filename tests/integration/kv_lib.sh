@@ -4,6 +4,7 @@
 #
 #   source "$(dirname "$0")/kv_lib.sh"
 #   kv_start "$@"                 # $1 is the kv_server binary (bazel passes $(rootpath ...))
+#   KV_NOFILE=256 kv_start "$@"   # the same under `ulimit -n 256`
 #   redis_start                   # a reference redis-server: --save "" --appendonly no --databases 1
 #   redis-cli -p "$KV_PORT" ping
 set -euo pipefail
@@ -24,6 +25,9 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Resident memory of process $1, in MiB.
+rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
 # Waits until something answers PING on port $1 (up to 10 s).
 wait_ready() {
   for _ in $(seq 1 200); do
@@ -33,11 +37,16 @@ wait_ready() {
   fail "nothing answers on port $1"
 }
 
-# kv_start BIN [extra kv_server flags...]: sets KV_PORT and KV_PID.
+# kv_start BIN [extra kv_server flags...]: sets KV_PORT and KV_PID. With KV_NOFILE set, the
+# server runs under that descriptor limit (ulimit -n).
 kv_start() {
   KV_BIN="$1"; shift
   KV_PORT="${KV_PORT_WANTED:-$(free_port)}"
-  "$KV_BIN" --port "$KV_PORT" "$@" >>"$TMP/kv_server.log" 2>&1 &
+  if [ -n "${KV_NOFILE:-}" ]; then
+    (ulimit -n "$KV_NOFILE" && exec "$KV_BIN" --port "$KV_PORT" "$@") >>"$TMP/kv_server.log" 2>&1 &
+  else
+    "$KV_BIN" --port "$KV_PORT" "$@" >>"$TMP/kv_server.log" 2>&1 &
+  fi
   KV_PID=$!
   KV_PIDS+=("$KV_PID")
   wait_ready "$KV_PORT"

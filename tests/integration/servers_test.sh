@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/servers_test.sh — the servers/ examples against real clients: curl
-# (keep-alive reuse, chunked upload, Expect: 100-continue, HEAD), ab -k, nc, openssl s_client,
+# (keep-alive reuse, chunked upload, Expect: 100-continue, HEAD, framing it must refuse), ab -k,
+# nc, openssl s_client,
 # concurrent_download against http_hello, chat_server with two nc clients, dns_resolve,
 # supervision_demo. Each server starts on a free port and must stop cleanly on SIGTERM.
 # usage: servers_test.sh ECHO HTTP_HELLO CHAT TLS_ECHO DOWNLOAD DNS SUPERVISION
@@ -68,6 +69,18 @@ out=$(curl -s --max-time 5 -X HEAD "http://127.0.0.1:$hp/" -o "$tmp/head_body" -
 out=$(curl -s --http1.0 -v "http://127.0.0.1:$hp/" 2>&1)
 grep -q 'Hello, World!' <<<"$out" && grep -qi '< Connection: close' <<<"$out" \
   && pass "curl HTTP/1.0" || fail "curl HTTP/1.0: $out"
+
+# RFC 9112 §6 framing refused by curl's own requests: a coding under chunked (501), chunked in
+# HTTP/1.0, Transfer-Encoding with Content-Length, a Content-Length list (400).
+echo framed >"$tmp/small.txt"
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" --data-binary @"$tmp/small.txt" "http://127.0.0.1:$hp/"; }
+[ "$(code -H 'Transfer-Encoding: gzip, chunked')" = 501 ] && pass "curl gzip, chunked upload: 501" \
+  || fail "curl gzip, chunked: $(code -H 'Transfer-Encoding: gzip, chunked')"
+[ "$(code --http1.0 -H 'Transfer-Encoding: chunked')" = 400 ] && pass "curl HTTP/1.0 chunked upload: 400" \
+  || fail "curl HTTP/1.0 chunked: $(code --http1.0 -H 'Transfer-Encoding: chunked')"
+[ "$(code -H 'Transfer-Encoding: chunked' -H 'Content-Length: 7')" = 400 ] \
+  && pass "curl Transfer-Encoding with Content-Length: 400" || fail "curl TE + CL"
+[ "$(code -H 'Content-Length: 7, 7')" = 400 ] && pass "curl Content-Length list: 400" || fail "curl CL list"
 
 out=$(ab -k -n 5000 -c 20 "http://127.0.0.1:$hp/" 2>&1)
 grep -q '^Complete requests: *5000' <<<"$out" && grep -q '^Failed requests: *0' <<<"$out" \

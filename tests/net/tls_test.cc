@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ using testing::TempDir;
 struct Certificates {
   TempDir dir;
   std::string ca, server_cert, server_key, stranger_cert, stranger_key;
+  std::string rsa_cert, rsa_key;  // self-signed RSA (the EC ones cannot do RSA key exchange)
 
   Certificates() {
     const std::string d = dir.path();
@@ -47,6 +49,11 @@ struct Certificates {
     run_command(fmt::format("openssl req -x509 {} -keyout {}/stranger.key -out {}/stranger.pem "
                             "-days 2 -subj /CN=stranger.example 2>/dev/null",
                             ec, d, d));
+    run_command(fmt::format("openssl req -x509 -newkey rsa:2048 -nodes -keyout {0}/rsa.key "
+                            "-out {0}/rsa.pem -days 2 -subj /CN=localhost 2>/dev/null",
+                            d));
+    rsa_cert = d + "/rsa.pem";
+    rsa_key = d + "/rsa.key";
     ca = d + "/ca.pem";
     server_cert = d + "/server.pem";
     server_key = d + "/server.key";
@@ -219,6 +226,141 @@ GROVE_TEST(TlsServer, ServesOpensslSClientWithSniAndAlpn) {
   EXPECT_NE(client.read_until("pong from grove", 5.0).find("pong from grove"), std::string::npos);
   client.close_stdin();  // s_client sends close_notify and leaves
   EXPECT_EQ(reader.read_some(), "");
+}
+
+// --- the server's protocol profile, probed with openssl s_client ------------------------------
+
+struct Negotiated {
+  bool ok = false;
+  std::string version, cipher, error;
+};
+
+// One handshake of `ctx` (served here) with `openssl s_client <client_args>`: what the server
+// agreed to, or why it refused.
+Negotiated negotiate(TlsContext ctx, const std::vector<std::string>& client_args) {
+  Socket listener = create_server(Address::ipv4("127.0.0.1", 0));
+  listener.settimeout(10.0);
+  std::vector<std::string> argv = {"openssl", "s_client", "-connect",
+                                   fmt::format("127.0.0.1:{}", listener.getsockname().port())};
+  argv.insert(argv.end(), client_args.begin(), client_args.end());
+  Subprocess client(argv, /*with_stdin=*/true);
+  Accepted conn = listener.accept();
+  conn.socket.settimeout(5.0);
+  Negotiated n;
+  try {
+    TlsSocket tls = ctx.wrap_server(std::move(conn.socket));
+    n.ok = true;
+    n.version = tls.version();
+    n.cipher = tls.cipher();
+  } catch (const TlsError& e) {
+    n.error = e.what();
+  }
+  client.close_stdin();
+  (void)client.wait_exit(5.0);
+  return n;
+}
+
+TlsContext rsa_server(std::optional<TlsProfile> profile = std::nullopt) {
+  TlsContext ctx = TlsContext::server();
+  ctx.load_cert_chain(certs().rsa_cert, certs().rsa_key);
+  if (profile) ctx.set_profile(*profile);
+  return ctx;
+}
+
+GROVE_TEST(TlsServer, DefaultProfileOffersTls13) {
+  const Negotiated n = negotiate(rsa_server(), {});
+  ASSERT_TRUE(n.ok) << n.error;
+  EXPECT_EQ(n.version, "TLSv1.3");
+  const Negotiated only13 = negotiate(rsa_server(), {"-tls1_3"});
+  ASSERT_TRUE(only13.ok) << only13.error;
+  EXPECT_EQ(only13.version, "TLSv1.3");
+}
+
+GROVE_TEST(TlsServer, DefaultProfileRefusesCbcAndNonEcdheCiphersThatTheOldProfileAccepts) {
+  // Each client offers only the one cipher (and its version). The old profile accepting it shows
+  // the client did offer it: the refusal is the default profile's.
+  struct Case {
+    const char* what;
+    std::vector<std::string> args;
+    std::string cipher;
+  };
+  const std::vector<Case> cases = {
+      {"RSA key exchange, CBC", {"-tls1_2", "-cipher", "AES128-SHA"}, "AES128-SHA"},
+      {"RSA key exchange, AEAD", {"-tls1_2", "-cipher", "AES128-GCM-SHA256"}, "AES128-GCM-SHA256"},
+      {"ECDHE, CBC", {"-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA"}, "ECDHE-RSA-AES128-SHA"},
+      {"ECDHE, CBC-SHA384", {"-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA384"}, "ECDHE-RSA-AES256-SHA384"},
+      {"DHE key exchange", {"-tls1_2", "-cipher", "DHE-RSA-AES128-GCM-SHA256"}, "DHE-RSA-AES128-GCM-SHA256"},
+      {"TLS 1.1", {"-tls1_1", "-cipher", "ECDHE-RSA-AES128-SHA:@SECLEVEL=0"}, "ECDHE-RSA-AES128-SHA"},
+      {"TLS 1.0", {"-tls1", "-cipher", "ECDHE-RSA-AES128-SHA:@SECLEVEL=0"}, "ECDHE-RSA-AES128-SHA"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const Negotiated refused = negotiate(rsa_server(), c.args);
+    EXPECT_FALSE(refused.ok) << c.what << " was accepted: " << refused.version << " " << refused.cipher;
+    const Negotiated widened = negotiate(rsa_server(TlsProfile::kOld), c.args);
+    EXPECT_TRUE(widened.ok) << c.what << " refused by the old profile too: " << widened.error;
+    EXPECT_EQ(widened.cipher, c.cipher);
+  }
+}
+
+GROVE_TEST(TlsServer, Tls12GetsEcdheWithAeadInTheServersOrder) {
+  // The client prefers AES-256; the server's order puts AES-128-GCM first.
+  const Negotiated aes = negotiate(
+      rsa_server(), {"-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"});
+  ASSERT_TRUE(aes.ok) << aes.error;
+  EXPECT_EQ(aes.version, "TLSv1.2");
+  EXPECT_EQ(aes.cipher, "ECDHE-RSA-AES128-GCM-SHA256");
+  // A client that puts ChaCha20 first (no AES hardware) gets it.
+  const Negotiated chacha = negotiate(
+      rsa_server(), {"-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256"});
+  ASSERT_TRUE(chacha.ok) << chacha.error;
+  EXPECT_EQ(chacha.cipher, "ECDHE-RSA-CHACHA20-POLY1305");
+  // ECDSA certificates get the ECDSA suites.
+  const Negotiated ecdsa = negotiate(test_server_context(), {"-tls1_2"});
+  ASSERT_TRUE(ecdsa.ok) << ecdsa.error;
+  EXPECT_EQ(ecdsa.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+GROVE_TEST(TlsServer, ClientInitiatedRenegotiationIsRefused) {
+  TlsContext ctx = rsa_server();
+  Socket listener = create_server(Address::ipv4("127.0.0.1", 0));
+  listener.settimeout(10.0);
+  // Without -quiet, s_client renegotiates when a line of its input is "R".
+  Subprocess client({"openssl", "s_client", "-connect",
+                     fmt::format("127.0.0.1:{}", listener.getsockname().port()), "-tls1_2"},
+                    /*with_stdin=*/true);
+  Accepted conn = listener.accept();
+  conn.socket.settimeout(5.0);
+  TlsSocket tls = ctx.wrap_server(std::move(conn.socket));
+  Reader<TlsSocket> reader(tls);
+  client.write_stdin("before\n");
+  EXPECT_EQ(reader.readline(), "before\n");
+  client.write_stdin("R\n");
+  client.read_until("RENEGOTIATING", 5.0);
+  // The server answers the new ClientHello with a no_renegotiation alert; the client gives up.
+  try {
+    (void)reader.read_some();
+  } catch (const SocketError&) {
+  }
+  EXPECT_NE(client.read_until("no renegotiation", 5.0).find("no renegotiation"), std::string::npos);
+}
+
+GROVE_TEST(TlsServer, ModernProfileIsTls13Only) {
+  const Negotiated tls12 = negotiate(rsa_server(TlsProfile::kModern), {"-tls1_2"});
+  EXPECT_FALSE(tls12.ok) << tls12.version;
+  const Negotiated tls13 = negotiate(rsa_server(TlsProfile::kModern), {});
+  ASSERT_TRUE(tls13.ok) << tls13.error;
+  EXPECT_EQ(tls13.version, "TLSv1.3");
+}
+
+GROVE_TEST(TlsContext, CipherListsAreSettableAndUnknownOnesAreClearErrors) {
+  TlsContext ctx = rsa_server();
+  ctx.set_ciphers("ECDHE-RSA-AES256-GCM-SHA384");
+  const Negotiated n = negotiate(ctx, {"-tls1_2"});
+  ASSERT_TRUE(n.ok) << n.error;
+  EXPECT_EQ(n.cipher, "ECDHE-RSA-AES256-GCM-SHA384");
+  EXPECT_THROW(ctx.set_ciphers("NO-SUCH-CIPHER"), TlsError);
+  EXPECT_THROW(ctx.set_ciphersuites("TLS_NO_SUCH_SUITE"), TlsError);
 }
 
 GROVE_TEST(TlsServer, RequiredClientCertificateIsEnforced) {

@@ -2,9 +2,12 @@
 // with sendto, failures reported and the loop goes on.
 #include "servers/datagram_server.h"
 
+#include <algorithm>
+#include <memory>
 #include <string>
 
 #include "actors/actor.h"
+#include "actors/event.h"
 #include "hub/hub.h"
 #include "hub/testing.h"
 #include "tests/support/grove_test.h"
@@ -50,6 +53,42 @@ GROVE_TEST(DatagramServer, SpawnPerDatagramRunsEachInItsOwnActor) {
   DatagramServer server("127.0.0.1:0", upper_echo, o);
   server.start();
   exchange(server);
+}
+
+GROVE_TEST(DatagramServer, SpawnedHandlersAreBoundedAndEndWithTheServer) {
+  // Handlers that block: a flood of datagrams runs at most max_handlers of them at once, and
+  // stop() ends the ones still running (they use the server).
+  int running = 0, most = 0, unwound = 0;
+  grove::Event release;
+  DatagramServerOptions o;
+  o.spawn_per_datagram = true;
+  o.max_handlers = 4;
+  auto server = std::make_unique<DatagramServer>(
+      "127.0.0.1:0",
+      [&](std::string_view, const grove::net::Address&, DatagramServer&) {
+        ++running;
+        most = std::max(most, running);
+        struct Leave {
+          int& running;
+          int& unwound;
+          ~Leave() { --running, ++unwound; }
+        } leave{running, unwound};
+        (void)release.wait();
+      },
+      o);
+  server->start();
+  grove::net::Socket client = grove::net::Socket::create(AF_INET, SOCK_DGRAM);
+  for (int i = 0; i < 20; ++i) client.sendto("x", server->address());
+  const grove::Deadline until = grove::Deadline::after(5.0);
+  while (running < 4 && !until.passed()) grove::sleep(0.001);
+  grove::sleep(0.05);  // room for more to start, if the bound did not hold
+  EXPECT_EQ(running, 4);
+  EXPECT_EQ(most, 4);
+  EXPECT_EQ(server->received(), 4u);  // the rest wait in the socket until there is room
+  server->stop();
+  EXPECT_EQ(running, 0);
+  EXPECT_EQ(unwound, 4);
+  server.reset();
 }
 
 GROVE_TEST(DatagramServer, FailingHandlerIsReportedAndTheLoopGoesOn) {

@@ -148,6 +148,72 @@ GROVE_TEST(StreamServer, SupervisorPolicyMakesConnectionsTemporaryChildren) {
   sup.stop();
 }
 
+GROVE_TEST(StreamServer, SupervisorFactoryPolicyFollowsARestartedSupervisor) {
+  // The connections' supervisor is itself a child of `root`: when it is restarted, the factory
+  // hands out the new one, and the next connection becomes its child.
+  grove::Supervisor connections;
+  auto start_connections = [&] {
+    connections = grove::Supervisor::start(
+        {.strategy = grove::Strategy::kSimpleOneForOne, .intensity = 100},
+        {grove::ChildSpec{.id = "connection", .start = nullptr,
+                          .restart = grove::Restart::kTemporary}});
+    return connections.actor();
+  };
+  auto root = grove::Supervisor::start(
+      {.strategy = grove::Strategy::kOneForOne, .intensity = 10},
+      {grove::ChildSpec{.id = "connections", .start = start_connections,
+                        .type = grove::ChildType::kSupervisor}});
+  StreamServerOptions o;
+  o.spawn = SpawnPolicy::supervisor([&] { return connections; });
+  StreamServer server("127.0.0.1:0", echo, o);
+  server.start();
+
+  grove::net::Socket a = connect_to(server.server_port());
+  a.sendall("a");
+  EXPECT_EQ(read_n(a, 1), "a");
+  const grove::Supervisor first = connections;
+  EXPECT_EQ(first.count_children().active, 1u);
+
+  first.actor().kill();  // its connection dies with it; root starts a new one
+  const grove::Deadline deadline = grove::Deadline::after(10.0);
+  while ((connections.actor() == first.actor() || connections.actor().dead()) &&
+         !deadline.passed()) {
+    grove::sleep(0.01);
+  }
+  ASSERT_NE(connections.actor(), first.actor());
+  EXPECT_EQ(read_n(a, 1), "");  // closed with the supervisor that owned it
+
+  grove::net::Socket b = connect_to(server.server_port());
+  b.sendall("b");
+  EXPECT_EQ(read_n(b, 1), "b");
+  EXPECT_EQ(connections.count_children().active, 1u);
+  b.close();
+  server.stop();
+  root.stop();
+}
+
+GROVE_TEST(StreamServer, SupervisorFactoryWithNoSupervisorRefusesThatConnectionOnly) {
+  auto sup = grove::Supervisor::start(
+      {.strategy = grove::Strategy::kSimpleOneForOne, .intensity = 100},
+      {grove::ChildSpec{.id = "connection", .start = nullptr,
+                        .restart = grove::Restart::kTemporary}});
+  bool available = false;
+  StreamServerOptions o;
+  o.spawn = SpawnPolicy::supervisor([&] { return available ? sup : grove::Supervisor(); });
+  StreamServer server("127.0.0.1:0", echo, o);
+  server.start();
+  grove::net::Socket refused = connect_to(server.server_port());
+  EXPECT_EQ(read_n(refused, 1), "");  // closed: nobody to hand it to
+  available = true;
+  grove::net::Socket served = connect_to(server.server_port());
+  served.sendall("s");
+  EXPECT_EQ(read_n(served, 1), "s");
+  EXPECT_EQ(sup.count_children().active, 1u);
+  served.close();
+  server.stop();
+  sup.stop();
+}
+
 GROVE_TEST(StreamServer, FailingHandlerIsReportedOnceAndServingGoesOn) {
   grove::testing::ExpectFailures failures;
   StreamServer server("127.0.0.1:0", [](Stream& conn, const grove::net::Address&) {
