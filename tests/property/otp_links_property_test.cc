@@ -33,8 +33,9 @@ using otp_model::LinksModel;
 using otp_model::Msg;
 using otp_model::Reason;
 
-constexpr int kMaxAlive = 5;   // actors alive at once
+constexpr int kMaxAlive = 5;    // actors alive at once
 constexpr int kMaxActors = 24;  // in all
+constexpr int kUnknown = -99;   // a sender or monitor the test never made (always a mismatch)
 
 // What the driver asks a test actor to do.
 struct Order {
@@ -72,18 +73,17 @@ class World {
     for (std::size_t i = 0; i < actors.size(); ++i) {
       if (actors[i] == a) return static_cast<int>(i);
     }
-    return -99;
+    return kUnknown;
   }
   int ref_index(grove::MonitorRef r) const {
     for (std::size_t i = 0; i < refs.size(); ++i) {
       if (refs[i] == r) return static_cast<int>(i);
     }
-    return -99;
+    return kUnknown;
   }
 
   std::vector<grove::ActorRef> actors;
   std::vector<std::vector<Msg>> logs;
-  std::vector<std::string> reason_texts;  // grove's text of a reason the model did not expect
   std::vector<grove::MonitorRef> refs;     // by the model's monitor index
   bool tearing_down = false;
 
@@ -95,7 +95,10 @@ class World {
 
 // `hold`: handle commands only, Exit/Down stay queued.
 void World::interpret(int me, bool hold) {
-  bool catch_all = false;  // swallow one exception thrown at the receive (the kill must win)
+  // A badly behaved actor (the catch_all command): swallows one exception thrown at its receive.
+  // The only exception a trapping actor can get there is a kill, and a kill is final (E11): the
+  // next receive throws it again and the actor ends.
+  bool catch_all = false;
   for (;;) {
     std::optional<Order> command;
     auto on_command = [&](Order c) { command = c; };
@@ -156,7 +159,12 @@ void World::execute(int me, const Order& c) {
 // ---------------------------------------------------------------------------------------------
 // One step of a schedule
 
-std::string show_actor(int a) { return a == kDriver ? "driver" : a == kSelf ? "self" : fmt::format("a{}", a); }
+std::string show_actor(int a) {
+  if (a == kDriver) return "driver";
+  if (a == kSelf) return "self";
+  if (a == kUnknown) return "unknown";
+  return fmt::format("a{}", a);
+}
 
 std::string describe(const Msg& m) {
   switch (m.kind) {
