@@ -112,6 +112,20 @@ struct LinksModel {
     actors[by].links.erase(to);
     actors[to].links.erase(by);
   }
+  // `by` links to a new actor that never runs, kills it, and (if `then_unlink`) unlinks it before
+  // its next wait: the link's signal arrived but was not acted on yet, so unlink withdraws it
+  // (E1, as OTP documents for unlink/1); an Exit message a trapping actor got stays queued.
+  int link_to_doomed(int by, bool then_unlink) {
+    const int doomed = spawn();
+    actors[doomed].alive = false;
+    actors[doomed].reason = Reason::killed();
+    if (actors[by].trap) {
+      deliver(by, {Msg::kExit, doomed, Reason::killed()});
+    } else if (!then_unlink) {
+      kill(by, Reason::killed());
+    }
+    return doomed;
+  }
   // E8: a new reference each time; a dead target answers Down{noproc} at once.
   void monitor(int by, int to) {
     const int ref = static_cast<int>(monitors.size());

@@ -40,7 +40,7 @@ constexpr int kUnknown = -99;   // a sender or monitor the test never made (alwa
 // What the driver asks a test actor to do.
 struct Order {
   enum Op { kLink, kUnlink, kMonitor, kDemonitor, kExit, kCrash, kReturn, kRaise, kTrap, kHold,
-            kCatchAll, kSpawnLink, kNote };
+            kCatchAll, kSpawnLink, kLinkToDoomed, kNote };
   Op op;
   int target = 0;
   Reason reason;
@@ -151,6 +151,16 @@ void World::execute(int me, const Order& c) {
       add(grove::spawn_link([this, child, hold = c.flag] { interpret(child, hold); }));
       break;
     }
+    case Order::kLinkToDoomed: {  // an actor that never runs: killed while linked, maybe unlinked
+      grove::ActorOptions options;
+      options.start = false;
+      const int doomed = static_cast<int>(actors.size());
+      add(grove::spawn_opt(options, [this, doomed] { interpret(doomed, false); }));
+      grove::link(actors[doomed]);
+      actors[doomed].kill();
+      if (c.flag) grove::unlink(actors[doomed]);
+      break;
+    }
     case Order::kNote: record(me, {Msg::kNote, kDriver, {}, c.value}); break;
     default: break;
   }
@@ -178,7 +188,7 @@ std::string describe(const Msg& m) {
 
 struct Step final : rc::state::Command<LinksModel, World> {
   enum Op { kSpawn, kSpawnLink, kLink, kUnlink, kMonitor, kDemonitor, kExit, kCrash, kReturn, kRaise,
-            kTrap, kHold, kCatchAll, kKill, kBurst, kDouble };
+            kTrap, kHold, kCatchAll, kKill, kBurst, kDouble, kLinkToDoomed };
   Op op = kSpawn;
   int by = 0;  // the actor that runs the command
   int to = 0;  // its target
@@ -192,7 +202,7 @@ struct Step final : rc::state::Command<LinksModel, World> {
   void checkPreconditions(const LinksModel& m) const override {
     const int n = static_cast<int>(m.actors.size());
     RC_PRE(to >= 0 && to < n);
-    if (op == kSpawn || op == kSpawnLink) {
+    if (op == kSpawn || op == kSpawnLink || op == kLinkToDoomed) {
       RC_PRE(n < kMaxActors);
       RC_PRE(std::count_if(m.actors.begin(), m.actors.end(), [](const auto& a) { return a.alive; }) < kMaxAlive);
     }
@@ -211,6 +221,7 @@ struct Step final : rc::state::Command<LinksModel, World> {
     switch (op) {
       case kSpawn: m.spawn(flag); break;
       case kSpawnLink: m.link(by, m.spawn(flag)); break;
+      case kLinkToDoomed: m.link_to_doomed(by, flag); break;
       case kLink: m.link(by, to); break;
       case kUnlink: m.unlink(by, to); break;
       case kMonitor: m.monitor(by, to); break;
@@ -248,6 +259,9 @@ struct Step final : rc::state::Command<LinksModel, World> {
     switch (op) {
       case kSpawn: os << "driver: spawn" << (flag ? " (holding Exit/Down)" : ""); break;
       case kSpawnLink: os << a << ": spawn_link" << (flag ? " (holding Exit/Down)" : ""); break;
+      case kLinkToDoomed:
+        os << a << ": link to a new unstarted actor, kill it" << (flag ? ", unlink it" : "");
+        break;
       case kLink: os << a << ": link " << b; break;
       case kUnlink: os << a << ": unlink " << b; break;
       case kMonitor: os << a << ": monitor " << b; break;
@@ -292,6 +306,7 @@ struct Step final : rc::state::Command<LinksModel, World> {
         signal(w, r2);
         return;
       case kSpawnLink: c.op = Order::kSpawnLink; break;
+      case kLinkToDoomed: c.op = Order::kLinkToDoomed; break;
       case kLink: c.op = Order::kLink; break;
       case kUnlink: c.op = Order::kUnlink; break;
       case kMonitor: c.op = Order::kMonitor; break;
@@ -400,7 +415,7 @@ rc::Gen<std::shared_ptr<const rc::state::Command<LinksModel, World>>> gen_step(c
         {4, Step::kSpawn}, {3, Step::kSpawnLink}, {8, Step::kLink}, {3, Step::kUnlink},
         {6, Step::kMonitor}, {6, Step::kDemonitor}, {6, Step::kExit}, {2, Step::kCrash},
         {2, Step::kReturn}, {2, Step::kRaise}, {5, Step::kTrap}, {6, Step::kHold},
-        {3, Step::kKill}};
+        {3, Step::kKill}, {2, Step::kLinkToDoomed}};
     if (races) {
       weights.insert(weights.end(), {{3, Step::kCatchAll}, {4, Step::kBurst}, {5, Step::kDouble}});
     }
