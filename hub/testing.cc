@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "hub/hub.h"
@@ -20,6 +21,14 @@ double default_deadline() {
   if (const char* env = std::getenv("GROVE_TEST_DEADLINE")) {
     const double s = std::strtod(env, nullptr);
     if (s > 0) return s;
+  }
+  // Under `bazel test`, TEST_TIMEOUT is the whole target's budget, from its size and the
+  // --test_timeout flag: a third of it per body scales with both (a heavy target, a sanitizer
+  // run given a longer timeout, a loaded machine), and still names a hung body with a dump of
+  // every fiber before Bazel kills the process.
+  if (const char* env = std::getenv("TEST_TIMEOUT")) {
+    const double s = std::strtod(env, nullptr);
+    if (s > 0) return std::max(30.0, s / 3);
   }
   return 30.0;
 }
