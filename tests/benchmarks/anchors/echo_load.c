@@ -90,6 +90,10 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < size; ++i) message[i] = (char)('a' + i % 26);
 
   int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) {
+    perror("echo_load: epoll_create1");
+    return 1;
+  }
   long errors = 0, open = 0;
   for (int i = 0; i < count; ++i) {
     connections[i].fd = connect_to(port);
@@ -103,6 +107,10 @@ int main(int argc, char **argv) {
   }
   if (open == 0) {
     fprintf(stderr, "echo_load: no connection to 127.0.0.1:%d\n", port);
+    close(epoll_fd);
+    free(connections);
+    free(buffer);
+    free(message);
     return 1;
   }
 
@@ -136,5 +144,12 @@ int main(int argc, char **argv) {
   const double elapsed = seconds_now() - start;
   printf("echo_rps %.0f round_trips %ld errors %ld\n", (double)round_trips / elapsed, round_trips,
          errors);
+  for (int i = 0; i < count; ++i) {
+    if (connections[i].fd >= 0) close(connections[i].fd);
+  }
+  close(epoll_fd);
+  free(connections);
+  free(buffer);
+  free(message);
   return 0;
 }
