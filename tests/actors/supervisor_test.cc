@@ -185,6 +185,24 @@ GROVE_TEST(Supervisor, S5_RestartTypes) {
   sup.stop();
 }
 
+// S5 with S3/S4: a temporary child that a sibling's restart stops is forgotten, not restarted.
+GROVE_TEST(Supervisor, S5_ATemporaryChildStoppedForASiblingsRestartIsNotRestarted) {
+  ExpectFailures crashes;
+  for (Strategy strategy : {Strategy::kRestForOne, Strategy::kOneForAll}) {
+    std::vector<std::string> log;
+    Supervisor sup = Supervisor::start(
+        flags(strategy), {worker("a", &log, Restart::kTransient),
+                          worker("temp", &log, Restart::kTemporary), worker("c", &log)});
+    log.clear();
+    crash_and_wait(sup, "a");
+    EXPECT_EQ(log, (std::vector<std::string>{"stop c", "stop temp", "start a", "start c"}))
+        << to_string(strategy);
+    EXPECT_FALSE(child(sup, "temp"));
+    EXPECT_EQ(sup.count_children().specs, 2u) << "the temporary child is forgotten";
+    sup.stop();
+  }
+}
+
 GROVE_TEST(Supervisor, S6_TooManyRestartsStopsEverythingWithShutdown) {
   ExpectFailures crashes;
   std::vector<std::string> log;
@@ -351,6 +369,21 @@ GROVE_TEST(Supervisor, S9_SimpleOneForOneManyChildrenOfOneSpec) {
   EXPECT_EQ(sup.count_children().active, 48u);
   sup.stop();
   for (auto& k : kids) EXPECT_TRUE(k.dead());
+}
+
+// S9 with S5: a simple_one_for_one child that is not restarted leaves the supervisor.
+GROVE_TEST(Supervisor, S9_SimpleOneForOneForgetsAChildThatIsNotRestarted) {
+  const ChildSpec tmpl = worker("w", nullptr, Restart::kTransient);
+  Supervisor sup = Supervisor::start(flags(Strategy::kSimpleOneForOne), {tmpl});
+  const ActorRef quitter = sup.start_child(tmpl.start);
+  const ActorRef stays = sup.start_child(tmpl.start);
+  send(quitter, Quit{});  // a normal exit: a transient child is not restarted
+  ASSERT_TRUE(quitter.join(Deadline::after(5.0)));
+  const std::vector<ChildInfo> left = sup.which_children();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].actor, stays);
+  EXPECT_EQ(sup.count_children().specs, 1u);
+  sup.stop();
 }
 
 GROVE_TEST(Supervisor, S10_SupervisorsNestIntoTrees) {
