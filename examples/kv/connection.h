@@ -2,7 +2,7 @@
 //
 // Connection: one actor per client, a temporary child of the connections supervisor (a crash
 // ends that client's connection and nothing else). Its loop is the whole I/O story of the
-// service, and it is shaped by what system calls cost (shared/ARCHITECTURE.md):
+// service, and it is shaped by what system calls cost (README, "The I/O path, in system calls"):
 //   1. one recv per readiness event, into the client's query buffer (16 KiB to start with);
 //   2. execute every complete request in it (a pipelined batch of 100 SETs parses without
 //      allocating), appending the replies to one output string;

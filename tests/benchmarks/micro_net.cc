@@ -1,6 +1,6 @@
 // Micro benchmarks of net/: a 64-byte ping-pong between two fibers over a socketpair. Part of
-// //tests/benchmarks:micro. Compare with shared/anchors/limit/socketpair_pingpong.c
-// (socketpair_syscalls_ns: four bare syscalls; socketpair_epoll_ns: the same through epoll).
+// //tests/benchmarks:micro. Its twins in gevent and Go (anchors/gevent_micro.py,
+// anchors/go/main.go: socketpair_roundtrip_ns) are set beside it by compare.sh.
 #include <benchmark/benchmark.h>
 
 #include <string>

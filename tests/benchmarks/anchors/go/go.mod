@@ -1,0 +1,3 @@
+module grove.bench/anchors
+
+go 1.19
