@@ -14,6 +14,10 @@
 
 #include "hub/stack.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace grove {
 namespace {
 
@@ -97,6 +101,19 @@ std::size_t StackPool::pooled() const {
 }
 
 Stack StackPool::allocate(std::size_t size) {
+  Stack s = take(size);
+#if defined(__SANITIZE_ADDRESS__)
+  // A stack starts with a clean shadow. The frames a fiber leaves when it switches away for the
+  // last time (or when its hub goes away while it is parked) never return, so their redzones
+  // stay poisoned: on this memory reused, or mapped again at the same address, the next fiber
+  // would trip over them wherever a prologue does not rewrite every shadow byte (uninstrumented
+  // libraries above all).
+  ASAN_UNPOISON_MEMORY_REGION(s.bottom, s.size);
+#endif
+  return s;
+}
+
+Stack StackPool::take(std::size_t size) {
   size = size == 0 ? default_size_now.load(std::memory_order_relaxed) : std::max(round_to_pages(size), 4 * page_size());
   SizeClass& cls = size_class(size);
   for (auto* list : {&cls.warm, &cls.releasing, &cls.cold}) {
