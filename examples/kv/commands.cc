@@ -9,8 +9,11 @@
 // the AOF.
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <unistd.h>
@@ -50,8 +53,41 @@ std::string lowercase(std::string_view s) {
 
 std::string to_text(std::int64_t v) { return std::to_string(v); }
 
+constexpr std::string_view kRedisVersion = "7.0.15";  // the redis-server we answer as
 constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
 constexpr std::string_view kSyntaxError = "ERR syntax error";
+constexpr std::string_view kWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+// A long double as redis-server's string2ld accepts it: no leading space, nothing after the
+// number, not NaN, no overflow.
+bool parse_long_double(std::string_view text, long double& value) {
+  if (text.empty() || text.size() >= 5 * 1024 || std::isspace(static_cast<unsigned char>(text[0]))) {
+    return false;
+  }
+  const std::string buffer(text);
+  char* end = nullptr;
+  errno = 0;
+  const long double v = std::strtold(buffer.c_str(), &end);
+  if (*end != '\0' || errno == EINVAL || std::isnan(v) ||
+      (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0))) {
+    return false;
+  }
+  value = v;
+  return true;
+}
+
+// redis-server's "human" long double format: 17 decimals, trailing zeros (and a bare point)
+// removed, "-0" printed as "0".
+std::string format_long_double(long double value) {
+  std::string text = fmt::format("{:.17f}", value);
+  if (text.find('.') != std::string::npos) {
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+  }
+  if (text == "-0") text = "0";
+  return text;
+}
 
 // a + b, false on overflow.
 bool add_overflows(std::int64_t a, std::int64_t b, std::int64_t& sum) {
@@ -122,6 +158,72 @@ struct Commands {
     return true;
   }
 
+  // HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only (HELLO 3 gets NOPROTO, as from
+  // a redis-server that never had RESP3).
+  static bool hello(Session& s, const Args& a, ReplyWriter& out) {
+    std::size_t j = 1;
+    if (a.size() >= 2) {
+      std::int64_t version = 0;
+      if (!parse_int64(a[1], version)) {
+        out.error("ERR Protocol version is not an integer or out of range");
+        return true;
+      }
+      if (version != 2) {
+        out.error("NOPROTO unsupported protocol version");
+        return true;
+      }
+      j = 2;
+    }
+    std::string_view name;
+    bool set_name = false;
+    for (; j < a.size(); ++j) {
+      const bool has_next = j + 1 < a.size();
+      if (equals_nocase(a[j], "auth") && j + 2 < a.size()) {
+        if (a[j + 1] != "default") {  // the one user, without a password (redis's default)
+          out.error("WRONGPASS invalid username-password pair or user is disabled.");
+          return true;
+        }
+        j += 2;
+      } else if (equals_nocase(a[j], "setname") && has_next) {
+        name = a[++j];
+        set_name = true;
+      } else {
+        out.error(fmt::format("ERR Syntax error in HELLO option '{:.128}'", a[j]));
+        return true;
+      }
+    }
+    if (set_name) {
+      if (!valid_client_name(name)) {
+        out.error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return true;
+      }
+      s.name_ = std::string(name);
+    }
+    out.array_header(14);
+    out.bulk("server");
+    out.bulk("redis");
+    out.bulk("version");
+    out.bulk(kRedisVersion);
+    out.bulk("proto");
+    out.integer(2);
+    out.bulk("id");
+    out.integer(static_cast<std::int64_t>(s.info_.id));
+    out.bulk("mode");
+    out.bulk("standalone");
+    out.bulk("role");
+    out.bulk("master");
+    out.bulk("modules");
+    out.array_header(0);
+    return true;
+  }
+
+  static bool valid_client_name(std::string_view name) {
+    for (char c : name) {
+      if (c < '!' || c > '~') return false;
+    }
+    return true;
+  }
+
   static bool quit(Session&, const Args&, ReplyWriter& out) {
     out.ok();
     return false;
@@ -134,102 +236,234 @@ struct Commands {
 
   // --- strings ---------------------------------------------------------------------------------
 
+  static bool wrong_type(ReplyWriter& out) {
+    out.error(kWrongType);
+    return true;
+  }
+  // Whether `e` (null: missing) may be used as `type`.
+  static bool holds(const Entry* e, ValueType type) { return e == nullptr || e->type() == type; }
+
+  // The expiry options of SET and GETEX, parsed as redis-server's
+  // parseExtendedStringArgumentsOrReply does (an option may repeat; conflicting ones may not).
+  enum ExpiryFlags : unsigned {
+    kNx = 1, kXx = 2, kGet = 4, kKeepTtl = 8, kEx = 16, kPx = 32, kExAt = 64, kPxAt = 128,
+    kPersist = 256,
+    kAnyExpire = kEx | kPx | kExAt | kPxAt,
+  };
+  struct ExpiryOptions {
+    unsigned flags = 0;
+    std::string_view expire_arg;
+  };
+  // False: syntax error. `for_set`: SET's options (NX, XX, GET, KEEPTTL); else GETEX's (PERSIST).
+  static bool parse_expiry_options(const Args& a, std::size_t from, bool for_set,
+                                   ExpiryOptions& o) {
+    for (std::size_t j = from; j < a.size(); ++j) {
+      const std::string_view opt = a[j];
+      const bool has_next = j + 1 < a.size();
+      auto expire_kind = [&](unsigned kind, std::string_view name) {
+        return equals_nocase(opt, name) && has_next &&
+               !(o.flags & (kKeepTtl | kPersist | (kAnyExpire & ~kind)));
+      };
+      if (for_set && equals_nocase(opt, "nx") && !(o.flags & kXx)) {
+        o.flags |= kNx;
+      } else if (for_set && equals_nocase(opt, "xx") && !(o.flags & kNx)) {
+        o.flags |= kXx;
+      } else if (for_set && equals_nocase(opt, "get")) {
+        o.flags |= kGet;
+      } else if (for_set && equals_nocase(opt, "keepttl") && !(o.flags & kAnyExpire)) {
+        o.flags |= kKeepTtl;
+      } else if (!for_set && equals_nocase(opt, "persist") && !(o.flags & kAnyExpire)) {
+        o.flags |= kPersist;
+      } else if (expire_kind(kEx, "ex") || expire_kind(kPx, "px") ||
+                 expire_kind(kExAt, "exat") || expire_kind(kPxAt, "pxat")) {
+        o.flags |= equals_nocase(opt, "ex")     ? kEx
+                   : equals_nocase(opt, "px")   ? kPx
+                   : equals_nocase(opt, "exat") ? kExAt
+                                                : kPxAt;
+        o.expire_arg = a[++j];
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The absolute expiry (Unix ms) an EX/PX/EXAT/PXAT argument names, as redis-server's
+  // getExpireMillisecondsOrReply computes and rejects it. False: the error was replied.
+  static bool expiry_time(Session& s, std::string_view arg, unsigned kind, const char* command,
+                          ReplyWriter& out, std::int64_t& at) {
+    std::int64_t v = 0;
+    if (!parse_int64(arg, v)) {
+      out.error(kNotInteger);
+      return false;
+    }
+    const bool seconds = kind & (kEx | kExAt);
+    const std::string invalid = fmt::format("ERR invalid expire time in '{}' command", command);
+    if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
+      out.error(invalid);
+      return false;
+    }
+    if (seconds) v *= 1000;
+    if ((kind & (kEx | kPx)) && add_overflows(v, s.now_, v)) {
+      out.error(invalid);
+      return false;
+    }
+    at = v;
+    return true;
+  }
+
+  // Logs a string write as SET plus the expiry it kept (relative times become absolute).
+  static void log_string(Session& s, std::string_view key, const Entry& e) {
+    if (!s.server_.aof || replaying(s)) return;
+    log(s, {"SET", key, std::get<std::string>(e.value)});
+    if (e.expires_at != Store::kNoExpiry) log_expiry(s, key, e.expires_at);
+  }
+
   static bool get(Session& s, const Args& a, ReplyWriter& out) {
     Store& st = store(s);
-    if (Entry* e = st.find(a[1], s.now_)) {
-      ++st.keyspace_hits;
-      out.bulk(e->value);
-    } else {
+    Entry* e = st.find(a[1], s.now_);
+    if (!e) {
       ++st.keyspace_misses;
       out.null_bulk();
+      return true;
     }
+    ++st.keyspace_hits;
+    if (e->type() != ValueType::kString) return wrong_type(out);
+    out.bulk(e->str());
     return true;
   }
 
   // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
   static bool set(Session& s, const Args& a, ReplyWriter& out) {
-    enum : unsigned { kNx = 1, kXx = 2, kGet = 4, kKeepTtl = 8, kEx = 16, kPx = 32, kExAt = 64,
-                      kPxAt = 128 };
-    constexpr unsigned kAnyExpire = kEx | kPx | kExAt | kPxAt;
-    unsigned flags = 0;
-    std::string_view expire_arg;
-    for (std::size_t j = 3; j < a.size(); ++j) {
-      const std::string_view opt = a[j];
-      const bool has_next = j + 1 < a.size();
-      if (equals_nocase(opt, "nx") && !(flags & kXx)) {
-        flags |= kNx;
-      } else if (equals_nocase(opt, "xx") && !(flags & kNx)) {
-        flags |= kXx;
-      } else if (equals_nocase(opt, "get")) {
-        flags |= kGet;
-      } else if (equals_nocase(opt, "keepttl") && !(flags & kAnyExpire)) {
-        flags |= kKeepTtl;
-      } else if (has_next && !(flags & (kKeepTtl | kAnyExpire)) &&
-                 (equals_nocase(opt, "ex") || equals_nocase(opt, "px") ||
-                  equals_nocase(opt, "exat") || equals_nocase(opt, "pxat"))) {
-        flags |= equals_nocase(opt, "ex")   ? kEx
-                 : equals_nocase(opt, "px") ? kPx
-                 : equals_nocase(opt, "exat") ? kExAt
-                                              : kPxAt;
-        expire_arg = a[++j];
-      } else {
-        out.error(kSyntaxError);
-        return true;
-      }
+    ExpiryOptions o;
+    if (!parse_expiry_options(a, 3, true, o)) {
+      out.error(kSyntaxError);
+      return true;
     }
     std::int64_t expires_at = Store::kNoExpiry;
-    if (flags & kAnyExpire) {
-      std::int64_t v = 0;
-      if (!parse_int64(expire_arg, v)) {
-        out.error(kNotInteger);
-        return true;
-      }
-      const bool seconds = flags & (kEx | kExAt);
-      if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
-        out.error("ERR invalid expire time in 'set' command");
-        return true;
-      }
-      if (seconds) v *= 1000;
-      if (flags & (kEx | kPx)) {
-        if (add_overflows(v, s.now_, v)) {
-          out.error("ERR invalid expire time in 'set' command");
-          return true;
-        }
-      }
-      expires_at = v;
+    if ((o.flags & kAnyExpire) &&
+        !expiry_time(s, o.expire_arg, o.flags & kAnyExpire, "set", out, expires_at)) {
+      return true;
     }
     Store& st = store(s);
     Entry* old = st.find(a[1], s.now_);
-    if (flags & kGet) {
-      if (old) out.bulk(old->value); else out.null_bulk();
+    if (o.flags & kGet) {
+      if (!holds(old, ValueType::kString)) return wrong_type(out);
+      if (old) out.bulk(old->str()); else out.null_bulk();
     }
-    if (((flags & kNx) && old) || ((flags & kXx) && !old)) {
-      if (!(flags & kGet)) out.null_bulk();
+    if (((o.flags & kNx) && old) || ((o.flags & kXx) && !old)) {
+      if (!(o.flags & kGet)) out.null_bulk();
       return true;
     }
-    if ((flags & kKeepTtl) && old) expires_at = old->expires_at;
-    st.set(a[1], a[2], expires_at);
-    if (s.server_.aof && !replaying(s)) {
-      log(s, {"SET", a[1], a[2]});
-      if (expires_at != Store::kNoExpiry) log_expiry(s, a[1], expires_at);
+    if ((o.flags & kKeepTtl) && old) expires_at = old->expires_at;
+    log_string(s, a[1], st.set(a[1], a[2], expires_at));
+    if (!(o.flags & kGet)) out.ok();
+    return true;
+  }
+
+  // SETNX key value
+  static bool setnx(Session& s, const Args& a, ReplyWriter& out) {
+    Store& st = store(s);
+    if (st.find(a[1], s.now_)) {
+      out.integer(0);
+      return true;
     }
-    if (!(flags & kGet)) out.ok();
+    log_string(s, a[1], st.set(a[1], a[2], Store::kNoExpiry));
+    out.integer(1);
+    return true;
+  }
+
+  // SETEX key seconds value / PSETEX key milliseconds value
+  static bool setex_generic(Session& s, const Args& a, ReplyWriter& out, unsigned kind,
+                            const char* name) {
+    std::int64_t at = 0;
+    if (!expiry_time(s, a[2], kind, name, out, at)) return true;
+    log_string(s, a[1], store(s).set(a[1], a[3], at));
+    out.ok();
+    return true;
+  }
+  static bool setex(Session& s, const Args& a, ReplyWriter& o) {
+    return setex_generic(s, a, o, kEx, "setex");
+  }
+  static bool psetex(Session& s, const Args& a, ReplyWriter& o) {
+    return setex_generic(s, a, o, kPx, "psetex");
+  }
+
+  // GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]
+  static bool getex(Session& s, const Args& a, ReplyWriter& out) {
+    ExpiryOptions o;
+    if (!parse_expiry_options(a, 2, false, o)) {
+      out.error(kSyntaxError);
+      return true;
+    }
+    Store& st = store(s);
+    Entry* e = st.find(a[1], s.now_);
+    if (!e) {
+      out.null_bulk();
+      return true;
+    }
+    if (e->type() != ValueType::kString) return wrong_type(out);
+    std::int64_t at = 0;
+    const unsigned kind = o.flags & kAnyExpire;
+    if (kind && !expiry_time(s, o.expire_arg, kind, "getex", out, at)) return true;
+    out.bulk(e->str());
+    if ((kind & (kExAt | kPxAt)) && at <= s.now_) {
+      st.erase(a[1]);
+      log(s, {"DEL", a[1]});
+    } else if (kind) {
+      st.set_expiry(a[1], *e, at);
+      log_expiry(s, a[1], at);
+    } else if ((o.flags & kPersist) && e->expires_at != Store::kNoExpiry) {
+      st.set_expiry(a[1], *e, Store::kNoExpiry);
+      log(s, {"PERSIST", a[1]});
+    }
+    return true;
+  }
+
+  static bool getdel(Session& s, const Args& a, ReplyWriter& out) {
+    Store& st = store(s);
+    Entry* e = st.find(a[1], s.now_);
+    if (!e) {
+      out.null_bulk();
+      return true;
+    }
+    if (e->type() != ValueType::kString) return wrong_type(out);
+    out.bulk(e->str());
+    st.erase(a[1]);
+    log(s, {"DEL", a[1]});
     return true;
   }
 
   static bool getset(Session& s, const Args& a, ReplyWriter& out) {
     Store& st = store(s);
-    if (Entry* old = st.find(a[1], s.now_)) out.bulk(old->value); else out.null_bulk();
+    Entry* old = st.find(a[1], s.now_);
+    if (!holds(old, ValueType::kString)) return wrong_type(out);
+    if (old) out.bulk(old->str()); else out.null_bulk();
     st.set(a[1], a[2], Store::kNoExpiry);
     log(s, a);
     return true;
   }
 
+  // The string entry INCR-like commands work on: created empty when missing. Null (and the
+  // error replied) when the key holds another type.
+  static Entry* string_for_update(Session& s, std::string_view key, ReplyWriter& out,
+                                  bool& created) {
+    auto [e, fresh] = store(s).find_or_create(key, s.now_, ValueType::kString);
+    created = fresh;
+    if (e->type() != ValueType::kString) {
+      wrong_type(out);
+      return nullptr;
+    }
+    return e;
+  }
+
   static bool incr_by(Session& s, const Args& a, std::int64_t by, ReplyWriter& out) {
     Store& st = store(s);
-    auto [e, created] = st.find_or_create(a[1], s.now_);
+    bool created = false;
+    Entry* e = string_for_update(s, a[1], out, created);
+    if (!e) return true;
     std::int64_t value = 0;
-    if (!created && !parse_int64(e->value, value)) {
+    if (!created && !parse_int64(e->str(), value)) {
       out.error(kNotInteger);
       return true;
     }
@@ -238,9 +472,8 @@ struct Commands {
       out.error("ERR increment or decrement would overflow");
       return true;
     }
-    e->value = to_text(value);
-    log(s, {"SET", a[1], e->value});
-    if (e->expires_at != Store::kNoExpiry) log_expiry(s, a[1], e->expires_at);
+    e->str() = to_text(value);
+    log_string(s, a[1], *e);
     out.integer(value);
     return true;
   }
@@ -267,31 +500,304 @@ struct Commands {
     return incr_by(s, a, -by, out);
   }
 
-  static bool append(Session& s, const Args& a, ReplyWriter& out) {
+  // INCRBYFLOAT key increment: long double arithmetic, printed with 17 decimals less the
+  // trailing zeros (redis-server's "human" long double format).
+  static bool incrbyfloat(Session& s, const Args& a, ReplyWriter& out) {
     Store& st = store(s);
-    auto [e, created] = st.find_or_create(a[1], s.now_);
-    if (static_cast<std::int64_t>(e->value.size() + a[2].size()) >
-        s.server_.config.proto_max_bulk_len) {
-      if (created) st.erase(a[1]);
-      out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    Entry* e = st.find(a[1], s.now_);
+    if (!holds(e, ValueType::kString)) return wrong_type(out);
+    long double value = 0, by = 0;
+    if ((e && !parse_long_double(e->str(), value)) || !parse_long_double(a[2], by)) {
+      out.error("ERR value is not a valid float");
       return true;
     }
-    e->value.append(a[2]);
-    out.integer(static_cast<std::int64_t>(e->value.size()));
+    value += by;
+    if (std::isnan(value) || std::isinf(value)) {
+      out.error("ERR increment would produce NaN or Infinity");
+      return true;
+    }
+    const std::string text = format_long_double(value);
+    Entry& updated = st.set(a[1], text, e ? e->expires_at : Store::kNoExpiry);
+    log_string(s, a[1], updated);
+    out.bulk(text);
+    return true;
+  }
+
+  static bool append(Session& s, const Args& a, ReplyWriter& out) {
+    Store& st = store(s);
+    bool created = false;
+    Entry* e = string_for_update(s, a[1], out, created);
+    if (!e) return true;
+    if (!fits_string(s, e->str().size() + a[2].size(), out)) {
+      if (created) st.erase(a[1]);
+      return true;
+    }
+    e->str().append(a[2]);
+    out.integer(static_cast<std::int64_t>(e->str().size()));
     log(s, a);
+    return true;
+  }
+
+  // Whether a string of `size` bytes is allowed (proto-max-bulk-len); replies the error if not.
+  static bool fits_string(Session& s, std::uint64_t size, ReplyWriter& out) {
+    if (size > static_cast<std::uint64_t>(s.server_.config.proto_max_bulk_len)) {
+      out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+      return false;
+    }
     return true;
   }
 
   static bool strlen(Session& s, const Args& a, ReplyWriter& out) {
     Entry* e = store(s).find(a[1], s.now_);
-    out.integer(e ? static_cast<std::int64_t>(e->value.size()) : 0);
+    if (!holds(e, ValueType::kString)) return wrong_type(out);
+    out.integer(e ? static_cast<std::int64_t>(e->str().size()) : 0);
+    return true;
+  }
+
+  // SETRANGE key offset value
+  static bool setrange(Session& s, const Args& a, ReplyWriter& out) {
+    std::int64_t offset = 0;
+    if (!parse_int64(a[2], offset)) {
+      out.error(kNotInteger);
+      return true;
+    }
+    if (offset < 0) {
+      out.error("ERR offset is out of range");
+      return true;
+    }
+    Store& st = store(s);
+    Entry* e = st.find(a[1], s.now_);
+    if (!holds(e, ValueType::kString)) return wrong_type(out);
+    const std::string_view value = a[3];
+    if (value.empty()) {
+      out.integer(e ? static_cast<std::int64_t>(e->str().size()) : 0);
+      return true;
+    }
+    if (!fits_string(s, static_cast<std::uint64_t>(offset) + value.size(), out)) return true;
+    if (!e) e = st.find_or_create(a[1], s.now_, ValueType::kString).first;
+    std::string& str = e->str();
+    const std::size_t end = static_cast<std::size_t>(offset) + value.size();
+    if (str.size() < end) str.resize(end, '\0');
+    str.replace(static_cast<std::size_t>(offset), value.size(), value);
+    out.integer(static_cast<std::int64_t>(str.size()));
+    log(s, a);
+    return true;
+  }
+
+  // GETRANGE key start end (and SUBSTR)
+  static bool getrange(Session& s, const Args& a, ReplyWriter& out) {
+    std::int64_t start = 0, end = 0;
+    if (!parse_int64(a[2], start) || !parse_int64(a[3], end)) {
+      out.error(kNotInteger);
+      return true;
+    }
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!e) {
+      out.bulk("");
+      return true;
+    }
+    if (e->type() != ValueType::kString) return wrong_type(out);
+    const std::string& str = e->str();
+    const auto len = static_cast<std::int64_t>(str.size());
+    if (start < 0 && end < 0 && start > end) {
+      out.bulk("");
+      return true;
+    }
+    if (start < 0) start = std::max<std::int64_t>(len + start, 0);
+    if (end < 0) end = std::max<std::int64_t>(len + end, 0);
+    if (end >= len) end = len - 1;
+    if (start > end || len == 0) {
+      out.bulk("");
+    } else {
+      out.bulk(std::string_view(str).substr(static_cast<std::size_t>(start),
+                                            static_cast<std::size_t>(end - start + 1)));
+    }
+    return true;
+  }
+
+  // The bit offset of SETBIT/GETBIT: non-negative and inside proto-max-bulk-len bytes.
+  static bool bit_offset(Session& s, std::string_view arg, ReplyWriter& out,
+                         std::uint64_t& offset) {
+    std::int64_t v = 0;
+    if (!parse_int64(arg, v) || v < 0 ||
+        (v >> 3) >= s.server_.config.proto_max_bulk_len) {
+      out.error("ERR bit offset is not an integer or out of range");
+      return false;
+    }
+    offset = static_cast<std::uint64_t>(v);
+    return true;
+  }
+  static int bit_at(std::string_view str, std::uint64_t bit) {
+    const std::uint64_t byte = bit >> 3;
+    if (byte >= str.size()) return 0;
+    return (static_cast<unsigned char>(str[byte]) >> (7 - (bit & 7))) & 1;
+  }
+
+  // SETBIT key offset 0|1
+  static bool setbit(Session& s, const Args& a, ReplyWriter& out) {
+    std::uint64_t offset = 0;
+    if (!bit_offset(s, a[2], out, offset)) return true;
+    if (a[3] != "0" && a[3] != "1") {
+      out.error("ERR bit is not an integer or out of range");
+      return true;
+    }
+    bool created = false;
+    Entry* e = string_for_update(s, a[1], out, created);
+    if (!e) return true;
+    std::string& str = e->str();
+    const std::uint64_t byte = offset >> 3;
+    if (str.size() <= byte) str.resize(byte + 1, '\0');
+    const int old = bit_at(str, offset);
+    const auto mask = static_cast<unsigned char>(1u << (7 - (offset & 7)));
+    auto& c = reinterpret_cast<unsigned char&>(str[byte]);
+    c = a[3] == "1" ? (c | mask) : (c & ~mask);
+    out.integer(old);
+    log(s, a);
+    return true;
+  }
+
+  static bool getbit(Session& s, const Args& a, ReplyWriter& out) {
+    std::uint64_t offset = 0;
+    if (!bit_offset(s, a[2], out, offset)) return true;
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!holds(e, ValueType::kString)) return wrong_type(out);
+    out.integer(e ? bit_at(e->str(), offset) : 0);
+    return true;
+  }
+
+  // The bit range [first, last] of BITCOUNT/BITPOS's start/end arguments over a string of
+  // `len` bytes (negative indexes count from the end; BYTE units unless `in_bits`). False when
+  // the range is empty.
+  static bool bit_range(std::int64_t start, std::int64_t end, std::int64_t len, bool in_bits,
+                        std::int64_t& first, std::int64_t& last) {
+    const std::int64_t total = in_bits ? len * 8 : len;
+    if (start < 0) start = std::max<std::int64_t>(total + start, 0);
+    if (end < 0) end = std::max<std::int64_t>(total + end, 0);
+    if (end >= total) end = total - 1;
+    if (start > end) return false;
+    first = in_bits ? start : start * 8;
+    last = in_bits ? end : end * 8 + 7;
+    return true;
+  }
+  // BYTE or BIT at a[i]; false: syntax error.
+  static bool parse_bit_unit(std::string_view arg, bool& in_bits) {
+    if (equals_nocase(arg, "bit")) in_bits = true;
+    else if (equals_nocase(arg, "byte")) in_bits = false;
+    else return false;
+    return true;
+  }
+
+  // BITCOUNT key [start end [BYTE|BIT]]
+  static bool bitcount(Session& s, const Args& a, ReplyWriter& out) {
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!e) {
+      out.integer(0);
+      return true;
+    }
+    if (e->type() != ValueType::kString) return wrong_type(out);
+    const std::string& str = e->str();
+    const auto len = static_cast<std::int64_t>(str.size());
+    std::int64_t start = 0, end = -1;
+    bool in_bits = false;
+    if (a.size() == 4 || a.size() == 5) {
+      if (!parse_int64(a[2], start) || !parse_int64(a[3], end)) {
+        out.error(kNotInteger);
+        return true;
+      }
+      if (a.size() == 5 && !parse_bit_unit(a[4], in_bits)) {
+        out.error(kSyntaxError);
+        return true;
+      }
+      if (start < 0 && end < 0 && start > end) {
+        out.integer(0);
+        return true;
+      }
+    } else if (a.size() != 2) {
+      out.error(kSyntaxError);
+      return true;
+    }
+    std::int64_t first = 0, last = 0, count = 0;
+    if (bit_range(start, end, len, in_bits, first, last)) {
+      for (std::int64_t bit = first; bit <= last;) {
+        if ((bit & 7) == 0 && bit + 7 <= last) {
+          count += __builtin_popcount(static_cast<unsigned char>(str[bit >> 3]));
+          bit += 8;
+        } else {
+          count += bit_at(str, static_cast<std::uint64_t>(bit));
+          ++bit;
+        }
+      }
+    }
+    out.integer(count);
+    return true;
+  }
+
+  // BITPOS key bit [start [end [BYTE|BIT]]]
+  static bool bitpos(Session& s, const Args& a, ReplyWriter& out) {
+    if (a[2] != "0" && a[2] != "1") {
+      std::int64_t v = 0;
+      out.error(parse_int64(a[2], v) ? "ERR The bit argument must be 1 or 0." : kNotInteger);
+      return true;
+    }
+    const int wanted = a[2] == "1" ? 1 : 0;
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!e) {
+      out.integer(wanted ? -1 : 0);
+      return true;
+    }
+    if (e->type() != ValueType::kString) return wrong_type(out);
+    const std::string& str = e->str();
+    const auto len = static_cast<std::int64_t>(str.size());
+    std::int64_t start = 0, end = -1;
+    bool in_bits = false, end_given = false;
+    if (a.size() >= 4 && a.size() <= 6) {
+      if (!parse_int64(a[3], start)) {
+        out.error(kNotInteger);
+        return true;
+      }
+      if (a.size() == 6 && !parse_bit_unit(a[5], in_bits)) {
+        out.error(kSyntaxError);
+        return true;
+      }
+      if (a.size() >= 5) {
+        if (!parse_int64(a[4], end)) {
+          out.error(kNotInteger);
+          return true;
+        }
+        end_given = true;
+      }
+    } else if (a.size() != 3) {
+      out.error(kSyntaxError);
+      return true;
+    }
+    std::int64_t first = 0, last = 0;
+    if (!bit_range(start, end, len, in_bits, first, last)) {
+      out.integer(-1);
+      return true;
+    }
+    const char skip = wanted ? '\0' : '\xff';  // a whole byte without the bit looked for
+    for (std::int64_t bit = first; bit <= last;) {
+      if ((bit & 7) == 0 && bit + 7 <= last && str[bit >> 3] == skip) {
+        bit += 8;
+        continue;
+      }
+      if (bit_at(str, static_cast<std::uint64_t>(bit)) == wanted) {
+        out.integer(bit);
+        return true;
+      }
+      ++bit;
+    }
+    // Not found. Looking for a clear bit with no end given, the string counts as padded with
+    // zeros: the first bit after it.
+    out.integer(wanted == 0 && !end_given ? last + 1 : -1);
     return true;
   }
 
   static bool mget(Session& s, const Args& a, ReplyWriter& out) {
     out.array_header(a.size() - 1);
     for (std::size_t i = 1; i < a.size(); ++i) {
-      if (Entry* e = store(s).find(a[i], s.now_)) out.bulk(e->value); else out.null_bulk();
+      Entry* e = store(s).find(a[i], s.now_);
+      if (e && e->type() == ValueType::kString) out.bulk(e->str()); else out.null_bulk();
     }
     return true;
   }
@@ -307,6 +813,23 @@ struct Commands {
     return true;
   }
 
+  static bool msetnx(Session& s, const Args& a, ReplyWriter& out) {
+    if (a.size() % 2 == 0) {
+      wrong_arity(out, "msetnx");
+      return true;
+    }
+    for (std::size_t i = 1; i < a.size(); i += 2) {
+      if (store(s).find(a[i], s.now_)) {
+        out.integer(0);
+        return true;
+      }
+    }
+    for (std::size_t i = 1; i < a.size(); i += 2) store(s).set(a[i], a[i + 1], Store::kNoExpiry);
+    log(s, a);
+    out.integer(1);
+    return true;
+  }
+
   // --- keys ------------------------------------------------------------------------------------
 
   static bool del(Session& s, const Args& a, ReplyWriter& out) {
@@ -318,6 +841,7 @@ struct Commands {
     out.integer(deleted);
     return true;
   }
+  static bool unlink(Session& s, const Args& a, ReplyWriter& out) { return del(s, a, out); }
 
   static bool exists(Session& s, const Args& a, ReplyWriter& out) {
     std::int64_t found = 0;
@@ -327,7 +851,91 @@ struct Commands {
   }
 
   static bool type(Session& s, const Args& a, ReplyWriter& out) {
-    out.simple(store(s).find(a[1], s.now_) ? "string" : "none");
+    const Entry* e = store(s).find(a[1], s.now_);
+    out.simple(e ? type_name(e->type()) : "none");
+    return true;
+  }
+
+  // TOUCH key...: how many exist (there is no LRU clock to update).
+  static bool touch(Session& s, const Args& a, ReplyWriter& out) { return exists(s, a, out); }
+
+  static bool randomkey(Session& s, const Args&, ReplyWriter& out) {
+    if (const std::string* key = store(s).random_key(s.now_)) out.bulk(*key); else out.null_bulk();
+    return true;
+  }
+
+  // RENAME key newkey / RENAMENX key newkey: the value and its expiry move, nothing is copied.
+  static bool rename_generic(Session& s, const Args& a, ReplyWriter& out, bool nx) {
+    Store& st = store(s);
+    if (!st.find(a[1], s.now_)) {
+      out.error("ERR no such key");
+      return true;
+    }
+    if (a[1] == a[2]) {
+      if (nx) out.integer(0); else out.ok();
+      return true;
+    }
+    if (st.find(a[2], s.now_)) {
+      if (nx) {
+        out.integer(0);
+        return true;
+      }
+      st.erase(a[2]);
+    }
+    st.rename(a[1], a[2]);
+    log(s, {"RENAME", a[1], a[2]});
+    if (nx) out.integer(1); else out.ok();
+    return true;
+  }
+  static bool rename(Session& s, const Args& a, ReplyWriter& o) {
+    return rename_generic(s, a, o, false);
+  }
+  static bool renamenx(Session& s, const Args& a, ReplyWriter& o) {
+    return rename_generic(s, a, o, true);
+  }
+
+  // COPY source destination [DB db] [REPLACE]: a deep copy, expiry included.
+  static bool copy(Session& s, const Args& a, ReplyWriter& out) {
+    bool replace = false;
+    for (std::size_t j = 3; j < a.size(); ++j) {
+      if (equals_nocase(a[j], "replace")) {
+        replace = true;
+      } else if (equals_nocase(a[j], "db") && j + 1 < a.size()) {
+        std::int64_t db = 0;
+        if (!parse_int64(a[++j], db) || db < INT_MIN || db > INT_MAX) {
+          out.error(kNotInteger);
+          return true;
+        }
+        if (db != 0) {
+          out.error("ERR DB index is out of range");
+          return true;
+        }
+      } else {
+        out.error(kSyntaxError);
+        return true;
+      }
+    }
+    if (a[1] == a[2]) {
+      out.error("ERR source and destination objects are the same");
+      return true;
+    }
+    Store& st = store(s);
+    const Entry* source = st.find(a[1], s.now_);
+    if (!source) {
+      out.integer(0);
+      return true;
+    }
+    if (st.find(a[2], s.now_)) {
+      if (!replace) {
+        out.integer(0);
+        return true;
+      }
+      st.erase(a[2]);
+      source = st.find(a[1], s.now_);  // an erase may move nothing, but do not rely on it
+    }
+    st.put(a[2], clone_value(source->value), source->expires_at);
+    log(s, {"COPY", a[1], a[2], "REPLACE"});
+    out.integer(1);
     return true;
   }
 
@@ -420,6 +1028,20 @@ struct Commands {
     return true;
   }
   static bool ttl(Session& s, const Args& a, ReplyWriter& o) { return ttl_generic(s, a, o, true); }
+  // EXPIRETIME / PEXPIRETIME: the absolute expiry, -1 without one, -2 for a missing key.
+  static bool expiretime_generic(Session& s, const Args& a, ReplyWriter& out, bool seconds) {
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!e) out.integer(-2);
+    else if (e->expires_at == 0) out.integer(-1);
+    else out.integer(seconds ? (e->expires_at + 500) / 1000 : e->expires_at);
+    return true;
+  }
+  static bool expiretime(Session& s, const Args& a, ReplyWriter& o) {
+    return expiretime_generic(s, a, o, true);
+  }
+  static bool pexpiretime(Session& s, const Args& a, ReplyWriter& o) {
+    return expiretime_generic(s, a, o, false);
+  }
   static bool pttl(Session& s, const Args& a, ReplyWriter& o) {
     return ttl_generic(s, a, o, false);
   }
@@ -496,7 +1118,9 @@ struct Commands {
         ++visited;
         if (it->second.expires_at != 0 && it->second.expires_at <= s.now_) continue;
         if (!pattern.empty() && !glob_match(pattern, it->first)) continue;
-        if (!type_filter.empty() && !equals_nocase(type_filter, "string")) continue;
+        if (!type_filter.empty() && !equals_nocase(type_filter, type_name(it->second.type()))) {
+          continue;
+        }
         found.push_back(&it->first);
       }
       ++bucket;
@@ -513,6 +1137,7 @@ struct Commands {
     return true;
   }
 
+  // FLUSHDB / FLUSHALL [ASYNC|SYNC]: one database, so both empty the Store.
   static bool flushdb(Session& s, const Args& a, ReplyWriter& out) {
     if (a.size() > 2 || (a.size() == 2 && !equals_nocase(a[1], "async") &&
                          !equals_nocase(a[1], "sync"))) {
@@ -522,6 +1147,22 @@ struct Commands {
     store(s).clear();
     log(s, {"FLUSHDB"});
     out.ok();
+    return true;
+  }
+  static bool flushall(Session& s, const Args& a, ReplyWriter& out) { return flushdb(s, a, out); }
+
+  // FUNCTION FLUSH [ASYNC|SYNC] is accepted (there are no functions); the rest is unknown.
+  static bool function(Session&, const Args& a, ReplyWriter& out) {
+    if (!equals_nocase(a[1], "flush")) {
+      out.error(fmt::format("ERR unknown subcommand '{:.128}'. Try FUNCTION HELP.", a[1]));
+    } else if (a.size() > 3 || (a.size() == 3 && !equals_nocase(a[2], "async") &&
+                                !equals_nocase(a[2], "sync"))) {
+      out.error(a.size() > 3 ? fmt::format("ERR unknown subcommand or wrong number of arguments "
+                                           "for '{:.128}'. Try FUNCTION HELP.", a[1])
+                             : "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+    } else {
+      out.ok();
+    }
     return true;
   }
 
@@ -549,10 +1190,10 @@ struct Commands {
     if (want("server", true)) {
       section("Server");
       text += fmt::format(
-          "redis_version:7.0.15\r\ngrove_kv_version:0.1\r\nredis_mode:standalone\r\nos:Linux\r\n"
+          "redis_version:{}\r\ngrove_kv_version:0.1\r\nredis_mode:standalone\r\nos:Linux\r\n"
           "arch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\n"
           "uptime_in_seconds:{}\r\nuptime_in_days:{}\r\n",
-          ::getpid(), srv.config.port, uptime, uptime / 86400);
+          kRedisVersion, ::getpid(), srv.config.port, uptime, uptime / 86400);
     }
     if (want("clients", true)) {
       section("Clients");
@@ -617,11 +1258,9 @@ struct Commands {
     const std::string sub = lowercase(a[1]);
     if (sub == "setname") {
       if (a.size() != 3) return wrong_arity(out, "client|setname"), true;
-      for (char c : a[2]) {
-        if (c < '!' || c > '~') {
-          out.error("ERR Client names cannot contain spaces, newlines or special characters.");
-          return true;
-        }
+      if (!valid_client_name(a[2])) {
+        out.error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return true;
       }
       s.name_ = std::string(a[2]);
       out.ok();
@@ -807,11 +1446,26 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"ping", -1, &Commands::ping, "fast"},
       {"echo", 2, &Commands::echo, "fast"},
       {"select", 2, &Commands::select, "fast"},
+      {"hello", -1, &Commands::hello, "fast"},
       {"quit", -1, &Commands::quit, "fast"},
       {"shutdown", -1, &Commands::shutdown, "admin"},
       {"get", 2, &Commands::get, "readonly"},
       {"set", -3, &Commands::set, "write"},
       {"getset", 3, &Commands::getset, "write"},
+      {"setnx", 3, &Commands::setnx, "write"},
+      {"setex", 4, &Commands::setex, "write"},
+      {"psetex", 4, &Commands::psetex, "write"},
+      {"getex", -2, &Commands::getex, "write"},
+      {"getdel", 2, &Commands::getdel, "write"},
+      {"incrbyfloat", 3, &Commands::incrbyfloat, "write"},
+      {"setrange", 4, &Commands::setrange, "write"},
+      {"getrange", 4, &Commands::getrange, "readonly"},
+      {"substr", 4, &Commands::getrange, "readonly"},
+      {"setbit", 4, &Commands::setbit, "write"},
+      {"getbit", 3, &Commands::getbit, "readonly"},
+      {"bitcount", -2, &Commands::bitcount, "readonly"},
+      {"bitpos", -3, &Commands::bitpos, "readonly"},
+      {"msetnx", -3, &Commands::msetnx, "write"},
       {"incr", 2, &Commands::incr, "write"},
       {"decr", 2, &Commands::decr, "write"},
       {"incrby", 3, &Commands::incrby, "write"},
@@ -821,6 +1475,12 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"mget", -2, &Commands::mget, "readonly"},
       {"mset", -3, &Commands::mset, "write"},
       {"del", -2, &Commands::del, "write"},
+      {"unlink", -2, &Commands::unlink, "write"},
+      {"touch", -2, &Commands::touch, "readonly"},
+      {"rename", 3, &Commands::rename, "write"},
+      {"renamenx", 3, &Commands::renamenx, "write"},
+      {"copy", -3, &Commands::copy, "write"},
+      {"randomkey", 1, &Commands::randomkey, "readonly"},
       {"exists", -2, &Commands::exists, "readonly"},
       {"type", 2, &Commands::type, "readonly"},
       {"expire", -3, &Commands::expire, "write"},
@@ -829,11 +1489,15 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"pexpireat", -3, &Commands::pexpireat, "write"},
       {"ttl", 2, &Commands::ttl, "readonly"},
       {"pttl", 2, &Commands::pttl, "readonly"},
+      {"expiretime", 2, &Commands::expiretime, "readonly"},
+      {"pexpiretime", 2, &Commands::pexpiretime, "readonly"},
       {"persist", 2, &Commands::persist, "write"},
       {"keys", 2, &Commands::keys, "readonly"},
       {"scan", -2, &Commands::scan, "readonly"},
       {"dbsize", 1, &Commands::dbsize, "readonly"},
       {"flushdb", -1, &Commands::flushdb, "write"},
+      {"flushall", -1, &Commands::flushall, "write"},
+      {"function", -2, &Commands::function, "admin"},
       {"info", -1, &Commands::info, "loading"},
       {"client", -2, &Commands::client, "admin"},
       {"command", -1, &Commands::command, "loading"},
@@ -903,7 +1567,7 @@ void replay_request(Server& server, const std::vector<std::string_view>& args) {
   static std::string discarded;
   Session replayer(server, ClientInfo{}, nullptr);  // id 0: replaying, nothing is logged
   discarded.clear();
-  replayer.start_batch();
+  replayer.start_batch(0);
   replayer.execute(args, discarded);
 }
 

@@ -72,8 +72,11 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Reads the clock for the requests that follow (a connection calls it once per batch it read:
-  // one clock_gettime per recv, not per command; expiry resolution stays 1 ms).
-  void start_batch() { now_ = unix_ms(); }
+  // one clock_gettime per recv, not per command; expiry resolution stays 1 ms). The AOF replay
+  // passes 0: like redis-server while loading, nothing expires until the file is replayed, so
+  // every record applies to the state it was written against (the expiry actor and lookups
+  // delete what expired afterwards).
+  void start_batch(std::int64_t now = unix_ms()) { now_ = now; }
   // Runs one request and appends its reply to `out`. False: close the connection once `out` is
   // sent (QUIT, SHUTDOWN).
   bool execute(const std::vector<std::string_view>& args, std::string& out);

@@ -250,7 +250,12 @@ for k in save appendonly; do
   [ "$(redis-cli -p "$REDIS_PORT" config get $k)" = "$(redis-cli -p "$KV_PORT" config get $k)" ] \
     || fail "CONFIG GET $k differs"
 done
-echo "ok: INFO, CLIENT LIST, COMMAND, CONFIG GET shapes"
+# HELLO 2: the same reply but for the client id; AUTH as the default user and SETNAME apply.
+hello() { redis-cli -p "$1" hello 2 auth default any setname hi | sed '8s/.*/ID/'; }
+[ "$(hello "$REDIS_PORT")" = "$(hello "$KV_PORT")" ] || fail "HELLO 2 differs: $(hello "$KV_PORT")"
+[ "$(printf 'HELLO 2 SETNAME hi\nCLIENT GETNAME\n' | redis-cli -p "$KV_PORT" | tail -1)" = "hi" ] \
+  || fail "HELLO SETNAME"
+echo "ok: INFO, CLIENT LIST, COMMAND, CONFIG GET, HELLO shapes"
 
 # SHUTDOWN ends the server gracefully (exit 0).
 redis-cli -p "$KV_PORT" shutdown >/dev/null 2>&1 || true
