@@ -830,6 +830,442 @@ struct Commands {
     return true;
   }
 
+  // --- lists -----------------------------------------------------------------------------------
+
+  // LEFT or RIGHT (any case); false: not a position.
+  static bool parse_side(std::string_view arg, bool& left) {
+    if (equals_nocase(arg, "left")) left = true;
+    else if (equals_nocase(arg, "right")) left = false;
+    else return false;
+    return true;
+  }
+
+  // A count that must be positive (LPOP's): redis's getPositiveLongFromObjectOrReply.
+  static bool positive_count(std::string_view arg, ReplyWriter& out, std::int64_t& count,
+                             std::string_view error = "ERR value is out of range, must be positive") {
+    if (!parse_int64(arg, count) || count < 0) {
+      out.error(error);
+      return false;
+    }
+    return true;
+  }
+
+  // Deletes `key` when its list has become empty (an empty aggregate never exists).
+  static void drop_if_empty(Session& s, std::string_view key, Entry& e) {
+    if (e.list().empty()) store(s).erase(key);
+  }
+
+  // Removes one element from a side of `list`.
+  static std::string take(List& list, bool left) {
+    std::string value = std::move(left ? list.front() : list.back());
+    if (left) list.pop_front(); else list.pop_back();
+    return value;
+  }
+
+  // Pops up to `count` elements from a side of `key`'s list into the reply (as an array when
+  // `as_array`), deleting the key when it empties. The caller checked the type.
+  static void pop_reply(Session& s, std::string_view key, Entry& e, bool left,
+                        std::int64_t count, bool as_array, ReplyWriter& out) {
+    List& list = e.list();
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(count), list.size());
+    if (as_array) out.array_header(n);
+    for (std::size_t i = 0; i < n; ++i) out.bulk(take(list, left));
+    drop_if_empty(s, key, e);
+  }
+
+  // LPUSH/RPUSH/LPUSHX/RPUSHX key element...
+  static bool push_generic(Session& s, const Args& a, ReplyWriter& out, bool left, bool only_if_exists) {
+    Store& st = store(s);
+    Entry* e = st.find(a[1], s.now_);
+    if (!holds(e, ValueType::kList)) return wrong_type(out);
+    if (!e) {
+      if (only_if_exists) {
+        out.integer(0);
+        return true;
+      }
+      e = st.find_or_create(a[1], s.now_, ValueType::kList).first;
+    }
+    List& list = e->list();
+    for (std::size_t i = 2; i < a.size(); ++i) {
+      if (left) list.emplace_front(a[i]); else list.emplace_back(a[i]);
+    }
+    out.integer(static_cast<std::int64_t>(list.size()));
+    log(s, a);
+    return true;
+  }
+  static bool lpush(Session& s, const Args& a, ReplyWriter& o) { return push_generic(s, a, o, true, false); }
+  static bool rpush(Session& s, const Args& a, ReplyWriter& o) { return push_generic(s, a, o, false, false); }
+  static bool lpushx(Session& s, const Args& a, ReplyWriter& o) { return push_generic(s, a, o, true, true); }
+  static bool rpushx(Session& s, const Args& a, ReplyWriter& o) { return push_generic(s, a, o, false, true); }
+
+  // LPOP/RPOP key [count]
+  static bool pop_generic(Session& s, const Args& a, ReplyWriter& out, bool left) {
+    if (a.size() > 3) {
+      wrong_arity(out, left ? "lpop" : "rpop");
+      return true;
+    }
+    std::int64_t count = 1;
+    const bool has_count = a.size() == 3;
+    if (has_count && !positive_count(a[2], out, count)) return true;
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!e) {
+      if (has_count) out.null_array(); else out.null_bulk();
+      return true;
+    }
+    if (e->type() != ValueType::kList) return wrong_type(out);
+    if (has_count && count == 0) {
+      out.array_header(0);
+      return true;
+    }
+    pop_reply(s, a[1], *e, left, count, has_count, out);
+    log(s, a);
+    return true;
+  }
+  static bool lpop(Session& s, const Args& a, ReplyWriter& o) { return pop_generic(s, a, o, true); }
+  static bool rpop(Session& s, const Args& a, ReplyWriter& o) { return pop_generic(s, a, o, false); }
+
+  static bool llen(Session& s, const Args& a, ReplyWriter& out) {
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!holds(e, ValueType::kList)) return wrong_type(out);
+    out.integer(e ? static_cast<std::int64_t>(e->list().size()) : 0);
+    return true;
+  }
+
+  // LRANGE key start stop
+  static bool lrange(Session& s, const Args& a, ReplyWriter& out) {
+    std::int64_t start = 0, end = 0;
+    if (!parse_int64(a[2], start) || !parse_int64(a[3], end)) {
+      out.error(kNotInteger);
+      return true;
+    }
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!holds(e, ValueType::kList)) return wrong_type(out);
+    if (!e) {
+      out.array_header(0);
+      return true;
+    }
+    const List& list = e->list();
+    const auto len = static_cast<std::int64_t>(list.size());
+    if (start < 0) start = std::max<std::int64_t>(len + start, 0);
+    if (end < 0) end += len;
+    if (start > end || start >= len) {
+      out.array_header(0);
+      return true;
+    }
+    end = std::min(end, len - 1);
+    out.array_header(static_cast<std::size_t>(end - start + 1));
+    for (auto it = list.begin() + start, last = list.begin() + end; ; ++it) {
+      out.bulk(*it);
+      if (it == last) break;
+    }
+    return true;
+  }
+
+  // The element at a redis index (negative from the tail), or null when out of range.
+  static std::string* at_index(List& list, std::int64_t index) {
+    const auto len = static_cast<std::int64_t>(list.size());
+    if (index < 0) index += len;
+    if (index < 0 || index >= len) return nullptr;
+    return &list[static_cast<std::size_t>(index)];
+  }
+
+  static bool lindex(Session& s, const Args& a, ReplyWriter& out) {
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!e) {
+      out.null_bulk();
+      return true;
+    }
+    if (e->type() != ValueType::kList) return wrong_type(out);
+    std::int64_t index = 0;
+    if (!parse_int64(a[2], index)) {
+      out.error(kNotInteger);
+      return true;
+    }
+    if (const std::string* v = at_index(e->list(), index)) out.bulk(*v); else out.null_bulk();
+    return true;
+  }
+
+  static bool lset(Session& s, const Args& a, ReplyWriter& out) {
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!e) {
+      out.error("ERR no such key");
+      return true;
+    }
+    if (e->type() != ValueType::kList) return wrong_type(out);
+    std::int64_t index = 0;
+    if (!parse_int64(a[2], index)) {
+      out.error(kNotInteger);
+      return true;
+    }
+    std::string* v = at_index(e->list(), index);
+    if (!v) {
+      out.error("ERR index out of range");
+      return true;
+    }
+    v->assign(a[3]);
+    log(s, a);
+    out.ok();
+    return true;
+  }
+
+  // LREM key count element: count > 0 from the head, < 0 from the tail, 0 all.
+  static bool lrem(Session& s, const Args& a, ReplyWriter& out) {
+    std::int64_t count = 0;
+    if (!parse_int64(a[2], count)) {
+      out.error(kNotInteger);
+      return true;
+    }
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!holds(e, ValueType::kList)) return wrong_type(out);
+    if (!e) {
+      out.integer(0);
+      return true;
+    }
+    List& list = e->list();
+    const std::uint64_t limit = count == 0 ? UINT64_MAX
+                                           : static_cast<std::uint64_t>(count < 0 ? -(count + 1) : count - 1) + 1;
+    std::uint64_t removed = 0;
+    if (count >= 0) {
+      for (auto it = list.begin(); it != list.end() && removed < limit;) {
+        if (*it == a[3]) { it = list.erase(it); ++removed; } else { ++it; }
+      }
+    } else {
+      for (auto it = list.end(); it != list.begin() && removed < limit;) {
+        --it;
+        if (*it == a[3]) { it = list.erase(it); ++removed; }
+      }
+    }
+    out.integer(static_cast<std::int64_t>(removed));
+    if (removed > 0) {
+      log(s, a);
+      drop_if_empty(s, a[1], *e);
+    }
+    return true;
+  }
+
+  // LTRIM key start stop
+  static bool ltrim(Session& s, const Args& a, ReplyWriter& out) {
+    std::int64_t start = 0, end = 0;
+    if (!parse_int64(a[2], start) || !parse_int64(a[3], end)) {
+      out.error(kNotInteger);
+      return true;
+    }
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!holds(e, ValueType::kList)) return wrong_type(out);
+    if (!e) {
+      out.ok();
+      return true;
+    }
+    List& list = e->list();
+    const auto len = static_cast<std::int64_t>(list.size());
+    if (start < 0) start = std::max<std::int64_t>(len + start, 0);
+    if (end < 0) end += len;
+    if (start > end || start >= len) {
+      list.clear();
+    } else {
+      end = std::min(end, len - 1);
+      list.erase(list.begin() + end + 1, list.end());
+      list.erase(list.begin(), list.begin() + start);
+    }
+    log(s, a);
+    drop_if_empty(s, a[1], *e);
+    out.ok();
+    return true;
+  }
+
+  // LINSERT key BEFORE|AFTER pivot element
+  static bool linsert(Session& s, const Args& a, ReplyWriter& out) {
+    bool after = false;
+    if (equals_nocase(a[2], "after")) after = true;
+    else if (!equals_nocase(a[2], "before")) return out.error(kSyntaxError), true;
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!holds(e, ValueType::kList)) return wrong_type(out);
+    if (!e) {
+      out.integer(0);
+      return true;
+    }
+    List& list = e->list();
+    auto it = std::find(list.begin(), list.end(), a[3]);
+    if (it == list.end()) {
+      out.integer(-1);
+      return true;
+    }
+    list.emplace(after ? it + 1 : it, a[4]);
+    log(s, a);
+    out.integer(static_cast<std::int64_t>(list.size()));
+    return true;
+  }
+
+  // LPOS key element [RANK rank] [COUNT n] [MAXLEN len]
+  static bool lpos(Session& s, const Args& a, ReplyWriter& out) {
+    std::int64_t rank = 1, count = -1, maxlen = 0;
+    for (std::size_t j = 3; j < a.size(); ++j) {
+      const bool has_next = j + 1 < a.size();
+      if (equals_nocase(a[j], "rank") && has_next) {
+        if (!parse_int64(a[++j], rank) || rank == LLONG_MIN) {
+          out.error(rank == LLONG_MIN
+                        ? "ERR value is out of range, value must between -9223372036854775807 "
+                          "and 9223372036854775807"
+                        : kNotInteger);
+          return true;
+        }
+        if (rank == 0) {
+          out.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
+                    "second ... or use negative to start from the end of the list");
+          return true;
+        }
+      } else if (equals_nocase(a[j], "count") && has_next) {
+        if (!positive_count(a[++j], out, count, "ERR COUNT can't be negative")) return true;
+      } else if (equals_nocase(a[j], "maxlen") && has_next) {
+        if (!positive_count(a[++j], out, maxlen, "ERR MAXLEN can't be negative")) return true;
+      } else {
+        out.error(kSyntaxError);
+        return true;
+      }
+    }
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!holds(e, ValueType::kList)) return wrong_type(out);
+    std::vector<std::int64_t> found;
+    if (e) {
+      const List& list = e->list();
+      const auto len = static_cast<std::int64_t>(list.size());
+      const bool backwards = rank < 0;
+      std::int64_t skip = (backwards ? -rank : rank) - 1;
+      const std::int64_t wanted = count == 0 ? len : (count < 0 ? 1 : count);
+      for (std::int64_t seen = 0; seen < len && (maxlen == 0 || seen < maxlen); ++seen) {
+        const std::int64_t i = backwards ? len - 1 - seen : seen;
+        if (list[static_cast<std::size_t>(i)] != a[2]) continue;
+        if (skip > 0) {
+          --skip;
+          continue;
+        }
+        found.push_back(i);
+        if (static_cast<std::int64_t>(found.size()) >= wanted) break;
+      }
+    }
+    if (count >= 0) {
+      out.array_header(found.size());
+      for (std::int64_t i : found) out.integer(i);
+    } else if (found.empty()) {
+      out.null_bulk();
+    } else {
+      out.integer(found.front());
+    }
+    return true;
+  }
+
+  // Moves one element from a side of `from` to a side of `to` (both lists; `from` non-empty),
+  // creating `to` and deleting an emptied `from`; returns the element. Logged by the caller.
+  static std::string move_element(Session& s, std::string_view from, std::string_view to,
+                                  bool from_left, bool to_left) {
+    Store& st = store(s);
+    Entry* source = st.find(from, s.now_);
+    std::string value = take(source->list(), from_left);
+    drop_if_empty(s, from, *source);
+    Entry* dest = st.find_or_create(to, s.now_, ValueType::kList).first;
+    if (to_left) dest->list().push_front(value); else dest->list().push_back(value);
+    return value;
+  }
+
+  // LMOVE source destination LEFT|RIGHT LEFT|RIGHT (and RPOPLPUSH source destination)
+  static bool lmove_generic(Session& s, std::string_view from, std::string_view to,
+                            bool from_left, bool to_left, ReplyWriter& out) {
+    Store& st = store(s);
+    Entry* source = st.find(from, s.now_);
+    if (!source) {
+      out.null_bulk();
+      return true;
+    }
+    if (source->type() != ValueType::kList) return wrong_type(out);
+    if (!holds(st.find(to, s.now_), ValueType::kList)) return wrong_type(out);
+    out.bulk(move_element(s, from, to, from_left, to_left));
+    log(s, {"LMOVE", from, to, from_left ? "LEFT" : "RIGHT", to_left ? "LEFT" : "RIGHT"});
+    return true;
+  }
+  static bool lmove(Session& s, const Args& a, ReplyWriter& out) {
+    bool from_left = false, to_left = false;
+    if (!parse_side(a[3], from_left) || !parse_side(a[4], to_left)) {
+      out.error(kSyntaxError);
+      return true;
+    }
+    return lmove_generic(s, a[1], a[2], from_left, to_left, out);
+  }
+  static bool rpoplpush(Session& s, const Args& a, ReplyWriter& out) {
+    return lmove_generic(s, a[1], a[2], false, true, out);
+  }
+
+  // The arguments of LMPOP (from index 1) and BLMPOP (from index 2): numkeys key... LEFT|RIGHT
+  // [COUNT n]. False: the error was replied.
+  struct MultiPop {
+    std::vector<std::string_view> keys;
+    bool left = true;
+    std::int64_t count = 1;
+  };
+  static bool parse_multi_pop(const Args& a, std::size_t numkeys_at, ReplyWriter& out,
+                              MultiPop& m) {
+    std::int64_t numkeys = 0;
+    if (!parse_int64(a[numkeys_at], numkeys) || numkeys < 1) {
+      out.error("ERR numkeys should be greater than 0");
+      return false;
+    }
+    const std::size_t keys_at = numkeys_at + 1;
+    if (static_cast<std::uint64_t>(numkeys) >= a.size() - keys_at) {
+      out.error(kSyntaxError);
+      return false;
+    }
+    const std::size_t side_at = keys_at + static_cast<std::size_t>(numkeys);
+    if (!parse_side(a[side_at], m.left)) {
+      out.error(kSyntaxError);
+      return false;
+    }
+    bool has_count = false;
+    for (std::size_t j = side_at + 1; j < a.size(); ++j) {
+      if (!has_count && equals_nocase(a[j], "count") && j + 1 < a.size()) {
+        has_count = true;
+        if (!parse_int64(a[++j], m.count) || m.count < 1) {
+          out.error("ERR count should be greater than 0");
+          return false;
+        }
+      } else {
+        out.error(kSyntaxError);
+        return false;
+      }
+    }
+    m.keys.assign(a.begin() + keys_at, a.begin() + side_at);
+    return true;
+  }
+
+  // Pops from the first non-empty list of `m.keys` into the reply ([key, [elements]]) and logs
+  // it as LPOP/RPOP key count. False when every list is missing (nothing replied).
+  static bool multi_pop(Session& s, const MultiPop& m, ReplyWriter& out, bool& wrong) {
+    wrong = false;
+    for (std::string_view key : m.keys) {
+      Entry* e = store(s).find(key, s.now_);
+      if (!e) continue;
+      if (e->type() != ValueType::kList) {
+        wrong = true;
+        wrong_type(out);
+        return true;
+      }
+      out.array_header(2);
+      out.bulk(key);
+      pop_reply(s, key, *e, m.left, m.count, true, out);
+      const std::string count = to_text(m.count);
+      log(s, {m.left ? "LPOP" : "RPOP", key, count});
+      return true;
+    }
+    return false;
+  }
+
+  // LMPOP numkeys key... LEFT|RIGHT [COUNT n]
+  static bool lmpop(Session& s, const Args& a, ReplyWriter& out) {
+    MultiPop m;
+    if (!parse_multi_pop(a, 1, out, m)) return true;
+    bool wrong = false;
+    if (!multi_pop(s, m, out, wrong)) out.null_array();
+    return true;
+  }
+
   // --- keys ------------------------------------------------------------------------------------
 
   static bool del(Session& s, const Args& a, ReplyWriter& out) {
@@ -1474,6 +1910,23 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"strlen", 2, &Commands::strlen, "readonly"},
       {"mget", -2, &Commands::mget, "readonly"},
       {"mset", -3, &Commands::mset, "write"},
+      {"lpush", -3, &Commands::lpush, "write"},
+      {"rpush", -3, &Commands::rpush, "write"},
+      {"lpushx", -3, &Commands::lpushx, "write"},
+      {"rpushx", -3, &Commands::rpushx, "write"},
+      {"lpop", -2, &Commands::lpop, "write"},
+      {"rpop", -2, &Commands::rpop, "write"},
+      {"llen", 2, &Commands::llen, "readonly"},
+      {"lrange", 4, &Commands::lrange, "readonly"},
+      {"lindex", 3, &Commands::lindex, "readonly"},
+      {"lset", 4, &Commands::lset, "write"},
+      {"lrem", 4, &Commands::lrem, "write"},
+      {"ltrim", 4, &Commands::ltrim, "write"},
+      {"linsert", 5, &Commands::linsert, "write"},
+      {"lpos", -3, &Commands::lpos, "readonly"},
+      {"lmove", 5, &Commands::lmove, "write"},
+      {"rpoplpush", 3, &Commands::rpoplpush, "write"},
+      {"lmpop", -4, &Commands::lmpop, "write"},
       {"del", -2, &Commands::del, "write"},
       {"unlink", -2, &Commands::unlink, "write"},
       {"touch", -2, &Commands::touch, "readonly"},

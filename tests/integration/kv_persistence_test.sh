@@ -135,13 +135,33 @@ RENAME old renamed
 RENAMENX renamed m1
 SET ul v
 UNLINK ul
+RPUSH list a b c d e f
+LPUSH list z
+LPUSHX list y
+RPUSHX nolist x
+LPOP list 2
+RPOP list
+LSET list 0 A
+LINSERT list AFTER c c2
+RPUSH list c
+LREM list -1 c
+LTRIM list 0 3
+LMOVE list list2 LEFT RIGHT
+RPOPLPUSH list list2
+RPUSH list3 p q r
+LMPOP 2 nolist list3 RIGHT COUNT 2
+RPUSH emptied x
+LPOP emptied
 CMDS
 snapshot() {
   for k in counter text gone volatile short m1 m2 p x y z nx1 se pse gx gp gd mn1 mn2 mn3 f sr \
            bits textcopy old renamed dst src ul; do
     ttl="$(redis-cli -p "$KV_PORT" ttl "$k")"
     [ "$ttl" -gt 0 ] && ttl="${k}_expires"  # seconds pass between snapshots; checked below
-    echo "$k=$(redis-cli -p "$KV_PORT" get "$k") ttl=$ttl"
+    echo "$k=$(redis-cli --no-raw -p "$KV_PORT" get "$k") ttl=$ttl"
+  done
+  for k in list list2 list3 nolist emptied; do
+    echo "$k=[$(redis-cli -p "$KV_PORT" lrange "$k" 0 -1 | tr '\n' ' ')] $(redis-cli -p "$KV_PORT" type "$k")"
   done
 }
 # A RENAME of a key that expires right after: sent in one write, so the three run in one batch
@@ -160,9 +180,12 @@ after="$(snapshot)"
 [ "$before" = "$after" ] || fail "replay differs:
 before: $before
 after:  $after"
-grep -q "counter=15" <<<"$after" || fail "counter: $after"
-grep -q "dst= ttl=-2" <<<"$after" || fail "dst: $after"
-grep -q "f=10.6 " <<<"$after" || fail "f: $after"
+grep -q "counter=\"15\"" <<<"$after" || fail "counter: $after"
+grep -q "dst=(nil) ttl=-2" <<<"$after" || fail "dst: $after"
+grep -q "f=\"10.6\" " <<<"$after" || fail "f: $after"
+grep -q "list=\[b c \] list" <<<"$after" || fail "list: $after"
+grep -q "list2=\[c2 A \] list" <<<"$after" || fail "list2: $after"
+grep -q "emptied=\[ \] none" <<<"$after" || fail "emptied: $after"
 [ "$(redis-cli -p "$KV_PORT" exists junk)" = "0" ] || fail "FLUSHALL was not replayed"
 ttl="$(redis-cli -p "$KV_PORT" ttl volatile)"
 { [ "$ttl" -gt 900 ] && [ "$ttl" -le 1000 ]; } || fail "volatile's TTL after replay: $ttl"
