@@ -1266,6 +1266,152 @@ struct Commands {
     return true;
   }
 
+  // --- blocking lists --------------------------------------------------------------------------
+
+  // A blocking command's timeout in seconds (a float; 0 = forever), as redis-server parses it.
+  // False: the error was replied.
+  static bool block_timeout(std::string_view arg, ReplyWriter& out, grove::Deadline& deadline) {
+    long double seconds = 0;
+    if (!parse_long_double(arg, seconds)) {
+      out.error("ERR timeout is not a float or out of range");
+      return false;
+    }
+    const long double ms = seconds * 1000;
+    // redis converts to long long: past its range (infinity included) that gives LLONG_MIN on
+    // x86-64, hence "negative".
+    if (ms <= -1 || ms >= 9223372036854775808.0L) {
+      out.error("ERR timeout is negative");
+      return false;
+    }
+    const auto whole_ms = static_cast<std::int64_t>(ms);
+    if (whole_ms > LLONG_MAX - unix_ms()) {
+      out.error("ERR timeout is out of range");
+      return false;
+    }
+    deadline = whole_ms == 0 ? grove::Deadline::never()
+                             : grove::Deadline::after(static_cast<double>(whole_ms) / 1000.0);
+    return true;
+  }
+
+  // Parks the session until `serve` (called by Blocking::serve_ready when one of `keys` gets a
+  // list) writes its reply, or the deadline passes (null array), or the client closes (false:
+  // close the connection). The replies before this command are sent first.
+  static bool block(Session& s, std::vector<std::string> keys, grove::Deadline deadline,
+                    const char* what, std::function<bool(BlockedClient&, std::string_view)> serve,
+                    ReplyWriter& out) {
+    if (!s.flush_ || replaying(s)) {  // nothing to wait on
+      out.null_array();
+      return true;
+    }
+    if (!s.flush_()) return false;
+    BlockedClient blocked(s.server_.blocking, std::move(keys), s.info_.fd, nullptr);
+    blocked.serve = [&blocked, serve = std::move(serve)](std::string_view key) {
+      return serve(blocked, key);
+    };
+    while (!blocked.served && !blocked.closed) {
+      if (blocked.waiter.wait(deadline, what) == grove::WaitStatus::kTimedOut) break;
+    }
+    s.now_ = unix_ms();  // the clock moved while parked
+    if (blocked.closed) return false;
+    if (blocked.served) {
+      out.raw(blocked.reply);
+    } else {
+      out.null_array();
+    }
+    return true;
+  }
+
+  // BLPOP/BRPOP key... timeout
+  static bool bpop_generic(Session& s, const Args& a, ReplyWriter& out, bool left) {
+    grove::Deadline deadline;
+    if (!block_timeout(a.back(), out, deadline)) return true;
+    const Args keys(a.begin() + 1, a.end() - 1);
+    for (std::string_view key : keys) {
+      Entry* e = store(s).find(key, s.now_);
+      if (!e) continue;
+      if (e->type() != ValueType::kList) return wrong_type(out);
+      out.array_header(2);
+      out.bulk(key);
+      pop_reply(s, key, *e, left, 1, false, out);
+      log(s, {left ? "LPOP" : "RPOP", key});
+      return true;
+    }
+    return block(s, std::vector<std::string>(keys.begin(), keys.end()), deadline,
+                 left ? "BLPOP" : "BRPOP",
+                 [&s, left](BlockedClient& b, std::string_view key) {
+                   Entry* e = store(s).find(key, unix_ms());
+                   if (!e || e->type() != ValueType::kList) return false;
+                   ReplyWriter reply(b.reply);
+                   reply.array_header(2);
+                   reply.bulk(key);
+                   pop_reply(s, key, *e, left, 1, false, reply);
+                   log(s, {left ? "LPOP" : "RPOP", key});
+                   return true;
+                 },
+                 out);
+  }
+  static bool blpop(Session& s, const Args& a, ReplyWriter& o) { return bpop_generic(s, a, o, true); }
+  static bool brpop(Session& s, const Args& a, ReplyWriter& o) { return bpop_generic(s, a, o, false); }
+
+  // BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout (and BRPOPLPUSH source destination
+  // timeout)
+  static bool blmove_generic(Session& s, std::string_view from, std::string_view to,
+                             bool from_left, bool to_left, std::string_view timeout,
+                             ReplyWriter& out) {
+    grove::Deadline deadline;
+    if (!block_timeout(timeout, out, deadline)) return true;
+    Entry* source = store(s).find(from, s.now_);
+    if (source) return lmove_generic(s, from, to, from_left, to_left, out);
+    return block(s, {std::string(from)}, deadline, "BLMOVE",
+                 [&s, to = std::string(to), from_left, to_left](BlockedClient& b,
+                                                                 std::string_view key) {
+                   Store& st = store(s);
+                   const std::int64_t now = unix_ms();
+                   Entry* e = st.find(key, now);
+                   if (!e || e->type() != ValueType::kList) return false;
+                   if (!holds(st.find(to, now), ValueType::kList)) return false;  // waits on
+                   ReplyWriter(b.reply).bulk(move_element(s, key, to, from_left, to_left));
+                   log(s, {"LMOVE", key, to, from_left ? "LEFT" : "RIGHT",
+                           to_left ? "LEFT" : "RIGHT"});
+                   return true;
+                 },
+                 out);
+  }
+  static bool blmove(Session& s, const Args& a, ReplyWriter& out) {
+    bool from_left = false, to_left = false;
+    if (!parse_side(a[3], from_left) || !parse_side(a[4], to_left)) {
+      out.error(kSyntaxError);
+      return true;
+    }
+    return blmove_generic(s, a[1], a[2], from_left, to_left, a[5], out);
+  }
+  static bool brpoplpush(Session& s, const Args& a, ReplyWriter& out) {
+    return blmove_generic(s, a[1], a[2], false, true, a[3], out);
+  }
+
+  // BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n]
+  static bool blmpop(Session& s, const Args& a, ReplyWriter& out) {
+    MultiPop m;
+    if (!parse_multi_pop(a, 2, out, m)) return true;
+    grove::Deadline deadline;
+    if (!block_timeout(a[1], out, deadline)) return true;
+    bool wrong = false;
+    if (multi_pop(s, m, out, wrong)) return true;
+    return block(s, std::vector<std::string>(m.keys.begin(), m.keys.end()), deadline, "BLMPOP",
+                 [&s, left = m.left, count = m.count](BlockedClient& b, std::string_view key) {
+                   MultiPop one;
+                   one.keys = {key};
+                   one.left = left;
+                   one.count = count;
+                   ReplyWriter reply(b.reply);
+                   bool wrong_type_found = false;
+                   const bool popped = multi_pop(s, one, reply, wrong_type_found);
+                   if (wrong_type_found) b.reply.clear();
+                   return popped && !wrong_type_found;
+                 },
+                 out);
+  }
+
   // --- keys ------------------------------------------------------------------------------------
 
   static bool del(Session& s, const Args& a, ReplyWriter& out) {
@@ -1633,8 +1779,8 @@ struct Commands {
     }
     if (want("clients", true)) {
       section("Clients");
-      text += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\n", srv.clients.size(),
-                          srv.config.maxclients);
+      text += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
+                          srv.clients.size(), srv.config.maxclients, srv.blocking.clients());
     }
     if (want("persistence", true)) {
       section("Persistence");
@@ -1927,6 +2073,11 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"lmove", 5, &Commands::lmove, "write"},
       {"rpoplpush", 3, &Commands::rpoplpush, "write"},
       {"lmpop", -4, &Commands::lmpop, "write"},
+      {"blpop", -3, &Commands::blpop, "write"},
+      {"brpop", -3, &Commands::brpop, "write"},
+      {"blmove", 6, &Commands::blmove, "write"},
+      {"brpoplpush", 4, &Commands::brpoplpush, "write"},
+      {"blmpop", -5, &Commands::blmpop, "write"},
       {"del", -2, &Commands::del, "write"},
       {"unlink", -2, &Commands::unlink, "write"},
       {"touch", -2, &Commands::touch, "readonly"},
@@ -2013,7 +2164,9 @@ bool Session::execute(const std::vector<std::string_view>& args, std::string& ou
     for (char c : args[1]) last_command += static_cast<char>(std::tolower(c));
   }
   last_active_ms = now_;
-  return spec->fn(*this, args, out);
+  const bool keep_open = spec->fn(*this, args, out);
+  if (!server_.store->ready_keys.empty()) server_.blocking.serve_ready();
+  return keep_open;
 }
 
 void replay_request(Server& server, const std::vector<std::string_view>& args) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "examples/kv/aof.h"
+#include "examples/kv/blocking.h"
 #include "examples/kv/client_output.h"
 #include "examples/kv/config.h"
 #include "examples/kv/resp.h"
@@ -37,6 +38,7 @@ class Session;
 struct Server {
   Config config;
   std::shared_ptr<Store> store;
+  Blocking blocking{store};  // clients blocked in BLPOP & co.
   std::unique_ptr<AppendOnlyFile> aof;  // null without --aof
   std::unique_ptr<PubSub> pubsub;
   std::map<std::uint64_t, Session*> clients;  // by client id, for CLIENT LIST and INFO
@@ -81,6 +83,10 @@ class Session {
   // sent (QUIT, SHUTDOWN).
   bool execute(const std::vector<std::string_view>& args, std::string& out);
 
+  // How a blocking command sends the replies of the requests before it, before it parks (the
+  // connection's flush; false when the client is gone). Unset: blocking commands do not block.
+  void set_flush(std::function<bool()> flush) { flush_ = std::move(flush); }
+
   const ClientInfo& info() const { return info_; }
   const std::string& name() const { return name_; }
   std::size_t subscriptions() const { return channels_.size(); }
@@ -96,6 +102,7 @@ class Session {
   std::shared_ptr<ClientOutput> output_;
   std::set<std::string> channels_;  // subscribed channels
   std::int64_t now_ = 0;            // the clock of the current command
+  std::function<bool()> flush_;
 };
 
 }  // namespace kv
