@@ -18,6 +18,7 @@ namespace grove {
 namespace {
 
 constexpr std::size_t kStacksPerArena = 256;
+constexpr std::size_t kReleaseBatch = 128;
 
 std::mutex policy_mutex;
 StackPolicy& policy_storage() {
@@ -69,7 +70,7 @@ namespace internal {
 
 StackPool::~StackPool() {
   for (auto& cls : classes_) {
-    for (auto* list : {&cls.warm, &cls.cold}) {
+    for (auto* list : {&cls.warm, &cls.releasing, &cls.cold}) {
       for (Stack& s : *list) {
         if (!s.from_arena) {
           ::munmap(static_cast<char*>(s.bottom) - page_size(), s.size + page_size());
@@ -85,20 +86,20 @@ StackPool::SizeClass& StackPool::size_class(std::size_t size) {
   for (auto& cls : classes_) {
     if (cls.size == size) return cls;
   }
-  classes_.push_back(SizeClass{size, {}, {}});
+  classes_.push_back(SizeClass{size, {}, {}, {}});
   return classes_.back();
 }
 
 std::size_t StackPool::pooled() const {
   std::size_t n = 0;
-  for (const auto& cls : classes_) n += cls.warm.size() + cls.cold.size();
+  for (const auto& cls : classes_) n += cls.warm.size() + cls.releasing.size() + cls.cold.size();
   return n;
 }
 
 Stack StackPool::allocate(std::size_t size) {
   size = size == 0 ? default_size_now.load(std::memory_order_relaxed) : std::max(round_to_pages(size), 4 * page_size());
   SizeClass& cls = size_class(size);
-  for (auto* list : {&cls.warm, &cls.cold}) {
+  for (auto* list : {&cls.warm, &cls.releasing, &cls.cold}) {
     if (!list->empty()) {
       Stack s = list->back();
       list->pop_back();
@@ -154,14 +155,40 @@ void StackPool::release(Stack stack) {
     return;
   }
   // Beyond the warm budget: guarded stacks go back to the kernel; arena stacks stay mapped but
-  // drop their memory, and are reused only after every warm one.
-  if (!stack.from_arena) {
-    ::munmap(static_cast<char*>(stack.bottom) - page_size(), stack.size + page_size());
-    guarded_in_use.fetch_sub(1);
-    return;
+  // drop their memory, and are reused only after every warm one. In batches (see the header).
+  cls.releasing.push_back(stack);
+  if (cls.releasing.size() >= kReleaseBatch) release_batch(cls);
+}
+
+void StackPool::release_batch(SizeClass& cls) {
+  const std::size_t page = page_size();
+  std::vector<Stack>& batch = cls.releasing;
+  std::sort(batch.begin(), batch.end(),
+            [](const Stack& a, const Stack& b) { return a.bottom < b.bottom; });
+  // Walks runs of stacks that sit back to back in memory (a guarded stack's run includes the
+  // guard page below each stack).
+  std::size_t i = 0;
+  while (i < batch.size()) {
+    const bool arena = batch[i].from_arena;
+    const std::size_t below = arena ? 0 : page;
+    char* start = static_cast<char*>(batch[i].bottom) - below;
+    char* end = static_cast<char*>(batch[i].bottom) + batch[i].size;
+    std::size_t j = i + 1;
+    while (j < batch.size() && batch[j].from_arena == arena &&
+           static_cast<char*>(batch[j].bottom) - below == end) {
+      end = static_cast<char*>(batch[j].bottom) + batch[j].size;
+      ++j;
+    }
+    if (arena) {
+      ::madvise(start, static_cast<std::size_t>(end - start), MADV_DONTNEED);
+      for (std::size_t k = i; k < j; ++k) cls.cold.push_back(batch[k]);
+    } else {
+      ::munmap(start, static_cast<std::size_t>(end - start));
+      guarded_in_use.fetch_sub(j - i);
+    }
+    i = j;
   }
-  ::madvise(stack.bottom, stack.size, MADV_DONTNEED);
-  cls.cold.push_back(stack);
+  batch.clear();
 }
 
 }  // namespace internal

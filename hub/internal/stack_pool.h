@@ -28,14 +28,18 @@ class StackPool {
 
  private:
   // Freed stacks of one size: `warm` keep their memory (reused first, LIFO), `cold` gave it
-  // back to the kernel (beyond the warm budget).
+  // back to the kernel (beyond the warm budget). Between the two, `releasing` collects stacks
+  // beyond the warm budget until a batch is full: then adjacent ones give their memory back in
+  // one madvise/munmap, since every such call costs a TLB shootdown on every core.
   struct SizeClass {
     std::size_t size;
     std::vector<Stack> warm;
+    std::vector<Stack> releasing;
     std::vector<Stack> cold;
   };
   SizeClass& size_class(std::size_t size);
   Stack map_stack(std::size_t size);
+  void release_batch(SizeClass& cls);
 
   std::vector<SizeClass> classes_;
   // Unused tail of the current arena for the default size.
