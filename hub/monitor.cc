@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "hub/hub.h"
+#include "hub/internal/env.h"
 
 namespace grove {
 
@@ -209,13 +210,10 @@ void unwatch(Hub* hub) {
 }
 
 void watch_from_environment() {
-  const char* on = std::getenv("GROVE_MONITOR_THREAD");
-  if (on == nullptr || std::string(on) == "0" || std::string(on).empty()) return;
+  if (!env_flag("GROVE_MONITOR_THREAD", false)) return;
   MonitorOptions options;
-  if (const char* t = std::getenv("GROVE_MAX_BLOCKING_TIME")) {
-    const double s = std::strtod(t, nullptr);
-    if (s > 0) options.max_blocking_time = s;
-  }
+  options.max_blocking_time =
+      env_seconds("GROVE_MAX_BLOCKING_TIME", 3600.0, options.max_blocking_time);
   start_monitor(options);
 }
 }  // namespace internal

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "hub/hub.h"
+#include "hub/internal/env.h"
 
 namespace grove::testing {
 
@@ -17,11 +18,7 @@ ExpectFailures::ExpectFailures() : previous_(expecting) { expecting = this; }
 ExpectFailures::~ExpectFailures() { expecting = previous_; }
 
 double default_deadline() {
-  if (const char* env = std::getenv("GROVE_TEST_DEADLINE")) {
-    const double s = std::strtod(env, nullptr);
-    if (s > 0) return s;
-  }
-  return 30.0;
+  return internal::env_seconds("GROVE_TEST_DEADLINE", 24 * 3600.0, 30.0);
 }
 
 std::string Outcome::describe() const {
