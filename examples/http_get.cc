@@ -5,35 +5,41 @@
 //
 // Ten lines of gevent-style code: connect with a timeout, send, read until the server closes.
 // Run it in a greenlet and the hub serves every other greenlet while this one waits.
-#include <cstdio>
-#include <cstdlib>
+#include <cstdint>
 #include <iostream>
 #include <string>
 
+#include <fmt/core.h>
+
+#include "examples/cli.h"
 #include "facade/gevent.h"
 #include "facade/socket.h"
 
 int main(int argc, char** argv) {
-  if (argc < 3 || std::string(argv[1]) == "--help") {
-    std::fprintf(stderr, "usage: http_get HOST PORT [PATH]\n");
-    return argc < 3 ? 2 : 0;
-  }
-  const std::string host = argv[1], path = argc > 3 ? argv[3] : "/";
-  const auto port = static_cast<std::uint16_t>(std::atoi(argv[2]));
+  examples::Command cli("http_get", "Fetches http://HOST:PORT/PATH and prints the reply.");
+  std::string host, path = "/";
+  std::uint16_t port = 80;
+  cli.app().add_option("host", host, "the server's name or address")->required();
+  cli.app().add_option("port", port, "its port")->required()->check(examples::port_number(1));
+  cli.app().add_option("path", path, "the page")->capture_default_str();
+  cli.exit_code(examples::kExitFailed, "no reply (refused, reset, timed out after 5 s)");
+  cli.exit_code(examples::kExitNoHost, "HOST does not resolve");
+  cli.parse(argc, argv);
 
-  auto fetch = gevent::spawn([&] {
-    namespace socket = gevent::socket;
-    socket::socket s = socket::create_connection({host, port}, /*timeout=*/5.0);
-    s.sendall("GET " + path + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n");
-    std::string page;
-    for (std::string chunk; !(chunk = s.recv(4096)).empty();) page += chunk;
-    return page;
+  return examples::run(cli, [&] {
+    auto fetch = gevent::spawn([&] {
+      namespace socket = gevent::socket;
+      socket::socket s = socket::create_connection({host, port}, /*timeout=*/5.0);
+      s.sendall("GET " + path + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n");
+      std::string page;
+      for (std::string chunk; !(chunk = s.recv(4096)).empty();) page += chunk;
+      return page;
+    });
+    try {
+      std::cout << fetch.get();
+    } catch (const gevent::socket::gaierror& e) {
+      throw examples::StartupError(examples::kExitNoHost, e.what());
+    }
+    return examples::kExitOk;
   });
-  try {
-    std::cout << fetch.get();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "http_get: %s\n", e.what());
-    return 1;
-  }
-  return 0;
 }

@@ -12,8 +12,10 @@
 #include <fmt/core.h>
 #include <stdlib.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
