@@ -71,7 +71,7 @@ void Command::exit_code(ExitCode code, std::string meaning) { exit_codes_[code] 
 void Command::parse(int argc, char** argv) {
   std::string footer = "Exit codes:";
   for (const auto& [code, meaning] : exit_codes_) footer += fmt::format("\n  {}  {}", code, meaning);
-  app_.footer(footer);
+  app_.footer(footer + help_sections_);
   try {
     app_.parse(argc, argv);
   } catch (const CLI::Success& help) {  // --help: the usage on stdout

@@ -92,6 +92,8 @@ class Command {
 
   // Lists `code` in --help with this meaning (replacing the default text for that code).
   void exit_code(ExitCode code, std::string meaning);
+  // Text --help prints after the exit codes.
+  void help_section(std::string text) { help_sections_ += text; }
 
   // Parses the command line. --help (-h) prints the usage and the exit codes and exits 0; a bad
   // command line prints one line ("NAME: --port: 'abc' is not a port number ...") and exits 2.
@@ -102,6 +104,7 @@ class Command {
   CLI::App app_;
   Endpoint endpoint_;
   std::map<int, std::string> exit_codes_;
+  std::string help_sections_;
 };
 
 // Validators with one-line messages, for app().add_option(...)->check(...).
