@@ -168,6 +168,16 @@ struct Supervisor::State {
     for (std::size_t i = children.size(); i-- > first;) terminate(children[i]);
   }
 
+  // Stops the children from `first` on so that a strategy can restart them (S3, S4). A
+  // temporary child stopped this way is forgotten, not restarted (S5), as in OTP.
+  void stop_for_restart(std::size_t first) {
+    terminate_from(first);
+    const auto temporary = [](const Child& x) { return x.spec.restart == Restart::kTemporary; };
+    children.erase(std::remove_if(children.begin() + static_cast<std::ptrdiff_t>(first),
+                                  children.end(), temporary),
+                   children.end());
+  }
+
   // Counts a restart; gives up (S6) when the budget is exceeded.
   void count_restart() {
     const double now = Deadline::now();
@@ -218,7 +228,8 @@ struct Supervisor::State {
     const bool restart = c->spec.restart == Restart::kPermanent ||
                          (c->spec.restart == Restart::kTransient && abnormal);
     if (!restart) {
-      if (c->spec.restart == Restart::kTemporary) {  // forgotten (S5)
+      // Forgotten (S5); so is a simple_one_for_one child that is not restarted (S9), as in OTP.
+      if (c->spec.restart == Restart::kTemporary || flags.strategy == Strategy::kSimpleOneForOne) {
         std::erase_if(children, [&](const Child& x) { return &x == c; });
       }
       return;
@@ -231,11 +242,11 @@ struct Supervisor::State {
         restart_at(index);
         break;
       case Strategy::kOneForAll:  // S3
-        terminate_from(0);
+        stop_for_restart(0);
         restart_range(0);
         break;
       case Strategy::kRestForOne:  // S4
-        terminate_from(index + 1);
+        stop_for_restart(index + 1);
         restart_range(index);
         break;
     }

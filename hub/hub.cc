@@ -732,6 +732,8 @@ void Hub::schedule(Fiber& f) noexcept {
   }
   if (next == current_) {  // yielded with nobody else ready
     current_->state_ = FiberState::kRunning;
+    // Still a yield point: the blocking monitor must not take a polite fiber for a stuck one.
+    switch_epoch_.store(switch_epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return;
   }
   switch_to(*next, finishing);

@@ -52,14 +52,12 @@ void IoWatcher::stop() noexcept {
 
 void IoWatcher::on_ready(struct ev_loop* loop, struct ev_io* w, int revents) {
   auto* self = static_cast<IoWatcher*>(w->data);
-  const int ready = revents & (EV_READ | EV_WRITE);
-  if (self->waiter_ != nullptr) {
-    self->ready_ |= ready;
-    self->waiter_->wake();
-    return;
-  }
-  // Nobody waits: stop polling (level-triggered would spin) and remember the readiness.
-  self->ready_ |= ready;
+  self->ready_ |= revents & (EV_READ | EV_WRITE);
+  if (self->waiter_ != nullptr) self->waiter_->wake();
+  // Stop polling until someone waits again: the readiness is remembered, and a level-triggered
+  // poller would otherwise report this fd at every poll until the woken fiber gets its turn,
+  // which on a long run queue makes every poll cost as much as all the fds still ready. Stopped
+  // and restarted before the next poll, the watcher costs no epoll_ctl (libev batches changes).
   ev_io_stop(loop, w);
   self->active_ = false;
 }

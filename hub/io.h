@@ -2,9 +2,12 @@
 //
 // Model: an IoWatcher is one interest (fd + directions) registered with the hub's libev loop.
 // `wait()` parks the calling fiber until the fd is ready, the deadline passes, or someone calls
-// `cancel(error)`. The watcher stays registered between waits, so a connection that waits again
-// and again costs no poller change (no epoll_ctl); if the fd becomes ready while nobody waits,
-// the watcher stops itself and remembers the readiness, and the next wait returns it at once.
+// `cancel(error)`. The watcher stops itself when it reports readiness and keeps that readiness
+// for the next wait, which returns it at once; a woken fiber is never reported ready again while
+// it waits for its turn (the poller is level-triggered: with thousands of woken fibers queued,
+// every poll would report them all). libev applies watcher changes once per poll, so a fiber
+// that waits again before the next poll (read, handle, wait: the usual cycle) costs no poller
+// change (no epoll_ctl).
 //
 // One fiber at a time may wait on a watcher: a second one gets ConcurrentObjectUseError
 // (gevent's rule for two greenlets reading one socket).
@@ -55,6 +58,8 @@ class IoWatcher {
   int fd() const noexcept { return fd_; }
   int events() const noexcept { return events_; }
   bool has_waiter() const noexcept { return waiter_ != nullptr; }
+  // Whether the poller watches the fd now: from a wait() until the fd is reported ready.
+  bool watching() const noexcept { return active_; }
 
  private:
   static void on_ready(struct ev_loop* loop, struct ev_io* w, int revents);

@@ -1,54 +1,87 @@
-// hub/monitor.cc — the monitor thread, the SIGURG sampler and symbolization.
+// hub/monitor.cc — the monitor thread, the sampling signal handler and symbolization.
 #include "hub/monitor.h"
 
 #include <execinfo.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include <backward.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "hub/hub.h"
-#include "hub/internal/env.h"
 
 namespace grove {
 
 namespace internal {
 
-// What the monitor thread knows about one watched hub.
-struct Watch {
-  explicit Watch(Hub& h) : hub(&h), thread(pthread_self()) {}
+// The handshake between the monitor thread and the signal handler, per watch. Every move out of
+// kAsked is a compare-and-swap, so the handler and a monitor thread that gives up cannot both
+// win.
+enum SampleState : int {
+  kIdle,       // nothing asked
+  kAsked,      // the signal is on its way; the handler will capture
+  kCapturing,  // the handler is filling the buffer
+  kCaptured,   // the buffer is full; the monitor thread takes it
+  kAbandoned,  // the monitor thread stopped waiting; a late signal is still ours and dropped
+};
 
-  std::atomic<std::uint64_t>& epoch() { return hub->switch_epoch_; }
-  std::atomic<bool>& idle() { return hub->idle_in_poll_; }
-  Fiber& current() { return hub->current_fiber(); }
+// What the monitor knows about one watched hub. Owned by the monitor's list and by the hub.
+struct Watch {
+  Watch(Hub& h, MonitorOptions o, clockid_t clock)
+      : hub(&h), thread(pthread_self()), cpu_clock(clock), options(std::move(o)) {}
+
+  std::uint64_t epoch() const { return hub->switch_epoch_.load(std::memory_order_relaxed); }
+  bool idle() const { return hub->idle_in_poll_.load(std::memory_order_relaxed); }
+  Fiber& current() const { return hub->current_fiber(); }
   static void attach(Hub& h, std::shared_ptr<Watch> w) { h.watch_ = std::move(w); }
   static void detach(Hub& h) { h.watch_.reset(); }
 
-  Hub* hub;
-  pthread_t thread;
-  MonitorOptions options;
+  Hub* const hub;
+  const pthread_t thread;
+  const clockid_t cpu_clock;  // the hub thread's CPU-time clock
+  const MonitorOptions options;
 
-  // Monitor thread's sampling state.
+  // The monitor thread's view; guarded by the monitor's mutex.
   std::uint64_t last_epoch = 0;
-  std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
-  bool reported = false;
+  std::int64_t cpu_at_epoch = -1;  // thread CPU ns when last_epoch was first seen; -1 = not yet
+  std::chrono::steady_clock::time_point wall_at_epoch;
+  bool reported = false;  // the current stall has been reported
+  std::int64_t blocked_cpu = 0;
+  std::chrono::steady_clock::duration blocked_wall{};
+  std::chrono::steady_clock::time_point asked_at;
+  int in_flight = 0;  // reports of this watch being delivered outside the mutex
 
-  // Signal handshake: 1 = asked, 2 = captured.
-  std::atomic<int> sample{0};
-  void* frames[64] = {};
+  std::atomic<std::uint64_t> samples{0};
+  std::atomic<std::uint64_t> reports{0};
+
+  // Written by the signal handler on the hub's thread between kCapturing and kCaptured.
+  std::atomic<int> state{kIdle};
+  std::uint64_t epoch_at_capture = 0;
+  void* pc = nullptr;  // the interrupted instruction
   int depth = 0;
+  void* frames[64] = {};
   char name[128] = {};
 };
 
@@ -57,165 +90,466 @@ struct Watch {
 namespace {
 
 using internal::Watch;
+using Clock = std::chrono::steady_clock;
+
+// How long the monitor thread waits for a hub thread to take the signal before it reports the
+// stall without a stack (the thread may block the signal, or a sanitizer may hold it back).
+constexpr auto kSignalPatience = std::chrono::seconds(2);
+constexpr std::size_t kAltStackSize = 64 * 1024;
+
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs lock-free atomics");
 
 [[gnu::tls_model("initial-exec")]] thread_local Watch* tls_watch = nullptr;
 
-struct Monitor {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<std::shared_ptr<Watch>> watches;
-  std::thread thread;
-  bool running = false;
+// Per signal number: the action grove's handler replaced, and how many watches use the signal.
+// `previous` is written (by sigaction, under the monitor's mutex) only while grove's handler is
+// not installed for that signal, so the handler reads a settled value.
+struct SignalSlot {
+  struct sigaction previous {};
+  int users = 0;
+};
+SignalSlot signal_slots[NSIG];
 
-  void ensure_started() {
-    if (running) return;
-    running = true;
-    struct sigaction sa {};
-    sa.sa_sigaction = &on_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGURG, &sa, nullptr);
-    thread = std::thread([this] { run(); });
-    thread.detach();  // lives for the process
+bool usable_signal(int sig) {
+  if (sig <= 0 || sig >= NSIG) return false;
+  switch (sig) {
+    case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE:
+    case SIGTRAP: case SIGSYS: case SIGABRT:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Hands a signal grove did not ask for to the handler it replaced.
+void pass_on(int sig, siginfo_t* info, void* context) {
+  const struct sigaction& previous = signal_slots[sig].previous;
+  if ((previous.sa_flags & SA_SIGINFO) != 0) {
+    if (previous.sa_sigaction != nullptr) previous.sa_sigaction(sig, info, context);
+  } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+    previous.sa_handler(sig);
+  }
+}
+
+void* interrupted_pc(void* context) {
+  if (context == nullptr) return nullptr;
+  const auto* uc = static_cast<const ucontext_t*>(context);
+#if defined(__x86_64__)
+  return reinterpret_cast<void*>(uc->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+  return reinterpret_cast<void*>(uc->uc_mcontext.pc);
+#else
+  (void)uc;
+  return nullptr;
+#endif
+}
+
+// Runs on the hub's thread, on its alternate signal stack. Async-signal-safe: lock-free atomics,
+// plain stores into the watch's preallocated buffer, and glibc's backtrace(), whose unwinder
+// (libgcc_s) was loaded by start_monitor() so that nothing is loaded or allocated here.
+// (Linking the nongnu libunwind instead would replace the C++ exception unwinder for the whole
+// program with one that masks signals on every throw.)
+void on_signal(int sig, siginfo_t* info, void* context) {
+  const int saved_errno = errno;
+  Watch* w = tls_watch;
+  if (w != nullptr && w->options.signal == sig) {
+    int expected = internal::kAsked;
+    if (w->state.compare_exchange_strong(expected, internal::kCapturing,
+                                         std::memory_order_acquire)) {
+      w->pc = interrupted_pc(context);
+      w->depth = ::backtrace(w->frames, static_cast<int>(std::size(w->frames)));
+      w->epoch_at_capture = w->epoch();
+      w->current().copy_name(w->name, sizeof w->name);
+      w->state.store(internal::kCaptured, std::memory_order_release);
+      errno = saved_errno;
+      return;
+    }
+    if (expected == internal::kAbandoned &&
+        w->state.compare_exchange_strong(expected, internal::kIdle, std::memory_order_relaxed)) {
+      errno = saved_errno;
+      return;  // our own signal, arriving after the monitor stopped waiting for it
+    }
+  }
+  pass_on(sig, info, context);
+  errno = saved_errno;
+}
+
+// Gives this thread an alternate signal stack for as long as it lives, unless it has one.
+void ensure_alt_stack() {
+  struct AltStack {
+    char* mapping = nullptr;
+    std::size_t mapped = 0;
+    ~AltStack() {
+      if (mapping == nullptr) return;
+      stack_t current{};
+      if (::sigaltstack(nullptr, &current) == 0 && current.ss_sp == mapping + page() &&
+          (current.ss_flags & SS_ONSTACK) == 0) {
+        stack_t off{};
+        off.ss_flags = SS_DISABLE;
+        ::sigaltstack(&off, nullptr);
+      }
+      ::munmap(mapping, mapped);
+    }
+    static std::size_t page() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
+  };
+  thread_local AltStack alt;
+  if (alt.mapping != nullptr) return;
+  stack_t current{};
+  if (::sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE) == 0) return;
+  const std::size_t mapped = kAltStackSize + AltStack::page();
+  void* m = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "grove: mmap of the signal stack");
+  auto* mapping = static_cast<char*>(m);
+  ::mprotect(mapping, AltStack::page(), PROT_NONE);  // guard page: an overflow faults at once
+  stack_t alt_stack{};
+  alt_stack.ss_sp = mapping + AltStack::page();
+  alt_stack.ss_size = kAltStackSize;
+  if (::sigaltstack(&alt_stack, nullptr) != 0) {
+    const int error = errno;
+    ::munmap(mapping, mapped);
+    throw std::system_error(error, std::generic_category(), "grove: sigaltstack");
+  }
+  alt.mapping = mapping;
+  alt.mapped = mapped;
+}
+
+std::int64_t cpu_ns(clockid_t clock) {
+  timespec ts{};
+  if (::clock_gettime(clock, &ts) != 0) return -1;
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+double seconds(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// A report on its way out of the monitor's mutex.
+struct Delivery {
+  std::shared_ptr<Watch> watch;
+  BlockingReport report;
+  std::vector<void*> frames;
+  void* pc = nullptr;
+};
+
+std::string symbolize(const std::vector<void*>& frames, void* pc) {
+  // Start at the interrupted instruction when the unwinder went through the signal frame;
+  // otherwise skip the sampler's own frames by name.
+  std::size_t first = 0;
+  if (pc != nullptr) {
+    const auto at = std::find(frames.begin(), frames.end(), pc);
+    if (at != frames.end()) first = static_cast<std::size_t>(at - frames.begin());
+  }
+  backward::TraceResolver resolver;
+  resolver.load_addresses(const_cast<void* const*>(frames.data() + first),
+                          static_cast<int>(frames.size() - first));
+  std::string out;
+  int shown = 0;
+  for (std::size_t i = first; i < frames.size() && shown < 24; ++i) {
+    backward::ResolvedTrace trace =
+        resolver.resolve(backward::ResolvedTrace(backward::Trace(frames[i], i - first)));
+    const std::string& fn =
+        trace.source.function.empty() ? trace.object_function : trace.source.function;
+    if (first == 0 && (fn.find("on_signal") != std::string::npos ||
+                       fn.find("backtrace") != std::string::npos ||
+                       fn.find("__restore_rt") != std::string::npos)) {
+      continue;
+    }
+    if (trace.source.filename.empty()) {
+      fmt::format_to(std::back_inserter(out), "  #{} {} in {}\n", shown++, fn.empty() ? "??" : fn,
+                     trace.object_filename);
+    } else {
+      fmt::format_to(std::back_inserter(out), "  #{} {} at {}:{}\n", shown++, fn,
+                     trace.source.filename, trace.source.line);
+    }
+  }
+  return out;
+}
+
+class Monitor {
+ public:
+  static Monitor& get() {
+    static auto* m = new Monitor();  // never destroyed: its thread outlives static destructors
+    return *m;
   }
 
-  static void on_signal(int, siginfo_t*, void*) {
-    Watch* w = tls_watch;
-    if (w == nullptr || w->sample.load(std::memory_order_acquire) != 1) return;
-    // glibc's backtrace() walks with libgcc's unwinder; it was called once in start_monitor(),
-    // so it does not load anything here. (Linking the nongnu libunwind instead would replace
-    // the C++ exception unwinder for the whole program with one that masks signals on every
-    // throw.)
-    w->depth = ::backtrace(w->frames, 64);
-    w->current().copy_name(w->name, sizeof w->name);
-    w->sample.store(2, std::memory_order_release);
+  void start(Hub& hub, MonitorOptions options, clockid_t clock) {
+    std::unique_lock lock(mutex_);
+    retire_locked(&hub, lock);
+    auto watch = std::make_shared<Watch>(hub, std::move(options), clock);
+    watch->last_epoch = watch->epoch();
+    acquire_signal(watch->options.signal);
+    watches_.push_back(watch);
+    Watch::attach(hub, watch);
+    tls_watch = watch.get();
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (!thread_started_) {
+      std::thread([this] { run(); }).detach();  // lives for the process
+      thread_started_ = true;
+    }
+    wake_.notify_all();
+  }
+
+  // Stops watching `hub`; the caller is the hub's thread.
+  void retire(Hub* hub) {
+    std::unique_lock lock(mutex_);
+    retire_locked(hub, lock);
+  }
+
+ private:
+  void retire_locked(Hub* hub, std::unique_lock<std::mutex>& lock) {
+    const auto it = std::find_if(watches_.begin(), watches_.end(),
+                                 [&](const auto& w) { return w->hub == hub; });
+    if (it == watches_.end()) return;
+    std::shared_ptr<Watch> watch = *it;
+    watches_.erase(it);
+    // A signal the monitor thread sent before we took the mutex is pending for this thread;
+    // any system call returns through the kernel's signal delivery, so let it land on the
+    // watch now rather than on the replaced handler after the watch is gone.
+    if (watch->state.load(std::memory_order_acquire) == internal::kAsked) {
+      sigset_t pending;
+      ::sigpending(&pending);
+    }
+    if (tls_watch == watch.get()) {
+      tls_watch = nullptr;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    Watch::detach(*hub);
+    delivered_.wait(lock, [&] { return watch->in_flight == 0; });
+    release_signal(watch->options.signal);
+  }
+
+  void acquire_signal(int sig) {
+    SignalSlot& slot = signal_slots[sig];
+    if (slot.users++ > 0) return;
+    struct sigaction ours {};
+    ours.sa_sigaction = &on_signal;
+    ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&ours.sa_mask);
+    if (::sigaction(sig, &ours, &slot.previous) != 0) {
+      --slot.users;
+      throw std::system_error(errno, std::generic_category(),
+                              fmt::format("grove: cannot install the monitor's handler for signal {}", sig));
+    }
+  }
+
+  void release_signal(int sig) {
+    SignalSlot& slot = signal_slots[sig];
+    if (--slot.users > 0) return;
+    struct sigaction current {};
+    if (::sigaction(sig, nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) != 0 &&
+        current.sa_sigaction == &on_signal) {
+      ::sigaction(sig, &slot.previous, nullptr);
+    }
   }
 
   void run() {
-    std::unique_lock lock(mutex);
+    std::unique_lock lock(mutex_);
+    std::vector<Delivery> deliveries;
     for (;;) {
-      double period = 1.0;
-      for (const auto& w : watches) period = std::min(period, w->options.max_blocking_time / 4);
-      period = std::max(period, 0.001);
-      changed.wait_for(lock, std::chrono::duration<double>(period));
-      const auto now = std::chrono::steady_clock::now();
-      for (const auto& w : watches) sample(*w, now, lock);
+      if (watches_.empty()) {
+        wake_.wait(lock);
+      } else {
+        wake_.wait_for(lock, period());
+      }
+      for (const auto& w : watches_) sample(w, deliveries);
+      if (deliveries.empty()) continue;
+      lock.unlock();  // symbolizing can take a while (libdw reads debug info)
+      for (Delivery& d : deliveries) deliver(d);
+      lock.lock();
+      for (Delivery& d : deliveries) --d.watch->in_flight;
+      deliveries.clear();
+      delivered_.notify_all();
     }
   }
 
-  void sample(Watch& w, std::chrono::steady_clock::time_point now, std::unique_lock<std::mutex>& lock) {
-    const std::uint64_t epoch = w.epoch().load(std::memory_order_relaxed);
-    if (epoch != w.last_epoch || w.idle().load(std::memory_order_relaxed)) {
+  std::chrono::duration<double> period() const {
+    double p = 0.25;
+    for (const auto& w : watches_) p = std::min(p, w->options.max_blocking_time / 4);
+    return std::chrono::duration<double>(std::max(p, 0.0005));
+  }
+
+  void sample(const std::shared_ptr<Watch>& watch, std::vector<Delivery>& out) {
+    Watch& w = *watch;
+    w.samples.fetch_add(1, std::memory_order_relaxed);
+    const Clock::time_point wall = Clock::now();
+    int state = w.state.load(std::memory_order_acquire);
+    if (state == internal::kCaptured) {
+      out.push_back(captured(watch));
+      w.state.store(internal::kIdle, std::memory_order_release);
+      return;
+    }
+    if (state == internal::kCapturing) return;
+    if (state == internal::kAsked) {
+      if (wall - w.asked_at < kSignalPatience) return;
+      if (w.state.compare_exchange_strong(state, internal::kAbandoned)) out.push_back(unsampled(watch));
+      return;
+    }
+    const std::int64_t cpu = cpu_ns(w.cpu_clock);
+    if (cpu < 0) return;
+    const std::uint64_t epoch = w.epoch();
+    if (epoch != w.last_epoch || w.idle() || w.cpu_at_epoch < 0) {
       w.last_epoch = epoch;
-      w.since = now;
+      w.cpu_at_epoch = cpu;
+      w.wall_at_epoch = wall;
       w.reported = false;
       return;
     }
-    const double blocked = std::chrono::duration<double>(now - w.since).count();
-    if (w.reported || blocked < w.options.max_blocking_time) return;
+    const std::int64_t blocked = cpu - w.cpu_at_epoch;
+    if (w.reported || seconds(blocked) < w.options.max_blocking_time) return;
     w.reported = true;
-    w.sample.store(1, std::memory_order_release);
-    pthread_kill(w.thread, SIGURG);
-    for (int i = 0; i < 200 && w.sample.load(std::memory_order_acquire) != 2; ++i) {
-      std::this_thread::sleep_for(std::chrono::microseconds(250));
-    }
-    if (w.sample.load(std::memory_order_acquire) != 2) {
-      w.sample.store(0);
-      return;  // the thread did not answer (blocked in a syscall with the signal masked?)
-    }
-    BlockingReport report;
-    report.fiber = w.name;
-    report.blocked_seconds = blocked;
-    std::vector<void*> frames(w.frames, w.frames + w.depth);
-    w.sample.store(0);
-    auto on_report = w.options.on_report;
-    lock.unlock();  // symbolizing can take a while (libdw reads debug info)
-    report.stack = symbolize(frames.data(), static_cast<int>(frames.size()));
-    if (on_report) {
-      on_report(report);
-    } else {
-      spdlog::warn("grove: {} has blocked the hub for {:.0f} ms without yielding; it is at:\n{}",
-                   report.fiber, report.blocked_seconds * 1000, report.stack);
-    }
-    lock.lock();
+    w.blocked_cpu = blocked;
+    w.blocked_wall = wall - w.wall_at_epoch;
+    w.asked_at = wall;
+    w.state.store(internal::kAsked, std::memory_order_release);  // from kIdle or kAbandoned
+    ::pthread_kill(w.thread, w.options.signal);
   }
 
-  static std::string symbolize(void* const* frames, int depth) {
-    backward::TraceResolver resolver;
-    resolver.load_addresses(frames, depth);
-    std::string out;
-    int shown = 0;
-    for (int i = 0; i < depth && shown < 24; ++i) {
-      backward::ResolvedTrace trace = resolver.resolve(backward::ResolvedTrace(backward::Trace(frames[i], i)));
-      const std::string& fn = trace.source.function.empty() ? trace.object_function : trace.source.function;
-      // Skip the sampler's own frames (the signal handler and the kernel trampoline).
-      if (fn.find("on_signal") != std::string::npos || fn.find("backtrace") != std::string::npos ||
-          fn.find("__restore_rt") != std::string::npos) {
-        continue;
-      }
-      if (trace.source.filename.empty()) {
-        fmt::format_to(std::back_inserter(out), "  #{} {} in {}\n", shown++, fn.empty() ? "??" : fn,
-                       trace.object_filename);
+  Delivery captured(const std::shared_ptr<Watch>& watch) {
+    Watch& w = *watch;
+    Delivery d = begin(watch);
+    d.report.fiber = w.name;
+    d.frames.assign(w.frames, w.frames + std::max(w.depth, 0));
+    d.pc = w.pc;
+    if (w.epoch_at_capture != w.last_epoch) {
+      d.report.stack = "  (the fiber yielded before its stack was sampled; this is what ran next)\n";
+    }
+    return d;
+  }
+
+  Delivery unsampled(const std::shared_ptr<Watch>& watch) {
+    Delivery d = begin(watch);
+    d.report.fiber = "<unknown fiber>";
+    d.report.stack = fmt::format(
+        "  (no stack: the hub's thread did not take signal {} within {} s; does it block it?)\n",
+        watch->options.signal, std::chrono::duration<double>(kSignalPatience).count());
+    return d;
+  }
+
+  Delivery begin(const std::shared_ptr<Watch>& watch) {
+    Delivery d;
+    d.watch = watch;
+    d.report.blocked_seconds = seconds(watch->blocked_cpu);
+    d.report.wall_seconds = seconds(watch->blocked_wall);
+    ++watch->in_flight;
+    watch->reports.fetch_add(1, std::memory_order_relaxed);
+    return d;
+  }
+
+  static void deliver(Delivery& d) {
+    if (!d.frames.empty()) d.report.stack += symbolize(d.frames, d.pc);
+    try {
+      if (d.watch->options.on_report) {
+        d.watch->options.on_report(d.report);
       } else {
-        fmt::format_to(std::back_inserter(out), "  #{} {} at {}:{}\n", shown++, fn,
-                       trace.source.filename, trace.source.line);
+        spdlog::warn(
+            "grove: {} has kept the hub busy for {:.0f} ms of CPU time (over {:.0f} ms) without "
+            "yielding; it is at:\n{}",
+            d.report.fiber, d.report.blocked_seconds * 1000, d.report.wall_seconds * 1000,
+            d.report.stack);
       }
+    } catch (const std::exception& e) {
+      spdlog::error("grove: the blocking monitor's on_report threw: {}", e.what());
     }
-    return out;
   }
-};
 
-Monitor& monitor() {
-  static auto* m = new Monitor();  // never destroyed: its thread outlives static destructors
-  return *m;
-}
+  std::mutex mutex_;
+  std::condition_variable wake_;       // watches changed
+  std::condition_variable delivered_;  // a batch of reports was delivered
+  std::vector<std::shared_ptr<Watch>> watches_;
+  bool thread_started_ = false;
+};
 
 }  // namespace
 
 void start_monitor(MonitorOptions options) {
+  if (!(std::isfinite(options.max_blocking_time) && options.max_blocking_time > 0)) {
+    throw std::invalid_argument(fmt::format(
+        "grove: start_monitor: max_blocking_time must be a number of seconds > 0, not {}",
+        options.max_blocking_time));
+  }
+  if (!usable_signal(options.signal)) {
+    throw std::invalid_argument(fmt::format(
+        "grove: start_monitor: signal {} cannot sample stacks (fault signals, SIGABRT, SIGKILL "
+        "and SIGSTOP are refused)",
+        options.signal));
+  }
   {
     void* warm[4];
     (void)::backtrace(warm, 4);  // loads libgcc's unwinder now, not inside the signal handler
   }
+  ensure_alt_stack();
   Hub& hub = Hub::current();
-  Monitor& m = monitor();
-  std::lock_guard lock(m.mutex);
-  auto watch = std::make_shared<Watch>(hub);
-  watch->options = std::move(options);
-  watch->last_epoch = watch->epoch().load();
-  std::erase_if(m.watches, [&](const auto& w) { return w->hub == &hub; });
-  m.watches.push_back(watch);
-  Watch::attach(hub, watch);
-  tls_watch = watch.get();
-  m.ensure_started();
-  m.changed.notify_all();
+  clockid_t clock{};
+  if (const int rc = ::pthread_getcpuclockid(::pthread_self(), &clock); rc != 0) {
+    throw std::system_error(rc, std::generic_category(), "grove: pthread_getcpuclockid");
+  }
+  Monitor::get().start(hub, std::move(options), clock);
 }
 
 void stop_monitor() {
   Hub* hub = Hub::current_if_exists();
   if (hub == nullptr) return;
-  Monitor& m = monitor();
-  std::lock_guard lock(m.mutex);
-  std::erase_if(m.watches, [&](const auto& w) { return w->hub == hub; });
-  Watch::detach(*hub);
-  tls_watch = nullptr;
+  Monitor::get().retire(hub);
+}
+
+MonitorStats monitor_stats() {
+  const Watch* w = tls_watch;
+  if (w == nullptr) return {};
+  MonitorStats stats;
+  stats.watching = true;
+  stats.max_blocking_time = w->options.max_blocking_time;
+  stats.samples = w->samples.load(std::memory_order_relaxed);
+  stats.reports = w->reports.load(std::memory_order_relaxed);
+  return stats;
 }
 
 namespace internal {
-void unwatch(Hub* hub) {
-  Monitor& m = monitor();
-  std::lock_guard lock(m.mutex);
-  std::erase_if(m.watches, [&](const auto& w) { return w->hub == hub; });
-  if (tls_watch != nullptr && tls_watch->hub == hub) tls_watch = nullptr;
+
+void unwatch(Hub* hub) { Monitor::get().retire(hub); }
+
+MonitorEnvironment parse_monitor_environment(const char* monitor_thread,
+                                             const char* max_blocking_time) {
+  MonitorEnvironment env;
+  const std::string_view on = monitor_thread != nullptr ? monitor_thread : "";
+  if (on == "1" || on == "true" || on == "yes" || on == "on") {
+    env.enabled = true;
+  } else if (!(on.empty() || on == "0" || on == "false" || on == "no" || on == "off")) {
+    env.errors.push_back(fmt::format(
+        "GROVE_MONITOR_THREAD='{}' is not understood: use 1 (or true, yes, on) to start the "
+        "blocking monitor, 0 (or false, no, off) not to; not starting it",
+        on));
+  }
+  if (max_blocking_time != nullptr) {
+    const std::string text = max_blocking_time;
+    char* end = nullptr;
+    errno = 0;
+    const double s = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+    const bool whole = !text.empty() && end != nullptr && *end == '\0';
+    if (whole && errno == 0 && std::isfinite(s) && s > 0) {
+      env.max_blocking_time = s;
+    } else {
+      env.errors.push_back(fmt::format(
+          "GROVE_MAX_BLOCKING_TIME='{}' is not a number of seconds > 0 (e.g. 0.01); using the "
+          "default {} s",
+          text, env.max_blocking_time));
+    }
+  }
+  return env;
 }
 
 void watch_from_environment() {
-  if (!env_flag("GROVE_MONITOR_THREAD", false)) return;
+  // Read once per process, so a bad value is reported once, not for every hub.
+  static const MonitorEnvironment env = [] {
+    MonitorEnvironment e = parse_monitor_environment(std::getenv("GROVE_MONITOR_THREAD"),
+                                                     std::getenv("GROVE_MAX_BLOCKING_TIME"));
+    for (const auto& error : e.errors) spdlog::error("grove: {}", error);
+    return e;
+  }();
+  if (!env.enabled) return;
   MonitorOptions options;
-  options.max_blocking_time =
-      env_seconds("GROVE_MAX_BLOCKING_TIME", 3600.0, options.max_blocking_time);
+  options.max_blocking_time = env.max_blocking_time;
   start_monitor(options);
 }
+
 }  // namespace internal
 
 }  // namespace grove

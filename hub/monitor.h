@@ -1,60 +1,110 @@
-// hub/monitor.h — the blocking detector: notices a greenlet that runs too long without yielding.
+// hub/monitor.h — the blocking detector: notices a greenlet that keeps its hub's thread busy too
+// long without yielding.
 //
-// Model: a monitor thread samples each watched hub's switch counter. When a hub has not switched
-// for longer than `max_blocking_time` while not idle in its poller, one fiber is hogging it: the
-// monitor signals the hub's thread (SIGURG); the handler, running on the stuck fiber's stack,
-// records a raw backtrace (glibc's backtrace(), warmed up beforehand) and the fiber's name into a preallocated buffer; the
-// monitor thread then symbolizes it (backward-cpp with libdw) and reports it — by default one
-// spdlog warning:
+// Model: a monitor thread samples each watched hub: its switch counter (moved by every switch and
+// every yield) and the CPU time its thread has used (the thread's CPU clock, from
+// pthread_getcpuclockid). When the thread has spent more than `max_blocking_time` of CPU since
+// the monitor last saw the counter move, and the hub is not idle in its poller, one fiber is
+// hogging it: the monitor interrupts the hub's thread with a signal; the handler records the
+// interrupted fiber's name and a raw backtrace into a preallocated buffer, and the monitor thread
+// symbolizes it (backward-cpp with libdw) and reports it — by default one spdlog warning:
 //
-//   grove: Fiber-12 has blocked the hub for 105 ms without yielding; it is at:
+//   grove: Fiber-12 has kept the hub busy for 21 ms of CPU time without yielding; it is at:
 //     #0 spin_without_yielding at tests/hub/monitor_test.cc:21
 //     ...
 //
-// One report per stall. Seastar's stall detector works this way; gevent's monitor thread does
-// the same with a 100 ms default (grove's is 10 ms).
+// A stall is CPU time, not wall time (Seastar's stall detector counts task-clock the same way):
+// a hub thread that the OS preempted or descheduled uses no CPU while it waits for a core, so a
+// loaded machine never produces a report, and a spinning greenlet is reported after the same
+// amount of its own work however busy the machine is. The flip side: a greenlet that sleeps in a
+// blocking system call (an un-cooperative read(), nanosleep()) uses no CPU either and is not
+// reported here; gevent's monitor, which measures wall time, would report it. A report comes
+// after `max_blocking_time` plus at most one sampling period (max_blocking_time / 4) of CPU. One
+// report per stall.
+//
+// The signal (MonitorOptions::signal, SIGURG by default: ignored by default and rarely used, Go's
+// runtime uses it the same way) has a process-wide handler. The first monitor to use a signal
+// installs grove's handler and keeps the one it replaced: a signal grove did not ask for is
+// passed on to it (a function is called; SIG_IGN or SIG_DFL means it is dropped, which is what
+// SIG_DFL does for SIGURG). When the last monitor using the signal stops, the replaced handler
+// is put back, unless someone installed another one meanwhile. The handler does only
+// async-signal-safe work: it runs on an alternate signal stack (start_monitor() gives the thread
+// one unless it has one already), so a nearly full fiber stack cannot overflow; it copies the
+// fiber's name and calls glibc's backtrace(), whose unwinder start_monitor() has already loaded,
+// so the handler never loads a library or allocates.
 //
 // Enable per hub with start_monitor() on that hub's thread, or for every hub created afterwards
 // with GROVE_MONITOR_THREAD=1 (and GROVE_MAX_BLOCKING_TIME=<seconds>), mirroring gevent's
-// GEVENT_MONITOR_THREAD_ENABLE / GEVENT_MAX_BLOCKING_TIME. Reports are delivered on the monitor
-// thread: an on_report callback must be thread-safe.
+// GEVENT_MONITOR_THREAD_ENABLE / GEVENT_MAX_BLOCKING_TIME; a value that is not understood is
+// logged as an error once and not used. Reports are delivered on the monitor thread: on_report
+// must be thread-safe and must not wait for the hub. After stop_monitor() returns, on_report is
+// not running and will not be called again for that hub.
 //
-// Cost: nothing on the hub's thread beyond a relaxed counter store per switch; the monitor
-// thread wakes every max_blocking_time / 4.
+// Cost: a relaxed counter store per switch on the hub's thread; the monitor thread wakes every
+// max_blocking_time / 4 and reads each watched thread's CPU clock (one system call).
 //
 //   grove::MonitorOptions options;
 //   options.max_blocking_time = 0.05;
 //   grove::start_monitor(options);
 #pragma once
 
+#include <csignal>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace grove {
 
 struct BlockingReport {
-  std::string fiber;          // the stuck fiber's name
-  double blocked_seconds = 0;  // how long it had run without switching when sampled
-  std::string stack;          // symbolized frames, one per line
+  std::string fiber;           // the stuck fiber's name
+  double blocked_seconds = 0;  // CPU time the hub's thread spent without switching, when sampled
+  double wall_seconds = 0;     // wall time over which it spent it
+  std::string stack;           // symbolized frames, one per line
 };
 
 struct MonitorOptions {
+  // CPU seconds a fiber may run without yielding; finite and > 0.
   double max_blocking_time = 0.010;
+  // The signal that interrupts the hub's thread to sample its stack. Any signal but the ones the
+  // kernel raises for faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS), SIGABRT,
+  // SIGKILL and SIGSTOP.
+  int signal = SIGURG;
   // Called on the monitor thread; default: spdlog::warn.
   std::function<void(const BlockingReport&)> on_report;
 };
 
 // Watches this thread's hub (creating it if needed). Starting again replaces the options.
+// Throws std::invalid_argument for a max_blocking_time or signal it cannot use.
 void start_monitor(MonitorOptions options = {});
-// Stops watching this thread's hub.
+// Stops watching this thread's hub; returns once no report for it is being delivered.
 void stop_monitor();
+
+// What the monitor has done with this thread's hub since start_monitor() (zeros when unwatched).
+struct MonitorStats {
+  bool watching = false;
+  double max_blocking_time = 0;
+  std::uint64_t samples = 0;  // times the monitor thread looked at the hub
+  std::uint64_t reports = 0;  // stalls reported
+};
+MonitorStats monitor_stats();
 
 class Hub;
 namespace internal {
-// Called when a hub is created: starts watching it when GROVE_MONITOR_THREAD=1.
+// Called when a hub is created: starts watching it when GROVE_MONITOR_THREAD asks for it.
 void watch_from_environment();
 // Called when a watched hub is destroyed.
 void unwatch(Hub* hub);
+
+// GROVE_MONITOR_THREAD / GROVE_MAX_BLOCKING_TIME as read (null = unset): whether to watch, with
+// which threshold, and a message for every value that was not understood.
+struct MonitorEnvironment {
+  bool enabled = false;
+  double max_blocking_time = MonitorOptions{}.max_blocking_time;
+  std::vector<std::string> errors;
+};
+MonitorEnvironment parse_monitor_environment(const char* monitor_thread,
+                                             const char* max_blocking_time);
 }  // namespace internal
 
 }  // namespace grove

@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "hub/hub.h"
-#include "hub/internal/env.h"
 
 namespace grove::testing {
 
@@ -18,7 +18,19 @@ ExpectFailures::ExpectFailures() : previous_(expecting) { expecting = this; }
 ExpectFailures::~ExpectFailures() { expecting = previous_; }
 
 double default_deadline() {
-  return internal::env_seconds("GROVE_TEST_DEADLINE", 24 * 3600.0, 30.0);
+  if (const char* env = std::getenv("GROVE_TEST_DEADLINE")) {
+    const double s = std::strtod(env, nullptr);
+    if (s > 0) return s;
+  }
+  // Under `bazel test`, TEST_TIMEOUT is the whole target's budget, from its size and the
+  // --test_timeout flag: a third of it per body scales with both (a heavy target, a sanitizer
+  // run given a longer timeout, a loaded machine), and still names a hung body with a dump of
+  // every fiber before Bazel kills the process.
+  if (const char* env = std::getenv("TEST_TIMEOUT")) {
+    const double s = std::strtod(env, nullptr);
+    if (s > 0) return std::max(30.0, s / 3);
+  }
+  return 30.0;
 }
 
 std::string Outcome::describe() const {

@@ -54,7 +54,8 @@ class ExpectFailures {
   ExpectFailures* previous_;
 };
 
-// Default deadline: GROVE_TEST_DEADLINE seconds if set, else 30.
+// Default deadline: GROVE_TEST_DEADLINE seconds if set; else, under `bazel test`, a third of the
+// target's TEST_TIMEOUT (at least 30 s); else 30.
 double default_deadline();
 
 Outcome run_in_hub(const std::function<void()>& body, double deadline_seconds = default_deadline());

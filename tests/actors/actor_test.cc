@@ -94,7 +94,7 @@ GROVE_TEST(Actor, KillEndsWithKilledAndCountsAsSuccess) {
     return 1;
   });
   sleep(0.0);
-  EXPECT_TRUE(g.kill_and_wait(Deadline::after(5.0)));
+  EXPECT_TRUE(g.kill_and_wait(Deadline::after(20.0)));
   EXPECT_EQ(g.exit_reason(), ExitReason::killed());
   EXPECT_TRUE(g.successful()) << "gevent: GreenletExit counts as success";
   EXPECT_FALSE(g.exception());

@@ -79,7 +79,7 @@ GROVE_TEST(AsyncResult, WaitNeverThrowsTheStoredException) {
   FiberRef setter = spawn_fiber([&] {
     r.set_exception(std::make_exception_ptr(std::runtime_error("boom")));
   });
-  EXPECT_TRUE(r.wait(Deadline::after(5.0)));
+  EXPECT_TRUE(r.wait(Deadline::after(20.0)));
   EXPECT_TRUE(r.wait());
   ASSERT_TRUE(setter->join());
 }

@@ -196,7 +196,7 @@ GROVE_TEST(Event, SetFromAnotherThreadThroughTheHub) {
   Event e;
   RemoteHub hub = Hub::current().remote();
   std::thread t([&] { hub.post([&] { e.set(); }); });
-  EXPECT_TRUE(e.wait(Deadline::after(5.0)));
+  EXPECT_TRUE(e.wait(Deadline::after(20.0)));
   t.join();
 }
 

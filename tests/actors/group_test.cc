@@ -49,7 +49,7 @@ GROVE_TEST(Group, KillKillsEveryMember) {
   std::vector<ActorRef> members;
   for (int i = 0; i < 5; ++i) members.push_back(group.spawn([] { sleep(10.0); }));
   sleep(0.0);
-  EXPECT_TRUE(group.kill(true, Deadline::after(5.0)));
+  EXPECT_TRUE(group.kill(true, Deadline::after(20.0)));
   for (auto& m : members) EXPECT_EQ(m.exit_reason(), ExitReason::killed());
 }
 
@@ -99,7 +99,7 @@ GROVE_TEST(Pool, TryAddRefusesWhenFull) {
   EXPECT_TRUE(pool.full());
   Greenlet<void> extra = spawn([] {});
   EXPECT_FALSE(pool.try_add(extra));
-  EXPECT_TRUE(pool.wait_available(Deadline::after(5.0)));
+  EXPECT_TRUE(pool.wait_available(Deadline::after(20.0)));
   extra.get();
 }
 
@@ -136,9 +136,11 @@ GROVE_TEST(Pool, ImapYieldsInInputOrderAndAFailureRaisesAtItsPosition) {
 
 GROVE_TEST(Pool, ImapUnorderedYieldsInCompletionOrder) {
   Pool pool(4);
+  int done = 0;  // item n finishes once n - 1 items have: the completion order is 1, 2, 3
   auto results = pool.imap_unordered(
-      [](int n) {
-        sleep(0.04 * n);
+      [&](int n) {
+        while (done < n - 1) sleep(0.001);
+        ++done;
         return n;
       },
       std::vector<int>{3, 1, 2});

@@ -1,10 +1,13 @@
 // Links, monitors and exit signals: OTP's rules E1–E9, one test each, and gevent's callbacks.
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "actors/actor.h"
+#include "actors/event.h"
 #include "tests/support/grove_test.h"
 
 namespace grove {
@@ -24,28 +27,102 @@ Greenlet<void> linked_waiter(ActorRef other, bool trap, std::vector<Exit>* exits
   });
 }
 
-GROVE_TEST(Links, E1_LinkIsTwoWayAndSingle_UnlinkStopsSignals) {
-  std::vector<Exit> exits;
-  Greenlet<void> target = spawn([] { receive([](Go) {}); });
-  Greenlet<void> watcher = spawn([&] {
-    trap_exit(true);
-    link(target);
-    link(target);  // one link, not two
-    receive([](Go) {});
-    unlink(target);
-    unlink(target);  // idempotent
-    receive([](Go) {});
-    while (receive_for(std::chrono::milliseconds(20), [&](Exit e) { exits.push_back(e); })) {
+// An actor that runs the closures it is sent, one at a time, and acknowledges each: a test
+// drives link/unlink/monitor from inside actors and knows when each has happened, without
+// sleeping.
+struct Run {
+  std::function<void()> fn;
+  Event* done;
+};
+
+Greenlet<void> runner(bool trap) {
+  return spawn([trap] {
+    trap_exit(trap);
+    for (;;) {
+      receive([](Run r) {
+        r.fn();
+        r.done->set();
+      });
     }
   });
-  sleep(0.001);
-  send(watcher, Go{});
-  sleep(0.001);
-  target.kill();  // after unlink: no signal may arrive
-  (void)target.join();
-  send(watcher, Go{});
-  watcher.get();
-  EXPECT_TRUE(exits.empty());
+}
+
+// Runs `fn` inside `actor` and waits until it has.
+void run_in(const ActorRef& actor, std::function<void()> fn) {
+  Event done;
+  send(actor, Run{std::move(fn), &done});
+  ASSERT_TRUE(done.wait_for(std::chrono::seconds(5)));
+}
+
+// Ends `actor` with `reason` and waits for it. Its exit signals and Down messages are queued by
+// the time join() returns.
+void end(const ActorRef& actor, ExitReason reason) {
+  Event never;
+  send(actor, Run{[reason] { throw ExitSignal{reason}; }, &never});
+  ASSERT_TRUE(actor.join(Deadline::after(5.0)));
+}
+
+// The Exit and Down messages queued for `actor`, taken out of its mailbox.
+struct Seen {
+  std::vector<Exit> exits;
+  std::vector<Down> downs;
+};
+Seen drain(const ActorRef& actor) {
+  Seen seen;
+  run_in(actor, [&] {
+    while (receive_until(Deadline::after(0.0), [&](Exit e) { seen.exits.push_back(e); },
+                         [&](Down d) { seen.downs.push_back(d); })) {
+    }
+  });
+  return seen;
+}
+
+GROVE_TEST(Links, E1_LinkIsTwoWayAndSingle) {
+  // One call links both ways: whichever end exits, the other gets exactly one signal, although
+  // link() was called twice.
+  for (const bool linker_exits : {false, true}) {
+    Greenlet<void> linker = runner(/*trap=*/true);
+    Greenlet<void> peer = runner(/*trap=*/true);
+    run_in(linker, [&] {
+      link(peer);
+      link(peer);
+    });
+    const ActorRef exiting = linker_exits ? ActorRef(linker) : ActorRef(peer);
+    const ActorRef other = linker_exits ? ActorRef(peer) : ActorRef(linker);
+    end(exiting, ExitReason::user("gone"));
+    const Seen seen = drain(other);
+    ASSERT_EQ(seen.exits.size(), 1u) << "linker exits: " << linker_exits;
+    EXPECT_EQ(seen.exits[0].from, exiting);
+    EXPECT_EQ(seen.exits[0].reason, ExitReason::user("gone"));
+    EXPECT_TRUE(seen.downs.empty());
+    other.kill();
+  }
+}
+
+GROVE_TEST(Links, E1_OneUnlinkFromEitherEndRemovesTheLink) {
+  // Linked twice, unlinked once (and then again, a no-op): no signal in either direction.
+  for (const bool linker_unlinks : {false, true}) {
+    for (const bool linker_exits : {false, true}) {
+      Greenlet<void> linker = runner(/*trap=*/true);
+      Greenlet<void> peer = runner(/*trap=*/true);
+      run_in(linker, [&] {
+        link(peer);
+        link(peer);
+      });
+      run_in(linker_unlinks ? ActorRef(linker) : ActorRef(peer), [&] {
+        const ActorRef other = linker_unlinks ? ActorRef(peer) : ActorRef(linker);
+        unlink(other);
+        unlink(other);
+      });
+      const ActorRef exiting = linker_exits ? ActorRef(linker) : ActorRef(peer);
+      const ActorRef other = linker_exits ? ActorRef(peer) : ActorRef(linker);
+      end(exiting, ExitReason::user("gone"));
+      const Seen seen = drain(other);
+      EXPECT_TRUE(seen.exits.empty()) << "linker unlinks: " << linker_unlinks << ", linker exits: " << linker_exits;
+      EXPECT_FALSE(other.dead());
+      other.kill();
+    }
+  }
 }
 
 GROVE_TEST(Links, E2_LinkedActorsReceiveTheExitReason) {
@@ -91,8 +168,8 @@ GROVE_TEST(Links, E4_AbnormalExitKillsANonTrappingActorWithTheSameReasonAndPropa
   Greenlet<void> observer = linked_waiter(last, /*trap=*/true, &observed);
   sleep(0.001);
   send(origin, Go{});
-  ASSERT_TRUE(middle.join(Deadline::after(5.0)));
-  ASSERT_TRUE(last.join(Deadline::after(5.0)));
+  ASSERT_TRUE(middle.join(Deadline::after(20.0)));
+  ASSERT_TRUE(last.join(Deadline::after(20.0)));
   EXPECT_EQ(middle.exit_reason(), origin.exit_reason());
   EXPECT_EQ(last.exit_reason(), origin.exit_reason());
   EXPECT_THROW(last.get(), std::runtime_error);
@@ -127,7 +204,7 @@ GROVE_TEST(Links, E6_KillSignalCannotBeTrappedAndLinksSeeKilled) {
   Greenlet<void> observer = linked_waiter(trapper, /*trap=*/true, &observed);
   sleep(0.001);
   exit(trapper, ExitReason::kill());
-  ASSERT_TRUE(trapper.join(Deadline::after(5.0)));
+  ASSERT_TRUE(trapper.join(Deadline::after(20.0)));
   EXPECT_EQ(trapper.exit_reason(), ExitReason::killed());
   EXPECT_TRUE(exits.empty());
   sleep(0.001);
@@ -152,8 +229,34 @@ GROVE_TEST(Links, E7_LinkingToADeadActorGivesNoproc) {
     link(dead);
     sleep(1.0);
   });
-  EXPECT_TRUE(plain.join(Deadline::after(5.0)));
+  EXPECT_TRUE(plain.join(Deadline::after(20.0)));
   EXPECT_EQ(plain.exit_reason(), ExitReason::noproc());
+}
+
+GROVE_TEST(Links, E8_MonitorIsOneWay) {
+  // The watcher's exit is not seen by its target, not even by a trapping one.
+  Greenlet<void> watcher = runner(/*trap=*/true);
+  Greenlet<void> target = runner(/*trap=*/true);
+  run_in(watcher, [&] { (void)monitor(target); });
+  end(watcher, ExitReason::user("watcher gone"));
+  const Seen at_target = drain(target);
+  EXPECT_TRUE(at_target.exits.empty());
+  EXPECT_TRUE(at_target.downs.empty());
+  EXPECT_FALSE(target.dead());
+  // The target's exit reaches a non-trapping watcher as one Down message, no exit signal: it
+  // lives on whatever the reason.
+  Greenlet<void> plain = runner(/*trap=*/false);
+  MonitorRef ref;
+  run_in(plain, [&] { ref = monitor(target); });
+  end(target, ExitReason::user("target gone"));
+  const Seen at_plain = drain(plain);
+  ASSERT_EQ(at_plain.downs.size(), 1u);
+  EXPECT_EQ(at_plain.downs[0].ref, ref);
+  EXPECT_EQ(at_plain.downs[0].from, ActorRef(target));
+  EXPECT_EQ(at_plain.downs[0].reason, ExitReason::user("target gone"));
+  EXPECT_TRUE(at_plain.exits.empty());
+  EXPECT_FALSE(plain.dead());
+  plain.kill();
 }
 
 GROVE_TEST(Links, E8_MonitorsAreOneWayStackAndFireOnce) {
@@ -222,7 +325,7 @@ GROVE_TEST(Links, E9_ExitSignalWithoutALink) {
   sleep(0.001);
   exit(victim, ExitReason::user("go away"));
   exit(ignorer, ExitReason::normal());  // ignored by a non-trapping actor
-  ASSERT_TRUE(victim.join(Deadline::after(5.0)));
+  ASSERT_TRUE(victim.join(Deadline::after(20.0)));
   EXPECT_EQ(victim.exit_reason(), ExitReason::user("go away"));
   sleep(0.001);
   EXPECT_FALSE(ignorer.dead());

@@ -334,7 +334,7 @@ GROVE_TEST(Queue, JoinWaitsUntilEveryItemIsMarkedDone) {
       q.task_done();
     }
   });
-  EXPECT_TRUE(q.join(Deadline::after(5.0)));
+  EXPECT_TRUE(q.join(Deadline::after(20.0)));
   EXPECT_EQ(q.unfinished_tasks(), 0u);
   ASSERT_TRUE(worker->join());
 }
@@ -412,7 +412,7 @@ GROVE_TEST(Queue, ShutdownImmediateReleasesJoinersWhenNothingIsInFlight) {
   Queue<int> q;
   ASSERT_EQ(q.put(1), QueueStatus::kOk);
   bool joined = false;
-  FiberRef joiner = spawn_fiber([&] { joined = q.join(Deadline::after(5.0)); });
+  FiberRef joiner = spawn_fiber([&] { joined = q.join(Deadline::after(20.0)); });
   sleep(0.0);
   q.shutdown(true);
   ASSERT_TRUE(joiner->join());

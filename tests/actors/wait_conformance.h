@@ -73,8 +73,7 @@ TYPED_TEST_P(WaitConformance, TimeoutReturnsFalseOnTime) {
     const double start = Deadline::now();
     EXPECT_FALSE(fx.wait(Deadline::after(0.02)));
     const double elapsed = Deadline::now() - start;
-    EXPECT_GE(elapsed, 0.019);
-    EXPECT_LT(elapsed, 1.0);
+    EXPECT_GE(elapsed, 0.019);  // not before its time (how late depends on the machine)
     EXPECT_EQ(fx.waiting(), 0u);
   });
 }
@@ -139,7 +138,7 @@ TYPED_TEST_P(WaitConformance, KillWhileWaitingUnwindsAndLeavesNoWaiter) {
     settle(fx, 1);
     ASSERT_EQ(fx.waiting(), 1u);
     f->kill();
-    ASSERT_TRUE(f->join(Deadline::after(5.0)));
+    ASSERT_TRUE(f->join(Deadline::after(20.0)));
     EXPECT_TRUE(got_exit);
     EXPECT_FALSE(returned);
     EXPECT_EQ(destroyed, 1);
@@ -153,7 +152,7 @@ TYPED_TEST_P(WaitConformance, KillWhileWaitingUnwindsAndLeavesNoWaiter) {
     cleanup.fibers.push_back(next);
     settle(fx, 1);
     fx.release();
-    ASSERT_TRUE(next->join(Deadline::after(5.0)));
+    ASSERT_TRUE(next->join(Deadline::after(20.0)));
     EXPECT_TRUE(next_completed);
   });
 }
@@ -180,7 +179,7 @@ TYPED_TEST_P(WaitConformance, WakeOrderIsFifo) {
     } else {
       fx.release();
     }
-    for (auto& f : fibers) ASSERT_TRUE(f->join(Deadline::after(5.0)));
+    for (auto& f : fibers) ASSERT_TRUE(f->join(Deadline::after(20.0)));
     EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
   });
 }

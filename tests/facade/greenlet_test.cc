@@ -180,8 +180,14 @@ GROVE_TEST(GeventGreenlet, GreenletExitIsNotReported) {
 }
 
 GROVE_TEST(GeventJoinall, ReturnsTheFinishedOnesInOrderOfFinishing) {
-  auto slow = gevent::spawn([] { gevent::sleep(0.02); });
-  auto fast = gevent::spawn([] { gevent::sleep(0.005); });
+  bool fast_finished = false;  // slow finishes after fast by construction, not by a timing gap
+  auto slow = gevent::spawn([&] {
+    while (!fast_finished) gevent::sleep(0.001);
+  });
+  auto fast = gevent::spawn([&] {
+    gevent::sleep(0.005);
+    fast_finished = true;
+  });
   auto done = gevent::joinall(std::vector{slow, fast});
   ASSERT_EQ(done.size(), 2u);
   EXPECT_EQ(done[0], fast);
@@ -189,7 +195,7 @@ GROVE_TEST(GeventJoinall, ReturnsTheFinishedOnesInOrderOfFinishing) {
 }
 
 GROVE_TEST(GeventJoinall, TimeoutReturnsOnlyTheFinished) {
-  auto slow = gevent::spawn([] { gevent::sleep(1); });
+  auto slow = gevent::spawn([] { gevent::sleep(60); });
   auto fast = gevent::spawn([] {});
   auto done = gevent::joinall(std::vector{slow, fast}, /*timeout=*/0.02);
   ASSERT_EQ(done.size(), 1u);
@@ -256,8 +262,14 @@ GROVE_TEST(GeventIdle, ReturnsWhenNothingElseIsReady) {
 }
 
 GROVE_TEST(GeventIwait, YieldsObjectsAsTheyBecomeReady) {
-  auto a = gevent::spawn([] { gevent::sleep(0.02); });
-  auto b = gevent::spawn([] { gevent::sleep(0.01); });
+  bool b_finished = false;
+  auto a = gevent::spawn([&] {
+    while (!b_finished) gevent::sleep(0.001);
+  });
+  auto b = gevent::spawn([&] {
+    gevent::sleep(0.01);
+    b_finished = true;
+  });
   auto it = gevent::iwait(std::vector{a, b});
   EXPECT_EQ(it.next(), b);
   EXPECT_EQ(it.next(), a);
@@ -265,7 +277,7 @@ GROVE_TEST(GeventIwait, YieldsObjectsAsTheyBecomeReady) {
 }
 
 GROVE_TEST(GeventWait, TimeoutGivesThePartialList) {
-  auto a = gevent::spawn([] { gevent::sleep(1); });
+  auto a = gevent::spawn([] { gevent::sleep(60); });
   auto b = gevent::spawn([] {});
   auto ready = gevent::wait(std::vector{a, b}, 0.02);
   ASSERT_EQ(ready.size(), 1u);

@@ -165,15 +165,17 @@ GROVE_TEST(GeventGroup, ImapFailingItemRaisesAtItsPosition) {
 
 GROVE_TEST(GeventGroup, ImapUnorderedYieldsInCompletionOrder) {
   Group group;
+  int done = 0;  // item n finishes once n - 1 items have: the completion order is 1, 2, 3
   auto it = group.imap_unordered(
-      [](int ms) {
-        gevent::sleep(0.001 * ms);
-        return ms;
+      [&](int n) {
+        while (done < n - 1) gevent::sleep(0.001);
+        ++done;
+        return n;
       },
-      std::vector<int>{30, 1, 15});
+      std::vector<int>{3, 1, 2});
   EXPECT_EQ(it.next(), 1);
-  EXPECT_EQ(it.next(), 15);
-  EXPECT_EQ(it.next(), 30);
+  EXPECT_EQ(it.next(), 2);
+  EXPECT_EQ(it.next(), 3);
   EXPECT_EQ(it.next(), std::nullopt);
 }
 

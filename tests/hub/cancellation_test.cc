@@ -1,9 +1,12 @@
 // kill(): delivered at every wait point, unwinds the stack, never runs an unstarted fiber.
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "hub/hub.h"
 #include "hub/io.h"
@@ -36,10 +39,10 @@ void expect_kill_unwinds(F wait_here) {
       throw;
     }
   });
-  sleep(0.005);
+  sleep(0.0);  // the fiber runs to its wait point
   ASSERT_FALSE(f->dead()) << "the fiber should be parked";
   f->kill();
-  ASSERT_TRUE(f->join_for(std::chrono::seconds(5)));
+  ASSERT_TRUE(f->join_for(std::chrono::seconds(20)));
   EXPECT_TRUE(got_exit);
   EXPECT_FALSE(returned);
   EXPECT_EQ(destroyed, 1);
@@ -76,9 +79,33 @@ GROVE_TEST(Cancellation, KillInterruptsIoWait) {
   ::close(fds[1]);
 }
 
-GROVE_TEST(Cancellation, KillInterruptsRunInThread) {
-  expect_kill_unwinds([] { run_in_thread([] { ::usleep(50 * 1000); }); });
-  sleep(0.1);  // let the orphaned job finish and hand back
+GROVE_TEST(Cancellation, KillInterruptsRunInThreadOnceTheJobEnds) {
+  // A thread cannot be interrupted: the killed fiber waits for its job (which may use its
+  // stack), then unwinds. The job runs until the test releases it, so no timing decides this.
+  std::atomic<bool> release{false};
+  int destroyed = 0;
+  bool got_exit = false;
+  bool returned = false;
+  FiberRef f = spawn_fiber([&] {
+    Tracker t{&destroyed};
+    try {
+      run_in_thread([&] {
+        while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      });
+      returned = true;
+    } catch (const GreenletExit&) {
+      got_exit = true;
+      throw;
+    }
+  });
+  sleep(0.0);  // the fiber hands the job over and parks
+  f->kill();
+  EXPECT_FALSE(f->join_for(std::chrono::milliseconds(20))) << "the kill waits for the job";
+  release.store(true);
+  ASSERT_TRUE(f->join_for(std::chrono::seconds(20)));
+  EXPECT_TRUE(got_exit);
+  EXPECT_FALSE(returned);
+  EXPECT_EQ(destroyed, 1);
 }
 
 GROVE_TEST(Cancellation, KillInterruptsAYieldLoop) {

@@ -53,16 +53,18 @@ GROVE_TEST(Scheduling, SleepWaitsAtLeastTheGivenTime) {
     sleep(s);
     const double slept = Deadline::now() - start;
     EXPECT_GE(slept, s * 0.999) << "slept " << slept << " for " << s;
-    EXPECT_LT(slept, s + 0.5) << "slept " << slept << " for " << s;
   }
 }
 
 GROVE_TEST(Scheduling, SleepersWakeInDeadlineOrder) {
   std::vector<int> order;
   std::vector<FiberRef> fibers;
+  // Deadlines fixed before any fiber starts, so a fiber that starts late (a busy machine) does
+  // not move its own deadline.
+  const double now = Deadline::now();
   for (int i : {3, 1, 2}) {
-    fibers.push_back(spawn_fiber([&order, i] {
-      sleep(0.04 * i);  // gaps wide enough for a slow (sanitized) start of each fiber
+    fibers.push_back(spawn_fiber([&order, i, now] {
+      sleep(now + 0.1 * i - Deadline::now());
       order.push_back(i);
     }));
   }
@@ -77,9 +79,8 @@ GROVE_TEST(Scheduling, SpinningYieldLoopDoesNotStarveTimers) {
     timer_fired = true;
   });
   const double start = Deadline::now();
-  while (!timer_fired && Deadline::now() - start < 5.0) yield();
+  while (!timer_fired && Deadline::now() - start < 20.0) yield();
   EXPECT_TRUE(timer_fired);
-  EXPECT_LT(Deadline::now() - start, 1.0);
 }
 
 GROVE_TEST(Scheduling, SpinningYieldLoopDoesNotStarveIo) {
@@ -93,7 +94,7 @@ GROVE_TEST(Scheduling, SpinningYieldLoopDoesNotStarveIo) {
   sleep(0.0);  // the reader parks on the pipe
   ASSERT_EQ(::write(fds[1], "x", 1), 1);
   const double start = Deadline::now();
-  while (!readable && Deadline::now() - start < 5.0) yield();
+  while (!readable && Deadline::now() - start < 20.0) yield();
   EXPECT_TRUE(readable);
   ::close(fds[0]);
   ::close(fds[1]);
@@ -106,7 +107,8 @@ GROVE_TEST(Scheduling, FibersMayBeDroppedWhileRunning) {
     sleep(0.001);
     ran = true;
   });
-  sleep(0.02);
+  const Deadline deadline = Deadline::after(20.0);
+  while (!ran && !deadline.passed()) sleep(0.001);
   EXPECT_TRUE(ran);
 }
 

@@ -28,7 +28,7 @@ GROVE_TEST(Threads, PostRunsOnTheHubThread) {
       done.wake_all();
     });
   });
-  (void)done.wait(Deadline::after(5.0));
+  (void)done.wait(Deadline::after(20.0));
   hub.unref_external();
   t.join();
   EXPECT_EQ(ran_on, hub_thread);
@@ -90,17 +90,24 @@ GROVE_TEST(Threads, RunInThreadRethrowsTheException) {
 
 GROVE_TEST(Threads, RunInThreadLetsOtherFibersRun) {
   std::atomic<bool> release{false};
-  int ticks = 0;
+  std::atomic<int> ticks{0};
   FiberRef ticker = spawn_fiber([&] {
     while (!release.load()) {
       ++ticks;
       sleep(0.001);
     }
   });
-  run_in_thread([] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); });
+  // The job returns only once the ticker has ticked five times while the caller waited.
+  const int seen = run_in_thread([&] {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (ticks.load() < 5 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return ticks.load();
+  });
   release = true;
   EXPECT_TRUE(ticker->join());
-  EXPECT_GE(ticks, 5);
+  EXPECT_GE(seen, 5);
 }
 
 GROVE_TEST(Threads, ConcurrentRunInThreadCallsOverlap) {
@@ -114,7 +121,11 @@ GROVE_TEST(Threads, ConcurrentRunInThreadCallsOverlap) {
         int seen = max_inside.load();
         while (now > seen && !max_inside.compare_exchange_weak(seen, now)) {
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        // Stay until another job is inside too (run one at a time, the first would wait 20 s).
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (max_inside.load() < 2 && std::chrono::steady_clock::now() < give_up) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         --inside;
       });
     }));

@@ -24,22 +24,25 @@ diff -u "$TMP/redis.out" "$TMP/kv.out" || fail "the redis-cli session differs (-
 echo "ok: redis-cli session ($(wc -l <"$SESSION") commands) identical"
 
 # --- 2. raw bytes ----------------------------------------------------------------------------
-# Sends $2 (printf %b escapes) to port $1; prints the reply bytes (until close or 0.2 s of quiet).
+# Sends $2 (printf %b escapes) to port $1; prints the reply bytes: until the server closes, or
+# 0.3 s of quiet once bytes came (up to 20 s for the first). With $3, the length of the answer
+# expected, up to 20 s of quiet until that many bytes came: a busy machine only slows it down.
 raw() {
   printf '%b' "$2" | python3 -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(sys.stdin.buffer.read())
-s.settimeout(0.2)
+expected = int(sys.argv[2])
 out = b""
 try:
     while True:
+        s.settimeout(0.3 if out and len(out) >= expected else 20)
         chunk = s.recv(65536)
         if not chunk: break
         out += chunk
 except socket.timeout:
     pass
-sys.stdout.write(repr(out))' "$1"
+sys.stdout.write(repr(out))' "$1" "${3:-0}"
 }
 cases=(
   '*abc\r\n'                      # bad multibulk count
@@ -59,7 +62,8 @@ cases=(
 )
 for c in "${cases[@]}"; do
   want="$(raw "$REDIS_PORT" "$c")"
-  got="$(raw "$KV_PORT" "$c")"
+  want_len="$(python3 -c 'import sys; print(len(eval(sys.argv[1])))' "$want")"
+  got="$(raw "$KV_PORT" "$c" "$want_len")"
   [ -n "$want" ] || fail "redis-server gave nothing for $c"
   [ "$want" = "$got" ] || fail "bytes differ for $c
 redis: $want
@@ -177,16 +181,19 @@ PY
 
 # Pub/sub through redis-cli: a subscriber sees every publish, PUBLISH counts receivers.
 for port in "$REDIS_PORT" "$KV_PORT"; do
-  timeout 3 redis-cli -p "$port" subscribe ch1 ch2 >"$TMP/sub.$port" 2>&1 &
+  timeout 120 redis-cli -p "$port" subscribe ch1 ch2 >"$TMP/sub.$port" 2>&1 &
   sub=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 1000); do
     [ "$(redis-cli -p "$port" publish ch1 probe)" = "1" ] && break
     sleep 0.02
   done
   redis-cli -p "$port" publish ch1 hello >>"$TMP/pub.$port"
-  redis-cli -p "$port" publish ch2 "x y" >>"$TMP/pub.$port"
   redis-cli -p "$port" publish ch3 nobody >>"$TMP/pub.$port"
-  sleep 0.2
+  redis-cli -p "$port" publish ch2 "x y" >>"$TMP/pub.$port"
+  for _ in $(seq 1 600); do  # the last message is there: so is everything before it
+    grep -q "x y" "$TMP/sub.$port" && break
+    sleep 0.05
+  done
   kill "$sub" 2>/dev/null || true
   wait "$sub" 2>/dev/null || true
   grep -v probe "$TMP/sub.$port" | grep -v '^ch1$' >"$TMP/sub.$port.clean" || true
@@ -273,7 +280,7 @@ echo "ok: DEBUG HELP in redis-server's form, DEBUG errors identical"
 
 # SHUTDOWN ends the server gracefully (exit 0).
 redis-cli -p "$KV_PORT" shutdown >/dev/null 2>&1 || true
-for _ in $(seq 1 100); do kill -0 "$KV_PID" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq 1 600); do kill -0 "$KV_PID" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$KV_PID" 2>/dev/null; then fail "SHUTDOWN did not stop kv_server"; fi
 wait "$KV_PID" && echo "ok: SHUTDOWN exits 0" || fail "kv_server exited $? after SHUTDOWN"
 

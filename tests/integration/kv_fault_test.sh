@@ -42,7 +42,7 @@ exec 3<>"/dev/tcp/127.0.0.1/$KV_PORT"   # a bystander connection, open across th
 printf 'DEBUG CRASH-CONNECTION\r\n' | timeout 5 nc -q2 127.0.0.1 "$KV_PORT" >"$TMP/crashed" || true
 [ ! -s "$TMP/crashed" ] || fail "the crashed connection answered: $(cat "$TMP/crashed")"
 printf 'GET survivor\r\n' >&3
-read -r -t 5 line <&3 && read -r -t 5 value <&3 || fail "the bystander connection is gone"
+read -r -t 30 line <&3 && read -r -t 30 value <&3 || fail "the bystander connection is gone"
 [ "${value%$'\r'}" = "yes" ] || fail "bystander read '$value'"
 exec 3>&-
 [ "$(redis-cli -p "$KV_PORT" get survivor)" = "yes" ] || fail "data lost after a connection crash"

@@ -4,6 +4,8 @@
 # nc, openssl s_client,
 # concurrent_download against http_hello, chat_server with two nc clients, dns_resolve,
 # supervision_demo. Each server starts on a free port and must stop cleanly on SIGTERM.
+# Nothing here waits a fixed time and hopes: each step waits for what it needs to see, with a
+# generous hang guard, so a busy machine makes the test slower, never red.
 # usage: servers_test.sh ECHO HTTP_HELLO CHAT TLS_ECHO DOWNLOAD DNS SUPERVISION
 set -u
 echo_server=$1 http_hello=$2 chat_server=$3 tls_echo=$4 download=$5 dns_resolve=$6 supervision=$7
@@ -21,19 +23,38 @@ start() {
   local name=$1 binary=$2 port=$3; shift 3
   "$binary" --host 127.0.0.1 --port "$port" "$@" >"$tmp/$name.log" 2>&1 &
   eval "${name}_pid=$!"
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do
     nc -z 127.0.0.1 "$port" 2>/dev/null && return 0
     sleep 0.05
   done
   echo "$name did not start:"; cat "$tmp/$name.log"; exit 1
 }
 
-# stop NAME: SIGTERM, then it must exit 0 within 3 s.
+# wait_for FILE PATTERN: until FILE has a line matching PATTERN (grep -E), up to 30 s.
+wait_for() {
+  for _ in $(seq 600); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# tls_line PORT LINE: sends LINE through openssl s_client and prints what came back; s_client's
+# input stays open until the answer is there (or 30 s passed).
+tls_line() {
+  local out="$tmp/s_client.$1.$RANDOM"
+  : >"$out"
+  { echo "$2"; wait_for "$out" "$2"; } \
+    | timeout 60 openssl s_client -connect "127.0.0.1:$1" -quiet -no_ign_eof >"$out" 2>/dev/null
+  cat "$out"
+}
+
+# stop NAME: SIGTERM, then it must exit 0 (within 30 s: a hang guard).
 stop() {
   local name=$1 pid_var="${1}_pid" pid
   pid=${!pid_var}
   kill -TERM "$pid"
-  for _ in $(seq 60); do
+  for _ in $(seq 600); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
@@ -98,30 +119,46 @@ stop http
 # --- echo_server with nc --------------------------------------------------------------------
 ep=$(free_port)
 start echo "$echo_server" "$ep"
-out=$(printf 'hello\nworld\n' | timeout 5 nc -q 1 127.0.0.1 "$ep")
+# nc -N: half-close after the input; the server echoes the rest and closes, which ends nc.
+out=$(printf 'hello\nworld\n' | timeout 60 nc -N 127.0.0.1 "$ep")
 [ "$out" = $'hello\nworld' ] && pass "nc echo" || fail "nc echo got '$out'"
 head -c 1000000 /dev/urandom >"$tmp/big.bin"
-timeout 10 nc -q 2 127.0.0.1 "$ep" <"$tmp/big.bin" >"$tmp/big.out"
+timeout 60 nc -N 127.0.0.1 "$ep" <"$tmp/big.bin" >"$tmp/big.out"
 cmp -s "$tmp/big.bin" "$tmp/big.out" && pass "nc echo 1 MB byte-exact" || fail "nc echo 1 MB differs"
 stop echo
 
 # --- tls_echo with openssl s_client ---------------------------------------------------------
 tp=$(free_port)
 start tls "$tls_echo" "$tp"
-out=$( (echo "hello over tls"; sleep 1) | timeout 5 openssl s_client -connect "127.0.0.1:$tp" -quiet 2>/dev/null)
+out=$(tls_line "$tp" "hello over tls")
 grep -q 'hello over tls' <<<"$out" && pass "openssl s_client echo" || fail "s_client got '$out'"
-out=$(printf 'plain\n' | timeout 3 nc -q 1 127.0.0.1 "$tp"; echo "rc=$?")
-out=$( (echo "still serving"; sleep 1) | timeout 5 openssl s_client -connect "127.0.0.1:$tp" -quiet 2>/dev/null)
+out=$(printf 'plain\n' | timeout 30 nc -N 127.0.0.1 "$tp"; echo "rc=$?")
+out=$(tls_line "$tp" "still serving")
 grep -q 'still serving' <<<"$out" && pass "tls_echo survives a plain-text client" || fail "tls after plain: '$out'"
 stop tls
 
 # --- chat_server with two nc clients --------------------------------------------------------
 cp=$(free_port)
 start chat "$chat_server" "$cp"
-(echo bob; sleep 2) | timeout 4 nc 127.0.0.1 "$cp" >"$tmp/bob.out" &
+# Each client's input is a FIFO held open by this script: a line goes out when the previous
+# step was seen, and closing the FIFO (nc -N half-closes) is how the client leaves.
+mkfifo "$tmp/bob.in" "$tmp/alice.in"
+timeout 120 nc -N 127.0.0.1 "$cp" <"$tmp/bob.in" >"$tmp/bob.out" &
 bob=$!
-sleep 0.5
-(echo alice; sleep 0.5; echo "hi from alice"; sleep 0.5) | timeout 3 nc 127.0.0.1 "$cp" >"$tmp/alice.out"
+exec 7>"$tmp/bob.in"
+echo bob >&7
+wait_for "$tmp/bob.out" '\* bob joined' || fail "chat: bob did not join"
+timeout 120 nc -N 127.0.0.1 "$cp" <"$tmp/alice.in" >"$tmp/alice.out" &
+alice=$!
+exec 8>"$tmp/alice.in"
+echo alice >&8
+wait_for "$tmp/bob.out" '\* alice joined' || fail "chat: bob did not see alice join"
+echo "hi from alice" >&8
+wait_for "$tmp/alice.out" '<alice> hi from alice'
+exec 8>&-  # alice leaves
+wait $alice
+wait_for "$tmp/bob.out" '\* alice left'
+exec 7>&-
 wait $bob
 grep -q '<alice> hi from alice' "$tmp/bob.out" && grep -q '\* alice joined' "$tmp/bob.out" \
   && grep -q '\* alice left' "$tmp/bob.out" && pass "chat: bob hears alice" || fail "chat bob: $(cat "$tmp/bob.out")"
@@ -129,11 +166,11 @@ grep -q '<alice> hi from alice' "$tmp/alice.out" && pass "chat: alice hears hers
 stop chat
 
 # --- dns_resolve and supervision_demo -------------------------------------------------------
-out=$(printf 'localhost\n' | timeout 10 "$dns_resolve" 2>&1)
+out=$(printf 'localhost\n' | timeout 60 "$dns_resolve" 2>&1)
 grep -q '^localhost: .*127.0.0.1' <<<"$out" && pass "dns_resolve localhost" || fail "dns_resolve: $out"
-out=$(timeout 10 "$dns_resolve" nosuch.invalid 2>&1); rc=$?
+out=$(timeout 60 "$dns_resolve" nosuch.invalid 2>&1); rc=$?
 [ $rc = 1 ] && grep -q 'nosuch.invalid: error' <<<"$out" && pass "dns_resolve reports failures" || fail "dns_resolve nosuch: rc=$rc $out"
-out=$(timeout 10 "$supervision" --seconds 1.5 2>&1); rc=$?
+out=$(timeout 60 "$supervision" --seconds 1.5 2>&1); rc=$?
 [ $rc = 0 ] && grep -q 'restarted child flaky' <<<"$out" && grep -q 'restarted child right' <<<"$out" \
   && grep -q 'done: [1-9][0-9]* restarts' <<<"$out" && pass "supervision_demo restarts and exits" \
   || fail "supervision_demo rc=$rc: $out"

@@ -28,7 +28,7 @@ GROVE_TEST(GeventSocket, EchoClientReadsLikeGevent) {
   s.sendall("hello");
   EXPECT_EQ(s.recv(1024), "hello");
   s.close();
-  EXPECT_TRUE(server->join(grove::Deadline::after(5.0)));
+  EXPECT_TRUE(server->join(grove::Deadline::after(20.0)));
 }
 
 GROVE_TEST(GeventSocket, ErrorsAndTimeoutsHaveGeventsNames) {

@@ -53,15 +53,14 @@ GROVE_TEST(Selector, SelectParksUntilSomethingIsReadyWhileOthersRun) {
     }
   });
   FiberRef writer = spawn_fiber([&, &b = b] {
-    sleep(0.02);
+    EXPECT_TRUE(ticker->join(Deadline::after(20.0)));  // writes only once the ticker is done
     b.sendall("late");
   });
   auto ready = selector.select();  // no timeout: waits for the writer
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ticks, 5);  // the ticker ran while select was parked
   EXPECT_EQ(a.recv(10), "late");
-  EXPECT_TRUE(ticker->join(Deadline::after(1.0)));
-  EXPECT_TRUE(writer->join(Deadline::after(1.0)));
+  EXPECT_TRUE(writer->join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(Selector, SelectTimesOutWithAnEmptyList) {
@@ -160,7 +159,7 @@ GROVE_TEST(Selector, CloseWakesAFiberInsideSelect) {
   });
   sleep(0.01);
   selector.close();
-  EXPECT_TRUE(selecting->join(Deadline::after(1.0)));
+  EXPECT_TRUE(selecting->join(Deadline::after(20.0)));
   EXPECT_TRUE(woke);
 }
 
@@ -172,7 +171,7 @@ GROVE_TEST(Selector, TwoFibersSelectingOnOneSelectorIsConcurrentUse) {
   sleep(0.0);
   EXPECT_THROW((void)selector.select(5.0), ConcurrentObjectUseError);
   b.sendall("x");
-  EXPECT_TRUE(first->join(Deadline::after(1.0)));
+  EXPECT_TRUE(first->join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(Selector, AnEchoServerDrivenBySelectAlone) {
@@ -214,8 +213,8 @@ GROVE_TEST(Selector, AnEchoServerDrivenBySelectAlone) {
       EXPECT_EQ(got, msg);
     }));
   }
-  for (auto& c : clients) EXPECT_TRUE(c->join(Deadline::after(5.0)));
-  EXPECT_TRUE(server->join(Deadline::after(5.0)));
+  for (auto& c : clients) EXPECT_TRUE(c->join(Deadline::after(20.0)));
+  EXPECT_TRUE(server->join(Deadline::after(20.0)));
   EXPECT_EQ(served, 3);
 }
 

@@ -200,7 +200,7 @@ GROVE_TEST(TlsClient, PlainTextPeerIsATlsError) {
   } catch (const TlsError& e) {
     EXPECT_FALSE(e.reason().empty());
   }
-  EXPECT_TRUE(plain->join(Deadline::after(1.0)));
+  EXPECT_TRUE(plain->join(Deadline::after(20.0)));
 }
 
 // --- server side against openssl s_client -----------------------------------------------------
@@ -401,7 +401,7 @@ TlsPair connected_pair(TlsContext client_ctx = trusting_client(),
     pair.server = server_ctx.wrap_server(std::move(conn.socket));
   });
   pair.client = client_ctx.wrap_client(create_connection(listener.getsockname(), 5.0), "localhost");
-  EXPECT_TRUE(acceptor->join(Deadline::after(5.0)));
+  EXPECT_TRUE(acceptor->join(Deadline::after(20.0)));
   return pair;
 }
 
@@ -460,7 +460,7 @@ GROVE_TEST(TlsSocket, CloseWakesABlockedTlsReaderWithEbadf) {
   });
   sleep(0.01);
   p.client.close();
-  EXPECT_TRUE(reader->join(Deadline::after(1.0)));
+  EXPECT_TRUE(reader->join(Deadline::after(20.0)));
   EXPECT_TRUE(woke);
 }
 
@@ -471,7 +471,7 @@ GROVE_TEST(TlsSocket, UnwrapExchangesCloseNotifyAndReturnsThePlainSocket) {
   Socket plain_server;
   FiberRef server_side = spawn_fiber([&] { plain_server = p.server.unwrap(); });
   Socket plain_client = p.client.unwrap();
-  EXPECT_TRUE(server_side->join(Deadline::after(5.0)));
+  EXPECT_TRUE(server_side->join(Deadline::after(20.0)));
   plain_client.sendall("after, in clear");
   EXPECT_EQ(plain_server.recv(100), "after, in clear");
 }
@@ -482,7 +482,7 @@ GROVE_TEST(TlsSocket, SecondReaderGetsConcurrentObjectUseError) {
   sleep(0.01);
   EXPECT_THROW((void)p.client.recv(10), ConcurrentObjectUseError);
   p.server.sendall("x");
-  EXPECT_TRUE(first->join(Deadline::after(1.0)));
+  EXPECT_TRUE(first->join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(TlsContext, BadFilesAreTlsErrorsNamingTheFile) {

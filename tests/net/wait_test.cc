@@ -38,14 +38,12 @@ GROVE_TEST(Wait, WaitReadReturnsWhenAPipeBecomesReadable) {
     ASSERT_EQ(::write(p.w, "x", 1), 1);
   });
   EXPECT_EQ(wait_read(p.r, 5.0), kRead);
-  EXPECT_TRUE(writer->join(Deadline::after(1.0)));
+  EXPECT_TRUE(writer->join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(Wait, WaitWriteOnAnEmptyPipeIsImmediate) {
   Pipe p;
-  const double start = Deadline::now();
-  EXPECT_EQ(wait_write(p.w, 5.0), kWrite);
-  EXPECT_LT(Deadline::now() - start, 0.05);
+  EXPECT_EQ(wait_write(p.w, 60.0), kWrite);  // not the timeout's 0
 }
 
 GROVE_TEST(Wait, WaitReadwriteReportsWhichDirectionIsReady) {
@@ -65,7 +63,7 @@ GROVE_TEST(Wait, WorksOnAnEventfd) {
     ASSERT_EQ(::write(efd, &one, sizeof one), 8);
   });
   EXPECT_EQ(wait_read(efd, 5.0), kRead);
-  EXPECT_TRUE(signaller->join(Deadline::after(1.0)));
+  EXPECT_TRUE(signaller->join(Deadline::after(20.0)));
   ::close(efd);
 }
 
@@ -106,7 +104,7 @@ GROVE_TEST(Wait, NegativeTimeoutMeansNoTimeout) {
     ASSERT_EQ(::write(p.w, "x", 1), 1);
   });
   EXPECT_EQ(wait_read(p.r, -1.0), kRead);
-  EXPECT_TRUE(writer->join(Deadline::after(1.0)));
+  EXPECT_TRUE(writer->join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(Wait, CancelWaitThrowsEbadfIntoTheWaiterByDefault) {
@@ -120,7 +118,7 @@ GROVE_TEST(Wait, CancelWaitThrowsEbadfIntoTheWaiterByDefault) {
     EXPECT_EQ(e.code(), std::errc::bad_file_descriptor);
     EXPECT_STREQ(e.what(), "File descriptor was closed in another greenlet");
   }
-  EXPECT_TRUE(canceller->join(Deadline::after(1.0)));
+  EXPECT_TRUE(canceller->join(Deadline::after(20.0)));
   EXPECT_FALSE(cancel_wait(watcher));  // nobody waits: nothing happens
 }
 
@@ -130,7 +128,7 @@ GROVE_TEST(Wait, CancelWaitThrowsTheGivenError) {
   FiberRef canceller = spawn_fiber(
       [&] { cancel_wait(watcher, std::make_exception_ptr(std::logic_error("go away"))); });
   EXPECT_THROW((void)wait(watcher, 5.0), std::logic_error);
-  EXPECT_TRUE(canceller->join(Deadline::after(1.0)));
+  EXPECT_TRUE(canceller->join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(Wait, SecondWaiterOnOneWatcherGetsConcurrentObjectUseError) {
@@ -140,7 +138,7 @@ GROVE_TEST(Wait, SecondWaiterOnOneWatcherGetsConcurrentObjectUseError) {
   sleep(0.0);
   EXPECT_THROW((void)wait(watcher, 5.0), ConcurrentObjectUseError);
   ASSERT_EQ(::write(p.w, "x", 1), 1);
-  EXPECT_TRUE(first->join(Deadline::after(1.0)));
+  EXPECT_TRUE(first->join(Deadline::after(20.0)));
 }
 
 GROVE_TEST(Wait, TwoFibersMayWaitReadOnOneFdThroughTheirOwnWatchers) {
@@ -150,8 +148,8 @@ GROVE_TEST(Wait, TwoFibersMayWaitReadOnOneFdThroughTheirOwnWatchers) {
   FiberRef b = spawn_fiber([&] { woke += wait_read(p.r, 5.0) == kRead; });
   sleep(0.005);
   ASSERT_EQ(::write(p.w, "x", 1), 1);
-  EXPECT_TRUE(a->join(Deadline::after(1.0)));
-  EXPECT_TRUE(b->join(Deadline::after(1.0)));
+  EXPECT_TRUE(a->join(Deadline::after(20.0)));
+  EXPECT_TRUE(b->join(Deadline::after(20.0)));
   EXPECT_EQ(woke, 2);
 }
 

@@ -68,8 +68,9 @@ class Workers {
     w.job = std::move(job);
     w.inbox.wake_all();
     settle();
-    if (timed) {
-      for (int spin = 0; spin < 2000 && w.busy; ++spin) sleep(0.0005);
+    if (timed) {  // a timed wait ends by itself: wait for it (20 s is a hang guard)
+      const Deadline give_up = Deadline::after(20.0);
+      while (w.busy && !give_up.passed()) sleep(0.0005);
       settle();
     }
     return true;

@@ -73,7 +73,7 @@ GROVE_TEST(StreamServer, AcceptedTcpSocketsHaveNodelay) {
   });
   server.start();
   grove::net::Socket s = connect_to(server.server_port());
-  ASSERT_TRUE(checked.wait_for(std::chrono::seconds(5)));
+  ASSERT_TRUE(checked.wait_for(std::chrono::seconds(20)));
   EXPECT_EQ(nodelay, 1);
 }
 
@@ -121,7 +121,7 @@ GROVE_TEST(StreamServer, GroupPolicyTracksConnectionsInYourGroup) {
   EXPECT_EQ(read_n(a, 1), "a");
   EXPECT_EQ(group.size(), 1u);
   a.close();
-  ASSERT_TRUE(group.join(grove::Deadline::after(5.0)));
+  ASSERT_TRUE(group.join(grove::Deadline::after(20.0)));
   EXPECT_EQ(group.size(), 0u);
 }
 
@@ -236,10 +236,11 @@ GROVE_TEST(StreamServer, FailingHandlerIsReportedOnceAndServingGoesOn) {
 }
 
 GROVE_TEST(StreamServer, StopLetsHandlersFinishThenKillsTheRest) {
-  int finished = 0, killed = 0;
+  int started = 0, finished = 0, killed = 0;
   StreamServer server("127.0.0.1:0", [&](Stream& conn, const grove::net::Address&) {
     char c;
     if (conn.read_some(&c, 1) != 1) return;
+    ++started;
     try {
       grove::sleep(c == 'q' ? 0.05 : 30.0);
       conn.write_all(std::string_view(&c, 1));
@@ -254,12 +255,12 @@ GROVE_TEST(StreamServer, StopLetsHandlersFinishThenKillsTheRest) {
   grove::net::Socket slow = connect_to(server.server_port());
   quick.sendall("q");
   slow.sendall("s");
-  grove::sleep(0.02);
+  const grove::Deadline both_in = grove::Deadline::after(20.0);
+  while (started < 2 && !both_in.passed()) grove::sleep(0.001);
+  ASSERT_EQ(started, 2);
   const double start = grove::Deadline::now();
   server.stop(0.3);
-  const double took = grove::Deadline::now() - start;
-  EXPECT_GE(took, 0.25);
-  EXPECT_LT(took, 2.0);
+  EXPECT_GE(grove::Deadline::now() - start, 0.25);  // waited for the handlers
   EXPECT_EQ(finished, 1);
   EXPECT_EQ(killed, 1);
   EXPECT_EQ(read_n(quick, 1), "q");
@@ -371,9 +372,12 @@ GROVE_TEST(StreamServer, TenThousandConcurrentEchoConnectionsAreByteExact) {
       s.sendall(message);
       if (read_n(s, message.size()) == message) ++good;
     }));
-    // Keep fewer connections waiting to be accepted than the backlog holds: a SYN dropped on a
-    // full backlog is retried only after a second.
-    while (connected + 1000 < i) grove::sleep(0.001);
+    // Keep fewer connections waiting to be accepted than the backlog holds. The clients share
+    // the server's hub and connect faster than its accept loop (100 per turn) takes them; on a
+    // full accept queue the kernel drops SYNs (retried after 1 s, 3 s, ...) and handshake ACKs
+    // (the client believes it is connected; its request waits for retransmissions that back off
+    // past any timeout). So count what the server has accepted, not what the clients connected.
+    while (i >= server.stats().accepted + 1000) grove::sleep(0.001);
   }
   for (auto& c : clients) ASSERT_TRUE(c->join(grove::Deadline::after(60.0)));
   EXPECT_EQ(connected, connections);

@@ -7,8 +7,9 @@
 //     EXPECT_TRUE(e.wait_for(1s));
 //   }
 //
-// The body may use ASSERT_* (it returns from the body). The deadline is GROVE_TEST_DEADLINE
-// seconds (default 30); a body that outlives it fails with a dump of every fiber.
+// The body may use ASSERT_* (it returns from the body). The deadline is
+// grove::testing::default_deadline() (hub/testing.h: scales with the target's Bazel timeout); a
+// body that outlives it fails with a dump of every fiber.
 #pragma once
 
 #include <gtest/gtest.h>
