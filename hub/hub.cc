@@ -631,12 +631,7 @@ void Hub::report_error(std::string where, std::exception_ptr error) {
     error_handler_(ErrorReport{std::move(where), std::move(error)});
     return;
   }
-  const ExceptionInfo info = describe_exception(error);
-  if (info.what.empty()) {
-    spdlog::error("{} failed with {}", where, info.type);
-  } else {
-    spdlog::error("{} failed with {}: {}", where, info.type, info.what);
-  }
+  spdlog::error("{}", describe_failure(where, error));
 }
 
 HubStats Hub::stats() const {
