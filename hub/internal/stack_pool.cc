@@ -12,6 +12,7 @@
 #include <new>
 #include <string>
 
+#include "hub/internal/env.h"
 #include "hub/stack.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -28,9 +29,8 @@ std::mutex policy_mutex;
 StackPolicy& policy_storage() {
   static StackPolicy policy = [] {
     StackPolicy p;
-    if (const char* env = std::getenv("GROVE_GUARDED_STACKS")) {
-      p.guarded_stack_limit = std::strtoull(env, nullptr, 10);
-    }
+    p.guarded_stack_limit =
+        internal::env_count("GROVE_GUARDED_STACKS", 0, 1u << 30, p.guarded_stack_limit);
     return p;
   }();
   return policy;

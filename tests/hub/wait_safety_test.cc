@@ -17,6 +17,7 @@
 #include "hub/thread_pool.h"
 #include "hub/timeout.h"
 #include "tests/support/grove_test.h"
+#include "tests/support/pipe.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -25,20 +26,7 @@
 namespace grove {
 namespace {
 
-struct Pipe {
-  int r = -1, w = -1;
-  Pipe() {
-    int fds[2];
-    if (::pipe(fds) == 0) {
-      r = fds[0];
-      w = fds[1];
-    }
-  }
-  ~Pipe() {
-    ::close(r);
-    ::close(w);
-  }
-};
+using testing::Pipe;
 
 GROVE_TEST(WaitSafety, DestroyingAWaitListWakesItsWaitersWithObjectDestroyed) {
   auto list = std::make_unique<WaitList>();
