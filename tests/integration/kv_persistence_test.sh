@@ -160,10 +160,21 @@ snapshot() {
     [ "$ttl" -gt 0 ] && ttl="${k}_expires"  # seconds pass between snapshots; checked below
     echo "$k=$(redis-cli --no-raw -p "$KV_PORT" get "$k") ttl=$ttl"
   done
-  for k in list list2 list3 nolist emptied; do
+  for k in list list2 list3 nolist emptied bsrc bdst; do
     echo "$k=[$(redis-cli -p "$KV_PORT" lrange "$k" 0 -1 | tr '\n' ' ')] $(redis-cli -p "$KV_PORT" type "$k")"
   done
 }
+# A blocked BLMOVE served by a push from another connection: the AOF has the push and the move.
+redis-cli -p "$KV_PORT" blmove bsrc bdst LEFT RIGHT 0 >"$TMP/blmove.out" &
+blocked_pid=$!
+for _ in $(seq 1200); do
+  [ "$(info_field clients blocked_clients)" = "1" ] && break
+  sleep 0.05
+done
+[ "$(info_field clients blocked_clients)" = "1" ] || fail "BLMOVE did not block"
+redis-cli -p "$KV_PORT" rpush bsrc one two >/dev/null
+wait "$blocked_pid"
+[ "$(cat "$TMP/blmove.out")" = "one" ] || fail "BLMOVE got $(cat "$TMP/blmove.out")"
 # A RENAME of a key that expires right after: sent in one write, so the three run in one batch
 # (one clock reading) and the RENAME finds its source.
 printf 'SET dst old\r\nSET src new PX 300\r\nRENAME src dst\r\n' \
@@ -186,6 +197,8 @@ grep -q "f=\"10.6\" " <<<"$after" || fail "f: $after"
 grep -q "list=\[b c \] list" <<<"$after" || fail "list: $after"
 grep -q "list2=\[c2 A \] list" <<<"$after" || fail "list2: $after"
 grep -q "emptied=\[ \] none" <<<"$after" || fail "emptied: $after"
+grep -q "bsrc=\[two \] list" <<<"$after" || fail "bsrc: $after"
+grep -q "bdst=\[one \] list" <<<"$after" || fail "bdst: $after"
 [ "$(redis-cli -p "$KV_PORT" exists junk)" = "0" ] || fail "FLUSHALL was not replayed"
 ttl="$(redis-cli -p "$KV_PORT" ttl volatile)"
 { [ "$ttl" -gt 900 ] && [ "$ttl" -le 1000 ]; } || fail "volatile's TTL after replay: $ttl"
