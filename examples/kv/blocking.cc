@@ -17,8 +17,10 @@ struct BlockedClient::Watch {
 BlockedClient::BlockedClient(Blocking& registry, std::vector<std::string> keys_, int fd,
                              std::function<bool(std::string_view key)> serve_)
     : keys(std::move(keys_)), serve(std::move(serve_)), registry_(registry) {
-  registry_.add(*this);
-  if (fd < 0) return;
+  if (fd < 0) {
+    registry_.add(*this);
+    return;
+  }
   watch_ = std::make_shared<Watch>(Watch{this});
   watcher_ = grove::spawn_fiber([watch = watch_, fd] {
     // Its own watcher on the fd: the connection's socket keeps its own for later reads.
@@ -35,6 +37,7 @@ BlockedClient::BlockedClient(Blocking& registry, std::vector<std::string> keys_,
     client->registry_.remove(*client);
     client->waiter.wake();
   });
+  registry_.add(*this);  // last: nothing above may leave a registration behind when it throws
 }
 
 BlockedClient::~BlockedClient() {

@@ -1412,6 +1412,195 @@ struct Commands {
                  out);
   }
 
+  // --- hashes ----------------------------------------------------------------------------------
+
+  // HSET key field value [field value ...] (and HMSET, which answers OK)
+  static bool hset_generic(Session& s, const Args& a, ReplyWriter& out, bool hmset) {
+    if (a.size() % 2 != 0) {
+      wrong_arity(out, hmset ? "hmset" : "hset");
+      return true;
+    }
+    Store& st = store(s);
+    Entry* e = st.find(a[1], s.now_);
+    if (!holds(e, ValueType::kHash)) return wrong_type(out);
+    if (!e) e = st.find_or_create(a[1], s.now_, ValueType::kHash).first;
+    std::int64_t created = 0;
+    for (std::size_t i = 2; i < a.size(); i += 2) created += e->hash().set(a[i], a[i + 1]) ? 1 : 0;
+    if (hmset) out.ok(); else out.integer(created);
+    log(s, a);
+    return true;
+  }
+  static bool hset(Session& s, const Args& a, ReplyWriter& o) { return hset_generic(s, a, o, false); }
+  static bool hmset(Session& s, const Args& a, ReplyWriter& o) { return hset_generic(s, a, o, true); }
+
+  static bool hsetnx(Session& s, const Args& a, ReplyWriter& out) {
+    Store& st = store(s);
+    Entry* e = st.find(a[1], s.now_);
+    if (!holds(e, ValueType::kHash)) return wrong_type(out);
+    if (e && e->hash().find(a[2])) {
+      out.integer(0);
+      return true;
+    }
+    if (!e) e = st.find_or_create(a[1], s.now_, ValueType::kHash).first;
+    e->hash().set(a[2], a[3]);
+    log(s, a);
+    out.integer(1);
+    return true;
+  }
+
+  // The hash at `key` for reading: null when missing; `wrong` when it holds another type (the
+  // error replied).
+  static Hash* hash_for_read(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
+    Entry* e = store(s).find(key, s.now_);
+    wrong = !holds(e, ValueType::kHash);
+    if (wrong) wrong_type(out);
+    return e && !wrong ? &e->hash() : nullptr;
+  }
+
+  static bool hget(Session& s, const Args& a, ReplyWriter& out) {
+    bool wrong = false;
+    Hash* h = hash_for_read(s, a[1], out, wrong);
+    if (wrong) return true;
+    const std::string* v = h ? h->find(a[2]) : nullptr;
+    if (v) out.bulk(*v); else out.null_bulk();
+    return true;
+  }
+
+  static bool hmget(Session& s, const Args& a, ReplyWriter& out) {
+    bool wrong = false;
+    Hash* h = hash_for_read(s, a[1], out, wrong);
+    if (wrong) return true;
+    out.array_header(a.size() - 2);
+    for (std::size_t i = 2; i < a.size(); ++i) {
+      const std::string* v = h ? h->find(a[i]) : nullptr;
+      if (v) out.bulk(*v); else out.null_bulk();
+    }
+    return true;
+  }
+
+  static bool hdel(Session& s, const Args& a, ReplyWriter& out) {
+    Entry* e = store(s).find(a[1], s.now_);
+    if (!holds(e, ValueType::kHash)) return wrong_type(out);
+    std::int64_t deleted = 0;
+    for (std::size_t i = 2; e && i < a.size(); ++i) deleted += e->hash().erase(a[i]) ? 1 : 0;
+    out.integer(deleted);
+    if (deleted > 0) {
+      log(s, a);
+      if (e->hash().empty()) store(s).erase(a[1]);
+    }
+    return true;
+  }
+
+  static bool hlen(Session& s, const Args& a, ReplyWriter& out) {
+    bool wrong = false;
+    Hash* h = hash_for_read(s, a[1], out, wrong);
+    if (!wrong) out.integer(h ? static_cast<std::int64_t>(h->size()) : 0);
+    return true;
+  }
+
+  static bool hexists(Session& s, const Args& a, ReplyWriter& out) {
+    bool wrong = false;
+    Hash* h = hash_for_read(s, a[1], out, wrong);
+    if (!wrong) out.integer(h && h->find(a[2]) ? 1 : 0);
+    return true;
+  }
+
+  static bool hstrlen(Session& s, const Args& a, ReplyWriter& out) {
+    bool wrong = false;
+    Hash* h = hash_for_read(s, a[1], out, wrong);
+    if (wrong) return true;
+    const std::string* v = h ? h->find(a[2]) : nullptr;
+    out.integer(v ? static_cast<std::int64_t>(v->size()) : 0);
+    return true;
+  }
+
+  // HGETALL / HKEYS / HVALS
+  static bool hgetall_generic(Session& s, const Args& a, ReplyWriter& out, bool fields,
+                              bool values) {
+    bool wrong = false;
+    Hash* h = hash_for_read(s, a[1], out, wrong);
+    if (wrong) return true;
+    if (!h) {
+      out.array_header(0);
+      return true;
+    }
+    out.array_header(h->size() * ((fields ? 1 : 0) + (values ? 1 : 0)));
+    h->for_each([&](const std::string& field, const std::string& value) {
+      if (fields) out.bulk(field);
+      if (values) out.bulk(value);
+    });
+    return true;
+  }
+  static bool hgetall(Session& s, const Args& a, ReplyWriter& o) {
+    return hgetall_generic(s, a, o, true, true);
+  }
+  static bool hkeys(Session& s, const Args& a, ReplyWriter& o) {
+    return hgetall_generic(s, a, o, true, false);
+  }
+  static bool hvals(Session& s, const Args& a, ReplyWriter& o) {
+    return hgetall_generic(s, a, o, false, true);
+  }
+
+  // HINCRBY key field increment
+  static bool hincrby(Session& s, const Args& a, ReplyWriter& out) {
+    std::int64_t by = 0;
+    if (!parse_int64(a[3], by)) {
+      out.error(kNotInteger);
+      return true;
+    }
+    Store& st = store(s);
+    Entry* e = st.find(a[1], s.now_);
+    if (!holds(e, ValueType::kHash)) return wrong_type(out);
+    std::int64_t value = 0;
+    const std::string* old = e ? e->hash().find(a[2]) : nullptr;
+    if (old && !parse_int64(*old, value)) {
+      out.error("ERR hash value is not an integer");
+      return true;
+    }
+    if (add_overflows(value, by, value)) {
+      out.error("ERR increment or decrement would overflow");
+      return true;
+    }
+    if (!e) e = st.find_or_create(a[1], s.now_, ValueType::kHash).first;
+    e->hash().set(a[2], to_text(value));
+    log(s, a);
+    out.integer(value);
+    return true;
+  }
+
+  // HINCRBYFLOAT key field increment (logged as the HSET of the result, as redis does)
+  static bool hincrbyfloat(Session& s, const Args& a, ReplyWriter& out) {
+    long double by = 0;
+    if (!parse_long_double(a[3], by)) {
+      out.error("ERR value is not a valid float");
+      return true;
+    }
+    if (std::isinf(by)) {
+      out.error("ERR value is NaN or Infinity");
+      return true;
+    }
+    Store& st = store(s);
+    Entry* e = st.find(a[1], s.now_);
+    if (!holds(e, ValueType::kHash)) return wrong_type(out);
+    long double value = 0;
+    const std::string* old = e ? e->hash().find(a[2]) : nullptr;
+    if (old && !parse_long_double(*old, value)) {
+      out.error("ERR hash value is not a float");
+      return true;
+    }
+    value += by;
+    if (std::isnan(value) || std::isinf(value)) {
+      out.error("ERR increment would produce NaN or Infinity");
+      return true;
+    }
+    const std::string text = format_long_double(value);
+    if (!e) e = st.find_or_create(a[1], s.now_, ValueType::kHash).first;
+    e->hash().set(a[2], text);
+    log(s, {"HSET", a[1], a[2], text});
+    out.bulk(text);
+    return true;
+  }
+
   // --- keys ------------------------------------------------------------------------------------
 
   static bool del(Session& s, const Args& a, ReplyWriter& out) {
@@ -2117,6 +2306,20 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"blmove", 6, &Commands::blmove, "write"},
       {"brpoplpush", 4, &Commands::brpoplpush, "write"},
       {"blmpop", -5, &Commands::blmpop, "write"},
+      {"hset", -4, &Commands::hset, "write"},
+      {"hmset", -4, &Commands::hmset, "write"},
+      {"hsetnx", 4, &Commands::hsetnx, "write"},
+      {"hget", 3, &Commands::hget, "readonly"},
+      {"hmget", -3, &Commands::hmget, "readonly"},
+      {"hdel", -3, &Commands::hdel, "write"},
+      {"hlen", 2, &Commands::hlen, "readonly"},
+      {"hexists", 3, &Commands::hexists, "readonly"},
+      {"hstrlen", 3, &Commands::hstrlen, "readonly"},
+      {"hgetall", 2, &Commands::hgetall, "readonly"},
+      {"hkeys", 2, &Commands::hkeys, "readonly"},
+      {"hvals", 2, &Commands::hvals, "readonly"},
+      {"hincrby", 4, &Commands::hincrby, "write"},
+      {"hincrbyfloat", 4, &Commands::hincrbyfloat, "write"},
       {"del", -2, &Commands::del, "write"},
       {"unlink", -2, &Commands::unlink, "write"},
       {"touch", -2, &Commands::touch, "readonly"},

@@ -17,6 +17,7 @@ const char* type_name(ValueType type) {
   switch (type) {
     case ValueType::kString: return "string";
     case ValueType::kList: return "list";
+    case ValueType::kHash: return "hash";
   }
   return "none";
 }
@@ -25,6 +26,7 @@ Value make_value(ValueType type) {
   switch (type) {
     case ValueType::kString: return std::string();
     case ValueType::kList: return std::make_unique<List>();
+    case ValueType::kHash: return std::make_unique<Hash>();
   }
   return std::string();
 }
@@ -33,7 +35,57 @@ Value clone_value(const Value& value) {
   if (const auto* list = std::get_if<std::unique_ptr<List>>(&value)) {
     return std::make_unique<List>(**list);
   }
+  if (const auto* hash = std::get_if<std::unique_ptr<Hash>>(&value)) {
+    return std::make_unique<Hash>(**hash);
+  }
   return std::get<std::string>(value);
+}
+
+Hash::Hash(const Hash& other)
+    : small_(other.small_), big_(other.big_ ? std::make_unique<Table>(*other.big_) : nullptr) {}
+
+std::string* Hash::find(std::string_view field) {
+  if (big_) {
+    auto it = big_->find(field);
+    return it == big_->end() ? nullptr : &it->second;
+  }
+  for (auto& [f, v] : small_) {
+    if (f == field) return &v;
+  }
+  return nullptr;
+}
+
+bool Hash::set(std::string_view field, std::string_view value) {
+  if (!big_ && (field.size() > kMaxSmallValue || value.size() > kMaxSmallValue ||
+                (small_.size() >= kMaxSmallEntries && find(field) == nullptr))) {
+    big_ = std::make_unique<Table>();  // redis's conversion from listpack to a hash table
+    big_->reserve(small_.size() + 1);
+    for (auto& [f, v] : small_) big_->emplace(std::move(f), std::move(v));
+    decltype(small_)().swap(small_);
+  }
+  if (std::string* v = find(field)) {
+    v->assign(value);
+    return false;
+  }
+  if (big_) big_->emplace(std::string(field), std::string(value));
+  else small_.emplace_back(std::string(field), std::string(value));
+  return true;
+}
+
+bool Hash::erase(std::string_view field) {
+  if (big_) {
+    auto it = big_->find(field);
+    if (it == big_->end()) return false;
+    big_->erase(it);
+    return true;
+  }
+  for (auto it = small_.begin(); it != small_.end(); ++it) {
+    if (it->first == field) {
+      small_.erase(it);
+      return true;
+    }
+  }
+  return false;
 }
 
 Store::Store() : random_(0x6b76) {}

@@ -7,7 +7,7 @@
 //
 // Values: a Value is a variant whose alternative index is the ValueType, so TYPE and the
 // WRONGTYPE checks read one byte. A string is held inline (small keys cost what they did); an
-// aggregate (a list now; hashes, sets and sorted sets take the next alternatives) is held by
+// aggregate (a list or a hash now; sets and sorted sets take the next alternatives) is held by
 // pointer, so the Entry stays small whatever the type. As in redis-server, an aggregate never
 // exists empty: the command that removes its last element deletes the key.
 //
@@ -47,13 +47,55 @@ namespace kv {
 // Wall-clock milliseconds (expiry times are absolute, so they survive a restart from the AOF).
 std::int64_t unix_ms();
 
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>()(s);
+  }
+};
+
 // The alternative index of Value: keep the two in the same order.
-enum class ValueType : std::uint8_t { kString = 0, kList = 1 };
-// TYPE's name of a type ("string", "list").
+enum class ValueType : std::uint8_t { kString = 0, kList = 1, kHash = 2 };
+// TYPE's name of a type ("string", "list", "hash").
 const char* type_name(ValueType type);
 
 using List = std::deque<std::string>;
-using Value = std::variant<std::string, std::unique_ptr<List>>;
+// A hash: field -> value. Like redis-server's listpack encoding, a small hash keeps its fields in
+// insertion order in a vector (HGETALL answers in the same order as redis, and a few fields cost
+// little); past 128 fields, or with a field or value over 64 bytes, it becomes a hash table
+// (order unspecified, as in redis). Thread: the server's hub.
+class Hash {
+ public:
+  static constexpr std::size_t kMaxSmallEntries = 128;  // hash-max-listpack-entries
+  static constexpr std::size_t kMaxSmallValue = 64;     // hash-max-listpack-value
+
+  Hash() = default;
+  Hash(const Hash& other);
+  Hash& operator=(const Hash&) = delete;
+
+  std::string* find(std::string_view field);
+  // Sets `field`; true when it is new.
+  bool set(std::string_view field, std::string_view value);
+  bool erase(std::string_view field);
+  std::size_t size() const { return big_ ? big_->size() : small_.size(); }
+  bool empty() const { return size() == 0; }
+  // Calls f(field, value) for every field, in insertion order while small.
+  template <class F>
+  void for_each(F&& f) const {
+    if (big_) {
+      for (const auto& [field, value] : *big_) f(field, value);
+    } else {
+      for (const auto& [field, value] : small_) f(field, value);
+    }
+  }
+
+ private:
+  using Table = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+  std::vector<std::pair<std::string, std::string>> small_;
+  std::unique_ptr<Table> big_;
+};
+
+using Value = std::variant<std::string, std::unique_ptr<List>, std::unique_ptr<Hash>>;
 
 // A fresh empty value of `type`.
 Value make_value(ValueType type);
@@ -69,13 +111,7 @@ struct Entry {
   // The value as that type; the caller checked type().
   std::string& str() { return std::get<std::string>(value); }
   List& list() { return *std::get<std::unique_ptr<List>>(value); }
-};
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>()(s);
-  }
+  Hash& hash() { return *std::get<std::unique_ptr<Hash>>(value); }
 };
 
 class Store {

@@ -152,6 +152,15 @@ RPUSH list3 p q r
 LMPOP 2 nolist list3 RIGHT COUNT 2
 RPUSH emptied x
 LPOP emptied
+HSET hash a 1 b 2 c 3
+HMSET hash d 4
+HDEL hash b
+HINCRBY hash a 10
+HINCRBYFLOAT hash f 1.5
+HSETNX hash c 9
+HSETNX hash e 5
+HSET hgone x 1
+HDEL hgone x
 CMDS
 snapshot() {
   for k in counter text gone volatile short m1 m2 p x y z nx1 se pse gx gp gd mn1 mn2 mn3 f sr \
@@ -160,6 +169,7 @@ snapshot() {
     [ "$ttl" -gt 0 ] && ttl="${k}_expires"  # seconds pass between snapshots; checked below
     echo "$k=$(redis-cli --no-raw -p "$KV_PORT" get "$k") ttl=$ttl"
   done
+  echo "hash=[$(redis-cli -p "$KV_PORT" hgetall hash | tr '\n' ' ')] hgone=$(redis-cli -p "$KV_PORT" type hgone)"
   for k in list list2 list3 nolist emptied bsrc bdst; do
     echo "$k=[$(redis-cli -p "$KV_PORT" lrange "$k" 0 -1 | tr '\n' ' ')] $(redis-cli -p "$KV_PORT" type "$k")"
   done
@@ -199,6 +209,7 @@ grep -q "list2=\[c2 A \] list" <<<"$after" || fail "list2: $after"
 grep -q "emptied=\[ \] none" <<<"$after" || fail "emptied: $after"
 grep -q "bsrc=\[two \] list" <<<"$after" || fail "bsrc: $after"
 grep -q "bdst=\[one \] list" <<<"$after" || fail "bdst: $after"
+grep -q "hash=\[a 11 c 3 d 4 f 1.5 e 5 \] hgone=none" <<<"$after" || fail "hash: $after"
 [ "$(redis-cli -p "$KV_PORT" exists junk)" = "0" ] || fail "FLUSHALL was not replayed"
 ttl="$(redis-cli -p "$KV_PORT" ttl volatile)"
 { [ "$ttl" -gt 900 ] && [ "$ttl" -le 1000 ]; } || fail "volatile's TTL after replay: $ttl"
