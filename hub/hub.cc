@@ -332,8 +332,12 @@ void Hub::throw_interruption(Fiber& self) {
   Hub& hub = self.hub();
   // A wait point: what was delivered while the fiber was running is thrown now.
   if ((self.pending_ || self.final_) && !shielded_) [[unlikely]] {
-    if (list_ != nullptr) list_->remove(*this);
-    hub.throw_interruption(self);  // returns only while unwinding with a final kill
+    // A final kill is not thrown out of a destructor that waits while the stack unwinds: that
+    // wait stays on its list and parks as any other (leaving the list there parked it for good).
+    if (self.pending_ || std::uncaught_exceptions() == 0) {
+      if (list_ != nullptr) list_->remove(*this);
+      hub.throw_interruption(self);  // throws
+    }
   }
   if (state_ == State::kWoken) {  // woken before it parked
     state_ = State::kIdle;
