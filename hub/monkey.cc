@@ -220,7 +220,9 @@ std::uint8_t classify(int fd, FdState& st) {
   FdState* st = find_state(fd);
   std::uint8_t m = st != nullptr ? st->mode.load(std::memory_order_acquire) : 0;
   if (m == 0) {
-    if (fd < 0 || !on_greenlet()) return nullptr;
+    // The standard streams are shared with other processes (a parent's socket, a terminal):
+    // never switched to non-blocking behind their backs.
+    if (fd <= STDERR_FILENO || !on_greenlet()) return nullptr;
     st = state_of(fd);
     if (st == nullptr) return nullptr;
     m = classify(fd, *st);

@@ -29,7 +29,8 @@
 // Everywhere else the calls go straight to libc: on threads without a hub (the thread pool,
 // other threads), in the hub's own loop and callbacks (libev, c-ares), before patching, on fds
 // that are not sockets (regular files, ttys, pipes: their reads and writes stay blocking, as in
-// gevent), and with the non-blocking flags above. A socket made non-blocking by a greenlet and
+// gevent), on the standard streams (fds 0-2, which other processes share even when they are
+// sockets), and with the non-blocking flags above. A socket made non-blocking by a greenlet and
 // then used from a thread without a hub still blocks there (the call waits with libc's poll).
 // DNS (getaddrinfo, gethostbyname) goes through net/'s resolver: grove::net::patch_dns().
 //
