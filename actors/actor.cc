@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <string_view>
 #include <stdexcept>
 #include <vector>
 
@@ -317,8 +319,31 @@ std::string AnyMessage::type_name() const {
 }
 
 std::string ActorBase::describe() const {
-  return fmt::format("<Greenlet \"{}\" at {}: {}>", name(), static_cast<const void*>(this),
-                     demangle(function_name_));
+  std::string fn = function_at(function_address_);
+  if (fn.empty()) fn = readable_name(demangle(function_name_));
+  return fmt::format("<Greenlet \"{}\" at {}: {}>", name(), static_cast<const void*>(this), fn);
+}
+
+void ActorBase::copy_name(char* out, std::size_t size) const noexcept {
+  if (size == 0) return;
+  std::size_t n = 0;
+  auto put = [&](char c) {
+    if (n + 1 < size) out[n++] = c;
+  };
+  if (extras_ != nullptr && !extras_->name.empty()) {
+    for (const char c : extras_->name) put(c);
+  } else {  // the name name() would make, "Greenlet-7", without making it
+    for (const char c : std::string_view("Greenlet-")) put(c);
+    char digits[24];
+    int d = 0;
+    std::uint64_t v = id();
+    do {
+      digits[d++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0 && d < 24);
+    while (d > 0) put(digits[--d]);
+  }
+  out[n] = '\0';
 }
 
 ExitReason ActorBase::reason_from(std::exception_ptr error) const {

@@ -199,8 +199,11 @@ class ActorBase : public Fiber {
   std::exception_ptr exception() const noexcept {
     return reason_.is_exception() ? reason_.error() : nullptr;
   }
-  // `<Greenlet "name" at 0x...: fn>`, gevent's repr.
+  // `<Greenlet "name" at 0x...: fn>`, gevent's repr. `fn` is readable: a function's own name
+  // ("kv::keyspace_main"), a lambda's without parameter lists ("main::{lambda#1}").
   std::string describe() const override;
+  // The actor's name ("keyspace", "Greenlet-7"), without allocating (the blocking monitor).
+  void copy_name(char* out, std::size_t size) const noexcept override;
   std::string run_info_details() const override;  // "mailbox=3/100 dropped=0"
   std::size_t mailbox_size() const noexcept;
   // Messages a bounded mailbox dropped (kDropNewest, kDropOldest, remote kBlockSender).
@@ -209,6 +212,8 @@ class ActorBase : public Fiber {
  protected:
   explicit ActorBase(std::size_t stack_size, const char* function_name);
   ~ActorBase() override;
+  // The function the actor runs, when it is a plain function (describe() names it).
+  void set_function_address(const void* address) noexcept { function_address_ = address; }
   // Runs the callable and keeps its value.
   virtual void invoke() = 0;
   // Destroys the callable and its arguments (what they captured goes with them). Called when
@@ -227,6 +232,7 @@ class ActorBase : public Fiber {
 
   ExitReason reason_;
   const char* function_name_;
+  const void* function_address_ = nullptr;
   // The linked actor whose exit signal is pending here (delivered, not acted on yet): unlinking
   // it withdraws the signal, as in OTP. Compared, never dereferenced.
   const ActorBase* pending_link_signal_ = nullptr;
@@ -261,7 +267,11 @@ template <class R, class F, class Args>
 class ActorImpl final : public TypedActor<R> {
  public:
   ActorImpl(std::size_t stack, F f, Args args)
-      : TypedActor<R>(stack, typeid(F).name()), call_(std::in_place, std::move(f), std::move(args)) {}
+      : TypedActor<R>(stack, typeid(F).name()), call_(std::in_place, std::move(f), std::move(args)) {
+    if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) {
+      this->set_function_address(reinterpret_cast<const void*>(call_->first));
+    }
+  }
 
  private:
   void invoke() override {

@@ -122,6 +122,9 @@ struct Supervisor::State {
       throw SupervisorError(fmt::format("supervisor {}: child {} failed to start: no actor",
                                         name, c.spec.id));
     }
+    // A child the start function left unnamed goes by its ChildSpec id in every report, as OTP
+    // names a child by its id ("<Greenlet \"keyspace\" ...>", not "Greenlet-48").
+    if (a.name() == fmt::format("Greenlet-{}", a.id())) a.get()->set_name(c.spec.id);
     link(a);  // a child that already died arrives as Exit{noproc}
     c.actor = a;
   }

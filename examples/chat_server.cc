@@ -142,25 +142,26 @@ void client(grove::ActorRef the_room, grove::servers::Stream& conn) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  examples::Cli cli(argc, argv,
-                    "usage: chat_server [--host 127.0.0.1] [--port 7000]\n"
-                    "A chat room for nc/telnet clients: first line is your nickname.",
-                    {"--host", "--port"});
-  const std::string address =
-      fmt::format("{}:{}", cli.get("--host", "127.0.0.1"), cli.get_int("--port", 7000));
+  examples::Command cli("chat_server",
+                        "A chat room for nc/telnet clients: the first line is your nickname.");
+  const examples::Endpoint& at = cli.listen_options("127.0.0.1", 7000);
+  cli.exit_code(examples::kExitOk, "stopped by SIGINT or SIGTERM");
+  cli.parse(argc, argv);
 
-  auto the_room = grove::spawn(room);
-  grove::servers::StreamServer server(
-      address, [the_room](grove::servers::Stream& conn, const grove::net::Address&) {
-        client(the_room, conn);
-      });
-  grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) {
-    server.stop(1.0);
-    the_room.kill();
+  return examples::run(cli, [&] {
+    grove::net::Socket listener = examples::listen(at);  // before the room: a failure ends here
+    auto the_room = grove::spawn(room);
+    grove::servers::StreamServer server(
+        std::move(listener), [the_room](grove::servers::Stream& conn, const grove::net::Address&) {
+          client(the_room, conn);
+        });
+    grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) {
+      server.stop(1.0);
+      the_room.kill();
+    });
+    server.start();
+    examples::print_listening(cli, server.address());
+    server.serve_forever();
+    return examples::kExitOk;
   });
-  server.start();
-  fmt::print("chat_server listening on {}\n", server.address().to_string());
-  std::fflush(stdout);
-  server.serve_forever();
-  return 0;
 }

@@ -2,6 +2,8 @@
 //
 //   bazel run //examples:echo_server -- --port 6000
 //   nc 127.0.0.1 6000        # type lines; they come back; Ctrl-C the server to stop it
+//   --host accepts a name (localhost) or an address (::1); --port 0 takes any free port, and
+//   the line "echo_server listening on 127.0.0.1:PORT" shows which. --help lists the exit codes.
 //
 // Each connection is handled by its own greenlet-actor: read what is there, write it back, until
 // the client closes. Reads and writes look blocking but only park this connection's greenlet.
@@ -31,18 +33,17 @@ void echo(Stream& connection, const grove::net::Address& peer) {
 }
 
 int main(int argc, char** argv) {
-  examples::Cli cli(argc, argv,
-                    "usage: echo_server [--host 127.0.0.1] [--port 6000]\n"
-                    "Echoes every byte back to its sender; stop with Ctrl-C.",
-                    {"--host", "--port"});
-  const std::string address =
-      fmt::format("{}:{}", cli.get("--host", "127.0.0.1"), cli.get_int("--port", 6000));
+  examples::Command cli("echo_server", "Echoes every byte back to its sender; stop with Ctrl-C.");
+  const examples::Endpoint& at = cli.listen_options("127.0.0.1", 6000);
+  cli.exit_code(examples::kExitOk, "stopped by SIGINT or SIGTERM");
+  cli.parse(argc, argv);
 
-  grove::servers::StreamServer server(address, echo);
-  grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) { server.stop(1.0); });
-  server.start();
-  fmt::print("echo_server listening on {}\n", server.address().to_string());
-  std::fflush(stdout);
-  server.serve_forever();
-  return 0;
+  return examples::run(cli, [&] {
+    grove::servers::StreamServer server(examples::listen(at), echo);
+    grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) { server.stop(1.0); });
+    server.start();
+    examples::print_listening(cli, server.address());
+    server.serve_forever();
+    return examples::kExitOk;
+  });
 }

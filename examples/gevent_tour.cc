@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "examples/cli.h"
 #include "facade/gevent.h"
 
 namespace {
@@ -22,7 +23,12 @@ std::string fetch(const std::string& name, double seconds) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  examples::Command cli("gevent_tour",
+                        "The gevent manual's examples through the gevent:: facade, one section "
+                        "after the other (about 1 s).");
+  cli.parse(argc, argv);
+
   // 1. Run tasks concurrently; joinall waits for them, no longer than the timeout.
   //    >>> jobs = [gevent.spawn(fetch, url) for url in urls]
   //    >>> gevent.joinall(jobs, timeout=2)

@@ -6,11 +6,17 @@
 // (sleep, join, a Timeout), then the hub switches to the next ready one.
 #include <fmt/core.h>
 
+#include "examples/cli.h"
 #include "hub/hub.h"
 #include "hub/thread_pool.h"
 #include "hub/timeout.h"
 
-int main() {
+int main(int argc, char** argv) {
+  examples::Command cli("hello_fibers",
+                        "Fibers, sleeps, timeouts, kill, a worker thread and LoopExit, printed as "
+                        "they happen (about 2 s).");
+  cli.parse(argc, argv);
+
   using grove::FiberRef;
   const double start = grove::Deadline::now();
   auto stamp = [&] { return fmt::format("{:5.0f} ms", (grove::Deadline::now() - start) * 1000); };

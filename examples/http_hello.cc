@@ -16,32 +16,37 @@
 #include "servers/signals.h"
 
 int main(int argc, char** argv) {
-  examples::Cli cli(argc, argv,
-                    "usage: http_hello [--host 127.0.0.1] [--port 8080] [--access-log on]\n"
-                    "Answers every HTTP request with 200 'Hello, World!'; stop with Ctrl-C.",
-                    {"--host", "--port", "--access-log"});
-  const std::string address =
-      fmt::format("{}:{}", cli.get("--host", "127.0.0.1"), cli.get_int("--port", 8080));
+  examples::Command cli("http_hello",
+                        "Answers every HTTP request with 200 'Hello, World!'; stop with Ctrl-C.");
+  const examples::Endpoint& at = cli.listen_options("127.0.0.1", 8080);
+  std::string access_log = "off";
+  cli.app()
+      .add_option("--access-log", access_log, "one log line per request (off for benchmarks)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cli.exit_code(examples::kExitOk, "stopped by SIGINT or SIGTERM");
+  cli.parse(argc, argv);
 
-  grove::servers::HttpServerOptions options;
-  options.access_log = cli.get("--access-log", "off") == "on";
-  grove::servers::HttpServer server(
-      address,
-      [](grove::servers::HttpRequest& request, grove::servers::HttpResponse& response) {
-        // An uploaded body is read (and dropped) first: that read is what answers an
-        // `Expect: 100-continue`. A GET has none and costs nothing here.
-        if (request.content_length().value_or(0) > 0 || request.chunked()) {
-          char sink[4096];
-          while (request.read(sink, sizeof sink) > 0) {
+  return examples::run(cli, [&] {
+    grove::servers::HttpServerOptions options;
+    options.access_log = access_log == "on";
+    grove::servers::HttpServer server(
+        examples::listen(at),
+        [](grove::servers::HttpRequest& request, grove::servers::HttpResponse& response) {
+          // An uploaded body is read (and dropped) first: that read is what answers an
+          // `Expect: 100-continue`. A GET has none and costs nothing here.
+          if (request.content_length().value_or(0) > 0 || request.chunked()) {
+            char sink[4096];
+            while (request.read(sink, sizeof sink) > 0) {
+            }
           }
-        }
-        response.send(200, "Hello, World!", "text/plain");
-      },
-      options);
-  grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) { server.stop(1.0); });
-  server.start();
-  fmt::print("http_hello listening on http://{}/\n", server.address().to_string());
-  std::fflush(stdout);
-  server.serve_forever();
-  return 0;
+          response.send(200, "Hello, World!", "text/plain");
+        },
+        options);
+    grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) { server.stop(1.0); });
+    server.start();
+    examples::print_listening(cli, server.address(), "http");
+    server.serve_forever();
+    return examples::kExitOk;
+  });
 }

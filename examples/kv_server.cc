@@ -47,6 +47,7 @@
 #include "actors/actor.h"
 #include "actors/event.h"
 #include "actors/supervisor.h"
+#include "examples/cli.h"
 #include "examples/kv/aof.h"
 #include "examples/kv/config.h"
 #include "examples/kv/connection.h"
@@ -59,51 +60,61 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: kv_server [options]
-  --port N                   TCP port (default 6390)
-  --host ADDR                address to listen on (default 127.0.0.1)
-  --aof PATH                 append-only file: replayed at start, every write appended
-  --appendfsync POLICY       always | everysec | no (default everysec)
-  --proto-max-bulk-len N     largest bulk string accepted, bytes (default 536870912)
-  --max-multibulk-count N    most arguments in one request (default 2147483647)
-  --maxclients N             most clients at once (default 10000; at most ulimit -n minus 32)
-  --help                     this text
-)";
+constexpr const char* kDebugCommands = R"(
 
-// Parses the command line into `config`; exits on --help or a bad option.
-kv::Config parse_flags(int argc, char** argv) {
+DEBUG commands (redis-cli -p PORT debug ...; DEBUG HELP lists them too):
+  DEBUG CRASH-KEYSPACE     the keyspace actor throws; its supervisor restarts it (INFO supervision
+                           counts the restart, no acknowledged write is lost)
+  DEBUG CRASH-CONNECTION   this connection's actor throws; only this client is disconnected
+  DEBUG CRASH-CHILD ID     kills the root supervisor's child ID (persistence, keyspace, expiry,
+                           pubsub, connections, listener); the supervisor restarts it)";
+
+// The command line, into `config` (exits on --help or a bad value).
+kv::Config parse_flags(examples::Command& cli, int argc, char** argv) {
   kv::Config config;
-  auto fail = [](const std::string& why) {
-    std::fprintf(stderr, "kv_server: %s\n%s", why.c_str(), kUsage);
-    std::exit(2);
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) fail(fmt::format("{} needs a value", flag));
-    const std::string value = argv[++i];
-    try {
-      if (flag == "--port") config.port = std::stoi(value);
-      else if (flag == "--host") config.host = value;
-      else if (flag == "--aof") config.aof_path = value;
-      else if (flag == "--proto-max-bulk-len") config.proto_max_bulk_len = std::stoll(value);
-      else if (flag == "--max-multibulk-count") config.max_multibulk_count = std::stoll(value);
-      else if (flag == "--maxclients") config.maxclients = std::stoll(value);
-      else if (flag == "--appendfsync") {
-        if (!kv::parse_fsync_policy(value, config.appendfsync)) {
-          fail("--appendfsync must be always, everysec or no");
-        }
-      } else {
-        fail(fmt::format("unknown option {}", flag));
-      }
-    } catch (const std::logic_error&) {
-      fail(fmt::format("bad value for {}: {}", flag, value));
-    }
-  }
-  if (config.maxclients < 1) fail("--maxclients must be at least 1");
+  CLI::App& app = cli.app();
+  std::uint16_t port = static_cast<std::uint16_t>(config.port);
+  app.add_option("--port", port, "TCP port (0: any free port; the bound one is logged)")
+      ->type_name("PORT")
+      ->check(examples::port_number())
+      ->capture_default_str();
+  app.add_option("--host", config.host, "address or host name to listen on (* = every IPv4 "
+                                        "interface)")
+      ->type_name("HOST")
+      ->capture_default_str();
+  app.add_option("--aof", config.aof_path,
+                 "append-only file: replayed at start, every write appended")
+      ->type_name("PATH");
+  std::string appendfsync = std::string(kv::to_string(config.appendfsync));
+  app.add_option("--appendfsync", appendfsync, "when the AOF is fsynced")
+      ->check(CLI::IsMember({"always", "everysec", "no"}))
+      ->capture_default_str();
+  app.add_option("--proto-max-bulk-len", config.proto_max_bulk_len,
+                 "largest bulk string accepted, bytes")
+      ->type_name("BYTES")
+      ->check(examples::integer_in(1, INT64_MAX))
+      ->capture_default_str();
+  app.add_option("--max-multibulk-count", config.max_multibulk_count,
+                 "most arguments in one request")
+      ->type_name("N")
+      ->check(examples::integer_in(1, INT64_MAX))
+      ->capture_default_str();
+  app.add_option("--maxclients", config.maxclients,
+                 "most clients at once (at most ulimit -n minus 32)")
+      ->type_name("N")
+      ->check(examples::integer_in(1, 4294967295LL))
+      ->capture_default_str();
+  cli.exit_code(examples::kExitOk, "stopped by SIGINT, SIGTERM or SHUTDOWN");
+  cli.exit_code(examples::kExitFailed,
+                "the root supervisor gave up (more than 10 restarts in 5 s)");
+  cli.exit_code(examples::kExitNoHost, "--host does not resolve");
+  cli.exit_code(examples::kExitCannotListen,
+                "cannot listen on --host/--port (in use, not local, not permitted)");
+  cli.exit_code(examples::kExitBadFile, "the --aof file cannot be opened, read or replayed");
+  cli.exit_code(examples::kExitSystem, "the descriptor limit leaves no room for a client");
+  cli.parse(argc, argv);
+  config.port = port;
+  (void)kv::parse_fsync_policy(appendfsync, config.appendfsync);  // IsMember admitted it
   return config;
 }
 
@@ -113,11 +124,9 @@ grove::ActorOptions named(std::string name) {
   return options;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  kv::Server server;
-  server.config = parse_flags(argc, argv);
+// Runs the service until SIGINT/SIGTERM/SHUTDOWN (then exits 0) or until the root supervisor
+// gives up (exits 1). Start-up failures throw examples::StartupError.
+int serve(kv::Server& server) {
   server.started_ms = kv::unix_ms();
   server.store = std::make_shared<kv::Store>();
 
@@ -126,10 +135,11 @@ int main(int argc, char** argv) {
   const std::int64_t allowed =
       kv::clients_within_descriptor_limit(server.config.maxclients, &descriptor_limit);
   if (allowed < 1) {
-    spdlog::critical("kv_server: a descriptor limit of {} leaves no room for clients ({} are "
-                     "kept for the server); raise ulimit -n",
-                     descriptor_limit, kv::kReservedDescriptors);
-    return 1;
+    throw examples::StartupError(
+        examples::kExitSystem,
+        fmt::format("a descriptor limit of {} leaves no room for clients ({} are kept for the "
+                    "server); raise ulimit -n",
+                    descriptor_limit, kv::kReservedDescriptors));
   }
   if (allowed < server.config.maxclients) {
     spdlog::warn("kv_server: maxclients {} needs {} descriptors, the limit is {} (ulimit -n): "
@@ -139,6 +149,15 @@ int main(int argc, char** argv) {
     server.config.maxclients = allowed;
   }
 
+  // Bound once, here: a restarted listener keeps the port. --port 0 becomes the port we got, so
+  // the log, INFO and CONFIG GET port all say where clients can connect.
+  grove::net::Socket listening =
+      examples::listen({.host = server.config.host,
+                        .port = static_cast<std::uint16_t>(server.config.port)},
+                       511);
+  const grove::net::Address bound = listening.getsockname();
+  server.config.port = bound.port();
+
   // The data outlives every actor: replay the AOF into the Store before anything serves.
   if (!server.config.aof_path.empty()) {
     try {
@@ -146,22 +165,9 @@ int main(int argc, char** argv) {
           server.config.aof_path, server.config.appendfsync,
           [&](const std::vector<std::string_view>& args) { kv::replay_request(server, args); });
     } catch (const std::exception& e) {
-      spdlog::critical("kv_server: {}", e.what());
-      return 1;
+      throw examples::StartupError(examples::kExitBadFile, e.what());  // names the file
     }
     server.commands_processed = 0;
-  }
-
-  // Bound once, here: a restarted listener keeps the port.
-  grove::net::Socket listening;
-  try {
-    listening = grove::net::create_server(
-        grove::net::Address::ip(server.config.host, static_cast<std::uint16_t>(server.config.port)),
-        511);
-  } catch (const std::exception& e) {
-    spdlog::critical("kv_server: cannot listen on {}:{}: {}", server.config.host,
-                     server.config.port, e.what());
-    return 1;
   }
 
   grove::Event stop;
@@ -219,11 +225,23 @@ int main(int argc, char** argv) {
                         }));
                       }});
 
+  // INFO supervision counts how often the root started each child: every start after the
+  // first is a restart.
+  for (grove::ChildSpec& child : children) {
+    server.children.push_back({.id = child.id});
+    child.start = [&server, index = server.children.size() - 1, start = std::move(child.start)] {
+      grove::ActorRef started = start();
+      ++server.children[index].starts;
+      return started;
+    };
+  }
+
   // Ten restarts in five seconds are a fault worth surviving; more means something is broken
   // for good, and the root gives up (the process then exits 1).
   grove::Supervisor root = grove::Supervisor::start(
       {.strategy = grove::Strategy::kOneForOne, .intensity = 10, .period = 5.0, .name = "kv"},
       std::move(children));
+  server.root = root;
   root.actor().rawlink([&](const grove::ActorRef& dead) {
     if (!stop.is_set()) {
       spdlog::critical("kv_server: the root supervisor ended ({}); exiting",
@@ -232,8 +250,7 @@ int main(int argc, char** argv) {
       stop.set();
     }
   });
-  spdlog::info("kv_server: ready to accept connections on {}:{}", server.config.host,
-               server.config.port);
+  spdlog::info("kv_server: ready to accept connections on {}", bound.to_string());
 
   (void)stop.wait();
 
@@ -248,4 +265,16 @@ int main(int argc, char** argv) {
   spdlog::info("kv_server: bye");
   std::fflush(nullptr);
   std::_Exit(exit_code);  // the tree is down; skip unwinding the hub's remaining fibers
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  examples::Command cli("kv_server",
+                        "A supervised key-value service that speaks the Redis protocol: "
+                        "redis-cli -p PORT, redis-benchmark -p PORT.");
+  cli.help_section(kDebugCommands);
+  kv::Server server;
+  server.config = parse_flags(cli, argc, argv);
+  return examples::run(cli, [&] { return serve(server); });
 }

@@ -1,7 +1,7 @@
 // supervision_demo — a small supervision tree whose workers crash on purpose; the supervisors
 // restart them and print each restart as it happens. Exits by itself after about 3 seconds.
 //
-//   bazel run //examples:supervision_demo
+//   bazel run //examples:supervision_demo [-- --seconds 5]
 //
 // The tree:
 //   top (one_for_one, up to 20 restarts in 5 s)
@@ -53,11 +53,15 @@ grove::ChildSpec worker(const std::string& id, double fail_after) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  examples::Cli cli(argc, argv,
-                    "usage: supervision_demo [--seconds 3] [--host H --port P (unused)]\n"
-                    "Runs a supervision tree with crashing workers and prints the restarts.",
-                    {"--seconds", "--host", "--port"});
-  const double seconds = std::atof(cli.get("--seconds", "3").c_str());
+  examples::Command cli("supervision_demo",
+                        "Runs a supervision tree with crashing workers and prints the restarts.");
+  double seconds = 3;
+  cli.app()
+      .add_option("--seconds", seconds, "how long to let the tree run")
+      ->check(examples::positive_seconds())
+      ->capture_default_str();
+  cli.exit_code(examples::kExitFailed, "no worker was restarted (the supervisors did nothing)");
+  cli.parse(argc, argv);
   start_time = grove::Deadline::now();
 
   grove::ChildSpec ticker{

@@ -1,20 +1,27 @@
 // tls_echo — the echo server over TLS: the same handler as echo_server, on encrypted streams.
 //
-//   bazel run //examples:tls_echo -- --port 4433            # makes a self-signed pair
+//   bazel run //examples:tls_echo -- --port 4433            # makes a throw-away self-signed pair
 //   bazel run //examples:tls_echo -- --cert c.pem --key k.pem
 //   openssl s_client -connect 127.0.0.1:4433 -quiet          # type; lines come back
 //
 // The StreamServer is the plain one; servers::tls_streams(context) wraps each accepted socket
 // in a TLS session (the handshake runs in the connection's own actor). Without --cert/--key a
-// throw-away self-signed certificate for CN=localhost is made with `openssl req`.
+// self-signed certificate for CN=localhost is made with `openssl req` (on a worker thread, so the
+// hub stays free) in a private temporary directory, read into memory and the directory removed
+// at once: nothing of it is left on disk, however the server ends. --cert and --key go together.
 #include <fmt/core.h>
+#include <stdlib.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "examples/cli.h"
+#include "hub/thread_pool.h"
 #include "net/tls.h"
 #include "servers/signals.h"
 #include "servers/stream_server.h"
@@ -28,44 +35,80 @@ void echo(grove::servers::Stream& connection, const grove::net::Address&) {
   }
 }
 
-// A self-signed certificate and key in a fresh directory, by the openssl command line tool.
-std::pair<std::string, std::string> make_self_signed() {
-  char dir_template[] = "/tmp/tls_echo.XXXXXX";
-  const std::string dir = ::mkdtemp(dir_template);
+struct KeyPair {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// A self-signed certificate and its key, made by the openssl command line tool in a fresh
+// directory that is gone again when this returns (or throws).
+KeyPair make_self_signed() {
+  std::string dir = (std::filesystem::temp_directory_path() / "tls_echo.XXXXXX").string();
+  if (::mkdtemp(dir.data()) == nullptr) {
+    throw examples::StartupError(
+        examples::kExitSystem,
+        fmt::format("cannot make a temporary directory {}: {}", dir, std::strerror(errno)));
+  }
+  struct RemoveWhenDone {
+    std::string dir;
+    ~RemoveWhenDone() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove{dir};
   const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
   const std::string command = fmt::format(
       "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
       "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout {} -out {} 2>/dev/null",
       key, cert);
-  if (std::system(command.c_str()) != 0) {
-    throw std::runtime_error("could not run `openssl req` to make a self-signed certificate");
+  if (grove::run_in_thread([&] { return std::system(command.c_str()); }) != 0) {
+    throw examples::StartupError(examples::kExitSystem,
+                                 "cannot make a self-signed certificate: `openssl req` failed "
+                                 "(is the openssl tool installed?); or pass --cert and --key");
   }
-  return {cert, key};
+  return {examples::read_file(cert, "the generated certificate"),
+          examples::read_file(key, "the generated key")};
 }
 
 int main(int argc, char** argv) {
-  examples::Cli cli(argc, argv,
-                    "usage: tls_echo [--host 127.0.0.1] [--port 4433] [--cert cert.pem --key key.pem]\n"
-                    "Echo over TLS; without --cert/--key a self-signed pair is generated.",
-                    {"--host", "--port", "--cert", "--key"});
-  const std::string address =
-      fmt::format("{}:{}", cli.get("--host", "127.0.0.1"), cli.get_int("--port", 4433));
-  std::string cert = cli.get("--cert", ""), key = cli.get("--key", "");
-  if (cert.empty() || key.empty()) {
-    std::tie(cert, key) = make_self_signed();
-    fmt::print("generated a self-signed certificate: {}\n", cert);
-  }
+  examples::Command cli("tls_echo",
+                        "Echo over TLS; without --cert/--key a throw-away self-signed pair is made.");
+  const examples::Endpoint& at = cli.listen_options("127.0.0.1", 4433);
+  std::string cert_file, key_file;
+  auto* cert = cli.app().add_option("--cert", cert_file, "certificate chain, PEM")->type_name("FILE");
+  auto* key = cli.app().add_option("--key", key_file, "its private key, PEM")->type_name("FILE");
+  cert->needs(key);
+  key->needs(cert);
+  cli.exit_code(examples::kExitOk, "stopped by SIGINT or SIGTERM");
+  cli.exit_code(examples::kExitBadFile, "--cert or --key cannot be read, or they do not make a pair");
+  cli.exit_code(examples::kExitSystem, "no --cert given and `openssl req` could not make one");
+  cli.parse(argc, argv);
 
-  auto context = grove::net::TlsContext::server();
-  context.load_cert_chain(cert, key);
-  grove::servers::StreamServerOptions options;
-  options.name = "tls_echo";
-  options.make_stream = grove::servers::tls_streams(context);
-  grove::servers::StreamServer server(address, echo, options);
-  grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) { server.stop(1.0); });
-  server.start();
-  fmt::print("tls_echo listening on {}\n", server.address().to_string());
-  std::fflush(stdout);
-  server.serve_forever();
-  return 0;
+  return examples::run(cli, [&] {
+    auto context = grove::net::TlsContext::server();
+    if (cert_file.empty()) {
+      const KeyPair pair = make_self_signed();
+      context.load_cert_chain_pem(pair.cert_pem, pair.key_pem);
+      fmt::print("tls_echo: made a self-signed certificate for CN=localhost (kept in memory only)\n");
+    } else {
+      const std::string cert_pem = examples::read_file(cert_file, "--cert");
+      const std::string key_pem = examples::read_file(key_file, "--key");
+      try {
+        context.load_cert_chain_pem(cert_pem, key_pem);
+      } catch (const grove::net::TlsError& e) {
+        throw examples::StartupError(
+            examples::kExitBadFile,
+            fmt::format("cannot use --cert {} with --key {}: {}", cert_file, key_file, e.what()));
+      }
+    }
+    grove::servers::StreamServerOptions options;
+    options.name = "tls_echo";
+    options.make_stream = grove::servers::tls_streams(context);
+    grove::servers::StreamServer server(examples::listen(at), echo, options);
+    grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) { server.stop(1.0); });
+    server.start();
+    examples::print_listening(cli, server.address());
+    server.serve_forever();
+    return examples::kExitOk;
+  });
 }

@@ -18,6 +18,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace grove {
 
@@ -62,5 +63,28 @@ struct ExceptionInfo {
 ExceptionInfo describe_exception(const std::exception_ptr& error);
 // The demangled name of a type_info name (e.g. typeid(T).name()).
 std::string demangle(const char* mangled);
+
+// A demangled function or lambda name as a person reads it: the parameter lists of lambdas and
+// of the functions that enclose them are dropped, so
+//   grove::servers::StreamServer::State::launch(grove::net::Socket, grove::net::Address)::
+//   {lambda(grove::net::Socket, grove::net::Address)#1}
+// reads "grove::servers::StreamServer::State::launch::{lambda#1}". A plain function's own
+// parameters and other types stay as they are.
+std::string readable_name(std::string_view demangled);
+
+// The function holding `address` ("kv::keyspace_main", by readable_name), read from the
+// program's debug information; "" when it has none. Slow (it may load debug info): for reports.
+std::string function_at(const void* address);
+
+// Where the exception in `error` was thrown, "tests/hub/x.cc:42 in fn", or "" when unknown.
+// Every `throw` on this thread records its site (one return address: no unwinding, no
+// allocation); the site is turned into a file and line only here, when a report asks. The last
+// 64 throws per thread are remembered; an exception made without a throw
+// (std::make_exception_ptr) has no site.
+std::string throw_site(const std::exception_ptr& error);
+
+// The failure line every report uses: "WHERE failed with TYPE: WHAT", and when the throw site is
+// known, a second line "  thrown at FILE:LINE in FUNCTION".
+std::string describe_failure(const std::string& where, const std::exception_ptr& error);
 
 }  // namespace grove

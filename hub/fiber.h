@@ -78,6 +78,9 @@ class Fiber {
   // Deepest stack use seen so far, in bytes (sampled when the fiber dies or on request).
   std::size_t stack_high_water() const noexcept;
   std::size_t stack_size() const noexcept { return stack_.size; }
+  // How far below this fiber's guarded stack `address` lies, when it is in the 64 KiB under the
+  // stack's bottom (a fault there is an overflow); 0 otherwise. Async-signal-safe.
+  std::size_t overflow_depth(const void* address) const noexcept;
 
   // Schedules a new fiber to run at the hub's next pass. No-op once started. Takes the fiber's
   // stack now, so running out of memory (or of kernel maps) throws std::bad_alloc here, to the

@@ -159,6 +159,15 @@ void Fiber::copy_name(char* out, std::size_t size) const noexcept {
   out[n] = '\0';
 }
 
+std::size_t Fiber::overflow_depth(const void* address) const noexcept {
+  if (!stack_.guarded || stack_.bottom == nullptr) return 0;
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  const auto bottom = reinterpret_cast<std::uintptr_t>(stack_.bottom);
+  constexpr std::uintptr_t kReach = 64 * 1024;  // a large frame can skip past the guard page
+  if (at >= bottom || bottom - at > kReach) return 0;
+  return bottom - at;
+}
+
 std::size_t Fiber::stack_high_water() const noexcept {
   if (stack_.bottom == nullptr) return 0;
   // The deepest resident page of the stack tells how far it has grown.
@@ -474,6 +483,7 @@ void Hub::on_inbox(struct ev_loop* loop, ev_async*, int) {
 
 Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<internal::Inbox>()) {
   current_hub_ = this;  // fibers below look the hub up while being constructed
+  internal::catch_stack_overflows();
   eh_ = internal::current_eh_globals();
   loop_->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
   if (loop_->loop == nullptr) throw std::runtime_error("grove: cannot create the libev loop");
@@ -631,12 +641,7 @@ void Hub::report_error(std::string where, std::exception_ptr error) {
     error_handler_(ErrorReport{std::move(where), std::move(error)});
     return;
   }
-  const ExceptionInfo info = describe_exception(error);
-  if (info.what.empty()) {
-    spdlog::error("{} failed with {}", where, info.type);
-  } else {
-    spdlog::error("{} failed with {}: {}", where, info.type, info.what);
-  }
+  spdlog::error("{}", describe_failure(where, error));
 }
 
 HubStats Hub::stats() const {

@@ -42,6 +42,9 @@ struct ev_async;
 namespace grove {
 
 namespace internal {
+// Installs the SIGSEGV handler that names a greenlet overflowing its stack (once per process) and
+// gives this thread an alternate signal stack (hub/overflow.cc).
+void catch_stack_overflows();
 struct Loop;
 struct Inbox;
 struct EhGlobals;

@@ -504,6 +504,8 @@ MonitorStats monitor_stats() {
 
 namespace internal {
 
+void give_thread_alt_stack() { ensure_alt_stack(); }
+
 void unwatch(Hub* hub) { Monitor::get().retire(hub); }
 
 MonitorEnvironment parse_monitor_environment(const char* monitor_thread,

@@ -91,6 +91,9 @@ MonitorStats monitor_stats();
 
 class Hub;
 namespace internal {
+// Gives the calling thread an alternate signal stack for as long as it lives, unless it has one
+// (signal handlers then run even when the fiber's stack is full).
+void give_thread_alt_stack();
 // Called when a hub is created: starts watching it when GROVE_MONITOR_THREAD asks for it.
 void watch_from_environment();
 // Called when a watched hub is destroyed.

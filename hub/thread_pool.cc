@@ -1,12 +1,17 @@
 // hub/thread_pool.cc — worker threads and the hand-back to the waiting fiber's hub.
 #include "hub/thread_pool.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "hub/internal/env.h"
 
 namespace grove {
 
@@ -37,10 +42,7 @@ struct ThreadPool::Impl {
 };
 
 ThreadPool::ThreadPool() : impl_(std::make_unique<Impl>()) {
-  if (const char* env = std::getenv("GROVE_THREADPOOL_SIZE")) {
-    const long n = std::strtol(env, nullptr, 10);
-    if (n > 0) impl_->max_workers = static_cast<std::size_t>(n);
-  }
+  impl_->max_workers = internal::env_count("GROVE_THREADPOOL_SIZE", 1, 4096, impl_->max_workers);
 }
 
 ThreadPool::~ThreadPool() {
@@ -68,7 +70,19 @@ void ThreadPool::submit(std::function<void()> job) {
     impl_->jobs.push_back(std::move(job));
     // Start workers lazily, one per job that finds nobody idle, up to the limit.
     if (impl_->idle < impl_->jobs.size() && impl_->workers.size() < impl_->max_workers) {
+      // A worker takes no asynchronous signal: it starts with them all blocked (a thread
+      // inherits its creator's mask), so a process-directed SIGINT/SIGTERM goes to a thread that
+      // handles it (a servers::SignalWatch's hub thread reads it from its signalfd), never to a
+      // worker started before that watch, where its default action would end the process.
+      // Faults (SIGSEGV, ...) stay deliverable: they are raised on the thread that caused them.
+      sigset_t blocked, previous;
+      ::sigfillset(&blocked);
+      for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) {
+        ::sigdelset(&blocked, fault);
+      }
+      ::pthread_sigmask(SIG_BLOCK, &blocked, &previous);
       impl_->workers.emplace_back([impl = impl_.get()] { impl->work(); });
+      ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
   }
   impl_->ready.notify_one();

@@ -584,8 +584,15 @@ struct Commands {
     }
     if (want("supervision", true)) {
       section("Supervision");
-      text += fmt::format("keyspace_actor_starts:{}\r\nkeyspace_actor_restarts:{}\r\n",
-                          srv.keyspace_starts, srv.keyspace_restarts);
+      // One line per child of the root supervisor, as redis prints cmdstat_/db0 lines.
+      std::uint64_t restarts = 0;
+      for (const Server::Child& child : srv.children) {
+        const std::uint64_t child_restarts = child.starts > 0 ? child.starts - 1 : 0;
+        restarts += child_restarts;
+        text += fmt::format("child_{}:starts={},restarts={}\r\n", child.id, child.starts,
+                            child_restarts);
+      }
+      text += fmt::format("total_child_restarts:{}\r\n", restarts);
     }
     if (want("keyspace", true)) {
       section("Keyspace");
@@ -716,9 +723,28 @@ struct Commands {
 
   // DEBUG CRASH-KEYSPACE: the keyspace actor throws (its supervisor restarts it).
   // DEBUG CRASH-CONNECTION: this connection's actor throws (only this connection dies).
+  // DEBUG CRASH-CHILD id: that child of the root supervisor is killed (and restarted).
+  // DEBUG HELP: the list, in redis-server's form. Anything else (or a wrong number of
+  // arguments) gets redis-server 7.0's DEBUG error.
   static bool debug(Session& s, const Args& a, ReplyWriter& out) {
     const std::string sub = lowercase(a[1]);
-    if (sub == "crash-keyspace") {
+    if (a.size() == 2 && sub == "help") {
+      static constexpr const char* kHelp[] = {
+          "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+          "CRASH-KEYSPACE",
+          "    The keyspace actor throws; its supervisor restarts it (INFO supervision counts",
+          "    the restart; no acknowledged write is lost).",
+          "CRASH-CONNECTION",
+          "    This connection's actor throws; only this client is disconnected.",
+          "CRASH-CHILD <id>",
+          "    Kills the root supervisor's child <id> (persistence, keyspace, expiry, pubsub,",
+          "    connections, listener); the supervisor restarts it.",
+          "HELP",
+          "    Prints this help.",
+      };
+      out.array_header(std::size(kHelp));
+      for (const char* line : kHelp) out.simple(line);
+    } else if (a.size() == 2 && sub == "crash-keyspace") {
       const grove::ActorRef keyspace = grove::whereis(kKeyspaceName);
       if (!keyspace) {
         out.error("ERR the keyspace actor is not running");
@@ -726,10 +752,23 @@ struct Commands {
       }
       grove::send(keyspace, CrashKeyspace{});
       out.ok();
-    } else if (sub == "crash-connection") {
+    } else if (a.size() == 3 && sub == "crash-child") {
+      for (const grove::ChildInfo& child : s.server_.root.which_children()) {
+        if (child.id == a[2] && child.actor) {
+          // The untrappable kill: a supervisor child traps exits and would take any other
+          // signal from this connection for news about one of its own children.
+          grove::exit(child.actor, grove::ExitReason::kill());
+          out.ok();
+          return true;
+        }
+      }
+      out.error(fmt::format("ERR no running child '{:.128}' (INFO supervision lists them)", a[2]));
+    } else if (a.size() == 2 && sub == "crash-connection") {
       throw std::runtime_error(fmt::format("DEBUG CRASH-CONNECTION from client {}", s.info_.id));
     } else {
-      out.error(fmt::format("ERR unknown subcommand '{:.128}'. Try DEBUG HELP.", a[1]));
+      out.error(fmt::format(
+          "ERR unknown subcommand or wrong number of arguments for '{:.128}'. Try DEBUG HELP.",
+          a[1]));
     }
     return true;
   }

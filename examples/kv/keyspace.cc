@@ -17,7 +17,7 @@ void keyspace_main(Server& server) {
     // budget runs out and the whole service stops instead of serving wrong data.
     throw std::runtime_error("keyspace store is inconsistent: " + broken);
   }
-  if (server.keyspace_starts++ > 0) ++server.keyspace_restarts;
+  ++server.keyspace_starts;
   grove::register_name(kKeyspaceName, grove::self());
   spdlog::info("keyspace actor {}: store open, {} keys ({} with an expiry)",
                server.keyspace_starts == 1 ? "started" : "restarted", server.store->size(),

@@ -3,8 +3,9 @@
 //
 // The keyspace actor is the store's guardian, not its gatekeeper: connections read and write the
 // Store directly (one hub, no locks, no mailbox hop — see README.md). The actor
-//   - on every (re)start checks the Store's invariants before declaring it open, counts the
-//     start in INFO's Supervision section and registers the name "keyspace";
+//   - on every (re)start checks the Store's invariants before declaring it open (its start is
+//     counted in INFO's Supervision section, as every root child's) and registers the name
+//     "keyspace";
 //   - serves the keyspace's control messages: CrashKeyspace (fault injection for DEBUG
 //     CRASH-KEYSPACE and the tests: it throws, its supervisor restarts it).
 // Because the data lives in the Store and not on the actor's stack, a crash loses nothing.

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/supervisor.h"
 #include "examples/kv/aof.h"
 #include "examples/kv/client_output.h"
 #include "examples/kv/config.h"
@@ -48,8 +49,15 @@ struct Server {
   std::uint64_t query_buffer_limit_disconnections = 0;   // over client-query-buffer-limit
   std::uint64_t output_buffer_limit_disconnections = 0;  // over client-output-buffer-limit
   std::uint64_t commands_processed = 0;
-  std::uint64_t keyspace_restarts = 0;  // times the keyspace actor was (re)started after a crash
-  std::uint64_t keyspace_starts = 0;
+  std::uint64_t keyspace_starts = 0;  // the keyspace actor's own count ("started"/"restarted")
+  // The root supervisor's children in start order, with how often each was started (INFO
+  // supervision: every start after the first is a restart).
+  struct Child {
+    std::string id;
+    std::uint64_t starts = 0;
+  };
+  std::vector<Child> children;
+  grove::Supervisor root;  // the tree's root, once started (DEBUG CRASH-CHILD)
 };
 
 // Applies one AOF record to the store at start-up (no replies, no logging).

@@ -12,7 +12,12 @@
 #include <new>
 #include <string>
 
+#include "hub/internal/env.h"
 #include "hub/stack.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace grove {
 namespace {
@@ -24,9 +29,8 @@ std::mutex policy_mutex;
 StackPolicy& policy_storage() {
   static StackPolicy policy = [] {
     StackPolicy p;
-    if (const char* env = std::getenv("GROVE_GUARDED_STACKS")) {
-      p.guarded_stack_limit = std::strtoull(env, nullptr, 10);
-    }
+    p.guarded_stack_limit =
+        internal::env_count("GROVE_GUARDED_STACKS", 0, 1u << 30, p.guarded_stack_limit);
     return p;
   }();
   return policy;
@@ -97,6 +101,19 @@ std::size_t StackPool::pooled() const {
 }
 
 Stack StackPool::allocate(std::size_t size) {
+  Stack s = take(size);
+#if defined(__SANITIZE_ADDRESS__)
+  // A stack starts with a clean shadow. The frames a fiber leaves when it switches away for the
+  // last time (or when its hub goes away while it is parked) never return, so their redzones
+  // stay poisoned: on this memory reused, or mapped again at the same address, the next fiber
+  // would trip over them wherever a prologue does not rewrite every shadow byte (uninstrumented
+  // libraries above all).
+  ASAN_UNPOISON_MEMORY_REGION(s.bottom, s.size);
+#endif
+  return s;
+}
+
+Stack StackPool::take(std::size_t size) {
   size = size == 0 ? default_size_now.load(std::memory_order_relaxed) : std::max(round_to_pages(size), 4 * page_size());
   SizeClass& cls = size_class(size);
   for (auto* list : {&cls.warm, &cls.releasing, &cls.cold}) {

@@ -38,6 +38,7 @@ class StackPool {
     std::vector<Stack> cold;
   };
   SizeClass& size_class(std::size_t size);
+  Stack take(std::size_t size);  // allocate without the sanitizer bookkeeping
   Stack map_stack(std::size_t size);
   void release_batch(SizeClass& cls);
 

@@ -76,6 +76,25 @@ void sleep_until(double monotonic_seconds) {
   if (left > 0) sleep(left);
 }
 
+// An unnamed child goes by its ChildSpec id in reports; a child with a name of its own keeps it.
+GROVE_TEST(Supervisor, ChildrenAppearInReportsUnderTheirIds) {
+  ExpectFailures crashes;
+  ChildSpec named = worker("named", nullptr);
+  named.start = [] {
+    ActorOptions options;
+    options.name = "own-name";
+    return ActorRef(spawn_opt(options, [] { receive([](Quit) {}); }));
+  };
+  Supervisor sup = Supervisor::start(flags(Strategy::kOneForOne), {worker("indexer", nullptr), named});
+  EXPECT_EQ(child(sup, "indexer").name(), "indexer");
+  EXPECT_EQ(child(sup, "named").name(), "own-name");
+  crash_and_wait(sup, "indexer");
+  ASSERT_EQ(crashes.count(), 1u);
+  EXPECT_EQ(crashes.reports()[0].rfind("<Greenlet \"indexer\" at 0x", 0), 0u) << crashes.reports()[0];
+  EXPECT_EQ(child(sup, "indexer").name(), "indexer") << "the restarted child too";
+  sup.stop();
+}
+
 GROVE_TEST(Supervisor, S1_ChildrenStartInOrder) {
   std::vector<std::string> log;
   Supervisor sup = Supervisor::start(flags(Strategy::kOneForOne),

@@ -8,23 +8,12 @@
 
 #include "hub/hub.h"
 #include "tests/support/grove_test.h"
+#include "tests/support/pipe.h"
 
 namespace grove {
 namespace {
 
-struct Pipe {
-  int r = -1, w = -1;
-  Pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK) != 0) throw std::runtime_error("pipe");
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    ::close(r);
-    ::close(w);
-  }
-};
+using testing::Pipe;
 
 GROVE_TEST(IoWatcher, WaitReturnsWhenReadable) {
   Pipe p;

@@ -1,4 +1,8 @@
 // Cross-thread wake-ups through the hub's inbox, and the thread pool.
+#include <pthread.h>
+#include <signal.h>
+
+#include <array>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
@@ -128,6 +132,22 @@ GROVE_TEST(Threads, ConcurrentRunInThreadCallsOverlap) {
   }
   for (auto& f : fibers) EXPECT_TRUE(f->join());
   EXPECT_GE(max_inside.load(), 2);
+}
+
+// A process-directed SIGTERM must reach the thread that handles it (a servers::SignalWatch
+// blocks it there and reads it from a signalfd), never a worker started before that watch, where
+// the default action would end the process. Faults stay deliverable on the thread that raised them.
+GROVE_TEST(Threads, WorkersTakeNoAsynchronousSignals) {
+  const auto members = grove::run_in_thread([] {
+    sigset_t mask;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+    return std::array{::sigismember(&mask, SIGTERM), ::sigismember(&mask, SIGINT),
+                      ::sigismember(&mask, SIGHUP), ::sigismember(&mask, SIGSEGV)};
+  });
+  EXPECT_EQ(members[0], 1) << "SIGTERM not blocked in a worker";
+  EXPECT_EQ(members[1], 1) << "SIGINT not blocked in a worker";
+  EXPECT_EQ(members[2], 1) << "SIGHUP not blocked in a worker";
+  EXPECT_EQ(members[3], 0) << "SIGSEGV blocked in a worker";
 }
 
 GROVE_TEST(Threads, EachThreadHasItsOwnHub) {

@@ -17,24 +17,16 @@
 #include "hub/thread_pool.h"
 #include "hub/timeout.h"
 #include "tests/support/grove_test.h"
+#include "tests/support/pipe.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace grove {
 namespace {
 
-struct Pipe {
-  int r = -1, w = -1;
-  Pipe() {
-    int fds[2];
-    if (::pipe(fds) == 0) {
-      r = fds[0];
-      w = fds[1];
-    }
-  }
-  ~Pipe() {
-    ::close(r);
-    ::close(w);
-  }
-};
+using testing::Pipe;
 
 GROVE_TEST(WaitSafety, DestroyingAWaitListWakesItsWaitersWithObjectDestroyed) {
   auto list = std::make_unique<WaitList>();
@@ -128,6 +120,37 @@ GROVE_TEST(WaitSafety, AStackThatCannotBeHadFailsSpawnNotTheSwitch) {
   FiberRef ok = spawn_fiber([&] { ran = true; });
   ASSERT_TRUE(ok->join(Deadline::after(10.0)));
   EXPECT_TRUE(ran);
+}
+
+// Under AddressSanitizer: a fiber's frames that never return (its last switch away, a hub gone
+// while it was parked) leave poisoned redzones in the shadow of its stack. The next fiber on that
+// memory must start clean, or an uninstrumented library writing into its own frames there is
+// reported as a stack-buffer-overflow (seen with OpenSSL and recv under load).
+GROVE_TEST(WaitSafety, AReusedStackStartsWithACleanShadow) {
+#if !defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "checks AddressSanitizer's shadow; run with --config=asan";
+#else
+  char* region = nullptr;
+  constexpr std::size_t kRegion = 4096;
+  FiberRef first = spawn_fiber([&] {
+    char here;
+    // Below this frame, where deeper frames lived: poisoned as frames left by a switch are.
+    region = &here - 16 * 1024;
+    ASAN_POISON_MEMORY_REGION(region, kRegion);
+  });
+  ASSERT_TRUE(first->join(Deadline::after(10.0)));
+  first = FiberRef();
+  bool same_stack = false;
+  const void* poisoned = nullptr;
+  FiberRef second = spawn_fiber([&] {
+    char here;
+    same_stack = &here > region && &here - region < 64 * 1024;
+    if (same_stack) poisoned = __asan_region_is_poisoned(region, kRegion);
+  });
+  ASSERT_TRUE(second->join(Deadline::after(10.0)));
+  ASSERT_TRUE(same_stack) << "the second fiber did not get the first one's stack";
+  EXPECT_EQ(poisoned, nullptr) << "the reused stack kept the shadow of frames that are gone";
+#endif
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 source "$(dirname "$0")/kv_lib.sh"
 SESSION="$2"
 kv_start "$1"
-redis_start
+redis_start --enable-debug-command yes  # for DEBUG HELP and DEBUG's error replies
 
 # --- 1. the redis-cli session ----------------------------------------------------------------
 redis-cli --no-raw -p "$REDIS_PORT" <"$SESSION" >"$TMP/redis.out" 2>&1
@@ -251,6 +251,32 @@ for k in save appendonly; do
     || fail "CONFIG GET $k differs"
 done
 echo "ok: INFO, CLIENT LIST, COMMAND, CONFIG GET shapes"
+
+# DEBUG: kv's subcommands are its own, but DEBUG HELP has redis-server's form (an array of
+# status lines: the same first line, subcommands with indented descriptions, HELP last) and the
+# errors are redis-server's to the byte.
+debug_help_shape() {
+  raw "$1" 'DEBUG HELP\r\n' | python3 -c '
+import ast, sys
+reply = ast.literal_eval(sys.stdin.read()).decode()
+lines = reply.split("\r\n")
+assert lines[-1] == "", "no final CRLF"
+count, items = int(lines[0][1:]), lines[1:-1]
+assert lines[0][0] == "*" and count == len(items) and count >= 4, reply
+assert all(i.startswith("+") for i in items), reply
+names = [i[1:] for i in items if not i.startswith("+    ")]
+assert all(n.split()[0].isupper() for n in names), names
+print(items[0]); print(items[-2]); print(items[-1])'
+}
+redis_help="$(debug_help_shape "$REDIS_PORT")" || fail "DEBUG HELP from redis-server: $redis_help"
+kv_help="$(debug_help_shape "$KV_PORT")" || fail "DEBUG HELP from kv_server is not redis-shaped"
+[ "$redis_help" = "$kv_help" ] || fail "DEBUG HELP differs: redis '$redis_help', kv '$kv_help'"
+redis-cli -p "$KV_PORT" debug help | grep -qx 'CRASH-KEYSPACE' || fail "DEBUG HELP lacks CRASH-KEYSPACE"
+for c in 'DEBUG nosuch\r\n' 'DEBUG HELP extra\r\n' 'DEBUG\r\n' 'debug Crash-Keyspace now\r\n'; do
+  r="$(raw "$REDIS_PORT" "$c")" k="$(raw "$KV_PORT" "$c")"
+  [ "$r" = "$k" ] || fail "DEBUG reply differs for $c: redis $r, kv $k"
+done
+echo "ok: DEBUG HELP in redis-server's form, DEBUG errors identical"
 
 # SHUTDOWN ends the server gracefully (exit 0).
 redis-cli -p "$KV_PORT" shutdown >/dev/null 2>&1 || true

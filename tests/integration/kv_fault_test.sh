@@ -5,6 +5,8 @@
 #      server: the keyspace actor is restarted each time (INFO counts 5 restarts), the server
 #      keeps serving, and every write the writer saw acknowledged reads back.
 #   2. DEBUG CRASH-CONNECTION: that client's connection ends; the others, and the data, stay.
+#   3. DEBUG CRASH-CHILD kills other children of the root (expiry, pubsub): each is restarted,
+#      INFO supervision counts each child's restarts, the port still serves.
 # Usage: kv_fault_test.sh <kv_server binary> <kv_writer.py>
 source "$(dirname "$0")/kv_lib.sh"
 WRITER="$2"
@@ -25,8 +27,11 @@ wait "$bench_pid" 2>/dev/null || true
 acked="$(cat "$TMP/acked")"
 [ "$acked" -gt 100 ] || fail "the writer got only $acked writes through"
 python3 "$WRITER" check "$KV_PORT" fault "$acked" || fail "acknowledged writes lost"
-restarts="$(redis-cli -p "$KV_PORT" info supervision | tr -d '\r' | sed -n 's/^keyspace_actor_restarts://p')"
-[ "$restarts" = "5" ] || fail "keyspace_actor_restarts is '$restarts', want 5"
+supervision="$(redis-cli -p "$KV_PORT" info supervision | tr -d '\r')"
+grep -qx 'child_keyspace:starts=6,restarts=5' <<<"$supervision" \
+  || fail "INFO supervision does not count 5 keyspace restarts: $supervision"
+grep -qx 'child_expiry:starts=1,restarts=0' <<<"$supervision" \
+  || fail "INFO supervision lists no expiry child: $supervision"
 grep -q "keyspace actor restarted" "$TMP/kv_server.log" || fail "no restart line in the log"
 kill -0 "$KV_PID" || fail "kv_server died"
 echo "ok: 5 keyspace crashes under load, restarted 5 times, $acked acknowledged writes intact"
@@ -42,3 +47,25 @@ read -r -t 30 line <&3 && read -r -t 30 value <&3 || fail "the bystander connect
 exec 3>&-
 [ "$(redis-cli -p "$KV_PORT" get survivor)" = "yes" ] || fail "data lost after a connection crash"
 echo "ok: a connection crash ends that connection only"
+
+# Every child's restarts are counted, not only the keyspace's.
+for child in expiry pubsub; do
+  [ "$(redis-cli -p "$KV_PORT" debug crash-child "$child")" = "OK" ] || fail "DEBUG CRASH-CHILD $child"
+done
+for _ in $(seq 1 200); do
+  supervision="$(timeout 10 redis-cli -p "$KV_PORT" info supervision 2>/dev/null | tr -d '\r')" || true
+  if grep -qx 'child_pubsub:starts=2,restarts=1' <<<"$supervision" \
+    && grep -qx 'child_expiry:starts=2,restarts=1' <<<"$supervision"; then
+    break
+  fi
+  sleep 0.05
+done
+for line in child_keyspace:starts=6,restarts=5 child_expiry:starts=2,restarts=1 \
+  child_pubsub:starts=2,restarts=1 child_connections:starts=1,restarts=0 \
+  child_listener:starts=1,restarts=0 total_child_restarts:7; do
+  grep -qx "$line" <<<"$supervision" || fail "INFO supervision lacks $line: $supervision"
+done
+[ "$(redis-cli -p "$KV_PORT" get survivor)" = "yes" ] || fail "the data is gone after the restarts"
+got="$(redis-cli -p "$KV_PORT" debug crash-child nosuch)"
+[ "$got" = "ERR no running child 'nosuch' (INFO supervision lists them)" ] || fail "crash-child nosuch: $got"
+echo "ok: DEBUG CRASH-CHILD restarts expiry and pubsub; INFO counts every child's restarts"

@@ -52,11 +52,11 @@ kv_start() {
   wait_ready "$KV_PORT"
 }
 
-# redis_start: sets REDIS_PORT.
+# redis_start [extra redis-server flags...]: sets REDIS_PORT.
 redis_start() {
   REDIS_PORT="$(free_port)"
   redis-server --port "$REDIS_PORT" --save "" --appendonly no --databases 1 \
-    --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+    --dir "$TMP" "$@" >"$TMP/redis.log" 2>&1 &
   KV_PIDS+=("$!")
   wait_ready "$REDIS_PORT"
 }

@@ -11,42 +11,10 @@
 set -u
 echo_server=$1 http_hello=$2 chat_server=$3 tls_echo=$4 client=$5
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+SERVER_FILES=256  # every server here runs under `ulimit -n 256`
+source "$(dirname "$0")/servers_lib.sh"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-
-# start NAME BINARY PORT [args...]: runs it under `ulimit -n 256`, waits until the port accepts.
-start() {
-  local name=$1 binary=$2 port=$3; shift 3
-  (ulimit -n 256 && exec "$binary" --host 127.0.0.1 --port "$port" "$@") >"$tmp/$name.log" 2>&1 &
-  eval "${name}_pid=$!"
-  for _ in $(seq 200); do
-    nc -z 127.0.0.1 "$port" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "$name did not start:"; cat "$tmp/$name.log"; exit 1
-}
-
-# stop NAME: SIGTERM, then it must exit 0 within 5 s.
-stop() {
-  local name=$1 pid_var="${1}_pid" pid
-  pid=${!pid_var}
-  kill -TERM "$pid"
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    fail "$name ignored SIGTERM"; kill -9 "$pid"
-  fi
-  wait "$pid"; local rc=$?
-  [ "$rc" = 0 ] && pass "$name stopped cleanly" || fail "$name exited $rc on SIGTERM"
-}
 
 # overload NAME PROTO BINARY [args...]
 overload() {

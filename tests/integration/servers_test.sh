@@ -10,25 +10,7 @@
 set -u
 echo_server=$1 http_hello=$2 chat_server=$3 tls_echo=$4 download=$5 dns_resolve=$6 supervision=$7
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start NAME BINARY PORT [args...]: runs it in the background, waits until the port accepts.
-start() {
-  local name=$1 binary=$2 port=$3; shift 3
-  "$binary" --host 127.0.0.1 --port "$port" "$@" >"$tmp/$name.log" 2>&1 &
-  eval "${name}_pid=$!"
-  for _ in $(seq 600); do
-    nc -z 127.0.0.1 "$port" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "$name did not start:"; cat "$tmp/$name.log"; exit 1
-}
+source "$(dirname "$0")/servers_lib.sh"
 
 # wait_for FILE PATTERN: until FILE has a line matching PATTERN (grep -E), up to 30 s.
 wait_for() {
@@ -47,22 +29,6 @@ tls_line() {
   { echo "$2"; wait_for "$out" "$2"; } \
     | timeout 60 openssl s_client -connect "127.0.0.1:$1" -quiet -no_ign_eof >"$out" 2>/dev/null
   cat "$out"
-}
-
-# stop NAME: SIGTERM, then it must exit 0 (within 30 s: a hang guard).
-stop() {
-  local name=$1 pid_var="${1}_pid" pid
-  pid=${!pid_var}
-  kill -TERM "$pid"
-  for _ in $(seq 600); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    fail "$name ignored SIGTERM"; kill -9 "$pid"
-  fi
-  wait "$pid"; local rc=$?
-  [ "$rc" = 0 ] && pass "$name stopped cleanly" || fail "$name exited $rc on SIGTERM"
 }
 
 # --- http_hello with curl, ab ----------------------------------------------------------------
