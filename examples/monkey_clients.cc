@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,7 +100,7 @@ bool redis_answers(int port) {
 
 // Runs `count` greenlets of `job(i)` and prints how long they took together.
 template <class Job>
-void race(const char* what, int count, Job job) {
+bool race(const char* what, int count, Job job) {
   const double begin = grove::Deadline::now();
   std::vector<gevent::Greenlet<bool>> clients;
   for (int i = 0; i < count; ++i) clients.push_back(gevent::spawn([&job, i] { return job(i); }));
@@ -108,42 +109,74 @@ void race(const char* what, int count, Job job) {
   for (auto& c : clients) ok += c.successful() && *c.value() ? 1 : 0;
   fmt::print("  {:<44} {:6.2f} s  ({}/{} correct)\n", what, grove::Deadline::now() - begin, ok,
              count);
+  return ok == count;
 }
 
-void round(const char* title, int redis_port, bool with_redis, int http_port, const examples::Cli& cli) {
-  const int http_clients = cli.get_int("--http-clients", 50);
-  const int redis_clients = cli.get_int("--redis-clients", 100);
-  const int round_trips = cli.get_int("--round-trips", 1000);
+struct Sizes {
+  int http_clients;
+  int redis_clients;
+  int round_trips;
+};
+
+bool round(const char* title, int redis_port, bool with_redis, int http_port, const Sizes& n) {
   fmt::print("{}\n", title);
-  race(fmt::format("{} libcurl GETs (200 ms each)", http_clients).c_str(), http_clients,
-       [&](int i) { return fetch(http_port, fmt::format("/item/{}", i)); });
+  bool ok = race(fmt::format("{} libcurl GETs (200 ms each)", n.http_clients).c_str(),
+                 n.http_clients,
+                 [&](int i) { return fetch(http_port, fmt::format("/item/{}", i)); });
   if (with_redis) {
-    race(fmt::format("{} hiredis clients x {} INCR", redis_clients, round_trips).c_str(),
-         redis_clients,
-         [&](int i) { return count_up(redis_port, fmt::format("monkey:{}", i), round_trips); });
+    ok = race(fmt::format("{} hiredis clients x {} INCR", n.redis_clients, n.round_trips).c_str(),
+              n.redis_clients,
+              [&](int i) {
+                return count_up(redis_port, fmt::format("monkey:{}", i), n.round_trips);
+              }) &&
+         ok;
   }
+  return ok;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  examples::Cli cli(argc, argv,
-                    "monkey_clients [--port 6390] [--http-clients 50] [--redis-clients 100] "
-                    "[--round-trips 1000]: blocking hiredis and libcurl clients, with and "
-                    "without gevent::monkey::patch_all()",
-                    {"--port", "--http-clients", "--redis-clients", "--round-trips"});
-  const int redis_port = cli.get_int("--port", 6390);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  SlowServer http;
-  const bool with_redis = redis_answers(redis_port);
-  if (!with_redis) fmt::print("(nothing answers on port {}: the Redis half is skipped)\n", redis_port);
+  examples::Command cli("monkey_clients",
+                        "Blocking hiredis and libcurl clients from many greenlets, before and after "
+                        "gevent::monkey::patch_all().");
+  std::uint16_t redis_port = 6390;
+  int http_clients = 50, redis_clients = 100, round_trips = 1000;
+  cli.app()
+      .add_option("--port", redis_port, "port of kv_server (or redis-server) on 127.0.0.1")
+      ->type_name("PORT")
+      ->check(examples::port_number(1))
+      ->capture_default_str();
+  cli.app()
+      .add_option("--http-clients", http_clients, "libcurl clients")
+      ->check(examples::integer_in(1, 10000))
+      ->capture_default_str();
+  cli.app()
+      .add_option("--redis-clients", redis_clients, "hiredis clients")
+      ->check(examples::integer_in(1, 10000))
+      ->capture_default_str();
+  cli.app()
+      .add_option("--round-trips", round_trips, "INCRs per hiredis client")
+      ->check(examples::integer_in(1, 1000000))
+      ->capture_default_str();
+  cli.exit_code(examples::kExitOk, "every client got every answer right");
+  cli.exit_code(examples::kExitFailed, "some client got a wrong answer or none");
+  cli.parse(argc, argv);
 
-  round("Blocking calls as they are (the clients take turns):", redis_port, with_redis,
-        http.port(), cli);
-
-  gevent::monkey::patch_all();
-  round("After gevent::monkey::patch_all() (the clients run together):", redis_port, with_redis,
-        http.port(), cli);
-  curl_global_cleanup();
-  return 0;
+  return examples::run(cli, [&] {
+    const Sizes sizes{http_clients, redis_clients, round_trips};
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    SlowServer http;
+    const bool with_redis = redis_answers(redis_port);
+    if (!with_redis) {
+      fmt::print("(nothing answers on port {}: the Redis half is skipped)\n", redis_port);
+    }
+    bool ok = round("Blocking calls as they are (the clients take turns):", redis_port,
+                    with_redis, http.port(), sizes);
+    gevent::monkey::patch_all();
+    ok = round("After gevent::monkey::patch_all() (the clients run together):", redis_port,
+               with_redis, http.port(), sizes) && ok;
+    curl_global_cleanup();
+    return ok ? examples::kExitOk : examples::kExitFailed;
+  });
 }
