@@ -9,6 +9,7 @@
 //   gevent::lock::{Semaphore, BoundedSemaphore, RLock}                     (facade/lock.h)
 //   gevent::pool::{Group, Pool, PoolFull}                                  (facade/pool.h)
 //   gevent::hub, gevent::util::print_run_info                              (facade/hub.h)
+//   gevent::monkey::{patch_all, patch_socket, patch_time, patch_dns, is_patched} (facade/monkey.h)
 //   gevent::socket, gevent::selectors, gevent::ssl, gevent::dns            (facade/socket.h, ...)
 #pragma once
 
@@ -16,5 +17,6 @@
 #include "facade/greenlet.h"
 #include "facade/hub.h"
 #include "facade/lock.h"
+#include "facade/monkey.h"
 #include "facade/pool.h"
 #include "facade/queue.h"
