@@ -157,11 +157,14 @@ void run_detached(ThreadPool& pool, std::function<void()> job,
   Hub& hub = Hub::current();
   RemoteHub remote = hub.remote();
   hub.ref_external();
-  auto finish = std::make_shared<std::function<void(bool)>>(std::move(done));
-  auto post = [remote, finish](bool ran) {
-    remote.post([finish, ran] {
+  // `done` (and what it owns) must end on the hub: the worker hands it over instead of keeping a
+  // copy, or the last reference to a pool could be dropped on one of the pool's own threads.
+  auto cell = std::make_shared<std::function<void(bool)>>(std::move(done));
+  auto post = [remote, cell](bool ran) {
+    remote.post([finish = std::move(*cell), ran]() mutable {
       Hub::current().unref_external();
-      (*finish)(ran);
+      finish(ran);
+      finish = nullptr;
     });
   };
   pool.submit(
