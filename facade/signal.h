@@ -2,7 +2,7 @@
 // arrives, over servers/signals.h.
 //
 //   auto handle = gevent::signal_handler(SIGUSR1, [] { reload_config(); });
-//   ...
+//   serve_until_stopped();
 //   handle.cancel();  // or let it go out of scope
 //
 // Model: the signal is blocked for the calling thread and read from a signalfd by a greenlet of

@@ -25,7 +25,7 @@
 // their threads (the threads end with the last job's result delivered).
 //
 //   gevent::threadpool::ThreadPool pool(3);
-//   auto r = pool.spawn([] { return expensive_hash(data); });
+//   auto r = pool.spawn(expensive_hash, data);  // runs expensive_hash(copy of data)
 //   std::string digest = r.get();
 #pragma once
 
