@@ -10,6 +10,9 @@
 //   SocketFile                 what makefile() returns: readline(), read(n), read(), write(),
 //                              flush(), close(), range-for over lines (over net::Reader)
 //   error, timeout, gaierror   SocketError, SocketTimeout (not gevent::Timeout), DnsError
+//   herror                     what gethostbyaddr/getfqdn throw for an address with no name
+//                              (a gaierror too, as both are OSErrors in Python)
+//   gethostbyname_ex, gethostbyaddr, getfqdn, gethostname
 //   create_connection((host, port), timeout, source_address), socketpair, fromfd,
 //   getaddrinfo, gethostbyname, getnameinfo, getdefaulttimeout/setdefaulttimeout
 //   wait_read, wait_write, wait_readwrite, wait, cancel_wait (gevent's extensions)
@@ -27,8 +30,12 @@
 // the socket open until its files are closed; here the socket's owner decides).
 #pragma once
 
+#include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -255,6 +262,76 @@ inline std::vector<AddrInfo> getaddrinfo(const std::string& host, std::uint16_t 
   hints.protocol = proto;
   hints.flags = flags;
   return grove::net::getaddrinfo(host, port, hints);
+}
+
+// Python's socket.herror: an address lookup that failed.
+class herror : public gaierror {
+ public:
+  explicit herror(const gaierror& e) : gaierror(e) {}
+};
+
+// (hostname, aliases, addresses), as Python's gethostbyname_ex returns them.
+struct HostEntry {
+  std::string hostname;
+  std::vector<std::string> aliases;
+  std::vector<std::string> addresses;
+};
+
+// The canonical name of `host` and its IPv4 addresses (no aliases: resolvers do not report
+// them). Throws gaierror.
+inline HostEntry gethostbyname_ex(const std::string& host) {
+  grove::net::AddrInfoHints hints;
+  hints.family = AF_INET;
+  hints.socktype = SOCK_STREAM;
+  hints.flags = AI_CANONNAME;
+  HostEntry entry;
+  for (const AddrInfo& ai : grove::net::getaddrinfo(host, std::uint16_t(0), hints)) {
+    if (entry.hostname.empty() && !ai.canonname.empty()) entry.hostname = ai.canonname;
+    std::string ip = ai.address.host();
+    if (std::find(entry.addresses.begin(), entry.addresses.end(), ip) == entry.addresses.end()) {
+      entry.addresses.push_back(std::move(ip));
+    }
+  }
+  if (entry.hostname.empty()) entry.hostname = host;
+  return entry;
+}
+
+// The name of an IP address (reverse lookup): (hostname, aliases, [address]). Throws herror
+// when the address has no name, gaierror for a malformed address.
+inline HostEntry gethostbyaddr(const std::string& ip) {
+  const Address address = Address::ip(ip, 0);
+  try {
+    NameInfo info = grove::net::getnameinfo(address, NI_NAMEREQD);
+    return HostEntry{std::move(info.host), {}, {address.host()}};
+  } catch (const herror&) {
+    throw;
+  } catch (const gaierror& e) {
+    throw herror(e);
+  }
+}
+
+// This machine's host name (gethostname(2)).
+inline std::string gethostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) throw error(errno, "gethostname");
+  return name;
+}
+
+// Python's getfqdn(name): the first name with a dot among the reverse lookup of `name`'s
+// address; `name` itself when there is none (or the lookups fail). "" means this host.
+inline std::string getfqdn(std::string name = "") {
+  if (name.empty() || name == "0.0.0.0" || name == "::") name = gethostname();
+  try {
+    const HostEntry byname = gethostbyname_ex(name);
+    if (byname.hostname.find('.') != std::string::npos) return byname.hostname;
+    for (const std::string& ip : byname.addresses) {
+      const HostEntry byaddr = gethostbyaddr(ip);
+      if (byaddr.hostname.find('.') != std::string::npos) return byaddr.hostname;
+    }
+  } catch (const gaierror&) {
+    // Python's getfqdn never fails: the name as given.
+  }
+  return name;
 }
 
 inline std::optional<double> getdefaulttimeout() { return socket::default_timeout(); }
