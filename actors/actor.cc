@@ -472,6 +472,15 @@ bool ActorRef::unlink(CallbackId id) const {
   return std::erase_if(x->callbacks, [&](const auto& cb) { return cb.id == id.id; }) > 0;
 }
 
+bool ActorRef::has_links() const noexcept {
+  auto* x = ActorAccess::extras_if(*actor_.get());
+  return x != nullptr && !x->callbacks.empty();
+}
+
+void ActorRef::unlink_all() const noexcept {
+  if (auto* x = ActorAccess::extras_if(*actor_.get())) x->callbacks.clear();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inside an actor
 

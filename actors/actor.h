@@ -339,6 +339,10 @@ class ActorRef {
   CallbackId link_exception(LinkCallback callback) const;
   CallbackId rawlink(LinkCallback callback) const;
   bool unlink(CallbackId id) const;
+  // Whether callbacks are registered that have not run yet (gevent's has_links), and removing
+  // them all (unlink_all). Links to other actors (link(), spawn_link) are not callbacks.
+  bool has_links() const noexcept;
+  void unlink_all() const noexcept;
 
   friend bool operator==(const ActorRef& a, const ActorRef& b) noexcept {
     return a.actor_.get() == b.actor_.get();

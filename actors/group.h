@@ -135,6 +135,29 @@ class Group {
       if (!handle.ok()) return std::nullopt;  // shut down: no more items
       return handle.value().get();
     }
+    // for (auto v : group.imap_unordered(f, items)): the values, as next() gives them.
+    class iterator {
+     public:
+      using value_type = R;
+      using difference_type = std::ptrdiff_t;
+      iterator() = default;
+      explicit iterator(IMap* m) : m_(m) { ++*this; }
+      R& operator*() { return *v_; }
+      iterator& operator++() {
+        v_ = m_->next();
+        if (!v_) m_ = nullptr;
+        return *this;
+      }
+      void operator++(int) { ++*this; }
+      friend bool operator==(const iterator& a, const iterator& b) { return a.m_ == b.m_; }
+
+     private:
+      IMap* m_ = nullptr;
+      std::optional<R> v_;
+    };
+    iterator begin() { return iterator(this); }
+    iterator end() { return iterator(); }
+
     IMap(IMap&&) noexcept = default;
     ~IMap() {
       if (feeder_ && !feeder_.dead()) feeder_.kill();

@@ -3,18 +3,22 @@
 //
 //   Event: set(), clear(), is_set()/isSet()/ready(), wait(timeout) -> the flag (true if the event
 //          was set at any point while waiting: a set-then-clear still wakes waiters),
-//          rawlink(callback)/unlink.
+//          rawlink(callback)/unlink (the callback receives the Event).
 //   AsyncResult<T>: set(value), set_exception(e), get(block, timeout) (rethrows; not ready:
 //          block=false throws Timeout at once, otherwise after `timeout`), get_nowait(),
 //          wait(timeout) -> the value or nullopt (never throws), ready(), successful(), value(),
-//          exception(). Setting twice replaces the earlier outcome (as gevent does).
+//          exception(), rawlink(callback) (receives the AsyncResult). Setting twice replaces the
+//          earlier outcome (as gevent does). An AsyncResult can be a greenlet's link target:
+//          g.link(result) delivers the greenlet's value or exception into it.
 //
 //   gevent::event::AsyncResult<int> result;
 //   gevent::spawn([&] { result.set(compute()); });
 //   int v = result.get(/*block=*/true, /*timeout=*/5.0);
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <type_traits>
 
 #include "actors/async_result.h"
 #include "actors/event.h"
@@ -29,6 +33,16 @@ class Event : public grove::Event {
   bool wait(Seconds timeout = std::nullopt) { return grove::Event::wait(deadline_of(timeout)); }
   bool ready() const noexcept { return is_set(); }
   bool isSet() const noexcept { return is_set(); }  // gevent's old spelling
+  // rawlink(callback): the callback receives this Event (or takes nothing), once, from the hub
+  // after the next set().
+  template <class F>
+  grove::LinkId rawlink(F callback) {
+    if constexpr (std::is_invocable_v<F&, Event&>) {
+      return grove::Event::rawlink([this, callback = std::move(callback)]() mutable { callback(*this); });
+    } else {
+      return grove::Event::rawlink(std::function<void()>(std::move(callback)));
+    }
+  }
 };
 
 template <class T = void>
@@ -45,6 +59,16 @@ class AsyncResult : public grove::AsyncResult<T> {
     return Base::get();
   }
   T get_nowait() { return get(false); }
+  // rawlink(callback): the callback receives this AsyncResult (or takes nothing), once, from the
+  // hub after it became ready.
+  template <class F>
+  grove::LinkId rawlink(F callback) {
+    if constexpr (std::is_invocable_v<F&, AsyncResult&>) {
+      return Base::rawlink([this, callback = std::move(callback)]() mutable { callback(*this); });
+    } else {
+      return Base::rawlink(std::function<void()>(std::move(callback)));
+    }
+  }
   // The value (or, for AsyncResult<void>, whether it is set) after waiting up to `timeout`;
   // never throws the stored exception.
   auto wait(Seconds timeout = std::nullopt) {

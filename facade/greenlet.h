@@ -24,6 +24,8 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -115,40 +117,115 @@ class Greenlet : public grove::Greenlet<T> {
   // gevent's bool(greenlet): started and not dead.
   explicit operator bool() const { return this->get_actor() && this->started() && !this->dead(); }
 
-  // Callbacks receive this Greenlet. They run after it died, in registration order.
+  // Callbacks run after it died, in registration order. A callback may take the Greenlet
+  // however it likes ([](auto& g), [](const auto& g), by value) or take nothing. An AsyncResult
+  // (or anything with set/set_exception) can be the target instead, as gevent's
+  // g.link(result): it receives the value, or the exception (GreenletExit for a killed
+  // greenlet); it must outlive the greenlet's end.
   template <class F>
-  grove::CallbackId link(F callback) const {
-    return grove::ActorRef::link(wrap(std::move(callback)));
+  grove::CallbackId link(F&& callback) const {
+    return grove::ActorRef::link(wrap(std::forward<F>(callback)));
   }
   template <class F>
-  grove::CallbackId link_value(F callback) const {
-    return grove::ActorRef::link_value(wrap(std::move(callback)));
+  grove::CallbackId link_value(F&& callback) const {
+    return grove::ActorRef::link_value(wrap(std::forward<F>(callback)));
   }
   template <class F>
-  grove::CallbackId link_exception(F callback) const {
-    return grove::ActorRef::link_exception(wrap(std::move(callback)));
+  grove::CallbackId link_exception(F&& callback) const {
+    return grove::ActorRef::link_exception(wrap(std::forward<F>(callback)));
   }
   template <class F>
-  grove::CallbackId rawlink(F callback) const {
-    return grove::ActorRef::rawlink(wrap(std::move(callback)));
+  grove::CallbackId rawlink(F&& callback) const {
+    return grove::ActorRef::rawlink(wrap(std::forward<F>(callback)));
   }
+  using grove::ActorRef::has_links;
   using grove::ActorRef::unlink;
+  using grove::ActorRef::unlink_all;
+
+  // gevent's exc_info: the exception the greenlet died of, its type and message; empty (false)
+  // when it did not fail.
+  struct ExcInfo {
+    std::exception_ptr value;
+    std::string type;
+    std::string message;
+    explicit operator bool() const noexcept { return static_cast<bool>(value); }
+  };
+  ExcInfo exc_info() const {
+    ExcInfo info;
+    info.value = this->exception();
+    if (info.value) {
+      grove::ExceptionInfo d = grove::describe_exception(info.value);
+      info.type = std::move(d.type);
+      info.message = std::move(d.what);
+    }
+    return info;
+  }
 
  private:
   grove::ActorBase* get_actor() const { return grove::ActorRef::get(); }
+
+  template <class R>
+  static constexpr bool is_result_target =
+      requires(R& r, std::exception_ptr e) { r.set_exception(e); };
+
   template <class F>
-  static grove::LinkCallback wrap(F callback) {
-    return [callback = std::move(callback)](const grove::ActorRef& a) mutable {
-      callback(Greenlet(Base(static_cast<grove::TypedActor<T>*>(a.get()))));
-    };
+  static grove::LinkCallback wrap(F&& callback) {
+    using Fn = std::remove_cvref_t<F>;
+    if constexpr (is_result_target<Fn> && !std::is_invocable_v<Fn&, Greenlet&>) {
+      static_assert(std::is_lvalue_reference_v<F>, "link(result): the result must be an lvalue");
+      Fn* target = &callback;  // referenced, not copied
+      return [target](const grove::ActorRef& a) {
+        Greenlet g(Base(static_cast<grove::TypedActor<T>*>(a.get())));
+        if (auto e = g.exception()) {
+          target->set_exception(e);
+        } else if (!g.value()) {
+          target->set_exception(std::make_exception_ptr(GreenletExit(g.exit_reason().to_string())));
+        } else if constexpr (std::is_void_v<T>) {
+          target->set();
+        } else {
+          target->set(*g.value());
+        }
+      };
+    } else {
+      return [callback = Fn(std::forward<F>(callback))](const grove::ActorRef& a) mutable {
+        Greenlet g(Base(static_cast<grove::TypedActor<T>*>(a.get())));
+        if constexpr (std::is_invocable_v<Fn&, Greenlet&>) {
+          callback(g);
+        } else {
+          static_assert(std::is_invocable_v<Fn&>,
+                        "a link callback takes the Greenlet (any way) or nothing");
+          callback();
+        }
+      };
+    }
   }
 };
 
+// What spawn(options, run, args...) takes: name, stack_size (bytes; 0 = default), and the
+// core's other spawn options.
+using SpawnOptions = grove::ActorOptions;
+
 // spawn(run, args...): create and schedule a greenlet.
 template <class F, class... Args>
+  requires(!std::is_same_v<std::decay_t<F>, SpawnOptions>)
 auto spawn(F&& run, Args&&... args) {
   auto g = grove::spawn(std::forward<F>(run), std::forward<Args>(args)...);
   return Greenlet<typename decltype(g)::result_type>(std::move(g));
+}
+
+// spawn(options, run, args...): with a name and a stack size, e.g.
+// gevent::spawn({.name = "worker", .stack_size = 256 * 1024}, work).
+template <class F, class... Args>
+auto spawn(SpawnOptions options, F&& run, Args&&... args) {
+  auto g = grove::spawn_opt(std::move(options), std::forward<F>(run), std::forward<Args>(args)...);
+  return Greenlet<typename decltype(g)::result_type>(std::move(g));
+}
+
+// kill(greenlet, exception, block, timeout): Greenlet::kill as a function (gevent.kill).
+template <class G>
+void kill(const G& greenlet, std::exception_ptr exception = nullptr, bool block = true,
+          Seconds timeout = std::nullopt) {
+  Greenlet<typename G::result_type>(greenlet).kill(std::move(exception), block, timeout);
 }
 
 // spawn_later(seconds, run, args...): create now, start after `seconds`.
@@ -184,7 +261,43 @@ inline void idle() {
 
 // The running fiber (a greenlet-actor, a raw fiber, or the thread's main fiber).
 inline grove::Fiber& getcurrent() { return grove::Hub::current().current_fiber(); }
-inline grove::Hub& get_hub() { return grove::Hub::current(); }
+
+// wait() with no objects: runs the hub until nothing is left that could ever wake the caller —
+// no greenlet ready, no timer, no I/O watcher, no thread job — and returns true then; false when
+// `timeout` passed first (gevent.wait() / get_hub().join()). Call from the thread's main
+// greenlet: from another greenlet it would wait for itself (std::logic_error).
+inline bool wait(Seconds timeout = std::nullopt) {
+  grove::Hub& hub = grove::Hub::current();
+  if (!hub.in_main_fiber()) {
+    throw std::logic_error("gevent::wait() without objects: only from the main greenlet");
+  }
+  grove::Waiter waiter;
+  try {
+    (void)waiter.wait(deadline_of(timeout), "gevent.wait()");  // nobody wakes it
+    return false;
+  } catch (const LoopExit&) {
+    return true;
+  }
+}
+
+// The hub, as gevent's get_hub() shows it: join() (the same as wait() without objects) and the
+// core hub's own calls through -> (stats, set_error_handler, run_info, ...).
+class HubHandle {
+ public:
+  explicit HubHandle(grove::Hub& hub) : hub_(&hub) {}
+  bool join(Seconds timeout = std::nullopt) const { return gevent::wait(timeout); }
+  grove::Hub* operator->() const noexcept { return hub_; }
+  operator grove::Hub&() const noexcept { return *hub_; }  // NOLINT
+  grove::HubStats stats() const { return hub_->stats(); }
+  void set_error_handler(grove::ErrorHandler handler) const {
+    hub_->set_error_handler(std::move(handler));
+  }
+  std::string run_info() const { return hub_->run_info(); }
+
+ private:
+  grove::Hub* hub_;
+};
+inline HubHandle get_hub() { return HubHandle(grove::Hub::current()); }
 
 // ---- waiting on many things -----------------------------------------------------------------
 
@@ -241,6 +354,30 @@ class IWait {
     return objects_[*index];
   }
 
+  // for (auto& g : gevent::iwait(greenlets)): each object as it becomes ready.
+  class iterator {
+   public:
+    using value_type = W;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(IWait* it) : it_(it) { ++*this; }
+    W& operator*() { return *current_; }
+    W* operator->() { return &*current_; }
+    iterator& operator++() {
+      current_ = it_->next();
+      if (!current_) it_ = nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.it_ == b.it_; }
+
+   private:
+    IWait* it_ = nullptr;
+    std::optional<W> current_;
+  };
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
+
  private:
   std::vector<W> objects_;
   std::shared_ptr<grove::Queue<std::size_t>> ready_;
@@ -253,6 +390,26 @@ template <class W>
 IWait<W> iwait(std::vector<W> objects, Seconds timeout = std::nullopt,
                std::optional<std::size_t> count = std::nullopt) {
   return IWait<W>(std::move(objects), timeout, count);
+}
+// Any other range (std::array, std::list, a span, ...) and braced lists: iwait({a, b}).
+template <class Range>
+  requires(requires(const Range& r) { std::begin(r); std::end(r); })
+auto iwait(const Range& objects, Seconds timeout = std::nullopt,
+           std::optional<std::size_t> count = std::nullopt) {
+  using W = std::decay_t<decltype(*std::begin(objects))>;
+  return IWait<W>(std::vector<W>(std::begin(objects), std::end(objects)), timeout, count);
+}
+template <class W>
+IWait<W> iwait(std::initializer_list<W> objects, Seconds timeout = std::nullopt,
+               std::optional<std::size_t> count = std::nullopt) {
+  return IWait<W>(std::vector<W>(objects), timeout, count);
+}
+// Greenlets of different result types: iwait({int_greenlet, string_greenlet}) hands out
+// grove::ActorRef handles.
+inline IWait<grove::ActorRef> iwait(std::initializer_list<grove::ActorRef> objects,
+                                    Seconds timeout = std::nullopt,
+                                    std::optional<std::size_t> count = std::nullopt) {
+  return IWait<grove::ActorRef>(std::vector<grove::ActorRef>(objects), timeout, count);
 }
 
 // wait(objects, timeout, count): the objects that became ready (at most `count`) before
@@ -268,22 +425,43 @@ std::vector<W> wait(std::vector<W> objects, Seconds timeout = std::nullopt,
 
 // joinall(greenlets, timeout, raise_error, count): waits for them; returns the finished ones.
 // With raise_error, the first failure is rethrown (after it finished).
+namespace internal {
 template <class G>
-std::vector<G> joinall(const std::vector<G>& greenlets, Seconds timeout = std::nullopt,
-                       bool raise_error = false, std::optional<std::size_t> count = std::nullopt) {
+std::vector<G> join_each(IWait<G> it, bool raise_error) {
   std::vector<G> done;
-  auto it = iwait(greenlets, timeout, count);
   while (auto g = it.next()) {
     if (raise_error && g->exception()) std::rethrow_exception(g->exception());
     done.push_back(std::move(*g));
   }
   return done;
 }
+}  // namespace internal
+
+// Any range of greenlets: a vector, an array, a list, ...
+template <class Range>
+  requires(requires(const Range& r) { std::begin(r); std::end(r); })
+auto joinall(const Range& greenlets, Seconds timeout = std::nullopt, bool raise_error = false,
+             std::optional<std::size_t> count = std::nullopt) {
+  return internal::join_each(iwait(greenlets, timeout, count), raise_error);
+}
+// joinall({a, b}): greenlets of one type...
+template <class G>
+std::vector<G> joinall(std::initializer_list<G> greenlets, Seconds timeout = std::nullopt,
+                       bool raise_error = false, std::optional<std::size_t> count = std::nullopt) {
+  return internal::join_each(iwait(greenlets, timeout, count), raise_error);
+}
+// ... or of different result types (then the finished ones come back as grove::ActorRef).
+inline std::vector<grove::ActorRef> joinall(std::initializer_list<grove::ActorRef> greenlets,
+                                            Seconds timeout = std::nullopt,
+                                            bool raise_error = false,
+                                            std::optional<std::size_t> count = std::nullopt) {
+  return internal::join_each(iwait(greenlets, timeout, count), raise_error);
+}
 
 // killall(greenlets, exception, block, timeout): kills them all; with block, waits, and throws
 // Timeout if `timeout` passes first (unlike Greenlet::kill, which swallows it).
-template <class G>
-void killall(const std::vector<G>& greenlets, std::exception_ptr exception = nullptr,
+template <class Range>
+void killall(const Range& greenlets, std::exception_ptr exception = nullptr,
              bool block = true, Seconds timeout = std::nullopt) {
   for (const auto& g : greenlets) {
     if (exception) {

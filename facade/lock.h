@@ -2,7 +2,7 @@
 // actors/rlock.h.
 //
 // acquire(blocking=true, timeout=none) returns false when it could not acquire; release();
-// locked(); wait(timeout). BoundedSemaphore::release() above the initial value throws
+// locked(); wait(timeout) -> the counter; counter(). BoundedSemaphore::release() above the initial value throws
 // grove::SemaphoreOverReleased (gevent: ValueError). RLock belongs to the greenlet that acquired
 // it; releasing it from another throws grove::RLockNotOwned (gevent: RuntimeError).
 // Scope guards: std::lock_guard / std::unique_lock work on all three (lock/unlock/try_lock).
@@ -26,18 +26,20 @@ class Lockable : public Core {
   }
 };
 
-class Semaphore : public Lockable<grove::Semaphore> {
+// gevent's Semaphore.wait(timeout): waits (up to `timeout`) until the semaphore could be
+// acquired, without acquiring it, and returns the counter then — which can be 0 when another
+// greenlet took the unit first, or when the timeout passed.
+template <class Core>
+class Waitable : public Lockable<Core> {
  public:
-  using Lockable::Lockable;
-  bool wait(Seconds timeout = std::nullopt) { return grove::Semaphore::wait(deadline_of(timeout)); }
-};
-class BoundedSemaphore : public Lockable<grove::BoundedSemaphore> {
- public:
-  using Lockable::Lockable;
-  bool wait(Seconds timeout = std::nullopt) {
-    return grove::BoundedSemaphore::wait(deadline_of(timeout));
+  using Lockable<Core>::Lockable;
+  std::size_t wait(Seconds timeout = std::nullopt) {
+    if (this->counter() == 0) (void)Core::wait(deadline_of(timeout));
+    return this->counter();
   }
 };
+using Semaphore = Waitable<grove::Semaphore>;
+using BoundedSemaphore = Waitable<grove::BoundedSemaphore>;
 using RLock = Lockable<grove::RLock>;
 
 using grove::RLockNotOwned;

@@ -116,8 +116,19 @@ template <class T, class Less = std::less<T>>
 using PriorityQueue = internal::Joinable<grove::PriorityQueue<T, Less>>;
 template <class T>
 using LifoQueue = internal::Joinable<grove::LifoQueue<T>>;
-// Rendezvous: put() waits until a getter takes the item.
+// Rendezvous: put() waits until a getter takes the item. As in gevent, it never holds an item:
+// qsize() is 0 and empty() and full() are always true; balance() is putters waiting minus
+// getters waiting.
 template <class T>
-using Channel = internal::Adapter<grove::Channel<T>>;
+class Channel : public internal::Adapter<grove::Channel<T>> {
+ public:
+  using internal::Adapter<grove::Channel<T>>::Adapter;
+  bool empty() const noexcept { return true; }
+  bool full() const noexcept { return true; }
+  std::ptrdiff_t balance() const noexcept {
+    return static_cast<std::ptrdiff_t>(this->putters_waiting()) -
+           static_cast<std::ptrdiff_t>(this->getters_waiting());
+  }
+};
 
 }  // namespace gevent::queue

@@ -33,6 +33,7 @@
 #include <exception>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "hub/internal/context.h"
 #include "hub/internal/stack_pool.h"
@@ -122,6 +123,15 @@ class Fiber {
   // actor" without a dynamic_cast.
   bool is_actor() const noexcept { return is_actor_; }
 
+  // Fiber-local storage, the mechanism under hub/local.h: the value stored under `key` on this
+  // fiber (null if none), and storing one (replacing and destroying an earlier one). Values are
+  // destroyed on the fiber's own stack when its body returns (or with the fiber, for one that
+  // never finishes, such as a thread's main fiber). Hub thread only.
+  void* local(std::uint64_t key) const noexcept;
+  void set_local(std::uint64_t key, void* value, void (*destroy)(void*) noexcept);
+  // Destroys the value under `key` now, if there is one; true if there was.
+  bool erase_local(std::uint64_t key) noexcept;
+
  protected:
   // `stack_size` 0 = the stack policy's default.
   explicit Fiber(std::size_t stack_size = 0);
@@ -171,6 +181,14 @@ class Fiber {
   std::exception_ptr final_;
   std::uint32_t kill_rethrows_ = 0;  // times `final_` was thrown again
   WaitList joiners_;
+
+  struct LocalSlot {
+    std::uint64_t key;
+    void* value;
+    void (*destroy)(void*) noexcept;
+  };
+  std::vector<LocalSlot> locals_;
+  void destroy_locals() noexcept;
 };
 
 // A counted reference to a fiber (any fiber type).

@@ -136,7 +136,48 @@ Fiber::Fiber(std::size_t stack_size)
       hub_(&Hub::current()),
       id_(next_fiber_id.fetch_add(1, std::memory_order_relaxed)) {}
 
-Fiber::~Fiber() = default;
+Fiber::~Fiber() { destroy_locals(); }
+
+void* Fiber::local(std::uint64_t key) const noexcept {
+  for (const LocalSlot& slot : locals_) {
+    if (slot.key == key) return slot.value;
+  }
+  return nullptr;
+}
+
+void Fiber::set_local(std::uint64_t key, void* value, void (*destroy)(void*) noexcept) {
+  for (LocalSlot& slot : locals_) {
+    if (slot.key == key) {
+      LocalSlot old = slot;
+      slot.value = value;
+      slot.destroy = destroy;
+      old.destroy(old.value);
+      return;
+    }
+  }
+  locals_.push_back(LocalSlot{key, value, destroy});
+}
+
+bool Fiber::erase_local(std::uint64_t key) noexcept {
+  for (auto it = locals_.begin(); it != locals_.end(); ++it) {
+    if (it->key == key) {
+      LocalSlot old = *it;
+      locals_.erase(it);
+      old.destroy(old.value);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Fiber::destroy_locals() noexcept {
+  // Newest first; a destructor that stores a new local is served in the next round.
+  while (!locals_.empty()) {
+    LocalSlot slot = locals_.back();
+    locals_.pop_back();
+    slot.destroy(slot.value);
+  }
+}
 
 std::string Fiber::describe() const {
   if (state_ == FiberState::kParked) return fmt::format("<Fiber {} parked on \"{}\">", id_, what_);
@@ -245,6 +286,7 @@ void Fiber::entry(internal::MachineContext* from, void* self) {
   } catch (...) {
     hub.report_error(fiber->describe(), std::current_exception());
   }
+  fiber->destroy_locals();  // on its own stack, before joiners learn it ended
   fiber->on_finished();
   hub.on_fiber_dead(*fiber);
   hub.switch_out(/*finishing=*/true);
@@ -332,8 +374,12 @@ void Hub::throw_interruption(Fiber& self) {
   Hub& hub = self.hub();
   // A wait point: what was delivered while the fiber was running is thrown now.
   if ((self.pending_ || self.final_) && !shielded_) [[unlikely]] {
-    if (list_ != nullptr) list_->remove(*this);
-    hub.throw_interruption(self);  // returns only while unwinding with a final kill
+    // A final kill is not thrown out of a destructor that waits while the stack unwinds: that
+    // wait stays on its list and parks as any other (leaving the list there parked it for good).
+    if (self.pending_ || std::uncaught_exceptions() == 0) {
+      if (list_ != nullptr) list_->remove(*this);
+      hub.throw_interruption(self);  // throws
+    }
   }
   if (state_ == State::kWoken) {  // woken before it parked
     state_ = State::kIdle;

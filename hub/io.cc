@@ -3,6 +3,7 @@
 
 #include <ev.h>
 
+#include <memory>
 #include <utility>
 
 #include "hub/errors.h"
@@ -90,6 +91,56 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
       active_ = true;
     }
     if (waiter.wait(deadline, what) == WaitStatus::kTimedOut) return 0;
+  }
+}
+
+int IoWatcher::wait_any(IoWatcher* const* watchers, std::size_t count, Deadline deadline,
+                        const char* what) {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (watchers[i]->waiter_ != nullptr) {
+      throw ConcurrentObjectUseError(
+          "This file descriptor is already waited for by another greenlet in the same "
+          "direction");
+    }
+  }
+  Waiter waiter;
+  // One flag per watcher, set by a destructor that runs while this fiber waits.
+  std::unique_ptr<bool[]> gone(new bool[count]());
+  for (std::size_t i = 0; i < count; ++i) {
+    watchers[i]->waiter_ = &waiter;
+    watchers[i]->gone_ = &gone[i];
+  }
+  struct Clear {
+    IoWatcher* const* watchers;
+    std::size_t count;
+    const bool* gone;
+    ~Clear() {
+      for (std::size_t i = 0; i < count; ++i) {
+        if (!gone[i]) watchers[i]->waiter_ = nullptr;
+      }
+    }
+  } clear{watchers, count, gone.get()};
+  const auto count_ready = [&] {
+    int n = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!gone[i] && watchers[i]->ready() != 0) ++n;
+    }
+    return n;
+  };
+  for (;;) {
+    if (const int n = count_ready()) {
+      // Still a wait point: a pending kill or timeout goes first.
+      if (waiter.wait(Deadline::after(0.0), what) == WaitStatus::kWoken) continue;
+      return n;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      IoWatcher& w = *watchers[i];
+      if (!w.active_) {
+        ev_io_start(static_cast<struct ev_loop*>(w.loop_), as_io(w.io_));
+        w.active_ = true;
+      }
+    }
+    if (waiter.wait(deadline, what) == WaitStatus::kTimedOut) return count_ready();
   }
 }
 

@@ -21,6 +21,7 @@
 //   }
 #pragma once
 
+#include <cstddef>
 #include <exception>
 
 #include "hub/wait.h"
@@ -52,10 +53,21 @@ class IoWatcher {
   // here, or what cancel()/kill/Timeout delivers.
   [[nodiscard]] int wait(Deadline deadline = Deadline::never(), const char* what = "io");
 
+  // Parks until one of `watchers` is ready for one of its directions (the fiber's "wait on
+  // many": poll(2) over several fds); returns how many are ready (each one's directions are
+  // then in its ready()), or 0 when the deadline passed. The same rules as wait(): one waiting
+  // fiber per watcher (ConcurrentObjectUseError), kills and Timeouts thrown, and cancel() on
+  // any of the watchers throws its error out of this call.
+  [[nodiscard]] static int wait_any(IoWatcher* const* watchers, std::size_t count,
+                                    Deadline deadline = Deadline::never(),
+                                    const char* what = "io");
+
   // Throws `error` out of the waiting fiber's wait(); false if nobody waits.
   bool cancel(std::exception_ptr error) noexcept;
 
   int fd() const noexcept { return fd_; }
+  // The directions reported ready and not yet consumed by a wait (set by wait_any).
+  int ready() const noexcept { return ready_ & events_; }
   int events() const noexcept { return events_; }
   bool has_waiter() const noexcept { return waiter_ != nullptr; }
   // Whether the poller watches the fd now: from a wait() until the fd is reported ready.

@@ -11,8 +11,10 @@
 // caller's stack, as `[&]` lambdas do), then the kill or timeout is thrown and the job's result
 // is dropped. So a kill can take as long as the job takes.
 //
-// Thread: call from any fiber (or a thread's main fiber). The pool starts lazily with
-// `GROVE_THREADPOOL_SIZE` workers (default 10, gevent's default) and grows no further.
+// Thread: call from any fiber (or a thread's main fiber). The shared pool starts lazily with
+// up to `GROVE_THREADPOOL_SIZE` workers (default 10, gevent's default) and grows no further.
+// A ThreadPool(n) of your own bounds a kind of work separately (run_in_thread(pool, f)), and
+// run_detached hands a job over without waiting (the result comes back as a callback on the hub).
 //
 //   std::string text = grove::run_in_thread([&] { return read_whole_file(path); });
 #pragma once
@@ -22,8 +24,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "hub/hub.h"
 
@@ -31,16 +35,38 @@ namespace grove {
 
 class ThreadPool {
  public:
+  // The process-wide pool run_in_thread uses (GROVE_THREADPOOL_SIZE workers, default 10).
   static ThreadPool& shared();
-  // Thread-safe. Queues `job` for a worker.
-  void submit(std::function<void()> job);
+  // A pool of its own with at most `max_workers` threads, started lazily. Destruction drops the
+  // jobs not started yet and waits for the running ones to end (it blocks the thread).
+  explicit ThreadPool(std::size_t max_workers);
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  ~ThreadPool();
+
+  // Thread-safe. Queues `job` for a worker. `dropped` runs instead (on the thread that drops
+  // it) if the job is dropped before it starts: by cancel_queued() or the pool's destruction.
+  void submit(std::function<void()> job, std::function<void()> dropped = nullptr);
+  // Worker threads running now.
   std::size_t size() const;
+  std::size_t max_workers() const;
+  // Changes the limit. Fewer: idle workers above it exit now, busy ones after their job. 0 stops
+  // every worker; queued jobs then wait until the limit is raised again.
+  void set_max_workers(std::size_t n);
+  // Jobs queued and not started.
+  std::size_t queued() const;
+  // Drops the jobs not started (calling their `dropped`); returns how many.
+  std::size_t cancel_queued();
 
  private:
   struct Impl;
   ThreadPool();
-  ~ThreadPool();
   std::unique_ptr<Impl> impl_;
+};
+
+// What a fiber waiting on a job gets when the pool dropped the job before it started.
+struct JobDropped : std::runtime_error {
+  JobDropped() : std::runtime_error("the thread pool dropped the job before it started") {}
 };
 
 namespace internal {
@@ -49,12 +75,19 @@ struct BlockingJob {
   virtual void run() noexcept = 0;  // on the worker
   std::exception_ptr error;
 };
-// Runs job->run() on the pool and parks the calling fiber until it finished.
-void run_blocking(std::shared_ptr<BlockingJob> job);
+// Runs job->run() on `pool` and parks the calling fiber until it finished.
+void run_blocking(std::shared_ptr<BlockingJob> job, ThreadPool& pool = ThreadPool::shared());
 }  // namespace internal
 
+// Runs `job` on a worker of `pool` without waiting, then `done` on the calling thread's hub, from
+// the hub's own fiber (so `done` must not block; waking fibers and setting results is what it is
+// for). Until `done` ran, the hub counts the job as something that can still wake a fiber (no
+// LoopExit). If the job is dropped before it starts (cancel_queued, the pool destroyed), `done`
+// still runs, with `ran` false. Hub thread only.
+void run_detached(ThreadPool& pool, std::function<void()> job, std::function<void(bool ran)> done);
+
 template <class F>
-auto run_in_thread(F&& f) -> std::invoke_result_t<std::decay_t<F>&> {
+auto run_in_thread(ThreadPool& pool, F&& f) -> std::invoke_result_t<std::decay_t<F>&> {
   using Fn = std::decay_t<F>;
   using R = std::invoke_result_t<Fn&>;
   struct Job final : internal::BlockingJob {
@@ -74,9 +107,14 @@ auto run_in_thread(F&& f) -> std::invoke_result_t<std::decay_t<F>&> {
     std::optional<std::conditional_t<std::is_void_v<R>, char, R>> value;
   };
   auto job = std::make_shared<Job>(Fn(std::forward<F>(f)));
-  internal::run_blocking(job);
+  internal::run_blocking(job, pool);
   if (job->error) std::rethrow_exception(job->error);
   if constexpr (!std::is_void_v<R>) return std::move(*job->value);
+}
+
+template <class F>
+auto run_in_thread(F&& f) -> std::invoke_result_t<std::decay_t<F>&> {
+  return run_in_thread(ThreadPool::shared(), std::forward<F>(f));
 }
 
 }  // namespace grove

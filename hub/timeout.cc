@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <limits>
 
 #include "hub/hub.h"
 
@@ -14,7 +15,9 @@ namespace {
 
 std::atomic<std::uint64_t> next_timeout_id{1};
 
-bool fires(double seconds) { return seconds >= 0 && std::isfinite(seconds); }
+// Every finite value fires: a negative one at once, like 0 (gevent hands it to a libev timer,
+// which fires at the next loop iteration). Only +infinity (and NaN) never fires.
+bool fires(double seconds) { return std::isfinite(seconds) || seconds == -std::numeric_limits<double>::infinity(); }
 
 }  // namespace
 
@@ -59,7 +62,7 @@ void Timeout::arm(double seconds) {
   owner_ = &hub.current_fiber();
   auto* loop = static_cast<struct ev_loop*>(hub.ev_loop());
   auto* timer = reinterpret_cast<ev_timer*>(timer_);
-  ev_timer_init(timer, &Timeout::on_timer, seconds, 0.);
+  ev_timer_init(timer, &Timeout::on_timer, seconds > 0 ? seconds : 0., 0.);
   timer->data = this;
   ev_now_update(loop);
   ev_timer_start(loop, timer);
@@ -101,7 +104,7 @@ void Timeout::cancel() noexcept {
 
 namespace internal {
 Timeout make_within_timeout(double seconds) {
-  Timeout scope(-1.0);  // unarmed until it knows what to throw
+  Timeout scope(std::numeric_limits<double>::infinity());  // unarmed until it knows what to throw
   scope.error_ = std::make_exception_ptr(ScopeExpired{scope.id_});
   scope.seconds_ = seconds;
   if (fires(seconds)) scope.arm(seconds);

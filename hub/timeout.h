@@ -15,8 +15,9 @@
 //   if (!grove::within(0.5, [&] { reply = conn.read_line(); })) log_slow_peer();
 //
 // Nesting: each scope has its own timer; the one that fires first is thrown, and a handler can
-// tell which by comparing with the scope (`e == outer`). Timeout(0) fires at the fiber's next
-// blocking wait; Timeout::never() (or a negative/infinite value) never fires.
+// tell which by comparing with the scope (`e == outer`). Timeout(0) — or any negative value, as
+// in gevent — fires at the fiber's next blocking wait; Timeout::never() (an infinite value)
+// never fires.
 //
 // Timeout does not derive from std::exception (see hub/errors.h).
 //
@@ -32,6 +33,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -50,18 +52,24 @@ Timeout make_within_timeout(double seconds);
 
 class Timeout {
  public:
-  // Starts at once (gevent's Timeout.start_new). Negative or infinite seconds: never fires.
+  // Starts at once (gevent's Timeout.start_new). Zero or negative seconds: fires at the next
+  // blocking wait. Infinite seconds: never fires.
   explicit Timeout(double seconds);
   template <class Rep, class Period>
   explicit Timeout(std::chrono::duration<Rep, Period> d)
       : Timeout(std::chrono::duration<double>(d).count()) {}
   // Throws `error` instead of a Timeout when it expires (gevent's Timeout(seconds, exception)).
   Timeout(double seconds, std::exception_ptr error);
-  static Timeout never() { return Timeout(-1.0); }
+  static Timeout never() { return Timeout(std::numeric_limits<double>::infinity()); }
+  // gevent's Timeout.start_new(seconds): the same as constructing one (it starts at once).
+  static Timeout start_new(double seconds) { return Timeout(seconds); }
+  static Timeout start_new(double seconds, std::exception_ptr error) {
+    return Timeout(seconds, std::move(error));
+  }
   // An unarmed Timeout that says `seconds` — for calls that report a timeout by throwing one
   // without waiting (gevent's get(block=False) on an unready result).
   static Timeout unarmed(double seconds) {
-    Timeout t(-1.0);
+    Timeout t(std::numeric_limits<double>::infinity());
     t.seconds_ = seconds;
     t.expired_ = true;
     return t;

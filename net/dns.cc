@@ -245,6 +245,11 @@ Resolver& resolver() {
   return *t_resolver;
 }
 
+std::shared_ptr<Resolver> shared_resolver() {
+  (void)resolver();
+  return t_resolver;
+}
+
 void set_resolver(std::shared_ptr<Resolver> r) { t_resolver = std::move(r); }
 
 std::vector<AddrInfo> getaddrinfo(std::string_view host, std::string_view service,

@@ -144,6 +144,8 @@ class Resolver {
 
 // The calling thread's resolver: created on first use from GROVE_RESOLVER with default options.
 Resolver& resolver();
+// The same, as a shared handle: save it, set_resolver(another), and later set_resolver(saved).
+std::shared_ptr<Resolver> shared_resolver();
 // Replaces the calling thread's resolver (nullptr: back to the GROVE_RESOLVER default).
 void set_resolver(std::shared_ptr<Resolver> resolver);
 

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -159,6 +160,7 @@ struct TlsContext::Impl {
   SSL_CTX* ctx = nullptr;
   bool server = false;
   bool verify = false;
+  bool verify_optional = false;  // server: ask for a client certificate, accept none
   bool check_hostname = false;
   std::string alpn;  // wire format
 
@@ -168,7 +170,10 @@ struct TlsContext::Impl {
 
   void apply_verify() {
     int mode = SSL_VERIFY_NONE;
-    if (verify) mode = server ? (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT) : SSL_VERIFY_PEER;
+    if (verify) {
+      mode = server && !verify_optional ? (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
+                                        : SSL_VERIFY_PEER;
+    }
     ::SSL_CTX_set_verify(ctx, mode, nullptr);
   }
 
@@ -302,6 +307,14 @@ TlsContext& TlsContext::load_verify_pem(std::string_view ca_pem) {
 
 TlsContext& TlsContext::set_verify(bool verify_peer) {
   impl_->verify = verify_peer;
+  impl_->verify_optional = false;
+  impl_->apply_verify();
+  return *this;
+}
+
+TlsContext& TlsContext::set_verify_optional() {
+  impl_->verify = true;
+  impl_->verify_optional = true;
   impl_->apply_verify();
   return *this;
 }
@@ -612,6 +625,68 @@ std::string TlsSocket::peer_certificate_subject() const {
   ::X509_NAME_oneline(::X509_get_subject_name(cert), buf, sizeof buf);
   ::X509_free(cert);
   return buf;
+}
+
+namespace {
+std::string asn1_time_text(const ASN1_TIME* t) {
+  BIO* bio = ::BIO_new(::BIO_s_mem());
+  if (bio == nullptr) return "";
+  ::ASN1_TIME_print(bio, t);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, n > 0 ? static_cast<std::size_t>(n) : 0);
+  ::BIO_free(bio);
+  return out;
+}
+}  // namespace
+
+std::optional<PeerCertificate> TlsSocket::peer_certificate() const {
+  if (!impl_) return std::nullopt;
+  X509* cert = ::SSL_get1_peer_certificate(impl_->ssl);
+  if (cert == nullptr) return std::nullopt;
+  PeerCertificate out;
+  char buf[1024];
+  ::X509_NAME_oneline(::X509_get_subject_name(cert), buf, sizeof buf);
+  out.subject = buf;
+  ::X509_NAME_oneline(::X509_get_issuer_name(cert), buf, sizeof buf);
+  out.issuer = buf;
+  out.not_before = asn1_time_text(::X509_get0_notBefore(cert));
+  out.not_after = asn1_time_text(::X509_get0_notAfter(cert));
+  if (BIGNUM* bn = ::ASN1_INTEGER_to_BN(::X509_get0_serialNumber(cert), nullptr)) {
+    if (char* hex = ::BN_bn2hex(bn)) {
+      out.serial_number = hex;
+      OPENSSL_free(hex);
+    }
+    ::BN_free(bn);
+  }
+  auto* names = static_cast<GENERAL_NAMES*>(
+      ::X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+      if (name->type == GEN_DNS) {
+        const auto* s = name->d.dNSName;
+        out.subject_alt_names.emplace_back(
+            "DNS", std::string(reinterpret_cast<const char*>(::ASN1_STRING_get0_data(s)),
+                               static_cast<std::size_t>(::ASN1_STRING_length(s))));
+      } else if (name->type == GEN_IPADD) {
+        const auto* ip = name->d.iPAddress;
+        const int len = ::ASN1_STRING_length(ip);
+        char text[INET6_ADDRSTRLEN] = {};
+        ::inet_ntop(len == 4 ? AF_INET : AF_INET6, ::ASN1_STRING_get0_data(ip), text, sizeof text);
+        out.subject_alt_names.emplace_back("IP Address", text);
+      }
+    }
+    ::GENERAL_NAMES_free(names);
+  }
+  const int der_len = ::i2d_X509(cert, nullptr);
+  if (der_len > 0) {
+    out.der.resize(static_cast<std::size_t>(der_len));
+    auto* p = reinterpret_cast<unsigned char*>(out.der.data());
+    ::i2d_X509(cert, &p);
+  }
+  ::X509_free(cert);
+  return out;
 }
 
 Socket& TlsSocket::socket() noexcept { return impl_->socket; }

@@ -41,6 +41,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "net/errors.h"
@@ -75,6 +76,20 @@ enum class TlsProfile {
 
 class TlsSocket;
 
+// What the peer's certificate says (Python's getpeercert()): names as one-line text
+// ("/CN=example.org/O=..."), validity as OpenSSL prints it ("Jan  1 00:00:00 2030 GMT"), the
+// serial number in hex, and the subjectAltName entries as (kind, value): ("DNS", "a.example"),
+// ("IP Address", "127.0.0.1").
+struct PeerCertificate {
+  std::string subject;
+  std::string issuer;
+  std::string not_before;
+  std::string not_after;
+  std::string serial_number;
+  std::vector<std::pair<std::string, std::string>> subject_alt_names;
+  std::string der;  // the certificate itself, DER-encoded (getpeercert(binary_form=True))
+};
+
 class TlsContext {
  public:
   // Verifies the server (system CAs until load_verify_*), checks hostnames.
@@ -92,6 +107,9 @@ class TlsContext {
   // Client: verify the server's certificate (default true). Server: require a client
   // certificate (default false).
   TlsContext& set_verify(bool verify_peer);
+  // Verify the peer's certificate when it sends one; a server asks clients for one but also
+  // accepts a client without (Python's CERT_OPTIONAL). A client treats it as set_verify(true).
+  TlsContext& set_verify_optional();
   // Client: match the certificate to wrap_client's hostname (default true; needs verify).
   TlsContext& set_check_hostname(bool check);
   // Offered (client) or accepted in preference order (server) application protocols.
@@ -153,6 +171,8 @@ class TlsSocket {
   std::string selected_alpn_protocol() const;
   std::string server_name() const;
   std::string peer_certificate_subject() const;
+  // The peer's certificate; nullopt when it sent none (a client without one, or no handshake).
+  std::optional<PeerCertificate> peer_certificate() const;
 
   Socket& socket() noexcept;
   int fileno() const noexcept;

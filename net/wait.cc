@@ -13,10 +13,9 @@ void OnTimeout::fire() const {
 }
 
 int wait(Watcher& watcher, std::optional<double> timeout, const OnTimeout& on_timeout) {
-  // gevent: a negative timeout means no timeout.
-  const Deadline deadline = (!timeout || *timeout < 0 || std::isnan(*timeout))
-                                ? Deadline::never()
-                                : Deadline::after(*timeout);
+  // gevent: no timeout (None) waits for ever; a negative one fires at once, like 0.
+  const Deadline deadline =
+      (!timeout || std::isnan(*timeout)) ? Deadline::never() : Deadline::after(*timeout);
   const int ready = watcher.wait(deadline, "wait");
   if (ready != 0) return ready;
   // 0 without the deadline passing: a silent grove::Timeout scope expired; that scope decides.

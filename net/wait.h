@@ -67,7 +67,8 @@ class OnTimeout {
   bool silent_ = false;
 };
 
-// Parks until `watcher` is ready. `timeout`: seconds, std::nullopt = no limit.
+// Parks until `watcher` is ready. `timeout`: seconds, std::nullopt = no limit; zero or negative
+// times out at once when the watcher is not ready (as in gevent).
 int wait(Watcher& watcher, std::optional<double> timeout = std::nullopt,
          const OnTimeout& on_timeout = {});
 int wait_read(int fd, std::optional<double> timeout = std::nullopt,

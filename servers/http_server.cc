@@ -672,6 +672,7 @@ void HttpConnection::begin_request() {
   request_.chunked_ = false;
   request_.keep_alive_ = true;
   response_.headers_.clear();
+  response_.reason_.clear();
   response_.status_ = 0;
   response_.started_ = false;
   response_.chunked_ = false;
@@ -810,7 +811,7 @@ void HttpConnection::write_head(HttpResponse& r, std::string_view content_type, 
   out_.append("HTTP/1.1 ");
   append_number(out_, std::uint64_t(r.status_));
   out_.push_back(' ');
-  out_.append(http_reason(r.status_));
+  out_.append(r.reason_.empty() ? http_reason(r.status_) : std::string_view(r.reason_));
   out_.append("\r\nServer: ");
   out_.append(options_.server_name);
   out_.append("\r\nDate: ");
@@ -902,6 +903,7 @@ void HttpConnection::answer_error(int status) {
   if (!response_.started_) {
     response_.status_ = status;
     response_.headers_.clear();
+    response_.reason_.clear();
     const std::string body = fmt::format("{} {}\n", status, http_reason(status));
     try {
       send(response_, body, "text/plain");
@@ -963,6 +965,7 @@ void HttpConnection::handle_request() {
     close_after_ = true;
     if (!res.started_) {
       res.headers_.clear();
+      res.reason_.clear();
       res.status_ = 500;
       try {
         send(res, "500 Internal Server Error\n", "text/plain");
@@ -1031,6 +1034,16 @@ std::string HttpRequest::read_all() {
 void HttpResponse::add_header(std::string_view name, std::string_view value) {
   if (started_) throw std::logic_error("HttpResponse: add_header after the answer started");
   headers_.emplace_back(std::string(name), std::string(value));
+}
+
+void HttpResponse::set_reason(std::string_view reason) {
+  if (started_) throw std::logic_error("HttpResponse: set_reason after the answer started");
+  for (unsigned char c : reason) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      throw std::invalid_argument("HttpResponse: a control character in the reason phrase");
+    }
+  }
+  reason_.assign(reason);
 }
 
 void HttpResponse::send(int status, std::string_view body, std::string_view content_type) {

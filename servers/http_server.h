@@ -145,6 +145,9 @@ class HttpResponse {
   void end_chunked();
   // Close the connection after this answer.
   void close_connection() noexcept { close_ = true; }
+  // The reason phrase of the status line (before send/begin_chunked); default http_reason().
+  // Throws std::invalid_argument for a phrase with CR, LF or other control characters.
+  void set_reason(std::string_view reason);
 
   bool started() const noexcept { return started_; }
   int status() const noexcept { return status_; }
@@ -153,6 +156,7 @@ class HttpResponse {
   friend class internal::HttpConnection;
   internal::HttpConnection* connection_ = nullptr;
   std::vector<std::pair<std::string, std::string>> headers_;
+  std::string reason_;
   int status_ = 0;
   bool started_ = false;
   bool chunked_ = false;

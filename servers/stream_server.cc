@@ -62,6 +62,12 @@ net::Address parse_listen_address(std::string_view text) {
   return net::Address::ip(host, std::uint16_t(port));
 }
 
+net::Address listen_address(std::string_view host, std::uint16_t port) {
+  if (host.empty() || host == "*") return net::Address::ipv4("0.0.0.0", port);
+  if (host == "localhost") return net::Address::ipv4("127.0.0.1", port);
+  return net::Address::ip(host, port);
+}
+
 struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
   net::Socket listener;
   std::optional<net::Address> bind_to;
@@ -72,6 +78,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
   Group* connections = &own_group;     // where connection actors are tracked
   Greenlet<void> acceptor;
   Event stopped;
+  Event resumed;                       // set while accepting (see stop_accepting)
   bool started = false;
   bool closed = false;
   bool tcp = false;
@@ -144,6 +151,7 @@ void StreamServer::start() {
       s.connections = &s.own_group;
   }
   s.started = true;
+  s.resumed.set();
   ActorOptions options;
   options.name = s.options.name + " accept loop";
   s.acceptor = spawn_opt(std::move(options), [st = state_] { st->accept_loop(); });
@@ -179,6 +187,12 @@ void StreamServer::stop(double timeout) {
   }
 }
 
+void StreamServer::stop_accepting() { state_->resumed.clear(); }
+void StreamServer::start_accepting() { state_->resumed.set(); }
+bool StreamServer::accepting() const noexcept {
+  return started() && state_->resumed.is_set();
+}
+
 bool StreamServer::started() const noexcept { return state_->started && !state_->closed; }
 bool StreamServer::closed() const noexcept { return state_->closed; }
 
@@ -204,9 +218,10 @@ void StreamServer::State::accept_loop() {
         (void)pool->wait_available();
       }
     }
+    if (!resumed.is_set()) (void)resumed.wait();
     if (!listener.read_ready()) (void)listener.wait_readable();
     int accepted = 0;
-    while (accepted < options.max_accept && !closed) {
+    while (accepted < options.max_accept && !closed && resumed.is_set()) {
       // accept4 directly: an EAGAIN here is the normal end of a burst, and an exception per
       // burst would cost more than the accept.
       sockaddr_storage ss;

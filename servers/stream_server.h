@@ -145,6 +145,11 @@ class StreamServer {
   void stop(double timeout = 1.0);
   // Stops accepting and closes the listener; handlers go on.
   void close();
+  // Pauses accepting while the listener stays open (new clients wait in the kernel's backlog),
+  // and resumes it (gevent's stop_accepting/start_accepting). Both are no-ops when already so.
+  void stop_accepting();
+  void start_accepting();
+  bool accepting() const noexcept;
 
   bool started() const noexcept;
   bool closed() const noexcept;
@@ -166,5 +171,7 @@ class StreamServer {
 // "host:port" for servers: a literal address, with "" / "*" meaning 0.0.0.0 and "localhost"
 // meaning 127.0.0.1 (no DNS). Throws std::invalid_argument.
 net::Address parse_listen_address(std::string_view text);
+// The same for a (host, port) pair, as gevent writes a listener; host may be an IPv6 literal.
+net::Address listen_address(std::string_view host, std::uint16_t port);
 
 }  // namespace grove::servers

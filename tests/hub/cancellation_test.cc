@@ -285,6 +285,26 @@ GROVE_TEST(Cancellation, ADestructorMayStillWaitWhileAKillUnwinds) {
   EXPECT_TRUE(cleanup_finished);
 }
 
+// The same on a wait list (a join): the unwinding fiber's wait stays on the list and is woken.
+// It used to leave the list before parking, so the join never returned and the fiber never
+// ended (a killed kv listener closing its StreamServer hung the server this way).
+GROVE_TEST(Cancellation, ADestructorMayJoinAnotherFiberWhileAKillUnwinds) {
+  bool joined = false;
+  FiberRef worker = spawn_fiber([] { sleep(0.02); });
+  FiberRef f = spawn_fiber([&] {
+    struct JoinWorker {
+      FiberRef& worker;
+      bool& joined;
+      ~JoinWorker() { joined = worker->join(Deadline::after(30.0)); }
+    } join_worker{worker, joined};
+    sleep(10.0);
+  });
+  sleep(0.0);
+  f->kill();
+  ASSERT_TRUE(f->join(Deadline::after(20.0))) << "the killed fiber never finished its cleanup";
+  EXPECT_TRUE(joined);
+}
+
 GROVE_TEST(Cancellation, ALoopThatKeepsCatchingTheKillDoesNotStallTheHub) {
   int others_ran = 0;
   bool stop = false;

@@ -185,6 +185,17 @@ GROVE_TEST(Timeout, ZeroFiresAtTheNextBlockingWait) {
   EXPECT_THROW(sleep(60.0), Timeout);
 }
 
+GROVE_TEST(Timeout, NegativeFiresAtTheNextBlockingWaitAsInGevent) {
+  {
+    Timeout t(-1.0);
+    EXPECT_TRUE(t.pending());
+    EXPECT_THROW(sleep(60.0), Timeout);
+  }
+  EXPECT_FALSE(within(-0.5, [] { sleep(60.0); })) << "within() agrees";
+  Timeout started = Timeout::start_new(-2.0);
+  EXPECT_THROW(sleep(60.0), Timeout);
+}
+
 GROVE_TEST(Timeout, NeverNeverFires) {
   Timeout t = Timeout::never();
   EXPECT_FALSE(t.pending());

@@ -48,21 +48,23 @@ exec 3>&-
 [ "$(redis-cli -p "$KV_PORT" get survivor)" = "yes" ] || fail "data lost after a connection crash"
 echo "ok: a connection crash ends that connection only"
 
-# Every child's restarts are counted, not only the keyspace's.
-for child in expiry pubsub; do
+# Every child's restarts are counted, not only the keyspace's. The listener too: killed while it
+# waits, it closes its StreamServer on the way out and is started again on the same port.
+for child in expiry pubsub listener; do
   [ "$(redis-cli -p "$KV_PORT" debug crash-child "$child")" = "OK" ] || fail "DEBUG CRASH-CHILD $child"
 done
 for _ in $(seq 1 200); do
   supervision="$(timeout 10 redis-cli -p "$KV_PORT" info supervision 2>/dev/null | tr -d '\r')" || true
   if grep -qx 'child_pubsub:starts=2,restarts=1' <<<"$supervision" \
-    && grep -qx 'child_expiry:starts=2,restarts=1' <<<"$supervision"; then
+    && grep -qx 'child_expiry:starts=2,restarts=1' <<<"$supervision" \
+    && grep -qx 'child_listener:starts=2,restarts=1' <<<"$supervision"; then
     break
   fi
   sleep 0.05
 done
 for line in child_keyspace:starts=6,restarts=5 child_expiry:starts=2,restarts=1 \
   child_pubsub:starts=2,restarts=1 child_connections:starts=1,restarts=0 \
-  child_listener:starts=1,restarts=0 total_child_restarts:7; do
+  child_listener:starts=2,restarts=1 total_child_restarts:8; do
   grep -qx "$line" <<<"$supervision" || fail "INFO supervision lacks $line: $supervision"
 done
 [ "$(redis-cli -p "$KV_PORT" get survivor)" = "yes" ] || fail "the data is gone after the restarts"

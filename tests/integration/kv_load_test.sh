@@ -24,10 +24,14 @@ check_all() {  # $1: expected test names; rest: redis-benchmark args
 
 echo "ping,set,get,incr,mset:"
 check_all "PING_INLINE PING_MBULK SET GET INCR MSET" -t ping,set,get,incr,mset -q -n 20000
-echo "1,000 clients:"
-check_all "SET GET" -t set,get -q -n 20000 -c 1000
+# Under ThreadSanitizer/ASan the server runs 5-15 times slower and maps far more per greenlet:
+# 300 clients there (1,000 in the plain build, which is what this test is about).
+many=1000
+if ldd "$1" 2>/dev/null | grep -qE 'lib(asan|tsan)'; then many=300; fi
+echo "$many clients:"
+check_all "SET GET" -t set,get -q -n 20000 -c "$many"
 clients="$(redis-cli -p "$KV_PORT" info stats | tr -d '\r' | sed -n 's/^total_connections_received://p')"
-[ "$clients" -ge 2000 ] || fail "only $clients connections were received"
+[ "$clients" -ge $((2 * many)) ] || fail "only $clients connections were received"
 echo "pipelining depth 100:"
 check_all "SET GET" -t set,get -q -n 20000 -P 100
 [ "$(redis-cli -p "$KV_PORT" strlen key:__rand_int__)" = "3" ] || fail "the benchmark's value is not there"

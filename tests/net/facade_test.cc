@@ -75,8 +75,44 @@ GROVE_TEST(GeventDns, ResolversByKind) {
   EXPECT_EQ(gevent::dns::thread_resolver()->kind(), gevent::dns::ResolverKind::kThread);
   EXPECT_EQ(gevent::dns::ares_resolver()->kind(), gevent::dns::ResolverKind::kAres);
   gevent::dns::set_resolver(gevent::dns::thread_resolver());
-  EXPECT_EQ(gevent::dns::get_resolver().kind(), gevent::dns::ResolverKind::kThread);
+  EXPECT_EQ(gevent::dns::get_resolver()->kind(), gevent::dns::ResolverKind::kThread);
   EXPECT_EQ(gevent::dns::gethostbyname("localhost"), "127.0.0.1");
+  gevent::dns::set_resolver(nullptr);
+}
+
+GROVE_TEST(GeventDns, GetResolverIsASharedHandleToSaveAndRestore) {
+  auto saved = gevent::dns::get_resolver();
+  EXPECT_EQ(saved, gevent::dns::get_resolver()) << "the same resolver, not a copy";
+  auto other = gevent::dns::thread_resolver();
+  gevent::dns::set_resolver(other);
+  EXPECT_EQ(gevent::dns::get_resolver(), other);
+  gevent::dns::set_resolver(saved);
+  EXPECT_EQ(gevent::dns::get_resolver(), saved);
+}
+
+GROVE_TEST(GeventSocket, HostLookupsOfPythonsSocketModule) {
+  // /etc/hosts first; lookups that reach for the network are bounded.
+  gevent::dns::ResolverOptions options;
+  options.timeout = 2.0;
+  gevent::dns::set_resolver(gevent::dns::thread_resolver(options));
+  auto entry = socket::gethostbyname_ex("localhost");
+  EXPECT_FALSE(entry.hostname.empty());
+  EXPECT_EQ(entry.addresses, std::vector<std::string>{"127.0.0.1"});
+  auto byaddr = socket::gethostbyaddr("127.0.0.1");
+  EXPECT_FALSE(byaddr.hostname.empty());
+  EXPECT_EQ(byaddr.addresses, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_FALSE(socket::gethostname().empty());
+  EXPECT_FALSE(socket::getfqdn().empty());
+  EXPECT_EQ(socket::getfqdn("no-such-host.invalid"), "no-such-host.invalid")
+      << "getfqdn never fails: the name as given";
+  // 192.0.2.0/24 is TEST-NET-1: no reverse name; gevent raises herror, which is a gaierror.
+  try {
+    (void)socket::gethostbyaddr("192.0.2.77");
+    ADD_FAILURE() << "no name expected for a TEST-NET address";
+  } catch (const socket::herror& e) {
+    EXPECT_TRUE(dynamic_cast<const socket::gaierror*>(&e) != nullptr);
+  }
+  EXPECT_THROW((void)socket::gethostbyname_ex("no-such-host.invalid"), socket::gaierror);
   gevent::dns::set_resolver(nullptr);
 }
 

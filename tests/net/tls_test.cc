@@ -16,6 +16,7 @@
 #include "net/reader.h"
 #include "net/socket.h"
 #include "tests/net/net_test_support.h"
+#include "facade/ssl.h"
 #include "tests/support/grove_test.h"
 
 namespace grove::net {
@@ -495,6 +496,80 @@ GROVE_TEST(TlsContext, BadFilesAreTlsErrorsNamingTheFile) {
   }
   EXPECT_THROW(ctx.load_cert_chain(certs().server_cert, certs().stranger_key), TlsError);
   EXPECT_THROW(TlsContext::client().load_verify_pem("not pem"), TlsError);
+}
+
+
+// --- the peer's certificate, CERT_OPTIONAL, and gevent.ssl's names ------------------------------
+
+// A TLS pair over a socketpair: `server` wraps one end, `client` the other; both handshakes run
+// (the server's in a greenlet).
+std::pair<TlsSocket, TlsSocket> tls_pair(TlsContext& server, TlsContext& client,
+                                         const std::string& hostname) {
+  auto [a, b] = socketpair();
+  TlsSocket served;
+  auto side = spawn_fiber([&, s = std::move(a)]() mutable { served = server.wrap_server(std::move(s)); });
+  TlsSocket dialed = client.wrap_client(std::move(b), hostname);
+  (void)side->join(Deadline::after(20.0));
+  return {std::move(served), std::move(dialed)};
+}
+
+GROVE_TEST(TlsCertificate, PeerCertificateReportsNamesValiditySerialAndAltNames) {
+  TlsContext server = test_server_context();
+  TlsContext client = trusting_client();
+  auto [served, dialed] = tls_pair(server, client, "localhost");
+  auto cert = dialed.peer_certificate();
+  ASSERT_TRUE(cert.has_value());
+  EXPECT_NE(cert->subject.find("CN=localhost"), std::string::npos);
+  EXPECT_NE(cert->issuer.find("CN=grove-test-ca"), std::string::npos);
+  EXPECT_NE(cert->not_after.find("GMT"), std::string::npos);
+  EXPECT_FALSE(cert->serial_number.empty());
+  EXPECT_FALSE(cert->der.empty());
+  EXPECT_EQ(cert->subject_alt_names,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"DNS", "localhost"}, {"IP Address", "127.0.0.1"}, {"IP Address", "::1"}}));
+  EXPECT_FALSE(served.peer_certificate().has_value()) << "the client sent none";
+}
+
+GROVE_TEST(TlsCertificate, OptionalVerificationAcceptsAClientWithoutACertificate) {
+  TlsContext server = test_server_context();
+  server.load_verify_locations(certs().ca);
+  server.set_verify_optional();
+  TlsContext client = trusting_client();
+  auto [served, dialed] = tls_pair(server, client, "localhost");
+  EXPECT_TRUE(served.handshake_done());
+  dialed.sendall("x");
+  EXPECT_EQ(served.recv(1), "x");
+}
+
+GROVE_TEST(GeventSsl, GetpeercertCertReqsAndModuleWrapSocket) {
+  gevent::ssl::SSLContext server(test_server_context());
+  auto [a, b] = socketpair();
+  gevent::ssl::SSLSocket served;
+  auto side = spawn_fiber([&, s = std::move(a)]() mutable {
+    served = server.wrap_socket(std::move(s), /*server_side=*/true);
+  });
+  // The module-level function: verify against the CA, check the name.
+  gevent::ssl::SSLSocket dialed = gevent::ssl::wrap_socket(
+      std::move(b), "", "", false, gevent::ssl::CERT_REQUIRED, certs().ca, "localhost");
+  (void)side->join(Deadline::after(20.0));
+  auto cert = dialed.getpeercert();
+  ASSERT_TRUE(cert.has_value());
+  EXPECT_NE(cert->subject.find("CN=localhost"), std::string::npos);
+  // CERT_REQUIRED with a CA that did not sign the server's certificate fails the handshake.
+  gevent::ssl::SSLContext stranger_server(TlsContext::server());
+  stranger_server.load_cert_chain(certs().stranger_cert, certs().stranger_key);
+  auto [c, d] = socketpair();
+  auto side2 = spawn_fiber([&, s = std::move(c)]() mutable {
+    try {
+      (void)stranger_server.wrap_socket(std::move(s), true);
+    } catch (const SocketError&) {
+      // the client gave up on it
+    }
+  });
+  EXPECT_THROW((void)gevent::ssl::wrap_socket(std::move(d), "", "", false,
+                                              gevent::ssl::CERT_REQUIRED, certs().ca, "localhost"),
+               gevent::ssl::SSLError);
+  (void)side2->join(Deadline::after(20.0));
 }
 
 }  // namespace
