@@ -122,6 +122,8 @@ void connection_main(Server& server, grove::net::Socket& accepted,
     return sent;
   };
 
+  session.set_flush(flush);
+
   try {
     bool open = true;
     while (open) {

@@ -111,6 +111,7 @@ class ReplyWriter {
   void null_array();                        // *-1
   void array_header(std::size_t count);     // *count
   void ok() { out_->append("+OK\r\n", 5); }
+  void raw(std::string_view bytes) { out_->append(bytes); }  // an already encoded reply
   std::string& buffer() { return *out_; }
 
  private:

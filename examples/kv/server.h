@@ -25,6 +25,7 @@
 
 #include "actors/supervisor.h"
 #include "examples/kv/aof.h"
+#include "examples/kv/blocking.h"
 #include "examples/kv/client_output.h"
 #include "examples/kv/config.h"
 #include "examples/kv/resp.h"
@@ -38,6 +39,7 @@ class Session;
 struct Server {
   Config config;
   std::shared_ptr<Store> store;
+  Blocking blocking{store};  // clients blocked in BLPOP & co.
   std::unique_ptr<AppendOnlyFile> aof;  // null without --aof
   std::unique_ptr<PubSub> pubsub;
   std::map<std::uint64_t, Session*> clients;  // by client id, for CLIENT LIST and INFO
@@ -80,11 +82,18 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // Reads the clock for the requests that follow (a connection calls it once per batch it read:
-  // one clock_gettime per recv, not per command; expiry resolution stays 1 ms).
-  void start_batch() { now_ = unix_ms(); }
+  // one clock_gettime per recv, not per command; expiry resolution stays 1 ms). The AOF replay
+  // passes 0: like redis-server while loading, nothing expires until the file is replayed, so
+  // every record applies to the state it was written against (the expiry actor and lookups
+  // delete what expired afterwards).
+  void start_batch(std::int64_t now = unix_ms()) { now_ = now; }
   // Runs one request and appends its reply to `out`. False: close the connection once `out` is
   // sent (QUIT, SHUTDOWN).
   bool execute(const std::vector<std::string_view>& args, std::string& out);
+
+  // How a blocking command sends the replies of the requests before it, before it parks (the
+  // connection's flush; false when the client is gone). Unset: blocking commands do not block.
+  void set_flush(std::function<bool()> flush) { flush_ = std::move(flush); }
 
   const ClientInfo& info() const { return info_; }
   const std::string& name() const { return name_; }
@@ -101,6 +110,7 @@ class Session {
   std::shared_ptr<ClientOutput> output_;
   std::set<std::string> channels_;  // subscribed channels
   std::int64_t now_ = 0;            // the clock of the current command
+  std::function<bool()> flush_;
 };
 
 }  // namespace kv

@@ -13,6 +13,81 @@ std::int64_t unix_ms() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+const char* type_name(ValueType type) {
+  switch (type) {
+    case ValueType::kString: return "string";
+    case ValueType::kList: return "list";
+    case ValueType::kHash: return "hash";
+  }
+  return "none";
+}
+
+Value make_value(ValueType type) {
+  switch (type) {
+    case ValueType::kString: return std::string();
+    case ValueType::kList: return std::make_unique<List>();
+    case ValueType::kHash: return std::make_unique<Hash>();
+  }
+  return std::string();
+}
+
+Value clone_value(const Value& value) {
+  if (const auto* list = std::get_if<std::unique_ptr<List>>(&value)) {
+    return std::make_unique<List>(**list);
+  }
+  if (const auto* hash = std::get_if<std::unique_ptr<Hash>>(&value)) {
+    return std::make_unique<Hash>(**hash);
+  }
+  return std::get<std::string>(value);
+}
+
+Hash::Hash(const Hash& other)
+    : small_(other.small_), big_(other.big_ ? std::make_unique<Table>(*other.big_) : nullptr) {}
+
+std::string* Hash::find(std::string_view field) {
+  if (big_) {
+    auto it = big_->find(field);
+    return it == big_->end() ? nullptr : &it->second;
+  }
+  for (auto& [f, v] : small_) {
+    if (f == field) return &v;
+  }
+  return nullptr;
+}
+
+bool Hash::set(std::string_view field, std::string_view value) {
+  if (!big_ && (field.size() > kMaxSmallValue || value.size() > kMaxSmallValue ||
+                (small_.size() >= kMaxSmallEntries && find(field) == nullptr))) {
+    big_ = std::make_unique<Table>();  // redis's conversion from listpack to a hash table
+    big_->reserve(small_.size() + 1);
+    for (auto& [f, v] : small_) big_->emplace(std::move(f), std::move(v));
+    decltype(small_)().swap(small_);
+  }
+  if (std::string* v = find(field)) {
+    v->assign(value);
+    return false;
+  }
+  if (big_) big_->emplace(std::string(field), std::string(value));
+  else small_.emplace_back(std::string(field), std::string(value));
+  return true;
+}
+
+bool Hash::erase(std::string_view field) {
+  if (big_) {
+    auto it = big_->find(field);
+    if (it == big_->end()) return false;
+    big_->erase(it);
+    return true;
+  }
+  for (auto it = small_.begin(); it != small_.end(); ++it) {
+    if (it->first == field) {
+      small_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
 Store::Store() : random_(0x6b76) {}
 
 Entry* Store::find(std::string_view key, std::int64_t now) {
@@ -32,15 +107,55 @@ Entry& Store::set(std::string_view key, std::string_view value, std::int64_t exp
   auto it = table_.find(key);
   if (it == table_.end()) it = table_.emplace(std::string(key), Entry{}).first;
   Entry& e = it->second;
-  e.value.assign(value.data(), value.size());
+  if (auto* str = std::get_if<std::string>(&e.value)) {
+    str->assign(value.data(), value.size());  // keeps the capacity it had
+  } else {
+    e.value.emplace<std::string>(value);
+  }
   if (e.expires_at != expires_at) set_expiry(it->first, e, expires_at);
   return e;
 }
 
-std::pair<Entry*, bool> Store::find_or_create(std::string_view key, std::int64_t now) {
+std::pair<Entry*, bool> Store::find_or_create(std::string_view key, std::int64_t now,
+                                              ValueType type) {
   if (Entry* e = find(key, now)) return {e, false};
-  auto it = table_.emplace(std::string(key), Entry{}).first;
+  auto it = table_.emplace(std::string(key), Entry{make_value(type)}).first;
+  created(it->first, it->second);
   return {&it->second, true};
+}
+
+Entry& Store::put(std::string_view key, Value value, std::int64_t expires_at) {
+  auto it = table_.find(key);
+  const bool fresh = it == table_.end();
+  if (fresh) it = table_.emplace(std::string(key), Entry{}).first;
+  Entry& e = it->second;
+  e.value = std::move(value);
+  if (e.expires_at != expires_at) set_expiry(it->first, e, expires_at);
+  created(it->first, e);
+  return e;
+}
+
+void Store::rename(std::string_view from, std::string_view to) {
+  auto node = table_.extract(table_.find(from));
+  node.key() = std::string(to);  // the key string stays in its node: the expiry index holds
+  auto it = table_.insert(std::move(node)).position;
+  created(it->first, it->second);
+}
+
+const std::string* Store::random_key(std::int64_t now) {
+  // Like redis-server: pick random buckets until one holds a key; an expired key met on the way
+  // is deleted and the search goes on.
+  while (!table_.empty()) {
+    const std::size_t buckets = table_.bucket_count();
+    std::size_t bucket = random_() % buckets;
+    while (table_.bucket_size(bucket) == 0) bucket = random_() % buckets;
+    const std::size_t pick = random_() % table_.bucket_size(bucket);
+    auto it = table_.begin(bucket);
+    std::advance(it, pick);
+    const std::string& key = it->first;
+    if (find(key, now) != nullptr) return &key;
+  }
+  return nullptr;
 }
 
 bool Store::erase(std::string_view key) {

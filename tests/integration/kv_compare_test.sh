@@ -250,7 +250,28 @@ for k in save appendonly; do
   [ "$(redis-cli -p "$REDIS_PORT" config get $k)" = "$(redis-cli -p "$KV_PORT" config get $k)" ] \
     || fail "CONFIG GET $k differs"
 done
-echo "ok: INFO, CLIENT LIST, COMMAND, CONFIG GET shapes"
+# A hash past 128 fields or with a value over 64 bytes is a hash table in both servers: the
+# same fields and values, in an order neither promises.
+for port in "$REDIS_PORT" "$KV_PORT"; do
+  redis-cli -p "$port" hset big $(seq -f 'f%g v%g' 1 200) >/dev/null
+  redis-cli -p "$port" hset wide a 1 b "$(printf 'x%.0s' $(seq 100))" c 3 >/dev/null
+  redis-cli -p "$port" hdel big f7 f8 >/dev/null
+done
+for cmd in "hlen big" "hget big f150" "hlen wide" "hget wide b"; do
+  [ "$(redis-cli -p "$REDIS_PORT" $cmd)" = "$(redis-cli -p "$KV_PORT" $cmd)" ] || fail "$cmd differs"
+done
+for key in big wide; do
+  [ "$(redis-cli -p "$REDIS_PORT" hgetall $key | paste - - | sort)" = \
+    "$(redis-cli -p "$KV_PORT" hgetall $key | paste - - | sort)" ] || fail "HGETALL $key differs"
+done
+echo "ok: large hashes"
+
+# HELLO 2: the same reply but for the client id; AUTH as the default user and SETNAME apply.
+hello() { redis-cli -p "$1" hello 2 auth default any setname hi | sed '8s/.*/ID/'; }
+[ "$(hello "$REDIS_PORT")" = "$(hello "$KV_PORT")" ] || fail "HELLO 2 differs: $(hello "$KV_PORT")"
+[ "$(printf 'HELLO 2 SETNAME hi\nCLIENT GETNAME\n' | redis-cli -p "$KV_PORT" | tail -1)" = "hi" ] \
+  || fail "HELLO SETNAME"
+echo "ok: INFO, CLIENT LIST, COMMAND, CONFIG GET, HELLO shapes"
 
 # DEBUG: kv's subcommands are its own, but DEBUG HELP has redis-server's form (an array of
 # status lines: the same first line, subcommands with indented descriptions, HELP last) and the

@@ -8,7 +8,9 @@
 #   3. a torn last record (the server died mid-write) is dropped with a log line, the file is
 #      truncated to its last whole record, and the rest is served.
 #   4. SIGTERM: exit 0, the AOF fully written (a restart sees the last write).
-#   5. expiries survive as absolute times; INCR/APPEND/DEL/FLUSHDB replay to the same state.
+#   5. expiries survive as absolute times; every write command replays to the same state, and a
+#      record applies to the state it was written against even when a key it names has expired
+#      since (RENAME of a key that then expired leaves no old destination behind).
 # Usage: kv_persistence_test.sh <kv_server binary> <kv_writer.py>
 source "$(dirname "$0")/kv_lib.sh"
 BIN="$1"
@@ -89,6 +91,8 @@ echo "ok: a torn last record is dropped and the file repaired"
 AOF="$TMP/replay.aof"
 restart_after_kill --aof "$AOF" --appendfsync no
 redis-cli -p "$KV_PORT" <<'CMDS' >/dev/null
+SET junk 1
+FLUSHALL
 SET counter 10
 INCR counter
 INCRBY counter 5
@@ -109,15 +113,86 @@ SET y 1
 EXPIRE y -1
 SET z 1 NX
 SET z 2 NX
+SETNX nx1 a
+SETNX nx1 b
+SETEX se 1000 v
+PSETEX pse 1000000 v
+SET gx v
+GETEX gx EX 2000
+SET gp v EX 100
+GETEX gp PERSIST
+SET gd v
+GETDEL gd
+MSETNX mn1 a mn2 b
+MSETNX mn1 c mn3 d
+SET f 10.5
+INCRBYFLOAT f 0.1
+SETRANGE sr 3 abc
+SETBIT bits 9 1
+COPY text textcopy
+SET old v EX 1000
+RENAME old renamed
+RENAMENX renamed m1
+SET ul v
+UNLINK ul
+RPUSH list a b c d e f
+LPUSH list z
+LPUSHX list y
+RPUSHX nolist x
+LPOP list 2
+RPOP list
+LSET list 0 A
+LINSERT list AFTER c c2
+RPUSH list c
+LREM list -1 c
+LTRIM list 0 3
+LMOVE list list2 LEFT RIGHT
+RPOPLPUSH list list2
+RPUSH list3 p q r
+LMPOP 2 nolist list3 RIGHT COUNT 2
+RPUSH emptied x
+LPOP emptied
+HSET hash a 1 b 2 c 3
+HMSET hash d 4
+HDEL hash b
+HINCRBY hash a 10
+HINCRBYFLOAT hash f 1.5
+HSETNX hash c 9
+HSETNX hash e 5
+HSET hgone x 1
+HDEL hgone x
 CMDS
 snapshot() {
-  for k in counter text gone volatile short m1 m2 p x y z; do
+  for k in counter text gone volatile short m1 m2 p x y z nx1 se pse gx gp gd mn1 mn2 mn3 f sr \
+           bits textcopy old renamed dst src ul; do
     ttl="$(redis-cli -p "$KV_PORT" ttl "$k")"
     [ "$ttl" -gt 0 ] && ttl="${k}_expires"  # seconds pass between snapshots; checked below
-    echo "$k=$(redis-cli -p "$KV_PORT" get "$k") ttl=$ttl"
+    echo "$k=$(redis-cli --no-raw -p "$KV_PORT" get "$k") ttl=$ttl"
+  done
+  echo "hash=[$(redis-cli -p "$KV_PORT" hgetall hash | tr '\n' ' ')] hgone=$(redis-cli -p "$KV_PORT" type hgone)"
+  for k in list list2 list3 nolist emptied bsrc bdst; do
+    echo "$k=[$(redis-cli -p "$KV_PORT" lrange "$k" 0 -1 | tr '\n' ' ')] $(redis-cli -p "$KV_PORT" type "$k")"
   done
 }
-sleep 0.4   # `short` expires
+# A blocked BLMOVE served by a push from another connection: the AOF has the push and the move.
+redis-cli -p "$KV_PORT" blmove bsrc bdst LEFT RIGHT 0 >"$TMP/blmove.out" &
+blocked_pid=$!
+for _ in $(seq 1200); do
+  [ "$(info_field clients blocked_clients)" = "1" ] && break
+  sleep 0.05
+done
+[ "$(info_field clients blocked_clients)" = "1" ] || fail "BLMOVE did not block"
+redis-cli -p "$KV_PORT" rpush bsrc one two >/dev/null
+wait "$blocked_pid"
+[ "$(cat "$TMP/blmove.out")" = "one" ] || fail "BLMOVE got $(cat "$TMP/blmove.out")"
+# A RENAME of a key that expires right after: sent in one write, so the three run in one batch
+# (one clock reading) and the RENAME finds its source.
+printf 'SET dst old\r\nSET src new PX 300\r\nRENAME src dst\r\n' \
+  | redis-cli -p "$KV_PORT" --pipe | grep -q "errors: 0, replies: 3" || fail "RENAME setup failed"
+for _ in $(seq 1200); do  # `short` and `dst` expire
+  [ "$(redis-cli -p "$KV_PORT" exists short dst)" = "0" ] && break
+  sleep 0.05
+done
 before="$(snapshot)"
 kill -TERM "$KV_PID"
 wait "$KV_PID" || fail "SIGTERM: kv_server exited $?"
@@ -126,7 +201,16 @@ after="$(snapshot)"
 [ "$before" = "$after" ] || fail "replay differs:
 before: $before
 after:  $after"
-grep -q "counter=15" <<<"$after" || fail "counter: $after"
+grep -q "counter=\"15\"" <<<"$after" || fail "counter: $after"
+grep -q "dst=(nil) ttl=-2" <<<"$after" || fail "dst: $after"
+grep -q "f=\"10.6\" " <<<"$after" || fail "f: $after"
+grep -q "list=\[b c \] list" <<<"$after" || fail "list: $after"
+grep -q "list2=\[c2 A \] list" <<<"$after" || fail "list2: $after"
+grep -q "emptied=\[ \] none" <<<"$after" || fail "emptied: $after"
+grep -q "bsrc=\[two \] list" <<<"$after" || fail "bsrc: $after"
+grep -q "bdst=\[one \] list" <<<"$after" || fail "bdst: $after"
+grep -q "hash=\[a 11 c 3 d 4 f 1.5 e 5 \] hgone=none" <<<"$after" || fail "hash: $after"
+[ "$(redis-cli -p "$KV_PORT" exists junk)" = "0" ] || fail "FLUSHALL was not replayed"
 ttl="$(redis-cli -p "$KV_PORT" ttl volatile)"
 { [ "$ttl" -gt 900 ] && [ "$ttl" -le 1000 ]; } || fail "volatile's TTL after replay: $ttl"
 echo "ok: SIGTERM exits 0; replay restores every write, expiries as absolute times"
