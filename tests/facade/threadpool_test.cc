@@ -72,7 +72,7 @@ GROVE_TEST(GeventThreadPool, MaxsizeBoundsTheThreadsAndIsSettable) {
 GROVE_TEST(GeventThreadPool, HubKeepsRunningWhileAGreenletWaits) {
   ThreadPool pool(1);
   std::atomic<bool> release{false};
-  int ticks = 0;
+  std::atomic<int> ticks{0};  // read by the job on the pool's thread
   auto ticker = gevent::spawn([&] {
     while (!release) {
       ++ticks;
