@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "actors/registry.h"
+#include "examples/kv/command_kit.h"
 #include "examples/kv/config.h"
 #include "examples/kv/glob.h"
 #include "examples/kv/keyspace.h"
@@ -107,7 +108,9 @@ struct Commands {
   };
 
   static Store& store(Session& s) { return *s.server_.store; }
+  static std::int64_t now(Session& s) { return s.now_; }
   static bool replaying(Session& s) { return s.info_.id == 0; }
+  static bool logging(Session& s) { return s.server_.aof && !replaying(s); }
   static void log(Session& s, const Args& args) {
     if (s.server_.aof && !replaying(s)) s.server_.aof->append(args);
   }
@@ -2320,6 +2323,23 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"hvals", 2, &Commands::hvals, "readonly"},
       {"hincrby", 4, &Commands::hincrby, "write"},
       {"hincrbyfloat", 4, &Commands::hincrbyfloat, "write"},
+      {"sadd", -3, &set_commands::sadd, "write"},
+      {"srem", -3, &set_commands::srem, "write"},
+      {"smembers", 2, &set_commands::smembers, "readonly"},
+      {"sismember", 3, &set_commands::sismember, "readonly"},
+      {"smismember", -3, &set_commands::smismember, "readonly"},
+      {"scard", 2, &set_commands::scard, "readonly"},
+      {"spop", -2, &set_commands::spop, "write"},
+      {"srandmember", -2, &set_commands::srandmember, "readonly"},
+      {"smove", 4, &set_commands::smove, "write"},
+      {"sinter", -2, &set_commands::sinter, "readonly"},
+      {"sinterstore", -3, &set_commands::sinterstore, "write"},
+      {"sunion", -2, &set_commands::sunion, "readonly"},
+      {"sunionstore", -3, &set_commands::sunionstore, "write"},
+      {"sdiff", -2, &set_commands::sdiff, "readonly"},
+      {"sdiffstore", -3, &set_commands::sdiffstore, "write"},
+      {"sintercard", -3, &set_commands::sintercard, "readonly"},
+      {"sscan", -3, &set_commands::sscan, "readonly"},
       {"del", -2, &Commands::del, "write"},
       {"unlink", -2, &Commands::unlink, "write"},
       {"touch", -2, &Commands::touch, "readonly"},
@@ -2410,6 +2430,30 @@ bool Session::execute(const std::vector<std::string_view>& args, std::string& ou
   if (!server_.store->ready_keys.empty()) server_.blocking.serve_ready();
   return keep_open;
 }
+
+// --- the kit of the other command files (command_kit.h) ------------------------------------------
+
+namespace kit {
+
+Store& store(Session& s) { return Commands::store(s); }
+std::int64_t now(Session& s) { return Commands::now(s); }
+void log(Session& s, const Args& args) { Commands::log(s, args); }
+void log(Session& s, std::initializer_list<std::string_view> args) { Commands::log(s, args); }
+bool logging(Session& s) { return Commands::logging(s); }
+bool wrong_type(ReplyWriter& out) { return Commands::wrong_type(out); }
+void wrong_arity(ReplyWriter& out, std::string_view command) {
+  Commands::wrong_arity(out, command);
+}
+bool equals_nocase(std::string_view a, std::string_view b) { return kv::equals_nocase(a, b); }
+bool block_timeout(std::string_view arg, ReplyWriter& out, grove::Deadline& deadline) {
+  return Commands::block_timeout(arg, out, deadline);
+}
+bool block(Session& s, std::vector<std::string> keys, grove::Deadline deadline, const char* what,
+           std::function<bool(BlockedClient&, std::string_view)> serve, ReplyWriter& out) {
+  return Commands::block(s, std::move(keys), deadline, what, std::move(serve), out);
+}
+
+}  // namespace kit
 
 void replay_request(Server& server, const std::vector<std::string_view>& args) {
   static std::string discarded;

@@ -18,6 +18,8 @@ const char* type_name(ValueType type) {
     case ValueType::kString: return "string";
     case ValueType::kList: return "list";
     case ValueType::kHash: return "hash";
+    case ValueType::kSet: return "set";
+    case ValueType::kZset: return "zset";
   }
   return "none";
 }
@@ -27,6 +29,8 @@ Value make_value(ValueType type) {
     case ValueType::kString: return std::string();
     case ValueType::kList: return std::make_unique<List>();
     case ValueType::kHash: return std::make_unique<Hash>();
+    case ValueType::kSet: return std::make_unique<Set>();
+    case ValueType::kZset: return std::make_unique<ZSet>();
   }
   return std::string();
 }
@@ -37,6 +41,12 @@ Value clone_value(const Value& value) {
   }
   if (const auto* hash = std::get_if<std::unique_ptr<Hash>>(&value)) {
     return std::make_unique<Hash>(**hash);
+  }
+  if (const auto* set = std::get_if<std::unique_ptr<Set>>(&value)) {
+    return std::make_unique<Set>(**set);
+  }
+  if (const auto* zset = std::get_if<std::unique_ptr<ZSet>>(&value)) {
+    return std::make_unique<ZSet>(**zset);
   }
   return std::get<std::string>(value);
 }

@@ -7,11 +7,11 @@
 //
 // Values: a Value is a variant whose alternative index is the ValueType, so TYPE and the
 // WRONGTYPE checks read one byte. A string is held inline (small keys cost what they did); an
-// aggregate (a list or a hash now; sets and sorted sets take the next alternatives) is held by
-// pointer, so the Entry stays small whatever the type. As in redis-server, an aggregate never
+// aggregate (a list, a hash, a set or a sorted set; kv/collections.h) is held by pointer, so the Entry stays small whatever the type. As in redis-server, an aggregate never
 // exists empty: the command that removes its last element deletes the key.
 //
-// Blocked clients: while `blocked_clients` is non-zero, creating a list key records the key in
+// Blocked clients: while `blocked_clients` is non-zero, creating a list or a sorted-set key records
+// the key in
 // `ready_keys` (redis-server's signalKeyAsReady), and the executor serves the clients blocked on
 // it after the command (kv/blocking.h). With nobody blocked, that costs one comparison.
 //
@@ -42,6 +42,8 @@
 #include <variant>
 #include <vector>
 
+#include "examples/kv/collections.h"
+
 namespace kv {
 
 // Wall-clock milliseconds (expiry times are absolute, so they survive a restart from the AOF).
@@ -55,8 +57,8 @@ struct StringHash {
 };
 
 // The alternative index of Value: keep the two in the same order.
-enum class ValueType : std::uint8_t { kString = 0, kList = 1, kHash = 2 };
-// TYPE's name of a type ("string", "list", "hash").
+enum class ValueType : std::uint8_t { kString = 0, kList = 1, kHash = 2, kSet = 3, kZset = 4 };
+// TYPE's name of a type ("string", "list", "hash", "set", "zset").
 const char* type_name(ValueType type);
 
 using List = std::deque<std::string>;
@@ -95,7 +97,8 @@ class Hash {
   std::unique_ptr<Table> big_;
 };
 
-using Value = std::variant<std::string, std::unique_ptr<List>, std::unique_ptr<Hash>>;
+using Value = std::variant<std::string, std::unique_ptr<List>, std::unique_ptr<Hash>,
+                           std::unique_ptr<Set>, std::unique_ptr<ZSet>>;
 
 // A fresh empty value of `type`.
 Value make_value(ValueType type);
@@ -112,6 +115,8 @@ struct Entry {
   std::string& str() { return std::get<std::string>(value); }
   List& list() { return *std::get<std::unique_ptr<List>>(value); }
   Hash& hash() { return *std::get<std::unique_ptr<Hash>>(value); }
+  Set& set() { return *std::get<std::unique_ptr<Set>>(value); }
+  ZSet& zset() { return *std::get<std::unique_ptr<ZSet>>(value); }
 };
 
 class Store {
@@ -165,7 +170,10 @@ class Store {
   void index_volatile(const std::string& key, Entry& entry);
   void unindex_volatile(Entry& entry);
   void created(const std::string& key, const Entry& entry) {
-    if (blocked_clients > 0 && entry.type() == ValueType::kList) ready_keys.push_back(key);
+    if (blocked_clients > 0 &&
+        (entry.type() == ValueType::kList || entry.type() == ValueType::kZset)) {
+      ready_keys.push_back(key);
+    }
   }
 
   Table table_;
