@@ -58,6 +58,7 @@ const double* ZSet::score(std::string_view member) const {
 }
 
 bool ZSet::set(std::string_view member, double score) {
+  if (score == 0 && !skiplist_) score = 0;  // a listpack keeps no sign on zero (redis prints "0")
   auto it = scores_.find(member);
   if (it != scores_.end()) {
     if (it->second != score) {
@@ -84,13 +85,6 @@ bool ZSet::erase(std::string_view member) {
 std::size_t ZSet::rank(std::string_view member) const {
   auto it = scores_.find(member);
   return tree_.order_of_key(Item{it->second, &it->first});
-}
-
-void ZSet::reencode() {
-  skiplist_ = scores_.size() > kMaxListpackEntries;
-  for (const auto& entry : scores_) {
-    if (entry.first.size() > kMaxListpackValue) skiplist_ = true;
-  }
 }
 
 }  // namespace kv

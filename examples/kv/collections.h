@@ -84,6 +84,10 @@ class ZSet {
   using Scores = std::unordered_map<std::string, double, MemberHash, std::equal_to<>>;
 
   ZSet() = default;
+  // Empty, in the encoding redis gives a set of `size` members of at most `longest` bytes (a
+  // stored result: ZRANGESTORE, ZUNIONSTORE, ...).
+  ZSet(std::size_t size, std::size_t longest)
+      : skiplist_(size > kMaxListpackEntries || longest > kMaxListpackValue) {}
   ZSet(const ZSet& other);
   ZSet& operator=(const ZSet&) = delete;
 
@@ -108,9 +112,6 @@ class ZSet {
   const Scores& scores() const { return scores_; }
 
   const char* encoding() const { return skiplist_ ? "skiplist" : "listpack"; }
-  // Chooses the encoding from scratch, as redis does for a stored result (ZRANGESTORE,
-  // ZUNIONSTORE, ...): listpack when small enough.
-  void reencode();
 
  private:
   Scores scores_;
