@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "examples/kv/blocking.h"
+#include "examples/kv/config.h"
 #include "examples/kv/resp.h"
 #include "examples/kv/store.h"
 #include "hub/wait.h"
@@ -53,6 +54,7 @@ void log(Session& s, const Args& args);
 void log(Session& s, std::initializer_list<std::string_view> args);
 // Whether log() records anything: lets a command skip building a record nobody keeps.
 bool logging(Session& s);
+const Config& config(Session& s);
 
 // Replies WRONGTYPE; returns true (a command's "keep the connection").
 bool wrong_type(ReplyWriter& out);

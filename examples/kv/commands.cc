@@ -109,6 +109,7 @@ struct Commands {
 
   static Store& store(Session& s) { return *s.server_.store; }
   static std::int64_t now(Session& s) { return s.now_; }
+  static Server& server(Session& s) { return s.server_; }
   static bool replaying(Session& s) { return s.info_.id == 0; }
   static bool logging(Session& s) { return s.server_.aof && !replaying(s); }
   static void log(Session& s, const Args& args) {
@@ -2372,6 +2373,10 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"zdiffstore", -4, &zset_commands::zdiffstore, "write"},
       {"zintercard", -3, &zset_commands::zintercard, "readonly"},
       {"zscan", -3, &zset_commands::zscan, "readonly"},
+      {"lcs", -3, &extra_commands::lcs, "readonly"},
+      {"hrandfield", -2, &extra_commands::hrandfield, "readonly"},
+      {"hscan", -3, &extra_commands::hscan, "readonly"},
+      {"object", -2, &extra_commands::object, "readonly"},
       {"del", -2, &Commands::del, "write"},
       {"unlink", -2, &Commands::unlink, "write"},
       {"touch", -2, &Commands::touch, "readonly"},
@@ -2472,6 +2477,7 @@ std::int64_t now(Session& s) { return Commands::now(s); }
 void log(Session& s, const Args& args) { Commands::log(s, args); }
 void log(Session& s, std::initializer_list<std::string_view> args) { Commands::log(s, args); }
 bool logging(Session& s) { return Commands::logging(s); }
+const Config& config(Session& s) { return Commands::server(s).config; }
 bool wrong_type(ReplyWriter& out) { return Commands::wrong_type(out); }
 void wrong_arity(ReplyWriter& out, std::string_view command) {
   Commands::wrong_arity(out, command);

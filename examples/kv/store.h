@@ -81,6 +81,7 @@ class Hash {
   bool erase(std::string_view field);
   std::size_t size() const { return big_ ? big_->size() : small_.size(); }
   bool empty() const { return size() == 0; }
+  const char* encoding() const { return big_ ? "hashtable" : "listpack"; }
   // Calls f(field, value) for every field, in insertion order while small.
   template <class F>
   void for_each(F&& f) const {
@@ -90,9 +91,14 @@ class Hash {
       for (const auto& [field, value] : small_) f(field, value);
     }
   }
+  using Table = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+  // The hash table once converted, null while small (HSCAN's cursor and HRANDFIELD's picks walk
+  // its buckets).
+  const Table* table() const { return big_.get(); }
+  // The small form's fields in insertion order.
+  const std::vector<std::pair<std::string, std::string>>& small() const { return small_; }
 
  private:
-  using Table = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
   std::vector<std::pair<std::string, std::string>> small_;
   std::unique_ptr<Table> big_;
 };

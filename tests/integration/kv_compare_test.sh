@@ -267,7 +267,24 @@ for key in big wide; do
   [ "$(redis-cli -p "$REDIS_PORT" hgetall $key | paste - - | sort)" = \
     "$(redis-cli -p "$KV_PORT" hgetall $key | paste - - | sort)" ] || fail "HGETALL $key differs"
 done
-echo "ok: large hashes"
+# HSCAN over the large hash with a small COUNT visits every field; HRANDFIELD picks fields of it.
+hscan_all() {
+  local port=$1 cursor=0 out
+  while :; do
+    out="$(redis-cli -p "$port" hscan big "$cursor" count 7)"
+    cursor="$(head -1 <<<"$out")"
+    tail -n +2 <<<"$out" | paste - -
+    [ "$cursor" = "0" ] && break
+  done | sed '/^\s*$/d' | sort -u
+}
+[ "$(hscan_all "$KV_PORT" | wc -l)" = 198 ] || fail "HSCAN missed fields"
+[ "$(hscan_all "$REDIS_PORT")" = "$(hscan_all "$KV_PORT")" ] || fail "HSCAN differs"
+[ "$(redis-cli -p "$KV_PORT" hrandfield big 20 | sort -u | grep -c '^f[0-9]*$')" = 20 ] \
+  || fail "HRANDFIELD 20: not 20 distinct fields"
+[ "$(redis-cli -p "$KV_PORT" hrandfield big -300 withvalues | paste - - \
+     | awk '{ if ("f" substr($2, 2) != $1) bad++ } END { print NR, bad + 0 }')" = "300 0" ] \
+  || fail "HRANDFIELD -300 WITHVALUES: wrong count or a value that is not its field's"
+echo "ok: large hashes (HSCAN, HRANDFIELD)"
 
 # Replies whose order redis leaves unspecified (sets in hash order; kv_server does not copy the
 # order of redis's hash tables): the same members, sorted. A redis-cli line per command, as in
