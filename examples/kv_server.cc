@@ -168,6 +168,10 @@ int serve(kv::Server& server) {
       throw examples::StartupError(examples::kExitBadFile, e.what());  // names the file
     }
     server.commands_processed = 0;
+    // From here on (not while replaying), a key deleted by expiry is recorded as its DEL.
+    server.store->on_expire = [&server](const std::string& key) {
+      server.aof->append({"DEL", key});
+    };
   }
 
   grove::Event stop;

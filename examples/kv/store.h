@@ -3,7 +3,7 @@
 // Model: one hash table of key -> Entry (the value and an absolute expiry time in Unix
 // milliseconds, 0 = none), plus an index of the keys that have an expiry, so the expiry actor can
 // sample them at random the way redis-server does (active expiry) while every lookup deletes an
-// expired key it meets (lazy expiry).
+// expired key it meets (lazy expiry); either way `on_expire` hears of it.
 //
 // Values: a Value is a variant whose alternative index is the ValueType, so TYPE and the
 // WRONGTYPE checks read one byte. A string is held inline (small keys cost what they did); an
@@ -166,6 +166,11 @@ class Store {
   std::uint64_t expired_keys = 0;
   std::uint64_t keyspace_hits = 0;
   std::uint64_t keyspace_misses = 0;
+
+  // Called with each key that expiry deletes (a lookup or the active sampling), just before it
+  // goes: the AOF records it as a DEL, so a replay — during which nothing expires — deletes the
+  // key where the server did, and a later write to the same key applies to a fresh value.
+  std::function<void(const std::string& key)> on_expire;
 
   // Blocking commands (see the header comment): the blocking registry counts its clients here,
   // and takes the keys that became ready.
