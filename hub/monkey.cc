@@ -4,14 +4,12 @@
 // dlsym(RTLD_NEXT); parking is IoWatcher::wait / wait_any and grove::sleep, nothing else.
 #include "hub/monkey.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +29,7 @@
 #include <vector>
 
 #include "hub/hub.h"
+#include "hub/internal/next_definition.h"
 #include "hub/io.h"
 #include "hub/wait.h"
 
@@ -55,34 +54,8 @@ constexpr unsigned bit(Patch p) { return static_cast<unsigned>(p); }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The next definitions (libc's). Each pointer starts at a stub that looks the real one up, stores
-// it and calls it, so the fast path has no "resolved yet?" branch and a call made before any
-// constructor ran (another library's initializer) still works.
+// The next definitions (libc's), resolved on first use (hub/internal/next_definition.h).
 
-[[noreturn]] void missing_symbol(const char* name) {
-  // No stdio, no allocation: this may run before anything is initialised.
-  const char prefix[] = "grove: hub/monkey: libc has no ";
-  ::syscall(SYS_write, 2, prefix, sizeof prefix - 1);
-  ::syscall(SYS_write, 2, name, std::strlen(name));
-  ::syscall(SYS_write, 2, "\n", 1);
-  std::abort();
-}
-
-template <class Fn>
-Fn next_definition(const char* name) {
-  void* p = ::dlsym(RTLD_NEXT, name);
-  if (p == nullptr) missing_symbol(name);
-  return reinterpret_cast<Fn>(p);
-}
-
-#define GROVE_NEXT(name, ret, params, args)                               \
-  ret first_##name params;                                                \
-  std::atomic<ret(*) params> next_##name{&first_##name};                  \
-  ret first_##name params {                                               \
-    auto fn = next_definition<ret(*) params>(#name);                      \
-    next_##name.store(fn, std::memory_order_relaxed);                     \
-    return fn args;                                                       \
-  }
 #define NEXT(name) (::grove::next_##name.load(std::memory_order_relaxed))
 
 GROVE_NEXT(read, ssize_t, (int fd, void* buf, size_t n), (fd, buf, n))
