@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "actors/actor.h"
+#include "actors/next_iterator.h"
 #include "actors/queue.h"
 #include "hub/errors.h"
 #include "hub/hub.h"
@@ -355,26 +356,7 @@ class IWait {
   }
 
   // for (auto& g : gevent::iwait(greenlets)): each object as it becomes ready.
-  class iterator {
-   public:
-    using value_type = W;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(IWait* it) : it_(it) { ++*this; }
-    W& operator*() { return *current_; }
-    W* operator->() { return &*current_; }
-    iterator& operator++() {
-      current_ = it_->next();
-      if (!current_) it_ = nullptr;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& a, const iterator& b) { return a.it_ == b.it_; }
-
-   private:
-    IWait* it_ = nullptr;
-    std::optional<W> current_;
-  };
+  using iterator = grove::NextIterator<IWait, W>;
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
 
