@@ -281,11 +281,23 @@ inline bool wait(Seconds timeout = std::nullopt) {
   }
 }
 
-// The hub, as gevent's get_hub() shows it: join() (the same as wait() without objects) and the
-// core hub's own calls through -> (stats, set_error_handler, run_info, ...).
+namespace threadpool {
+class ThreadPool;
+ThreadPool& hub_threadpool();  // facade/threadpool.h
+}  // namespace threadpool
+
+// The hub, as gevent's get_hub() shows it: join() (the same as wait() without objects), the
+// attribute `threadpool` (this thread's gevent::threadpool::ThreadPool, as
+// threadpool::hub_threadpool() gives it: include facade/threadpool.h to call it), and the core
+// hub's own calls through -> (stats, set_error_handler, run_info, ...).
 class HubHandle {
  public:
-  explicit HubHandle(grove::Hub& hub) : hub_(&hub) {}
+  explicit HubHandle(grove::Hub& hub)
+      : threadpool(::gevent::threadpool::hub_threadpool()), hub_(&hub) {}
+
+  // gevent's hub.threadpool. Binding it makes the pool (no thread starts until a job is given).
+  ::gevent::threadpool::ThreadPool& threadpool;
+
   bool join(Seconds timeout = std::nullopt) const { return gevent::wait(timeout); }
   grove::Hub* operator->() const noexcept { return hub_; }
   operator grove::Hub&() const noexcept { return *hub_; }  // NOLINT

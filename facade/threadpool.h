@@ -14,7 +14,8 @@
 //                             and lets each worker exit after its current job.
 //   size() / maxsize() / set_maxsize(n)   workers now; the limit (0 stops them all).
 //   submit(f, args...)        ThreadPoolExecutor's name for spawn.
-//   hub_threadpool()          this thread's pool (gevent's get_hub().threadpool), 10 workers.
+//   hub_threadpool()          this thread's pool, 10 workers: gevent's get_hub().threadpool,
+//                             which grove spells the same (a reference member of get_hub()).
 //
 // The calling greenlet waits cooperatively: the hub keeps running its other greenlets. A job
 // owns copies of f and its arguments, so a caller killed while its job runs leaves it harmless:
@@ -250,10 +251,8 @@ class ThreadPoolExecutor : public ThreadPool {
   }
 };
 
-// This thread's pool (gevent's get_hub().threadpool).
-inline ThreadPool& hub_threadpool() {
-  thread_local ThreadPool pool(10);
-  return pool;
-}
+// This thread's pool, 10 workers started as jobs need them; also get_hub().threadpool
+// (facade/threadpool.cc).
+ThreadPool& hub_threadpool();
 
 }  // namespace gevent::threadpool
