@@ -134,7 +134,8 @@ class BaseServer {
     if (listener_.has_socket()) {
       server_ = std::make_unique<Core>(listener_.take_socket(), std::move(handler), options);
     } else {
-      server_ = std::make_unique<Core>(listener_.address().to_string(), std::move(handler), options);
+      server_ =
+          std::make_unique<Core>(listener_.address().to_string(), std::move(handler), options);
     }
     server_->start();
   }
