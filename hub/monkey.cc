@@ -7,8 +7,11 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -437,27 +440,24 @@ int poll_events_to_io(short events) {
   return io == 0 ? kIoRead : io;  // errors and hang-ups are reported to a read interest
 }
 
-int cooperative_poll(pollfd* fds, nfds_t n, Deadline deadline) {
+// Waits for one of `fds` to be ready. With a `mask` (ppoll's), every readiness check is a
+// zero-timeout ppoll under that mask, so a signal the mask unblocks that is pending then is
+// delivered to its handler and the call fails with EINTR, as ppoll would; `signal_fd` (a
+// signalfd for those signals, or -1) wakes the wait when one arrives meanwhile.
+int cooperative_poll(pollfd* fds, nfds_t n, Deadline deadline, const sigset_t* mask = nullptr,
+                     int signal_fd = -1) {
   for (;;) {
-    const int r = NEXT(poll)(fds, n, 0);
+    static constexpr timespec kNoWait{0, 0};
+    const int r = mask != nullptr ? NEXT(ppoll)(fds, n, &kNoWait, mask) : NEXT(poll)(fds, n, 0);
     if (r != 0) {
-      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && errno == EINTR && mask == nullptr) continue;
       return r;
     }
     if (deadline.passed()) return 0;
-    if (n == 0) {  // poll(NULL, 0, ms): a sleep
-      if (deadline.is_never()) {
-        Waiter forever;
-        (void)forever.wait(Deadline::never(), "poll with no fds");
-      } else {
-        grove::sleep(deadline.remaining());
-      }
-      return 0;
-    }
-    std::vector<IoWatcher> watchers(n);
+    std::vector<IoWatcher> watchers(n + 1);
     std::vector<IoWatcher*> waiting;
     std::vector<std::unique_ptr<ParkedOn>> parked;
-    waiting.reserve(n);
+    waiting.reserve(n + 1);
     parked.reserve(n);
     for (nfds_t i = 0; i < n; ++i) {
       if (fds[i].fd < 0) continue;
@@ -465,7 +465,11 @@ int cooperative_poll(pollfd* fds, nfds_t n, Deadline deadline) {
       waiting.push_back(&watchers[i]);
       parked.push_back(std::make_unique<ParkedOn>(state_of(fds[i].fd), watchers[i]));
     }
-    if (waiting.empty()) {  // only negative fds: nothing can become ready
+    if (signal_fd >= 0) {
+      watchers[n].reset(signal_fd, kIoRead);
+      waiting.push_back(&watchers[n]);
+    }
+    if (waiting.empty()) {  // poll(NULL, 0, ms), or only negative fds: a sleep
       if (deadline.is_never()) {
         Waiter forever;
         (void)forever.wait(Deadline::never(), "poll with no fds");
@@ -480,6 +484,33 @@ int cooperative_poll(pollfd* fds, nfds_t n, Deadline deadline) {
       // The next poll reports the closed fd (POLLNVAL).
     }
   }
+}
+
+// ppoll with a signal mask on a greenlet. The signals the mask unblocks (blocked in the thread,
+// absent from the mask) are the ones the caller waits for: a signalfd on them wakes the wait, and
+// the zero-timeout ppoll under the mask then delivers the signal and returns EINTR. Signals the
+// mask would block but the thread does not are not held back meanwhile: the thread keeps
+// running other greenlets, which must get their signals.
+int cooperative_ppoll(pollfd* fds, nfds_t n, Deadline deadline, const sigset_t* mask) {
+  sigset_t thread_mask;
+  if (::pthread_sigmask(SIG_SETMASK, nullptr, &thread_mask) != 0) return -1;
+  sigset_t awaited;
+  sigemptyset(&awaited);
+  bool any = false;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sigismember(&thread_mask, sig) == 1 && sigismember(mask, sig) == 0) {
+      sigaddset(&awaited, sig);
+      any = true;
+    }
+  }
+  if (!any) return cooperative_poll(fds, n, deadline, mask);
+  const int signal_fd = ::signalfd(-1, &awaited, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) return -1;
+  struct Closer {
+    int fd;
+    ~Closer() { NEXT(close)(fd); }
+  } closer{signal_fd};
+  return cooperative_poll(fds, n, deadline, mask, signal_fd);
 }
 
 Deadline deadline_from_ms(int ms) {
@@ -717,8 +748,10 @@ int ppoll(pollfd* fds, nfds_t n, const timespec* tmo, const sigset_t* mask) {
     errno = EINVAL;
     return -1;
   }
-  return grove::cooperative_poll(
-      fds, n, tmo == nullptr ? grove::Deadline::never() : grove::Deadline::after(grove::seconds_of(*tmo)));
+  const grove::Deadline deadline =
+      tmo == nullptr ? grove::Deadline::never() : grove::Deadline::after(grove::seconds_of(*tmo));
+  if (mask == nullptr) return grove::cooperative_poll(fds, n, deadline);
+  return grove::cooperative_ppoll(fds, n, deadline, mask);
 }
 
 int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {

@@ -17,7 +17,13 @@
 //     ioctl FIONBIO, SOCK_NONBLOCK, MSG_DONTWAIT) keeps getting EAGAIN; fcntl(F_GETFL) reports
 //     the program's own flag, not the one set behind its back.
 //   - poll/ppoll/select (any pollable fd: sockets, pipes, eventfds) park until one fd is ready or
-//     the timeout passes; ppoll's signal mask is not applied while parked.
+//     the timeout passes. ppoll's signal mask is honoured for the signals it unblocks (blocked in
+//     the thread, absent from the mask — what a ppoll caller waits for): one pending when the
+//     call starts, or arriving while it is parked, is delivered to its handler under the mask
+//     and the call fails with EINTR, as ppoll does. The thread's own mask is not changed while
+//     the greenlet is parked (other greenlets run on the thread meanwhile), so signals the mask
+//     would block but the thread does not are not held back, and one the thread does not block
+//     runs its handler without ending the call.
 //   - sleep, usleep, nanosleep, clock_nanosleep (realtime/monotonic/boottime clocks) are
 //     grove::sleep.
 //   - close (and dup2/dup3 over an fd) from another greenlet of the same hub wakes a greenlet

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -387,4 +389,101 @@ GROVE_TEST(Monkey, AThreadWithoutAHubKeepsBlockingSemantics) {
   ASSERT_EQ(::write(p.b, "t", 1), 1);
   reader.join();
   EXPECT_EQ(result.load(), 1);
+}
+
+namespace {
+std::atomic<int> usr1_handled{0};
+void on_usr1(int) { usr1_handled.fetch_add(1); }
+
+// Blocks SIGUSR1 on this thread and handles it with on_usr1, for the scope's life.
+struct Usr1Blocked {
+  struct sigaction previous {};
+  sigset_t old_mask;
+  Usr1Blocked() {
+    struct sigaction sa {};
+    sa.sa_handler = &on_usr1;
+    sigemptyset(&sa.sa_mask);
+    EXPECT_EQ(::sigaction(SIGUSR1, &sa, &previous), 0);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    EXPECT_EQ(::pthread_sigmask(SIG_BLOCK, &usr1, &old_mask), 0);
+    usr1_handled.store(0);
+  }
+  ~Usr1Blocked() {
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);  // a pending SIGUSR1 lands on on_usr1
+    ::sigaction(SIGUSR1, &previous, nullptr);
+  }
+  // The thread's mask without SIGUSR1: what a ppoll that waits for it passes.
+  sigset_t unblocking() const {
+    sigset_t m;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &m);
+    sigdelset(&m, SIGUSR1);
+    return m;
+  }
+};
+}  // namespace
+
+// ppoll's mask unblocks SIGUSR1: the signal, sent while the greenlet is parked, wakes it, runs
+// the handler and ends the call with EINTR; the thread ran another greenlet meanwhile.
+GROVE_TEST(Monkey, PpollsMaskLetsTheSignalItUnblocksEndTheWaitWithEintr) {
+  patch();
+  Pair p;
+  Usr1Blocked blocked;
+  const sigset_t mask = blocked.unblocking();
+  int result = 0;
+  int error = 0;
+  bool sender_ran_first = false;
+  auto waiter = grove::spawn_fiber([&] {
+    pollfd pfd{p.a, POLLIN, 0};
+    timespec tmo{20, 0};
+    result = ::ppoll(&pfd, 1, &tmo, &mask);
+    error = errno;
+  });
+  auto sender = grove::spawn_fiber([&] {
+    sender_ran_first = waiter->state() == grove::FiberState::kParked;
+    ::pthread_kill(::pthread_self(), SIGUSR1);  // pending: the thread blocks it
+  });
+  ASSERT_TRUE(waiter->join(grove::Deadline::after(30)));
+  EXPECT_TRUE(sender_ran_first);
+  EXPECT_EQ(result, -1);
+  EXPECT_EQ(error, EINTR);
+  EXPECT_EQ(usr1_handled.load(), 1);
+}
+
+// A mask that keeps SIGUSR1 blocked: the pending signal neither wakes nor ends the wait, which
+// times out; the signal stays pending until the thread unblocks it.
+GROVE_TEST(Monkey, PpollsMaskThatKeepsTheSignalBlockedLeavesItPending) {
+  patch();
+  Pair p;
+  {
+    Usr1Blocked blocked;
+    sigset_t mask;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);  // SIGUSR1 stays blocked
+    ::pthread_kill(::pthread_self(), SIGUSR1);
+    pollfd pfd{p.a, POLLIN, 0};
+    timespec tmo{0, 50'000'000};
+    errno = 0;
+    EXPECT_EQ(::ppoll(&pfd, 1, &tmo, &mask), 0);
+    EXPECT_EQ(usr1_handled.load(), 0);
+    sigset_t pending;
+    ::sigpending(&pending);
+    EXPECT_EQ(sigismember(&pending, SIGUSR1), 1);
+  }
+  EXPECT_EQ(usr1_handled.load(), 1);  // delivered once the scope unblocked it
+}
+
+// A signal already pending when the call starts ends it at once, before any wait.
+GROVE_TEST(Monkey, PpollsMaskDeliversASignalAlreadyPending) {
+  patch();
+  Pair p;
+  Usr1Blocked blocked;
+  const sigset_t mask = blocked.unblocking();
+  ::pthread_kill(::pthread_self(), SIGUSR1);
+  pollfd pfd{p.a, POLLIN, 0};
+  timespec tmo{20, 0};
+  errno = 0;
+  EXPECT_EQ(::ppoll(&pfd, 1, &tmo, &mask), -1);
+  EXPECT_EQ(errno, EINTR);
+  EXPECT_EQ(usr1_handled.load(), 1);
 }
