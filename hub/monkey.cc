@@ -149,6 +149,8 @@ struct FdState {
   std::atomic<std::int64_t> recv_timeout_ns{0};  // SO_RCVTIMEO, 0 = none
   std::atomic<std::int64_t> send_timeout_ns{0};  // SO_SNDTIMEO, 0 = none
   Parked* parked = nullptr;                      // guarded by parked_mutex
+  std::uint64_t closes = 0;                      // times closed; guarded by parked_mutex
+  bool closing = false;  // a close handed to other hubs is under way; guarded by parked_mutex
 };
 
 constexpr int kChunkBits = 10;
@@ -269,6 +271,7 @@ struct FdClosed {};
 struct Parked {
   IoWatcher* watcher;
   Hub* hub;
+  std::uint64_t closes;  // the fd's close count when it parked: a later close wakes it
   Parked* prev = nullptr;
   Parked* next = nullptr;
 };
@@ -277,9 +280,10 @@ std::mutex parked_mutex;
 
 class ParkedOn {
  public:
-  ParkedOn(FdState* st, IoWatcher& watcher) : st_(st), entry_{&watcher, &Hub::current()} {
+  ParkedOn(FdState* st, IoWatcher& watcher) : st_(st), entry_{&watcher, &Hub::current(), 0} {
     if (st_ == nullptr) return;
     std::lock_guard lock(parked_mutex);
+    entry_.closes = st_->closes;
     entry_.next = st_->parked;
     if (st_->parked != nullptr) st_->parked->prev = &entry_;
     st_->parked = &entry_;
@@ -302,18 +306,103 @@ class ParkedOn {
   Parked entry_;
 };
 
-// Wakes, with FdClosed, the greenlets of this thread's hub parked on `fd`.
-void wake_parked(int fd) {
-  FdState* st = find_state(fd);
-  if (st == nullptr) return;
-  const Hub* hub = Hub::current_if_exists();
-  if (hub == nullptr) return;
-  std::lock_guard lock(parked_mutex);
-  for (Parked* p = st->parked; p != nullptr; p = p->next) {
-    if (p->hub != hub) continue;
+// On `hub`'s thread: wakes, with FdClosed, its greenlets that parked on the fd before its close
+// number `closes` (later ones wait on whatever file took the number since). Caller holds
+// parked_mutex.
+void wake_closed_locked(FdState& st, const Hub* hub, std::uint64_t closes) {
+  for (Parked* p = st.parked; p != nullptr; p = p->next) {
+    if (p->hub != hub || p->closes >= closes) continue;
     p->watcher->stop();  // the fd leaves the poller before its number can be reused
     (void)p->watcher->cancel(std::make_exception_ptr(FdClosed{}));
   }
+}
+
+// The hubs, other than `here`, with greenlets parked on the fd before close number `closes`.
+// Caller holds parked_mutex.
+std::vector<const Hub*> other_hubs_locked(const FdState& st, const Hub* here,
+                                          std::uint64_t closes) {
+  std::vector<const Hub*> others;
+  for (const Parked* p = st.parked; p != nullptr; p = p->next) {
+    if (p->hub != here && p->closes < closes &&
+        std::find(others.begin(), others.end(), p->hub) == others.end()) {
+      others.push_back(p->hub);
+    }
+  }
+  return others;
+}
+
+// `fd` is being replaced by dup2/dup3: wakes the greenlets parked on it with EBADF. Those of
+// this thread's hub at once; those of other hubs (a dup2 from another thread) through their hub's
+// inbox (the number stays valid meanwhile: it names the new file, so their hub's poller can
+// still register it).
+void wake_parked(int fd) {
+  FdState* st = find_state(fd);
+  if (st == nullptr) return;
+  const Hub* here = Hub::current_if_exists();
+  std::vector<const Hub*> others;
+  std::uint64_t closes = 0;
+  {
+    std::lock_guard lock(parked_mutex);
+    closes = ++st->closes;
+    if (here != nullptr) wake_closed_locked(*st, here, closes);
+    others = other_hubs_locked(*st, here, closes);
+  }
+  for (const Hub* hub : others) {
+    (void)Hub::remote_of(hub).post([st, closes] {
+      std::lock_guard lock(parked_mutex);
+      wake_closed_locked(*st, Hub::current_if_exists(), closes);
+    });
+  }
+}
+
+// close(fd) for a program that patched sockets. Greenlets of this thread's hub parked on the fd
+// are woken with EBADF and the fd closed at once. When greenlets of another hub are parked on it
+// (a close from another thread), the fd must not disappear under their hub's poller (a
+// registration it has not applied yet would name a closed fd), so the close is handed to those
+// hubs: each wakes its greenlets with EBADF, and the last one closes the fd. The caller gets 0 at
+// once; the fd's number stays taken until then.
+int close_tracked(int fd) {
+  FdState* st = find_state(fd);
+  if (st == nullptr) return NEXT(close)(fd);
+  const Hub* here = Hub::current_if_exists();
+  std::vector<const Hub*> others;
+  {
+    std::lock_guard lock(parked_mutex);
+    if (st->closing) {  // a second close of an fd being closed
+      errno = EBADF;
+      return -1;
+    }
+    const std::uint64_t closes = ++st->closes;
+    if (here != nullptr) wake_closed_locked(*st, here, closes);
+    others = other_hubs_locked(*st, here, closes);
+    if (!others.empty()) st->closing = true;
+  }
+  if (others.empty()) {
+    forget(fd);
+    return NEXT(close)(fd);
+  }
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(others.size());
+  auto finish = [fd, st, remaining] {
+    if (remaining->fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    forget(fd);
+    {
+      std::lock_guard lock(parked_mutex);
+      st->closing = false;
+    }
+    NEXT(close)(fd);
+  };
+  for (const Hub* hub : others) {
+    const bool posted = Hub::remote_of(hub).post([st, finish] {
+      {
+        std::lock_guard lock(parked_mutex);
+        // Every greenlet of this hub on the fd, also one that parked after the close began.
+        wake_closed_locked(*st, Hub::current_if_exists(), std::numeric_limits<std::uint64_t>::max());
+      }
+      finish();
+    });
+    if (!posted) finish();  // that hub is gone, and its greenlets with it
+  }
+  return 0;
 }
 
 Deadline deadline_after_ns(std::int64_t ns) {
@@ -867,13 +956,8 @@ int socketpair(int domain, int type, int protocol, int* sv) {
 }
 
 int close(int fd) {
-  if (grove::socket_patched()) {
-    if (grove::find_state(fd) != nullptr) {
-      grove::wake_parked(fd);
-      grove::forget(fd);
-    }
-  }
-  return NEXT(close)(fd);
+  if (!grove::socket_patched()) [[likely]] return NEXT(close)(fd);
+  return grove::close_tracked(fd);
 }
 
 int dup(int fd) noexcept {

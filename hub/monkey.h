@@ -26,8 +26,15 @@
 //     runs its handler without ending the call.
 //   - sleep, usleep, nanosleep, clock_nanosleep (realtime/monotonic/boottime clocks) are
 //     grove::sleep.
-//   - close (and dup2/dup3 over an fd) from another greenlet of the same hub wakes a greenlet
-//     parked in a call on that fd: the call fails with EBADF (gevent's cancel_wait rule).
+//   - close (and dup2/dup3 over an fd) wakes a greenlet parked in a call on that fd: the call
+//     fails with EBADF (gevent's cancel_wait rule). From another greenlet of the same hub, at
+//     once (the fd leaves the poller before it is closed). From another thread (or another
+//     hub's greenlet), through the parked greenlet's hub inbox, when that hub next runs its
+//     callbacks (promptly, unless one of its greenlets blocks the hub): close() returns 0 at
+//     once and that hub closes the fd after waking its greenlets, so the fd never disappears
+//     under its poller and its number is not reused before they are gone; a second close in
+//     between fails with EBADF. dup2/dup3 from another thread replace the fd at once (the
+//     number then names the new file) and wake the parked greenlets the same way.
 //   - a parked call is a wait point: a kill or an expired grove::Timeout is thrown out of it, as
 //     from any wait. It unwinds through the library's C frames (built with unwind tables, as
 //     Debian builds them): the library's object (a connection) is then in an unknown state and
@@ -44,10 +51,8 @@
 // branches more than libc's; a patched call on a ready socket one table load more.
 //
 // Thread: patch_*() and is_patched() from any thread, at any time; patching is process-wide,
-// idempotent, and cannot be undone (as in gevent). Limits: fds below 1,048,576; a close from
-// another thread does not wake a greenlet parked on that fd (as with threads, closing an fd
-// another thread waits on is a race); a socket shared with a child process (fork) shares the
-// non-blocking flag set behind the program's back.
+// idempotent, and cannot be undone (as in gevent). Limits: fds below 1,048,576; a socket shared
+// with a child process (fork) shares the non-blocking flag set behind the program's back.
 //
 //   grove::patch_socket();
 //   grove::patch_time();

@@ -487,3 +487,62 @@ GROVE_TEST(Monkey, PpollsMaskDeliversASignalAlreadyPending) {
   EXPECT_EQ(errno, EINTR);
   EXPECT_EQ(usr1_handled.load(), 1);
 }
+
+// A close from another thread: the parked read fails with EBADF (through the hub's inbox), and
+// a greenlet parked in poll on the fd sees it closed (POLLNVAL); nothing hangs.
+GROVE_TEST(Monkey, CloseFromAnotherThreadWakesTheParkedCallsWithEbadf) {
+  patch();
+  Pair reading;
+  Pair polling;
+  ssize_t result = 0;
+  int error = 0;
+  auto reader = grove::spawn_fiber([&] {
+    char buf[4];
+    result = ::read(reading.a, buf, sizeof buf);
+    error = errno;
+  });
+  int polled = 0;
+  short revents = 0;
+  auto poller = grove::spawn_fiber([&] {
+    pollfd pfd{polling.a, POLLIN, 0};
+    polled = ::poll(&pfd, 1, 20'000);
+    revents = pfd.revents;
+  });
+  grove::yield();
+  ASSERT_EQ(reader->state(), grove::FiberState::kParked);
+  ASSERT_EQ(poller->state(), grove::FiberState::kParked);
+  std::thread closer([&] {
+    EXPECT_EQ(::close(reading.a), 0);
+    EXPECT_EQ(::close(polling.a), 0);
+  });
+  closer.join();  // blocks this greenlet's thread; the wakes wait in the hub's inbox meanwhile
+  reading.a = -1;
+  polling.a = -1;
+  ASSERT_TRUE(reader->join(grove::Deadline::after(10)));
+  ASSERT_TRUE(poller->join(grove::Deadline::after(10)));
+  EXPECT_EQ(result, -1);
+  EXPECT_EQ(error, EBADF);
+  EXPECT_EQ(polled, 1);
+  EXPECT_NE(revents & POLLNVAL, 0);
+}
+
+// The same once the hub's poller has registered the fd (the hub polled before the close).
+GROVE_TEST(Monkey, CloseFromAnotherThreadWakesACallTheHubAlreadyPolledFor) {
+  patch();
+  Pair p;
+  ssize_t result = 0;
+  int error = 0;
+  auto reader = grove::spawn_fiber([&] {
+    char buf[4];
+    result = ::read(p.a, buf, sizeof buf);
+    error = errno;
+  });
+  grove::sleep(0.01);  // the hub polls: the reader's fd is in the poller
+  ASSERT_EQ(reader->state(), grove::FiberState::kParked);
+  std::thread closer([&] { EXPECT_EQ(::close(p.a), 0); });
+  closer.join();
+  p.a = -1;
+  ASSERT_TRUE(reader->join(grove::Deadline::after(10)));
+  EXPECT_EQ(result, -1);
+  EXPECT_EQ(error, EBADF);
+}
