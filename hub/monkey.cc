@@ -31,10 +31,12 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "hub/hub.h"
 #include "hub/io.h"
+#include "hub/local.h"
 #include "hub/wait.h"
 
 namespace grove {
@@ -148,6 +150,13 @@ struct FdState {
   std::atomic<std::uint8_t> mode{0};
   std::atomic<std::int64_t> recv_timeout_ns{0};  // SO_RCVTIMEO, 0 = none
   std::atomic<std::int64_t> send_timeout_ns{0};  // SO_SNDTIMEO, 0 = none
+  // A stream socket whose last read found its receive queue empty (EAGAIN, or fewer bytes than
+  // asked): the next read on a greenlet waits for readiness before it tries, instead of a read
+  // that would fail (nginx's rule). A hint: a wrong "drained" costs one poll, never a result.
+  std::atomic<bool> drained{false};
+  // Moved whenever the fd's number may name another file (closed, or a new socket or dup took
+  // it): a hub's kept watchers for the number are re-set before their next use.
+  std::atomic<std::uint64_t> generation{0};
   Parked* parked = nullptr;                      // guarded by parked_mutex
   std::uint64_t closes = 0;                      // times closed; guarded by parked_mutex
   bool closing = false;  // a close handed to other hubs is under way; guarded by parked_mutex
@@ -242,7 +251,11 @@ std::uint8_t classify(int fd, FdState& st) {
 
 // Forgets what was known about `fd` (a new socket took its number, or it was closed).
 void forget(int fd) noexcept {
-  if (FdState* st = find_state(fd)) st->mode.store(0, std::memory_order_release);
+  if (FdState* st = find_state(fd)) {
+    st->generation.fetch_add(1, std::memory_order_acq_rel);
+    st->drained.store(false, std::memory_order_relaxed);
+    st->mode.store(0, std::memory_order_release);
+  }
 }
 
 // A dup of `from` now lives at `to`: same open file, same flags.
@@ -259,6 +272,8 @@ void copy_state(int from, int to) {
                              std::memory_order_relaxed);
   dst->send_timeout_ns.store(src->send_timeout_ns.load(std::memory_order_relaxed),
                              std::memory_order_relaxed);
+  dst->drained.store(false, std::memory_order_relaxed);
+  dst->generation.fetch_add(1, std::memory_order_acq_rel);
   dst->mode.store(m, std::memory_order_release);
 }
 
@@ -409,20 +424,96 @@ Deadline deadline_after_ns(std::int64_t ns) {
   return ns > 0 ? Deadline::after(static_cast<double>(ns) * 1e-9) : Deadline::never();
 }
 
+// ---------------------------------------------------------------------------------------------
+// The watchers a hub keeps per fd, one per direction, from one blocking call to the next. A
+// watcher made for each call would cost an epoll_ctl per wait: libev re-registers the fd of a
+// watcher whose fd was just set, in case the number now names another file. A kept watcher
+// that is re-armed in the pass that reported it costs none. They live on the hub's main fiber
+// (destroyed with the hub) and are inactive whenever no greenlet waits on them, so destroying
+// them never touches the loop.
+
+struct KeptWatchers {
+  struct Entry {
+    std::uint64_t generation = 0;
+    IoWatcher read;
+    IoWatcher write;
+  };
+  std::vector<std::unique_ptr<Entry>> by_fd;
+};
+
+const std::uint64_t kept_watchers_key = internal::next_local_key();
+
+void destroy_kept(void* v) noexcept { delete static_cast<KeptWatchers*>(v); }
+
+// Looked up on the hub's main fiber each time (a scan of its few locals): a cache keyed by the
+// hub's address could outlive the hub and match a new one made at the same address.
+KeptWatchers& kept_watchers() {
+  Fiber& main = Hub::current().main_fiber();
+  auto* kept = static_cast<KeptWatchers*>(main.local(kept_watchers_key));
+  if (kept == nullptr) {
+    kept = new KeptWatchers();
+    main.set_local(kept_watchers_key, kept, &destroy_kept);
+  }
+  return *kept;
+}
+
+// This hub's kept watcher for `fd` and one direction, or null when a greenlet already waits on
+// it (two greenlets reading one socket: the second gets a watcher of its own).
+IoWatcher* kept_watcher(FdState* st, int fd, int events) {
+  KeptWatchers& kept = kept_watchers();
+  const auto index = static_cast<std::size_t>(fd);
+  if (index >= kept.by_fd.size()) kept.by_fd.resize(index + 1);
+  std::unique_ptr<KeptWatchers::Entry>& e = kept.by_fd[index];
+  const std::uint64_t generation = st->generation.load(std::memory_order_acquire);
+  if (e == nullptr) {
+    e = std::make_unique<KeptWatchers::Entry>();
+    e->read.reset(fd, kIoRead);
+    e->write.reset(fd, kIoWrite);
+    e->generation = generation;
+  } else if (e->generation != generation) {
+    if (e->read.has_waiter() || e->write.has_waiter()) return nullptr;
+    e->read.reset(fd, kIoRead);
+    e->write.reset(fd, kIoWrite);
+    e->generation = generation;
+  }
+  IoWatcher& w = events == kIoRead ? e->read : e->write;
+  return w.has_waiter() ? nullptr : &w;
+}
+
+// How long a kept watcher waits before it is re-set (re-registered with the poller): an fd
+// closed behind grove's back (a close inside libc, such as fclose of an fdopen'd socket) and its
+// number reused by a file the poller does not know would otherwise never report ready.
+constexpr double kKeptWatcherRecheckSeconds = 1.0;
+
 // Waits until `fd` is ready for `events` for a call that would block. Returns 0 when it is,
 // else the errno the blocking call would give: EAGAIN when `deadline` passed, EBADF when the fd
 // was closed meanwhile. On a greenlet it parks; elsewhere (a thread without a hub, the hub's
 // loop) it blocks in libc's poll, as the blocking call would have.
 int wait_fd(FdState* st, int fd, int events, Deadline deadline) {
   if (on_greenlet()) {
-    IoWatcher watcher(fd, events);
-    ParkedOn parked(st, watcher);
+    IoWatcher* watcher = st != nullptr ? kept_watcher(st, fd, events) : nullptr;
+    const bool kept = watcher != nullptr;
+    std::optional<IoWatcher> own;
+    if (!kept) watcher = &own.emplace(fd, events);
+    ParkedOn parked(st, *watcher);
+    // A wait that ends without readiness (timeout, kill, close) leaves the watcher active.
+    struct StopAfter {
+      IoWatcher& w;
+      ~StopAfter() { w.stop(); }
+    } stop_after{*watcher};
     try {
-      if (watcher.wait(deadline, "blocking socket call") == 0) return EAGAIN;
+      for (;;) {
+        Deadline slice = deadline;
+        if (kept && deadline.remaining() > kKeptWatcherRecheckSeconds) {
+          slice = Deadline::after(kKeptWatcherRecheckSeconds);
+        }
+        if (watcher->wait(slice, "blocking socket call") != 0) return 0;
+        if (deadline.passed() || slice.seconds() == deadline.seconds()) return EAGAIN;
+        watcher->reset(fd, events);
+      }
     } catch (const FdClosed&) {
       return EBADF;
     }
-    return 0;
   }
   pollfd pfd{fd, static_cast<short>(((events & kIoRead) ? POLLIN : 0) |
                                     ((events & kIoWrite) ? POLLOUT : 0)),
@@ -461,6 +552,44 @@ auto once(FdState* st, int fd, int events, bool receive, Op op) -> decltype(op()
       errno = w;
       return -1;
     }
+  }
+}
+
+// A read of up to `requested` bytes (read, readv, recv, recvfrom): once(), with readiness
+// tracked per stream socket. A read that returns fewer bytes than asked, or EAGAIN, leaves the
+// socket marked drained, and the next read on a greenlet parks until the poller reports it
+// readable before it tries: a request/response client (write, then read the answer) costs one
+// read per answer instead of a failing read and a second one.
+template <class Op>
+ssize_t receive(FdState* st, int fd, std::size_t requested, Op op) {
+  if (!(st->mode.load(std::memory_order_relaxed) & kStream) || requested == 0) {
+    return once(st, fd, kIoRead, true, op);
+  }
+  Deadline deadline;
+  bool started = false;  // the socket timeout runs from the first wait
+  bool wait_first = st->drained.load(std::memory_order_relaxed) && on_greenlet();
+  for (;;) {
+    if (wait_first) {
+      if (!started) {
+        deadline = deadline_after_ns(st->recv_timeout_ns.load(std::memory_order_relaxed));
+        started = true;
+      }
+      if (const int w = wait_fd(st, fd, kIoRead, deadline)) {
+        errno = w;
+        return -1;
+      }
+      wait_first = false;
+    }
+    const ssize_t r = op();
+    if (r >= 0) {
+      st->drained.store(r > 0 && static_cast<std::size_t>(r) < requested,
+                        std::memory_order_relaxed);
+      return r;
+    }
+    const int e = errno;
+    if (e == EINTR) continue;
+    if (!would_block(e)) return r;
+    wait_first = true;
   }
 }
 
@@ -676,7 +805,7 @@ extern "C" {
 ssize_t read(int fd, void* buf, size_t n) {
   FdState* st = grove::managed(fd);
   if (st == nullptr) [[likely]] return NEXT(read)(fd, buf, n);
-  return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(read)(fd, buf, n); });
+  return grove::receive(st, fd, n, [&] { return NEXT(read)(fd, buf, n); });
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
@@ -690,7 +819,8 @@ ssize_t write(int fd, const void* buf, size_t n) {
 ssize_t readv(int fd, const iovec* iov, int cnt) {
   FdState* st = grove::managed(fd);
   if (st == nullptr) [[likely]] return NEXT(readv)(fd, iov, cnt);
-  return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(readv)(fd, iov, cnt); });
+  return grove::receive(st, fd, grove::iov_total(iov, cnt),
+                        [&] { return NEXT(readv)(fd, iov, cnt); });
 }
 
 ssize_t writev(int fd, const iovec* iov, int cnt) {
@@ -714,7 +844,10 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
       return NEXT(recv)(fd, p + done, n - done, flags);
     });
   }
-  return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(recv)(fd, buf, n, flags); });
+  if ((flags & MSG_PEEK) != 0) {  // a peek leaves the data queued: no readiness to track
+    return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(recv)(fd, buf, n, flags); });
+  }
+  return grove::receive(st, fd, n, [&] { return NEXT(recv)(fd, buf, n, flags); });
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen_t* len) {
@@ -728,8 +861,11 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen
       return NEXT(recvfrom)(fd, p + done, n - done, flags, from, len);
     });
   }
-  return grove::once(st, fd, grove::kIoRead, true,
-                     [&] { return NEXT(recvfrom)(fd, buf, n, flags, from, len); });
+  if ((flags & MSG_PEEK) != 0) {
+    return grove::once(st, fd, grove::kIoRead, true,
+                       [&] { return NEXT(recvfrom)(fd, buf, n, flags, from, len); });
+  }
+  return grove::receive(st, fd, n, [&] { return NEXT(recvfrom)(fd, buf, n, flags, from, len); });
 }
 
 ssize_t recvmsg(int fd, msghdr* msg, int flags) {

@@ -48,7 +48,17 @@
 // DNS (getaddrinfo, gethostbyname) goes through net/'s resolver: grove::net::patch_dns().
 //
 // Cost: unpatched, or on an fd that is not a socket, a call costs one or two predictable
-// branches more than libc's; a patched call on a ready socket one table load more.
+// branches more than libc's; a patched call on a ready socket one table load more. System calls
+// are the currency of a blocking client's round trip, so a parked call adds as few as it can:
+//   - readiness is tracked per stream socket (nginx's rule): a read that returns fewer bytes
+//     than asked, or EAGAIN, marks it drained, and the next read on a greenlet parks until the
+//     poller reports it readable instead of trying a read that would fail. A request/response
+//     client (write, then read the answer) costs one read per answer. MSG_PEEK is not tracked.
+//   - each hub keeps one watcher per fd and direction from one wait to the next (on its main
+//     fiber, freed with the hub): re-armed in the pass that reported it, it costs no epoll_ctl.
+//     A kept watcher whose wait lasts a second is re-registered with the poller (one epoll_ctl
+//     per second of waiting), so an fd closed behind grove's back (inside libc: fclose of an
+//     fdopen'd socket, close_range) whose number a new file took still gets its readiness.
 //
 // Thread: patch_*() and is_patched() from any thread, at any time; patching is process-wide,
 // idempotent, and cannot be undone (as in gevent). Limits: fds below 1,048,576; a socket shared

@@ -546,3 +546,47 @@ GROVE_TEST(Monkey, CloseFromAnotherThreadWakesACallTheHubAlreadyPolledFor) {
   EXPECT_EQ(result, -1);
   EXPECT_EQ(error, EBADF);
 }
+
+// A short read marks a stream socket drained, and the next read waits for readiness before it
+// tries: data that arrived meanwhile is still read at once, and so is data that comes later.
+GROVE_TEST(Monkey, AReadAfterAShortReadStillGetsDataThatIsAlreadyThere) {
+  patch();
+  Pair p;
+  char buf[16];
+  ASSERT_EQ(::write(p.b, "ab", 2), 2);
+  ASSERT_EQ(::read(p.a, buf, sizeof buf), 2);  // fewer than asked: drained
+  ASSERT_EQ(::write(p.b, "cd", 2), 2);          // arrives before the next read
+  ASSERT_EQ(::read(p.a, buf, sizeof buf), 2);
+  EXPECT_EQ(std::string(buf, 2), "cd");
+  auto writer = grove::spawn_fiber([&] { (void)::write(p.b, "ef", 2); });
+  ASSERT_EQ(::read(p.a, buf, sizeof buf), 2);  // drained again: parks until the writer ran
+  EXPECT_EQ(std::string(buf, 2), "ef");
+}
+
+// The number of a socket a greenlet waited on is closed behind grove's back (a close made
+// inside libc does not pass through close()) and taken by a new non-blocking socket in the same
+// pass: the hub's kept watcher for the number still thinks it registered, and is re-set after
+// a while, so the read on the new socket ends when its data comes instead of never.
+GROVE_TEST(Monkey, AWaitOnAnFdNumberReusedBehindGrovesBackStillEnds) {
+  patch();
+  Pair p;
+  auto writer = grove::spawn_fiber([&] { (void)::write(p.b, "1", 1); });
+  char buf[4];
+  ASSERT_EQ(::read(p.a, buf, sizeof buf), 1);  // parked on the kept watcher, woken by the writer
+  const int number = p.a;
+  ASSERT_EQ(::syscall(SYS_close, number), 0);
+  int sv[2];
+  ASSERT_EQ(::syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  ASSERT_EQ(sv[0], number) << "premise: the new socket takes the closed number";
+  auto late = grove::spawn_fiber([&] {
+    grove::sleep(0.05);
+    (void)::write(sv[1], "2", 1);
+  });
+  ssize_t got = -2;
+  auto reader = grove::spawn_fiber([&] { got = ::read(number, buf, sizeof buf); });
+  ASSERT_TRUE(reader->join(grove::Deadline::after(20)));
+  EXPECT_EQ(got, 1);
+  p.a = -1;
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
