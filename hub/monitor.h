@@ -15,17 +15,33 @@
 //     — a blocking call nobody made cooperative: an unpatched read(), a sleep() before
 //     patch_time(), a mutex. A thread waiting for a core is runnable, not asleep, and is still
 //     never reported. BlockingReport::blocked_in names the system call (from
-//     /proc/self/task/<tid>/syscall).
-// A report comes after max_blocking_time plus at most one sampling period (max_blocking_time / 4)
-// of CPU (busy) or wall time (asleep). One report per stall.
+//     /proc/self/task/<tid>/syscall), and the blocked time is wall time.
+// A stall is sampled after max_blocking_time plus at most one sampling period
+// (max_blocking_time / 4) of CPU (busy) or wall time (asleep), and reported when it ends. One
+// report per stall.
 //
 // To show *where*, the monitor interrupts the hub's thread with a signal; the handler records the
-// interrupted fiber's name and a raw backtrace into a preallocated buffer, and the monitor thread
-// symbolizes it (backward-cpp with libdw) and reports it — by default one spdlog warning:
+// interrupted fiber's name and a raw backtrace into a preallocated buffer. The monitor thread
+// keeps measuring until the fiber yields, then symbolizes the stack (backward-cpp with libdw;
+// inlined calls are frames of their own, so the user's lambda that made the call is named with
+// its line) and reports the whole stall — by default one spdlog warning (to_string below):
 //
-//   grove: Fiber-12 has kept the hub busy for 21 ms of CPU time without yielding; it is at:
-//     #0 spin_without_yielding at tests/hub/monitor_test.cc:21
+//   grove: worker blocked the hub for 700 ms of CPU time (over 702 ms) without yielding; it
+//   was at:
+//     #0 spin_without_yielding at tests/hub/monitor_test.cc:42
+//     #1 operator() at tests/hub/monitor_test.cc:151
+//     #2 run at hub/fiber.h:235
 //     ...
+//
+// A call in tail position (the last thing a function does) leaves no frame of its caller at -O2
+// (gcc's sibling-call optimization reuses the frame); build with -fno-optimize-sibling-calls
+// to see every caller.
+//
+// The blocked time is measured to the last sample that found the fiber still blocked, so it
+// is short of the truth by at most one sampling period. A stall that goes on past one second
+// (of CPU when busy, of wall time when asleep; or ten thresholds, if longer) is reported then,
+// marked `ongoing` ("has blocked the hub for 1000 ms ... and has not yielded yet"), so a fiber
+// stuck for good is reported too.
 //
 // A thread asleep in the kernel is interrupted only when the call resumes by itself after the
 // handler (the handler is installed with SA_RESTART; signal(7)): read, write, recv, send, accept
@@ -77,14 +93,20 @@ namespace grove {
 
 struct BlockingReport {
   std::string fiber;           // the stuck fiber's name
-  // Busy: CPU time the hub's thread spent without switching, when sampled. Asleep in the kernel:
-  // wall time since the fiber last switched.
+  // Busy: CPU time the hub's thread spent without switching. Asleep in the kernel: wall time
+  // since the fiber last switched.
   double blocked_seconds = 0;
   double wall_seconds = 0;  // wall time over which it spent it
+  bool ongoing = false;     // reported before the fiber yielded (a stall past one second)
   std::string blocked_in;   // asleep in the kernel: the system call ("read", "clock_nanosleep");
                             // "" for a busy fiber
-  std::string stack;        // symbolized frames, one per line
+  std::string stack;        // symbolized frames, innermost first, one per line
 };
+
+// The report as the default on_report logs it: "grove: NAME blocked the hub for 700 ms of CPU
+// time (over 702 ms) without yielding; it was at:" and the stack ("... for 300 ms asleep in
+// read without yielding ..." for a fiber asleep in the kernel).
+std::string to_string(const BlockingReport& report);
 
 struct MonitorOptions {
   // CPU seconds a fiber may run without yielding; finite and > 0.
