@@ -350,17 +350,20 @@ class Monitor {
       sigset_t pending;
       ::sigpending(&pending);
     }
+    if (watch->state.load(std::memory_order_acquire) == internal::kCaptured) {
+      watch->held = captured(*watch);  // sampled, not yet taken by the monitor thread
+      watch->state.store(internal::kIdle, std::memory_order_release);
+    }
     if (tls_watch == watch.get()) {
       tls_watch = nullptr;
       std::atomic_signal_fence(std::memory_order_seq_cst);
     }
     Watch::detach(*hub);
-    if (watch->held) {  // a stall sampled but not reported yet: reported now, as measured so far
-      Delivery last = release_held(watch, false);
-      lock.unlock();
-      deliver(last);
-      lock.lock();
-      --watch->in_flight;
+    if (watch->held) {
+      // A stall sampled but not reported yet: reported now, as measured so far, by the monitor
+      // thread (symbolizing needs more stack than a greenlet that stops the monitor may have).
+      orphans_.push_back(release_held(watch, false));
+      wake_.notify_all();
     }
     delivered_.wait(lock, [&] { return watch->in_flight == 0; });
     release_signal(watch->options.signal);
@@ -394,11 +397,15 @@ class Monitor {
     std::unique_lock lock(mutex_);
     std::vector<Delivery> deliveries;
     for (;;) {
-      if (watches_.empty()) {
-        wake_.wait(lock);
-      } else {
-        wake_.wait_for(lock, period());
+      if (orphans_.empty()) {
+        if (watches_.empty()) {
+          wake_.wait(lock);
+        } else {
+          wake_.wait_for(lock, period());
+        }
       }
+      deliveries = std::move(orphans_);
+      orphans_.clear();
       for (const auto& w : watches_) sample(w, deliveries);
       if (deliveries.empty()) continue;
       lock.unlock();  // symbolizing can take a while (libdw reads debug info)
@@ -518,6 +525,7 @@ class Monitor {
   std::condition_variable wake_;       // watches changed
   std::condition_variable delivered_;  // a batch of reports was delivered
   std::vector<std::shared_ptr<Watch>> watches_;
+  std::vector<Delivery> orphans_;  // reports of watches that stopped, for the thread to deliver
   bool thread_started_ = false;
 };
 
