@@ -189,6 +189,28 @@ GROVE_TEST(Monitor, AStallThatGoesOnIsReportedBeforeItEnds) {
   EXPECT_NE(to_string(r).find("has not yielded yet"), std::string::npos) << to_string(r);
 }
 
+// A greenlet that stops the monitor in the middle of its own stall: the stall is reported, as
+// measured so far, before stop_monitor() returns (and symbolized on the monitor's thread, not
+// on the greenlet's small stack).
+GROVE_TEST(Monitor, AStallUnderwayWhenTheMonitorStopsIsReported) {
+  auto collected = std::make_shared<Collected>();
+  start_monitor(collecting(collected, 0.01));
+  std::size_t reports_when_stopped = 0;
+  FiberRef hog = spawn_fiber([&] {
+    spin_without_yielding(0.05);
+    const auto enough = sampled(20);  // the monitor has seen the stall and sampled its stack
+    while (!enough()) spin_without_yielding(0.002);
+    stop_monitor();
+    reports_when_stopped = collected->count();
+  });
+  EXPECT_TRUE(hog->join());
+  EXPECT_EQ(reports_when_stopped, 1u) << collected->fibers();
+  std::lock_guard lock(collected->mutex);
+  ASSERT_EQ(collected->reports.size(), 1u);
+  EXPECT_GE(collected->reports[0].blocked_seconds, 0.01);
+  EXPECT_FALSE(collected->reports[0].stack.empty());
+}
+
 TEST(Monitor, ReportFormat) {
   BlockingReport r;
   r.fiber = "worker";
