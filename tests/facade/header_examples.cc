@@ -1,5 +1,5 @@
 // The example of every facade header, as written there, compiled (never run: several serve for
-// ever). header_examples_check.sh fails when a header's example is not found here line by line,
+// ever). compiled_examples_check.sh fails when a header's example is not found here line by line,
 // so the two cannot drift apart. Each example sits in a function of its own, after the stubs it
 // names (fetch, compute, handle, ...).
 #include <signal.h>
@@ -38,9 +38,12 @@ namespace hub_h {
 struct Metrics {
   void failed(const grove::ErrorReport&) {}
 } metrics;
-void example() {
+std::size_t count_lines(const std::string& path) { return path.size(); }
+void example(const std::string& path) {
   gevent::get_hub().set_error_handler([](const grove::ErrorReport& r) { metrics.failed(r); });
+  auto n = gevent::get_hub().threadpool.apply(count_lines, path);  // on a worker thread
   gevent::print_run_info();
+  (void)n;
 }
 }  // namespace hub_h
 
