@@ -51,6 +51,7 @@
 #include "examples/kv/aof.h"
 #include "examples/kv/config.h"
 #include "examples/kv/connection.h"
+#include "examples/kv/events.h"
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
@@ -129,6 +130,9 @@ grove::ActorOptions named(std::string name) {
 int serve(kv::Server& server) {
   server.started_ms = kv::unix_ms();
   server.store = std::make_shared<kv::Store>();
+  server.store->on_expired = [&server](const std::string& key) {
+    kv::key_changed(server, key, kv::kNotifyExpired, "expired");
+  };
 
   // Every client costs a descriptor: fit maxclients to the limit, as redis-server does.
   std::int64_t descriptor_limit = 0;
