@@ -217,8 +217,12 @@ bool ServerCommands::pubsub(Session& s, const Args& a, ReplyWriter& out) {
     };
     out.array_header(std::size(kHelp));
     for (const char* line : kHelp) out.simple(line);
-  } else if (sub == "channels" || sub == "numpat" || sub == "shardchannels" || sub == "help") {
+  } else if (sub == "numpat" || sub == "help") {
     out.error(fmt::format("ERR wrong number of arguments for 'pubsub|{}' command", sub));
+  } else if (sub == "channels" || sub == "shardchannels") {
+    out.error(fmt::format(
+        "ERR unknown subcommand or wrong number of arguments for '{:.128}'. Try PUBSUB HELP.",
+        a[1]));
   } else {
     out.error(fmt::format("ERR unknown subcommand '{:.128}'. Try PUBSUB HELP.", a[1]));
   }

@@ -127,21 +127,24 @@ struct Parameter {
 void add_encoding(std::vector<Parameter>& table, const std::string& name, bool memory,
                   std::int64_t min, std::int64_t max) {
   auto get = [name](const Config& c) { return std::to_string(c.encodings.at(name)); };
-  auto set = [name, memory, min, max](std::string_view text,
-                                      Config& c) -> std::optional<std::string> {
-    std::int64_t value = 0;
-    auto error = memory ? parse_memory_setting(name, text, 0, value)
-                        : parse_integer_setting(name, text, min, max, value);
-    if (error) return error;
-    c.encodings[name] = value;
-    return std::nullopt;
+  // `shown`: the name the errors use (the alias's own).
+  auto set_as = [name, memory, min, max](std::string shown) {
+    return [name, shown, memory, min, max](std::string_view text,
+                                           Config& c) -> std::optional<std::string> {
+      std::int64_t value = 0;
+      auto error = memory ? parse_memory_setting(shown, text, 0, value)
+                          : parse_integer_setting(shown, text, min, max, value);
+      if (error) return error;
+      c.encodings[name] = value;
+      return std::nullopt;
+    };
   };
-  table.push_back({name, get, set});
+  table.push_back({name, get, set_as(name)});
   const std::size_t listpack = name.find("listpack");
   if (listpack != std::string::npos) {
     std::string old = name;
     old.replace(listpack, 8, "ziplist");
-    table.push_back({old, get, set});
+    table.push_back({old, get, set_as(old)});
   }
 }
 
@@ -195,6 +198,7 @@ const std::vector<Parameter>& parameters() {
       {"port", [](const Config& c) { return std::to_string(c.port); }, nullptr},
       {"bind", [](const Config& c) { return c.host; }, nullptr},
       {"databases", [](const Config&) { return std::string("1"); }, nullptr},
+      {"daemonize", [](const Config&) { return std::string("no"); }, nullptr},
       {"maxmemory", [](const Config&) { return std::string("0"); }, nullptr},
       {"timeout", [](const Config&) { return std::string("0"); }, nullptr},
       {"maxclients", [](const Config& c) { return std::to_string(c.maxclients); },
@@ -366,8 +370,9 @@ void config_get(const Config& config, const std::vector<std::string_view>& patte
 std::optional<std::string> config_set(Config& config,
                                       const std::vector<std::string_view>& name_values) {
   if (name_values.size() % 2 != 0) return std::string("ERR syntax error");
-  // Names first (an unknown one is reported whatever comes before it), then duplicates, then
-  // the values, each applied to a copy: the first bad value leaves the configuration unchanged.
+  // The names first, one after the other as redis-server checks them (unknown, immutable,
+  // given twice), then the values, each applied to a copy: the first bad value leaves the
+  // configuration unchanged. The errors name the parameter as the client spelled it.
   std::vector<const Parameter*> targets;
   for (std::size_t i = 0; i < name_values.size(); i += 2) {
     const Parameter* p = find_parameter(name_values[i]);
@@ -375,21 +380,21 @@ std::optional<std::string> config_set(Config& config,
       return fmt::format("ERR Unknown option or number of arguments for CONFIG SET - '{}'",
                          name_values[i]);
     }
-    targets.push_back(p);
-  }
-  // As redis-server, the errors name the parameter as the client spelled it.
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (std::find(targets.begin(), targets.begin() + static_cast<std::ptrdiff_t>(i), targets[i]) !=
-        targets.begin() + static_cast<std::ptrdiff_t>(i)) {
-      return set_failed(name_values[2 * i], "duplicate parameter");
+    if (!p->set) return set_failed(name_values[i], "can't set immutable config");
+    if (std::find(targets.begin(), targets.end(), p) != targets.end()) {
+      return set_failed(name_values[i], "duplicate parameter");
     }
-  }
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (!targets[i]->set) return set_failed(name_values[2 * i], "can't set immutable config");
+    targets.push_back(p);
   }
   Config updated = config;
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (auto error = targets[i]->set(name_values[2 * i + 1], updated)) return error;
+    if (auto error = targets[i]->set(name_values[2 * i + 1], updated)) {
+      const std::string named = fmt::format("argument '{}')", targets[i]->name);
+      if (const std::size_t at = error->find(named); at != std::string::npos) {
+        error->replace(at, named.size(), fmt::format("argument '{}')", name_values[2 * i]));
+      }
+      return error;
+    }
   }
   config = std::move(updated);
   return std::nullopt;

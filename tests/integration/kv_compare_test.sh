@@ -10,9 +10,12 @@
 #      reply BYTES must be identical;
 #   3. replies that legitimately differ (INFO, CLIENT LIST, COMMAND, KEYS/SCAN order, PTTL) by
 #      their shape: the same fields, the same sets, values in range.
+#   Then the transaction, PUBSUB, CONFIG and CLIENT session (kv_session_server.txt), the same way.
 # Usage (bazel passes it): kv_compare_test.sh <kv_server binary> <kv_session.txt>
+#   <kv_session_server.txt>
 source "$(dirname "$0")/kv_lib.sh"
 SESSION="$2"
+SERVER_SESSION="$3"
 kv_start "$1"
 redis_start --enable-debug-command yes  # for DEBUG HELP and DEBUG's error replies
 
@@ -22,6 +25,13 @@ redis-cli --no-raw -p "$KV_PORT" <"$SESSION" >"$TMP/kv.out" 2>&1
 [ "$(wc -l <"$TMP/redis.out")" -gt 150 ] || fail "the reference session is too short"
 diff -u "$TMP/redis.out" "$TMP/kv.out" || fail "the redis-cli session differs (- redis, + kv)"
 echo "ok: redis-cli session ($(wc -l <"$SESSION") commands) identical"
+# The transaction, pub/sub-introspection, CONFIG and CLIENT session (kv_session_server.txt).
+redis-cli --no-raw -p "$REDIS_PORT" <"$SERVER_SESSION" >"$TMP/redis.server.out" 2>&1
+redis-cli --no-raw -p "$KV_PORT" <"$SERVER_SESSION" >"$TMP/kv.server.out" 2>&1
+[ "$(wc -l <"$TMP/redis.server.out")" -gt 200 ] || fail "the reference server session is too short"
+diff -u "$TMP/redis.server.out" "$TMP/kv.server.out" ||
+  fail "the redis-cli server session differs (- redis, + kv)"
+echo "ok: redis-cli server session ($(wc -l <"$SERVER_SESSION") commands) identical"
 
 # --- 2. raw bytes ----------------------------------------------------------------------------
 # Sends $2 (printf %b escapes) to port $1; prints the reply bytes: until the server closes, or
