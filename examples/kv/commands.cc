@@ -29,6 +29,7 @@
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
+#include "examples/kv/stats.h"
 #include "hub/wait.h"
 
 namespace kv {
@@ -2021,17 +2022,42 @@ struct Commands {
       text += fmt::format(
           "redis_version:{}\r\ngrove_kv_version:0.1\r\nredis_mode:standalone\r\nos:Linux\r\n"
           "arch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\n"
-          "uptime_in_seconds:{}\r\nuptime_in_days:{}\r\n",
+          "uptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n",
           kRedisVersion, ::getpid(), srv.config.port, uptime, uptime / 86400);
     }
     if (want("clients", true)) {
       section("Clients");
-      text += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
-                          srv.clients.size(), srv.config.maxclients, srv.blocking.clients());
+      std::size_t watching = 0;
+      for (const auto& [id, client] : srv.clients) watching += client->tx_.watched.empty() ? 0 : 1;
+      text += fmt::format("connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n"
+                          "blocked_clients:{}\r\ntracking_clients:0\r\n"
+                          "clients_in_timeout_table:0\r\nwatching_clients:{}\r\n"
+                          "total_watched_keys:{}\r\n",
+                          srv.clients.size(), srv.config.maxclients, srv.blocking.clients(),
+                          watching, srv.watches.keys());
+    }
+    if (want("memory", true)) {
+      section("Memory");
+      const ProcessMemory memory = process_memory();
+      srv.peak_memory = std::max(srv.peak_memory, memory.used);
+      text += fmt::format(
+          "used_memory:{}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\n"
+          "used_memory_rss_human:{}\r\nused_memory_peak:{}\r\nused_memory_peak_human:{}\r\n"
+          "used_memory_peak_perc:{:.2f}%\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\n"
+          "maxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2f}\r\nmem_allocator:libc\r\n",
+          memory.used, bytes_to_human(memory.used), memory.rss, bytes_to_human(memory.rss),
+          srv.peak_memory, bytes_to_human(srv.peak_memory),
+          srv.peak_memory ? 100.0 * static_cast<double>(memory.used) /
+                                static_cast<double>(srv.peak_memory)
+                          : 0.0,
+          srv.config.maxmemory, bytes_to_human(static_cast<std::uint64_t>(srv.config.maxmemory)),
+          srv.config.maxmemory_policy,
+          memory.used ? static_cast<double>(memory.rss) / static_cast<double>(memory.used) : 0.0);
     }
     if (want("persistence", true)) {
       section("Persistence");
-      text += fmt::format("aof_enabled:{}\r\n", srv.aof ? 1 : 0);
+      text += fmt::format("loading:0\r\nrdb_bgsave_in_progress:0\r\naof_enabled:{}\r\n",
+                          srv.aof ? 1 : 0);
       if (srv.aof) {
         text += fmt::format("aof_appendfsync:{}\r\naof_written_bytes:{}\r\naof_synced_bytes:{}\r\n"
                             "aof_fsyncs:{}\r\n",
@@ -2045,12 +2071,25 @@ struct Commands {
           "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
           "rejected_connections:{}\r\nclient_query_buffer_limit_disconnections:{}\r\n"
           "client_output_buffer_limit_disconnections:{}\r\nexpired_keys:{}\r\n"
-          "keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\n",
+          "keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\n"
+          "pubsub_patterns:{}\r\ninstantaneous_ops_per_sec:{}\r\nevicted_keys:0\r\n",
           srv.connections_received, srv.commands_processed, srv.rejected_connections,
           srv.query_buffer_limit_disconnections, srv.output_buffer_limit_disconnections,
           srv.store->expired_keys,
           srv.store->keyspace_hits, srv.store->keyspace_misses,
-          srv.pubsub ? srv.pubsub->channel_count() : 0);
+          srv.pubsub ? srv.pubsub->channel_count() : 0,
+          srv.pubsub ? srv.pubsub->pattern_count() : 0, instantaneous_ops_per_sec(srv));
+    }
+    if (want("replication", true)) {
+      section("Replication");
+      text += "role:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n";
+    }
+    if (want("cpu", true)) {
+      section("CPU");
+      const CpuTimes cpu = cpu_times();
+      text += fmt::format("used_cpu_sys:{:.6f}\r\nused_cpu_user:{:.6f}\r\n"
+                          "used_cpu_sys_children:{:.6f}\r\nused_cpu_user_children:{:.6f}\r\n",
+                          cpu.sys, cpu.user, cpu.children_sys, cpu.children_user);
     }
     if (want("supervision", true)) {
       section("Supervision");

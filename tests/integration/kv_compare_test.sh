@@ -250,6 +250,29 @@ for want in '# Server' 'redis_version:' 'tcp_port:'"$KV_PORT" '# Keyspace' 'db0:
   grep -q "$want" <<<"$info" || fail "INFO lacks $want"
 done
 [ "$(redis-cli -p "$KV_PORT" info keyspace | grep -c '^#')" = "1" ] || fail "INFO keyspace: one section"
+# The fields monitoring tools read are in the same sections as redis-server's, and numeric.
+for field in connected_clients blocked_clients maxclients used_memory used_memory_rss \
+             used_memory_peak maxmemory total_commands_processed instantaneous_ops_per_sec \
+             keyspace_hits keyspace_misses expired_keys evicted_keys pubsub_channels \
+             pubsub_patterns used_cpu_sys used_cpu_user used_cpu_sys_children \
+             used_cpu_user_children uptime_in_seconds aof_enabled loading connected_slaves; do
+  section_of() { redis-cli -p "$1" info | tr -d '\r' | awk -v f="$field" '/^#/ {s=$2} $0 ~ "^"f":" {print s}'; }
+  [ "$(section_of "$REDIS_PORT")" = "$(section_of "$KV_PORT")" ] ||
+    fail "INFO $field: redis has it in '$(section_of "$REDIS_PORT")', kv in '$(section_of "$KV_PORT")'"
+  tr -d '\r' <<<"$info" | grep -qE "^$field:[0-9.]+$" || fail "INFO $field is not a number"
+done
+for field in used_memory_human maxmemory_policy role; do
+  grep -q "^$field:" <<<"$info" || fail "INFO lacks $field"
+done
+[ "$(redis-cli -p "$KV_PORT" info memory | grep -c '^#')" = "1" ] || fail "INFO memory: one section"
+# instantaneous_ops_per_sec follows the load: it rises while a pipeline of INCRs runs.
+rate=0
+for _ in $(seq 1 100); do
+  printf 'INCR rate\r\n%.0s' $(seq 1 2000) | redis-cli -p "$KV_PORT" >/dev/null
+  rate="$(redis-cli -p "$KV_PORT" info stats | tr -d '\r' | sed -n 's/^instantaneous_ops_per_sec://p')"
+  [ "$rate" -gt 0 ] && break
+done
+[ "$rate" -gt 0 ] || fail "instantaneous_ops_per_sec stays 0 under load"
 fields() { redis-cli -p "$1" client list | head -1 | tr ' ' '\n' | cut -d= -f1; }
 [ "$(fields "$REDIS_PORT")" = "$(fields "$KV_PORT")" ] || fail "CLIENT LIST fields differ"
 redis-cli -p "$KV_PORT" client list | grep -q 'cmd=client|list' || fail "CLIENT LIST cmd"

@@ -326,10 +326,58 @@ def keyspace_notifications():
     c.close()
 
 
+def client_kill_and_list():
+    """CLIENT KILL closes other connections (a blocked one leaves no waiter behind); CLIENT
+    LIST shows a transaction (flags=x, multi=<queued>) and pattern subscriptions (psub)."""
+    c = Client()
+
+    def closed(victim):
+        try:
+            victim.read()
+            return "still open"
+        except (ConnectionError, ConnectionResetError):
+            return "closed"
+
+    v = Client()
+    vid = v.call("CLIENT", "ID")
+    show("kill id", c.call("CLIENT", "KILL", "ID", vid))
+    show("victim", closed(v))
+    show("kill again", c.call("CLIENT", "KILL", "ID", vid))
+    b = Client()
+    bid = b.call("CLIENT", "ID")
+    b.send("BLPOP", "never-pushed", 0)
+    wait_until("the client to block", lambda: blocked_clients(c) == 1)
+    show("kill blocked", c.call("CLIENT", "KILL", "ID", bid))
+    show("blocked victim", closed(b))
+    wait_until("no blocked client", lambda: blocked_clients(c) == 0)
+    p = Client()
+    p.send("PSUBSCRIBE", "a*", "b*")
+    p.read(), p.read()
+    m = Client()
+    m.call("MULTI")
+    m.call("SET", "k", "v")
+    m.call("INCR", "n")
+    lines = c.call("CLIENT", "LIST").strip().split("\n")
+    fields = lambda line: dict(f.split("=", 1) for f in line.split(" "))
+    by_cmd = {fields(l)["cmd"]: fields(l) for l in lines}
+    sub = by_cmd["psubscribe"]
+    show("subscriber flags", (sub["flags"], sub["sub"], sub["psub"], sub["multi"]))
+    multi = by_cmd["incr"] if "incr" in by_cmd else by_cmd["multi"]
+    show("multi flags", (multi["flags"], multi["multi"]))
+    show("kill pubsub type", c.call("CLIENT", "KILL", "TYPE", "pubsub"))
+    show("subscriber", closed(p))
+    m.call("DISCARD")
+    me = c.call("CLIENT", "ID")
+    show("kill me, skipme no", c.call("CLIENT", "KILL", "ID", me, "SKIPME", "no"))
+    show("me", closed(c))
+    m.close()
+
+
 optimistic_counter()
 exec_wakes_blocked_clients()
 watch_from_other_connections()
 subscribe_inside_multi()
 pattern_subscriptions()
 keyspace_notifications()
+client_kill_and_list()
 print("done")
