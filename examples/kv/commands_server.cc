@@ -309,7 +309,7 @@ bool ServerCommands::client_kill(Session& s, const Args& a, ReplyWriter& out) {
     if (victim == &s) {
       me = true;  // closed once this reply is sent
     } else if (victim->actor_) {
-      grove::exit(victim->actor_, grove::ExitReason::kill());
+      grove::exit(victim->actor_, grove::ExitReason::shutdown("CLIENT KILL"));
     }
   }
   if (old_form) out.ok(); else out.integer(static_cast<std::int64_t>(victims.size()));
