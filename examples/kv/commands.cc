@@ -1974,6 +1974,7 @@ struct Commands {
       return true;
     }
     s.server_.watches.touch_existing(store(s), s.now_);
+    if (s.server_.aof) s.server_.aof->note_flush();
     store(s).clear();
     log(s, {"FLUSHDB"});
     out.ok();
@@ -2063,6 +2064,16 @@ struct Commands {
                             "aof_fsyncs:{}\r\n",
                             to_string(srv.aof->policy()), srv.aof->written_bytes(),
                             srv.aof->synced_bytes(), srv.aof->fsyncs());
+      }
+      const RewriteStatus& rw = srv.aof_rewrite;
+      text += fmt::format(
+          "aof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_rewrites:{}\r\n"
+          "aof_last_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\n",
+          rw.in_progress ? 1 : 0, rw.rewrites,
+          rw.last_duration_ms < 0 ? -1 : rw.last_duration_ms / 1000, rw.last_ok ? "ok" : "err");
+      if (srv.aof) {
+        text += fmt::format("aof_current_size:{}\r\naof_base_size:{}\r\n",
+                            srv.aof->file_size(), srv.aof->base_size());
       }
     }
     if (want("stats", true)) {

@@ -336,8 +336,17 @@ bool ServerCommands::client_no_evict(Session& s, const Args& a, ReplyWriter& out
 
 namespace kv {
 
-bool ServerCommands::bgrewriteaof(Session&, const Args&, ReplyWriter& out) {
-  out.error("ERR not yet");
+// --- BGREWRITEAOF --------------------------------------------------------------------------------
+
+bool ServerCommands::bgrewriteaof(Session& s, const Args&, ReplyWriter& out) {
+  if (!s.server_.aof) {
+    out.error("ERR kv_server runs without an append-only file (start it with --aof)");
+  } else if (s.server_.aof_rewrite.in_progress) {
+    out.error("ERR Background append only file rewriting already in progress");
+  } else {
+    (void)start_aof_rewrite(s.server_);
+    out.simple("Background append only file rewriting started");
+  }
   return true;
 }
 

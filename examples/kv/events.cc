@@ -74,6 +74,7 @@ void notify_keyspace_event(Server& server, unsigned cls, std::string_view event,
 
 void key_changed(Server& server, std::string_view key, unsigned cls, std::string_view event) {
   server.watches.touch(key);
+  if (server.aof) server.aof->note_write(key);  // a rewrite in progress writes it again
   notify_keyspace_event(server, cls, event, key);
 }
 

@@ -4,7 +4,8 @@
 // Model: every command that changes a key calls key_changed(server, key, class, event) once per
 // event redis-server fires for it (LMOVE: "lpop"/"rpop" on the source, "lpush"/"rpush" on the
 // destination; a collection emptied: "del"; an expiry: "expired"). That touches the transactions
-// watching the key (kv/transaction.h) and, when the class is enabled by notify-keyspace-events,
+// watching the key (kv/transaction.h), tells a running AOF rewrite to write the key again
+// (kv/aof_rewrite.h) and, when the class is enabled by notify-keyspace-events,
 // publishes through the pub/sub actors (kv/pubsub.h):
 //   K: channel "__keyspace@0__:<key>", message <event>
 //   E: channel "__keyevent@0__:<event>", message <key>

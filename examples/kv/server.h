@@ -26,6 +26,7 @@
 
 #include "actors/supervisor.h"
 #include "examples/kv/aof.h"
+#include "examples/kv/aof_rewrite.h"
 #include "examples/kv/blocking.h"
 #include "examples/kv/client_output.h"
 #include "examples/kv/config.h"
@@ -43,6 +44,7 @@ struct Server {
   std::shared_ptr<Store> store;
   Blocking blocking{store};  // clients blocked in BLPOP & co.
   std::unique_ptr<AppendOnlyFile> aof;  // null without --aof
+  RewriteStatus aof_rewrite;             // BGREWRITEAOF (kv/aof_rewrite.h)
   std::unique_ptr<PubSub> pubsub;
   std::map<std::uint64_t, Session*> clients;  // by client id, for CLIENT LIST and INFO
   Watches watches;                             // WATCHed keys (kv/transaction.h)
