@@ -161,27 +161,33 @@ void AppendOnlyFile::sync_once() {
 }
 
 void AppendOnlyFile::run_syncer() {
-  switch (policy_) {
-    case FsyncPolicy::kAlways:
-      for (;;) {
+  // The policy is read at every step: CONFIG SET appendfsync applies at once.
+  for (;;) {
+    switch (policy_) {
+      case FsyncPolicy::kAlways:
         if (synced_ >= written_ || durable_waiters_.empty()) {
           sync_wanted_.clear();
           (void)sync_wanted_.wait();
         }
-        sync_once();  // covers every connection that wrote before it started: group commit
-      }
-    case FsyncPolicy::kEverySec:
-      for (;;) {
+        // Covers every connection that wrote before it started: group commit.
+        if (policy_ == FsyncPolicy::kAlways) sync_once();
+        break;
+      case FsyncPolicy::kEverySec:
         grove::sleep(1.0);
         write_pending();
         if (synced_ < written_) sync_once();
-      }
-    case FsyncPolicy::kNo:
-      for (;;) {
+        break;
+      case FsyncPolicy::kNo:
         grove::sleep(1.0);
         write_pending();
-      }
+        break;
+    }
   }
+}
+
+void AppendOnlyFile::set_policy(FsyncPolicy policy) {
+  policy_ = policy;
+  sync_wanted_.set();  // a syncer waiting for `always` work looks at the new policy
 }
 
 void AppendOnlyFile::begin_rewrite() {

@@ -61,6 +61,9 @@ class AppendOnlyFile {
   ~AppendOnlyFile();
 
   FsyncPolicy policy() const { return policy_; }
+  // CONFIG SET appendfsync: the syncer follows from its next step. Clients already waiting
+  // under `always` are still served by the next fsync.
+  void set_policy(FsyncPolicy policy);
   const std::string& path() const { return path_; }
 
   // Appends one command in RESP to the buffer (no system call).

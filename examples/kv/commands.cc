@@ -2250,6 +2250,9 @@ struct Commands {
       if (auto error = config_set(s.server_.config, Args(a.begin() + 2, a.end()))) {
         out.error(*error);
       } else {
+        if (s.server_.aof && s.server_.aof->policy() != s.server_.config.appendfsync) {
+          s.server_.aof->set_policy(s.server_.config.appendfsync);
+        }
         out.ok();
       }
     } else {

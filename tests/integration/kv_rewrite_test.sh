@@ -41,3 +41,14 @@ kv_start "$BIN" --aof "$AOF" --appendfsync everysec
 python3 "$DRIVER" check "$KV_PORT" "$TMP/acked.txt"
 [ ! -e "$AOF.rewrite" ] || fail "the unfinished rewrite file was left behind"
 echo "ok: kill -9 during a rewrite loses no acknowledged write"
+
+# CONFIG SET appendfsync applies to the running file: under `always` a reply waits for an fsync.
+fsyncs() { redis-cli -p "$KV_PORT" info persistence | tr -d '\r' | sed -n 's/^aof_fsyncs://p'; }
+[ "$(redis-cli -p "$KV_PORT" config set appendfsync always)" = "OK" ] || fail "CONFIG SET appendfsync"
+[ "$(redis-cli -p "$KV_PORT" info persistence | tr -d '\r' | sed -n 's/^aof_appendfsync://p')" = \
+  "always" ] || fail "INFO aof_appendfsync after CONFIG SET"
+before="$(fsyncs)"
+redis-cli -p "$KV_PORT" set durable yes >/dev/null
+[ "$(fsyncs)" -gt "$before" ] || fail "appendfsync always: a write was acknowledged before an fsync"
+[ "$(redis-cli -p "$KV_PORT" config set appendfsync everysec)" = "OK" ] || fail "back to everysec"
+echo "ok: CONFIG SET appendfsync applies at once"
