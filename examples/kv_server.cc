@@ -130,9 +130,6 @@ grove::ActorOptions named(std::string name) {
 int serve(kv::Server& server) {
   server.started_ms = kv::unix_ms();
   server.store = std::make_shared<kv::Store>();
-  server.store->on_expired = [&server](const std::string& key) {
-    kv::key_changed(server, key, kv::kNotifyExpired, "expired");
-  };
 
   // Every client costs a descriptor: fit maxclients to the limit, as redis-server does.
   std::int64_t descriptor_limit = 0;
@@ -173,6 +170,14 @@ int serve(kv::Server& server) {
     }
     server.commands_processed = 0;
   }
+
+  // An expired key is a write: its watchers and the "expired" notification (kv/events.h), after
+  // whatever else listens (set up with the AOF).
+  server.store->on_expire = [&server, before = std::move(server.store->on_expire)](
+                                const std::string& key) {
+    if (before) before(key);
+    kv::key_changed(server, key, kv::kNotifyExpired, "expired");
+  };
 
   grove::Event stop;
   int exit_code = 0;

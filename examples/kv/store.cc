@@ -95,7 +95,7 @@ Entry* Store::find(std::string_view key, std::int64_t now) {
   if (it == table_.end()) return nullptr;
   Entry& e = it->second;
   if (e.expires_at != 0 && e.expires_at <= now) {
-    if (on_expired) on_expired(it->first);
+    if (on_expire) on_expire(it->first);
     unindex_volatile(e);
     table_.erase(it);
     ++expired_keys;
@@ -203,7 +203,7 @@ std::size_t Store::expire_sample(std::size_t samples, std::int64_t now) {
     const std::size_t slot = random_() % volatile_keys_.size();
     auto it = table_.find(*volatile_keys_[slot]);
     if (it->second.expires_at <= now) {
-      if (on_expired) on_expired(it->first);
+      if (on_expire) on_expire(it->first);
       unindex_volatile(it->second);
       table_.erase(it);
       ++expired_keys;

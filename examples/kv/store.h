@@ -153,7 +153,7 @@ class Store {
 
   // Called with the key just before an expired key is deleted (lazily or by active expiry): the
   // server touches its watchers and sends the "expired" notification (kv/events.h).
-  std::function<void(const std::string& key)> on_expired;
+  std::function<void(const std::string& key)> on_expire;
 
   // Counters for INFO.
   std::uint64_t expired_keys = 0;
