@@ -51,6 +51,7 @@
 #include "examples/kv/aof.h"
 #include "examples/kv/config.h"
 #include "examples/kv/connection.h"
+#include "examples/kv/events.h"
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
@@ -173,6 +174,14 @@ int serve(kv::Server& server) {
       server.aof->append({"DEL", key});
     };
   }
+
+  // An expired key is a write: its watchers and the "expired" notification (kv/events.h), after
+  // whatever else listens (set up with the AOF).
+  server.store->on_expire = [&server, before = std::move(server.store->on_expire)](
+                                const std::string& key) {
+    if (before) before(key);
+    kv::key_changed(server, key, kv::kNotifyExpired, "expired");
+  };
 
   grove::Event stop;
   int exit_code = 0;

@@ -162,6 +162,10 @@ class Store {
   // description of the first violation or "" — run by the keyspace actor when it (re)starts.
   std::string check_invariants() const;
 
+  // Called with the key just before an expired key is deleted (lazily or by active expiry): the
+  // server touches its watchers and sends the "expired" notification (kv/events.h).
+  std::function<void(const std::string& key)> on_expire;
+
   // Counters for INFO.
   std::uint64_t expired_keys = 0;
   std::uint64_t keyspace_hits = 0;

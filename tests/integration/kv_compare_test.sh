@@ -10,11 +10,13 @@
 #      reply BYTES must be identical;
 #   3. replies that legitimately differ (INFO, CLIENT LIST, COMMAND, KEYS/SCAN order, PTTL) by
 #      their shape: the same fields, the same sets, values in range.
+#   Then the transaction, PUBSUB, CONFIG and CLIENT session (kv_session_server.txt), the same way.
 # Usage (bazel passes it): kv_compare_test.sh <kv_server binary> <kv_session.txt>
-#   <kv_zset_fuzz.py>
+#   <kv_zset_fuzz.py> <kv_session_server.txt>
 source "$(dirname "$0")/kv_lib.sh"
 SESSION="$2"
 ZSET_FUZZ="$3"
+SERVER_SESSION="$4"
 kv_start "$1"
 redis_start --enable-debug-command yes  # for DEBUG HELP and DEBUG's error replies
 
@@ -24,6 +26,13 @@ redis-cli --no-raw -p "$KV_PORT" <"$SESSION" >"$TMP/kv.out" 2>&1
 [ "$(wc -l <"$TMP/redis.out")" -gt 150 ] || fail "the reference session is too short"
 diff -u "$TMP/redis.out" "$TMP/kv.out" || fail "the redis-cli session differs (- redis, + kv)"
 echo "ok: redis-cli session ($(wc -l <"$SESSION") commands) identical"
+# The transaction, pub/sub-introspection, CONFIG and CLIENT session (kv_session_server.txt).
+redis-cli --no-raw -p "$REDIS_PORT" <"$SERVER_SESSION" >"$TMP/redis.server.out" 2>&1
+redis-cli --no-raw -p "$KV_PORT" <"$SERVER_SESSION" >"$TMP/kv.server.out" 2>&1
+[ "$(wc -l <"$TMP/redis.server.out")" -gt 200 ] || fail "the reference server session is too short"
+diff -u "$TMP/redis.server.out" "$TMP/kv.server.out" ||
+  fail "the redis-cli server session differs (- redis, + kv)"
+echo "ok: redis-cli server session ($(wc -l <"$SERVER_SESSION") commands) identical"
 
 # --- 2. raw bytes ----------------------------------------------------------------------------
 # Sends $2 (printf %b escapes) to port $1; prints the reply bytes: until the server closes, or
@@ -242,6 +251,29 @@ for want in '# Server' 'redis_version:' 'tcp_port:'"$KV_PORT" '# Keyspace' 'db0:
   grep -q "$want" <<<"$info" || fail "INFO lacks $want"
 done
 [ "$(redis-cli -p "$KV_PORT" info keyspace | grep -c '^#')" = "1" ] || fail "INFO keyspace: one section"
+# The fields monitoring tools read are in the same sections as redis-server's, and numeric.
+for field in connected_clients blocked_clients maxclients used_memory used_memory_rss \
+             used_memory_peak maxmemory total_commands_processed instantaneous_ops_per_sec \
+             keyspace_hits keyspace_misses expired_keys evicted_keys pubsub_channels \
+             pubsub_patterns used_cpu_sys used_cpu_user used_cpu_sys_children \
+             used_cpu_user_children uptime_in_seconds aof_enabled loading connected_slaves; do
+  section_of() { redis-cli -p "$1" info | tr -d '\r' | awk -v f="$field" '/^#/ {s=$2} $0 ~ "^"f":" {print s}'; }
+  [ "$(section_of "$REDIS_PORT")" = "$(section_of "$KV_PORT")" ] ||
+    fail "INFO $field: redis has it in '$(section_of "$REDIS_PORT")', kv in '$(section_of "$KV_PORT")'"
+  tr -d '\r' <<<"$info" | grep -qE "^$field:[0-9.]+$" || fail "INFO $field is not a number"
+done
+for field in used_memory_human maxmemory_policy role; do
+  grep -q "^$field:" <<<"$info" || fail "INFO lacks $field"
+done
+[ "$(redis-cli -p "$KV_PORT" info memory | grep -c '^#')" = "1" ] || fail "INFO memory: one section"
+# instantaneous_ops_per_sec follows the load: it rises while a pipeline of INCRs runs.
+rate=0
+for _ in $(seq 1 100); do
+  printf 'INCR rate\r\n%.0s' $(seq 1 2000) | redis-cli -p "$KV_PORT" >/dev/null
+  rate="$(redis-cli -p "$KV_PORT" info stats | tr -d '\r' | sed -n 's/^instantaneous_ops_per_sec://p')"
+  [ "$rate" -gt 0 ] && break
+done
+[ "$rate" -gt 0 ] || fail "instantaneous_ops_per_sec stays 0 under load"
 fields() { redis-cli -p "$1" client list | head -1 | tr ' ' '\n' | cut -d= -f1; }
 [ "$(fields "$REDIS_PORT")" = "$(fields "$KV_PORT")" ] || fail "CLIENT LIST fields differ"
 redis-cli -p "$KV_PORT" client list | grep -q 'cmd=client|list' || fail "CLIENT LIST cmd"
