@@ -162,10 +162,6 @@ class Store {
   // description of the first violation or "" — run by the keyspace actor when it (re)starts.
   std::string check_invariants() const;
 
-  // Called with the key just before an expired key is deleted (lazily or by active expiry): the
-  // server touches its watchers and sends the "expired" notification (kv/events.h).
-  std::function<void(const std::string& key)> on_expire;
-
   // Counters for INFO.
   std::uint64_t expired_keys = 0;
   std::uint64_t keyspace_hits = 0;
@@ -173,7 +169,8 @@ class Store {
 
   // Called with each key that expiry deletes (a lookup or the active sampling), just before it
   // goes: the AOF records it as a DEL, so a replay — during which nothing expires — deletes the
-  // key where the server did, and a later write to the same key applies to a fresh value.
+  // key where the server did, and a later write to the same key applies to a fresh value. The
+  // server also touches the key's watchers and sends the "expired" notification (kv/events.h).
   std::function<void(const std::string& key)> on_expire;
 
   // Blocking commands (see the header comment): the blocking registry counts its clients here,
