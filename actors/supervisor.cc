@@ -88,6 +88,7 @@ constexpr double kKillGrace = 5.0;
 struct Supervisor::State {
   SupervisorFlags flags;
   std::string name;
+  std::shared_ptr<Supervisor::Outcome> outcome = std::make_shared<Supervisor::Outcome>();
   ActorRef parent;
   std::vector<Child> children;  // start order
   std::optional<ChildSpec> template_spec;  // simple_one_for_one
@@ -187,10 +188,11 @@ struct Supervisor::State {
     restarts.push_back(now);
     while (!restarts.empty() && now - restarts.front() > flags.period) restarts.pop_front();
     if (static_cast<int>(restarts.size()) > flags.intensity) {
-      spdlog::error(
-          "supervisor {}: reached max restart intensity ({} in {} s); stopping all children and "
-          "exiting with reason shutdown",
-          name, flags.intensity, flags.period);
+      outcome->gave_up = fmt::format("reached max restart intensity ({} restarts in {} s, {} allowed)",
+                                     restarts.size(), flags.period, flags.intensity);
+      spdlog::error("supervisor {} gives up: {}; stopping all children and exiting with reason "
+                    "shutdown",
+                    name, outcome->gave_up);
       throw StopSupervisor{ExitReason::shutdown()};
     }
   }
@@ -310,6 +312,7 @@ void supervise(std::shared_ptr<Supervisor::State> state, std::shared_ptr<InitRep
   } answer{*init};
   trap_exit(true);
   if (s.name.empty()) s.name = self().name();
+  s.outcome->name = s.name;
   // S1: start in order; on failure stop the started ones in reverse and fail the start.
   if (s.flags.strategy == Strategy::kSimpleOneForOne) {
     if (s.children.size() != 1) {
@@ -406,17 +409,25 @@ Supervisor Supervisor::start(SupervisorFlags flags, std::vector<ChildSpec> child
     (void)actor.join();
     std::rethrow_exception(init->error);
   }
-  return Supervisor(actor);
+  return Supervisor(actor, state->outcome);
+}
+
+SupervisorError Supervisor::not_running() const {
+  if (gave_up()) {
+    return SupervisorError(
+        fmt::format("supervisor {} gave up: {}", outcome_->name, outcome_->gave_up));
+  }
+  return SupervisorError("the supervisor is not running");
 }
 
 void Supervisor::call(std::function<void(State&)> fn) const {
-  if (!actor_) throw SupervisorError("the supervisor is not running");
+  if (!actor_) throw not_running();
   if (Hub::current_if_exists() != &actor_->hub()) {
     throw SupervisorError(
         "supervisor requests must come from fibers of the supervisor's own thread (send it a "
         "message from other threads)");
   }
-  if (actor_.dead()) throw SupervisorError("the supervisor is not running");
+  if (actor_.dead()) throw not_running();
   if (in_actor() && self() == actor_) {
     throw SupervisorError(
         "a supervisor cannot make a request to itself (a child's start function called one of "

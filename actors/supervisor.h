@@ -10,7 +10,9 @@
 //     order) and restarts all (start order); rest_for_one does that for the children started
 //     after it; simple_one_for_one is one_for_one over many children of one template spec;
 //   - intensity: more than `intensity` restarts within `period` seconds (default 1 in 5 s) and
-//     the supervisor gives up: it stops every child and exits with reason `shutdown`.
+//     the supervisor gives up: it says so in one spdlog error, stops every child and exits with
+//     reason `shutdown` (as OTP's does). The reason is the same as after stop(); gave_up() tells
+//     the two apart, and requests made after it gave up fail with a SupervisorError that says so.
 // Children stop in reverse start order, each by its Shutdown: brutal_kill (the untrappable kill
 // signal), a timeout (the `shutdown` signal, then kill when it passes; default 5 s for workers),
 // or infinity (default for supervisors). If a child fails to start, the ones already started
@@ -107,6 +109,12 @@ class Supervisor {
   Supervisor() = default;
   ActorRef actor() const { return actor_; }
 
+  // True once the supervisor gave up (S6), with why in give_up_reason(): "reached max restart
+  // intensity (3 restarts in 5 s, 2 allowed)". False while it runs and after stop(). Read it from
+  // fibers of the supervisor's hub, e.g. after actor().join().
+  bool gave_up() const { return outcome_ && !outcome_->gave_up.empty(); }
+  std::string give_up_reason() const { return outcome_ ? outcome_->gave_up : std::string(); }
+
   // S9. start_child(spec) adds and starts a child (SupervisorError if the id exists or the start
   // fails). For simple_one_for_one, start_child(start) starts one more child of the template.
   ActorRef start_child(ChildSpec spec) const;
@@ -125,12 +133,21 @@ class Supervisor {
   void stop() const;
 
   struct State;
+  // How the supervisor ended, shared by its handles and the supervisor itself.
+  struct Outcome {
+    std::string name;
+    std::string gave_up;  // why it gave up; empty if it did not
+  };
 
  private:
-  explicit Supervisor(ActorRef actor) : actor_(std::move(actor)) {}
+  Supervisor(ActorRef actor, std::shared_ptr<const Outcome> outcome)
+      : actor_(std::move(actor)), outcome_(std::move(outcome)) {}
   // Runs `fn` inside the supervisor actor and waits for it.
   void call(std::function<void(State&)> fn) const;
+  // The error for a request the supervisor can no longer answer.
+  SupervisorError not_running() const;
   ActorRef actor_;
+  std::shared_ptr<const Outcome> outcome_;
 };
 
 }  // namespace grove

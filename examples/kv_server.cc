@@ -51,6 +51,7 @@
 #include "examples/kv/aof.h"
 #include "examples/kv/config.h"
 #include "examples/kv/connection.h"
+#include "examples/kv/events.h"
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
@@ -168,7 +169,19 @@ int serve(kv::Server& server) {
       throw examples::StartupError(examples::kExitBadFile, e.what());  // names the file
     }
     server.commands_processed = 0;
+    // From here on (not while replaying), a key deleted by expiry is recorded as its DEL.
+    server.store->on_expire = [&server](const std::string& key) {
+      server.aof->append({"DEL", key});
+    };
   }
+
+  // An expired key is a write: its watchers and the "expired" notification (kv/events.h), after
+  // whatever else listens (set up with the AOF).
+  server.store->on_expire = [&server, before = std::move(server.store->on_expire)](
+                                const std::string& key) {
+    if (before) before(key);
+    kv::key_changed(server, key, kv::kNotifyExpired, "expired");
+  };
 
   grove::Event stop;
   int exit_code = 0;

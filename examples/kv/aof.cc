@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -45,6 +46,8 @@ std::unique_ptr<AppendOnlyFile> AppendOnlyFile::open(const std::string& path, Fs
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw os_error("cannot open the append-only file", path);
   std::unique_ptr<AppendOnlyFile> aof(new AppendOnlyFile(path, policy, fd));
+  // A rewrite the server did not finish (it was killed): the file it was replacing is whole.
+  (void)::unlink(aof->rewrite_path().c_str());
 
   // Read it whole (replay happens once, before serving) and apply request by request.
   std::string contents;
@@ -83,6 +86,7 @@ std::unique_ptr<AppendOnlyFile> AppendOnlyFile::open(const std::string& path, Fs
     throw os_error("cannot seek in the append-only file", path);
   }
   aof->written_ = aof->synced_ = offset;
+  aof->file_size_ = aof->base_size_ = offset;
   spdlog::info("append-only file {}: replayed {} commands ({} bytes), appendfsync {}", path,
                commands, offset, to_string(policy));
   return aof;
@@ -91,7 +95,10 @@ std::unique_ptr<AppendOnlyFile> AppendOnlyFile::open(const std::string& path, Fs
 AppendOnlyFile::AppendOnlyFile(std::string path, FsyncPolicy policy, int fd)
     : path_(std::move(path)), policy_(policy), fd_(fd) {}
 
-AppendOnlyFile::~AppendOnlyFile() { ::close(fd_); }
+AppendOnlyFile::~AppendOnlyFile() {
+  ::close(fd_);
+  for (int fd : retired_fds_) ::close(fd);
+}
 
 void AppendOnlyFile::append(std::initializer_list<std::string_view> args) {
   ReplyWriter out(pending_);
@@ -115,11 +122,13 @@ void AppendOnlyFile::write_pending() {
       spdlog::error("append-only file {}: write failed: {}", path_, std::strerror(errno));
       pending_.erase(0, done);
       written_ += done;
+      file_size_ += done;
       return;
     }
     done += static_cast<std::size_t>(n);
   }
   written_ += done;
+  file_size_ += done;
   pending_.clear();
 }
 
@@ -134,8 +143,14 @@ void AppendOnlyFile::wait_durable() {
 void AppendOnlyFile::sync_once() {
   const std::uint64_t covered = written_;
   const int fd = fd_;
-  // The worker's errno, not ours: return it.
+  // The worker's errno, not ours: return it. A file replaced meanwhile stays open until this
+  // returns (replace_file retires it).
+  ++syncs_in_flight_;
   const int error = grove::run_in_thread([fd] { return ::fdatasync(fd) == 0 ? 0 : errno; });
+  if (--syncs_in_flight_ == 0) {
+    for (int retired : retired_fds_) ::close(retired);
+    retired_fds_.clear();
+  }
   if (error != 0) {
     spdlog::error("append-only file {}: fsync failed: {}", path_, std::strerror(error));
     return;
@@ -146,27 +161,53 @@ void AppendOnlyFile::sync_once() {
 }
 
 void AppendOnlyFile::run_syncer() {
-  switch (policy_) {
-    case FsyncPolicy::kAlways:
-      for (;;) {
+  // The policy is read at every step: CONFIG SET appendfsync applies at once.
+  for (;;) {
+    switch (policy_) {
+      case FsyncPolicy::kAlways:
         if (synced_ >= written_ || durable_waiters_.empty()) {
           sync_wanted_.clear();
           (void)sync_wanted_.wait();
         }
-        sync_once();  // covers every connection that wrote before it started: group commit
-      }
-    case FsyncPolicy::kEverySec:
-      for (;;) {
+        // Covers every connection that wrote before it started: group commit.
+        if (policy_ == FsyncPolicy::kAlways) sync_once();
+        break;
+      case FsyncPolicy::kEverySec:
         grove::sleep(1.0);
         write_pending();
         if (synced_ < written_) sync_once();
-      }
-    case FsyncPolicy::kNo:
-      for (;;) {
+        break;
+      case FsyncPolicy::kNo:
         grove::sleep(1.0);
         write_pending();
-      }
+        break;
+    }
   }
+}
+
+void AppendOnlyFile::set_policy(FsyncPolicy policy) {
+  policy_ = policy;
+  sync_wanted_.set();  // a syncer waiting for `always` work looks at the new policy
+}
+
+void AppendOnlyFile::begin_rewrite() {
+  rewriting_ = true;
+  flushed_ = false;
+  touched_.clear();
+}
+
+void AppendOnlyFile::replace_file(const std::string& path, int fd, std::uint64_t size) {
+  write_pending();  // the old file is complete, should the rename fail
+  if (::rename(path.c_str(), path_.c_str()) != 0) {
+    throw os_error("cannot rename the rewritten append-only file over", path_);
+  }
+  if (::lseek(fd, 0, SEEK_END) < 0) throw os_error("cannot seek in", path_);
+  if (syncs_in_flight_ > 0) retired_fds_.push_back(fd_); else ::close(fd_);
+  fd_ = fd;
+  // The counters stay cumulative (waiters under `always` compare against them): the new file's
+  // bytes count as written and not yet synced, so the next fsync covers them.
+  written_ += size;
+  file_size_ = base_size_ = size;
 }
 
 void AppendOnlyFile::flush_and_sync() {

@@ -17,6 +17,11 @@
 // server died mid-write) is dropped and the file truncated to the last whole record, with one
 // spdlog line; garbage in the middle is an error (the server refuses to start, as redis does).
 //
+// Rewrite (BGREWRITEAOF, kv/aof_rewrite.h): while a rewrite runs, writes still go to this file
+// as always; the rewrite is told which keys were written meanwhile (note_write/note_flush) and
+// finally hands over the compacted file, which replaces this one atomically (rename) and
+// receives every write from then on (replace_file).
+//
 // Thread: one hub. The persistence actor runs run_syncer(); everything else is called by
 // connections. The object outlives the actors (main owns it), so a restarted persistence actor
 // continues where the last one stopped.
@@ -32,6 +37,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "actors/event.h"
@@ -54,6 +61,9 @@ class AppendOnlyFile {
   ~AppendOnlyFile();
 
   FsyncPolicy policy() const { return policy_; }
+  // CONFIG SET appendfsync: the syncer follows from its next step. Clients already waiting
+  // under `always` are still served by the next fsync.
+  void set_policy(FsyncPolicy policy);
   const std::string& path() const { return path_; }
 
   // Appends one command in RESP to the buffer (no system call).
@@ -68,6 +78,29 @@ class AppendOnlyFile {
   void run_syncer();
   // At shutdown: write and fsync everything, on this thread.
   void flush_and_sync();
+
+  // --- rewrite support (kv/aof_rewrite.h) ---
+  // The keys written since begin_rewrite(), and whether the data was flushed meanwhile.
+  void begin_rewrite();
+  void end_rewrite() { rewriting_ = false; touched_.clear(); }
+  bool rewriting() const { return rewriting_; }
+  void note_write(std::string_view key) {
+    if (rewriting_) touched_.emplace(key);
+  }
+  void note_flush() {
+    if (rewriting_) flushed_ = true;
+  }
+  std::unordered_set<std::string> take_touched() { return std::exchange(touched_, {}); }
+  bool take_flushed() { return std::exchange(flushed_, false); }
+  // Writes what is pending to the current file, renames `path` (the rewritten file, open as
+  // `fd`, `size` bytes long) over path() and appends to it from now on. The old descriptor is
+  // closed once no fsync uses it. Throws std::runtime_error when the rename fails (nothing
+  // changed then).
+  void replace_file(const std::string& path, int fd, std::uint64_t size);
+  std::uint64_t file_size() const { return file_size_; }
+  std::uint64_t base_size() const { return base_size_; }
+  // Where a rewrite writes before it is renamed (a left-over one is removed by open()).
+  std::string rewrite_path() const { return path_ + ".rewrite"; }
 
   std::uint64_t written_bytes() const { return written_; }
   std::uint64_t synced_bytes() const { return synced_; }
@@ -84,6 +117,13 @@ class AppendOnlyFile {
   std::uint64_t written_ = 0;   // bytes handed to the kernel
   std::uint64_t synced_ = 0;    // bytes known to be on disk
   std::uint64_t fsyncs_ = 0;
+  std::uint64_t file_size_ = 0;  // bytes in the current file
+  std::uint64_t base_size_ = 0;  // its size when it was opened or last rewritten
+  bool rewriting_ = false;
+  bool flushed_ = false;
+  std::unordered_set<std::string> touched_;
+  int syncs_in_flight_ = 0;       // fsyncs running on a worker thread
+  std::vector<int> retired_fds_;  // replaced files, closed when no fsync runs
   grove::Event sync_wanted_;         // a connection waits under `always`
   grove::WaitList durable_waiters_;  // connections waiting for synced_ to pass their bytes
 };

@@ -87,7 +87,9 @@ void Blocking::serve_ready() {
             break;
           }
           const Entry* e = store_->find(key, unix_ms());
-          if (e == nullptr || e->type() != ValueType::kList) break;  // nothing left for anyone
+          // Gone: nothing left for anyone. Still there: a client of the other kind (a BLPOP
+          // behind a BZPOPMIN, or the reverse) may be next.
+          if (e == nullptr) break;
         }
         if (next == nullptr) break;
         next->served = true;

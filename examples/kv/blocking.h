@@ -1,15 +1,15 @@
-// examples/kv/blocking.h — clients blocked in BLPOP, BRPOP, BLMOVE and BLMPOP, and who serves
-// them.
+// examples/kv/blocking.h — clients blocked in BLPOP, BRPOP, BLMOVE, BLMPOP, BZPOPMIN and
+// BZPOPMAX, and who serves them.
 //
 // Model: a blocking command that finds nothing to pop parks its connection's greenlet on the
 // BlockedClient's own grove::Waiter (the core's one parking mechanism) after registering it,
-// in arrival order, under every key it waits for. A command that creates a list under such a
-// key makes it "ready" (Store::ready_keys); right after that command, and before the next one
-// runs, serve_ready() goes through the ready keys and, for each, through its clients first
-// blocked first served, calling each one's `serve` while the list still has elements: serve
-// pops (and pushes, for BLMOVE), logs the pop to the AOF, writes the client's reply into
-// `reply` and returns true, and the client is unregistered and woken. So a pushed element is
-// handed to the longest waiter atomically with the push, exactly as redis-server's
+// in arrival order, under every key it waits for. A command that creates a list (or a sorted
+// set) under such a key makes it "ready" (Store::ready_keys); right after that command, and
+// before the next one runs, serve_ready() goes through the ready keys and, for each, through its
+// clients first blocked first served, calling each one's `serve` while the key still has
+// elements: serve pops (and pushes, for BLMOVE), logs the pop to the AOF, writes the client's
+// reply into `reply` and returns true, and the client is unregistered and woken. So a pushed
+// element is handed to the longest waiter atomically with the push, exactly as redis-server's
 // handleClientsBlockedOnKeys does; a BLMOVE that creates its destination makes that key ready
 // in turn. The woken greenlet only sends `reply`.
 //

@@ -22,11 +22,16 @@
 #include <fmt/format.h>
 
 #include "actors/registry.h"
+#include "examples/kv/command_kit.h"
+#include "examples/kv/commands_server.h"
 #include "examples/kv/config.h"
+#include "examples/kv/events.h"
 #include "examples/kv/glob.h"
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
+#include "examples/kv/stats.h"
+#include "hub/wait.h"
 
 namespace kv {
 
@@ -107,7 +112,10 @@ struct Commands {
   };
 
   static Store& store(Session& s) { return *s.server_.store; }
+  static std::int64_t now(Session& s) { return s.now_; }
+  static Server& server(Session& s) { return s.server_; }
   static bool replaying(Session& s) { return s.info_.id == 0; }
+  static bool logging(Session& s) { return s.server_.aof && !replaying(s); }
   static void log(Session& s, const Args& args) {
     if (s.server_.aof && !replaying(s)) s.server_.aof->append(args);
   }
@@ -119,6 +127,12 @@ struct Commands {
       const std::string when = to_text(at);
       s.server_.aof->append({"PEXPIREAT", key, when});
     }
+  }
+  // A write of `key`: its watchers and the keyspace notifications (kv/events.h). Called once per
+  // event, in redis-server's order.
+  static void changed(Session& s, std::string_view key, unsigned cls, std::string_view event) {
+    if (replaying(s)) return;
+    key_changed(s.server_, key, cls, event);
   }
   static void wrong_arity(ReplyWriter& out, std::string_view name) {
     out.error(fmt::format("ERR wrong number of arguments for '{}' command", name));
@@ -357,6 +371,8 @@ struct Commands {
     }
     if ((o.flags & kKeepTtl) && old) expires_at = old->expires_at;
     log_string(s, a[1], st.set(a[1], a[2], expires_at));
+    changed(s, a[1], kNotifyString, "set");
+    if (o.flags & kAnyExpire) changed(s, a[1], kNotifyGeneric, "expire");
     if (!(o.flags & kGet)) out.ok();
     return true;
   }
@@ -369,6 +385,7 @@ struct Commands {
       return true;
     }
     log_string(s, a[1], st.set(a[1], a[2], Store::kNoExpiry));
+    changed(s, a[1], kNotifyString, "set");
     out.integer(1);
     return true;
   }
@@ -379,6 +396,8 @@ struct Commands {
     std::int64_t at = 0;
     if (!expiry_time(s, a[2], kind, name, out, at)) return true;
     log_string(s, a[1], store(s).set(a[1], a[3], at));
+    changed(s, a[1], kNotifyString, "set");
+    changed(s, a[1], kNotifyGeneric, "expire");
     out.ok();
     return true;
   }
@@ -410,12 +429,15 @@ struct Commands {
     if ((kind & (kExAt | kPxAt)) && at <= s.now_) {
       st.erase(a[1]);
       log(s, {"DEL", a[1]});
+      changed(s, a[1], kNotifyGeneric, "del");
     } else if (kind) {
       st.set_expiry(a[1], *e, at);
       log_expiry(s, a[1], at);
+      changed(s, a[1], kNotifyGeneric, "expire");
     } else if ((o.flags & kPersist) && e->expires_at != Store::kNoExpiry) {
       st.set_expiry(a[1], *e, Store::kNoExpiry);
       log(s, {"PERSIST", a[1]});
+      changed(s, a[1], kNotifyGeneric, "persist");
     }
     return true;
   }
@@ -431,6 +453,7 @@ struct Commands {
     out.bulk(e->str());
     st.erase(a[1]);
     log(s, {"DEL", a[1]});
+    changed(s, a[1], kNotifyGeneric, "del");
     return true;
   }
 
@@ -441,6 +464,7 @@ struct Commands {
     if (old) out.bulk(old->str()); else out.null_bulk();
     st.set(a[1], a[2], Store::kNoExpiry);
     log(s, a);
+    changed(s, a[1], kNotifyString, "set");
     return true;
   }
 
@@ -474,6 +498,7 @@ struct Commands {
     }
     e->str() = to_text(value);
     log_string(s, a[1], *e);
+    changed(s, a[1], kNotifyString, "incrby");
     out.integer(value);
     return true;
   }
@@ -519,6 +544,7 @@ struct Commands {
     const std::string text = format_long_double(value);
     Entry& updated = st.set(a[1], text, e ? e->expires_at : Store::kNoExpiry);
     log_string(s, a[1], updated);
+    changed(s, a[1], kNotifyString, "incrbyfloat");
     out.bulk(text);
     return true;
   }
@@ -535,6 +561,7 @@ struct Commands {
     e->str().append(a[2]);
     out.integer(static_cast<std::int64_t>(e->str().size()));
     log(s, a);
+    changed(s, a[1], kNotifyString, "append");
     return true;
   }
 
@@ -581,6 +608,7 @@ struct Commands {
     str.replace(static_cast<std::size_t>(offset), value.size(), value);
     out.integer(static_cast<std::int64_t>(str.size()));
     log(s, a);
+    changed(s, a[1], kNotifyString, "setrange");
     return true;
   }
 
@@ -653,6 +681,7 @@ struct Commands {
     c = a[3] == "1" ? (c | mask) : (c & ~mask);
     out.integer(old);
     log(s, a);
+    changed(s, a[1], kNotifyString, "setbit");
     return true;
   }
 
@@ -809,6 +838,7 @@ struct Commands {
     }
     for (std::size_t i = 1; i < a.size(); i += 2) store(s).set(a[i], a[i + 1], Store::kNoExpiry);
     log(s, a);
+    for (std::size_t i = 1; i < a.size(); i += 2) changed(s, a[i], kNotifyString, "set");
     out.ok();
     return true;
   }
@@ -826,6 +856,7 @@ struct Commands {
     }
     for (std::size_t i = 1; i < a.size(); i += 2) store(s).set(a[i], a[i + 1], Store::kNoExpiry);
     log(s, a);
+    for (std::size_t i = 1; i < a.size(); i += 2) changed(s, a[i], kNotifyString, "set");
     out.integer(1);
     return true;
   }
@@ -852,7 +883,9 @@ struct Commands {
 
   // Deletes `key` when its list has become empty (an empty aggregate never exists).
   static void drop_if_empty(Session& s, std::string_view key, Entry& e) {
-    if (e.list().empty()) store(s).erase(key);
+    if (!e.list().empty()) return;
+    store(s).erase(key);
+    changed(s, key, kNotifyGeneric, "del");
   }
 
   // Removes one element from a side of `list`.
@@ -870,6 +903,7 @@ struct Commands {
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(count), list.size());
     if (as_array) out.array_header(n);
     for (std::size_t i = 0; i < n; ++i) out.bulk(take(list, left));
+    changed(s, key, kNotifyList, left ? "lpop" : "rpop");
     drop_if_empty(s, key, e);
   }
 
@@ -891,6 +925,7 @@ struct Commands {
     }
     out.integer(static_cast<std::int64_t>(list.size()));
     log(s, a);
+    changed(s, a[1], kNotifyList, left ? "lpush" : "rpush");
     return true;
   }
   static bool lpush(Session& s, const Args& a, ReplyWriter& o) { return push_generic(s, a, o, true, false); }
@@ -1004,6 +1039,7 @@ struct Commands {
     }
     v->assign(a[3]);
     log(s, a);
+    changed(s, a[1], kNotifyList, "lset");
     out.ok();
     return true;
   }
@@ -1038,6 +1074,7 @@ struct Commands {
     out.integer(static_cast<std::int64_t>(removed));
     if (removed > 0) {
       log(s, a);
+      changed(s, a[1], kNotifyList, "lrem");
       drop_if_empty(s, a[1], *e);
     }
     return true;
@@ -1068,6 +1105,7 @@ struct Commands {
       list.erase(list.begin(), list.begin() + start);
     }
     log(s, a);
+    changed(s, a[1], kNotifyList, "ltrim");
     drop_if_empty(s, a[1], *e);
     out.ok();
     return true;
@@ -1092,6 +1130,7 @@ struct Commands {
     }
     list.emplace(after ? it + 1 : it, a[4]);
     log(s, a);
+    changed(s, a[1], kNotifyList, "linsert");
     out.integer(static_cast<std::int64_t>(list.size()));
     return true;
   }
@@ -1161,9 +1200,14 @@ struct Commands {
     Store& st = store(s);
     Entry* source = st.find(from, s.now_);
     std::string value = take(source->list(), from_left);
-    drop_if_empty(s, from, *source);
+    const bool emptied = source->list().empty();
+    if (emptied) st.erase(from);
     Entry* dest = st.find_or_create(to, s.now_, ValueType::kList).first;
     if (to_left) dest->list().push_front(value); else dest->list().push_back(value);
+    // redis-server's order: the push, the pop, then the source's deletion.
+    changed(s, to, kNotifyList, to_left ? "lpush" : "rpush");
+    changed(s, from, kNotifyList, from_left ? "lpop" : "rpop");
+    if (emptied) changed(s, from, kNotifyGeneric, "del");
     return value;
   }
 
@@ -1299,7 +1343,8 @@ struct Commands {
   static bool block(Session& s, std::vector<std::string> keys, grove::Deadline deadline,
                     const char* what, std::function<bool(BlockedClient&, std::string_view)> serve,
                     ReplyWriter& out) {
-    if (!s.flush_ || replaying(s)) {  // nothing to wait on
+    if (!s.flush_ || replaying(s) || s.tx_.executing) {  // nothing to wait on (inside EXEC
+                                                           // too, as in redis-server)
       out.null_array();
       return true;
     }
@@ -1428,6 +1473,7 @@ struct Commands {
     for (std::size_t i = 2; i < a.size(); i += 2) created += e->hash().set(a[i], a[i + 1]) ? 1 : 0;
     if (hmset) out.ok(); else out.integer(created);
     log(s, a);
+    changed(s, a[1], kNotifyHash, "hset");
     return true;
   }
   static bool hset(Session& s, const Args& a, ReplyWriter& o) { return hset_generic(s, a, o, false); }
@@ -1444,6 +1490,7 @@ struct Commands {
     if (!e) e = st.find_or_create(a[1], s.now_, ValueType::kHash).first;
     e->hash().set(a[2], a[3]);
     log(s, a);
+    changed(s, a[1], kNotifyHash, "hset");
     out.integer(1);
     return true;
   }
@@ -1486,7 +1533,11 @@ struct Commands {
     out.integer(deleted);
     if (deleted > 0) {
       log(s, a);
-      if (e->hash().empty()) store(s).erase(a[1]);
+      changed(s, a[1], kNotifyHash, "hdel");
+      if (e->hash().empty()) {
+        store(s).erase(a[1]);
+        changed(s, a[1], kNotifyGeneric, "del");
+      }
     }
     return true;
   }
@@ -1564,6 +1615,7 @@ struct Commands {
     if (!e) e = st.find_or_create(a[1], s.now_, ValueType::kHash).first;
     e->hash().set(a[2], to_text(value));
     log(s, a);
+    changed(s, a[1], kNotifyHash, "hincrby");
     out.integer(value);
     return true;
   }
@@ -1597,6 +1649,7 @@ struct Commands {
     if (!e) e = st.find_or_create(a[1], s.now_, ValueType::kHash).first;
     e->hash().set(a[2], text);
     log(s, {"HSET", a[1], a[2], text});
+    changed(s, a[1], kNotifyHash, "hincrbyfloat");
     out.bulk(text);
     return true;
   }
@@ -1606,7 +1659,10 @@ struct Commands {
   static bool del(Session& s, const Args& a, ReplyWriter& out) {
     std::int64_t deleted = 0;
     for (std::size_t i = 1; i < a.size(); ++i) {
-      if (store(s).find(a[i], s.now_) && store(s).erase(a[i])) ++deleted;
+      if (store(s).find(a[i], s.now_) && store(s).erase(a[i])) {
+        ++deleted;
+        changed(s, a[i], kNotifyGeneric, "del");
+      }
     }
     if (deleted > 0) log(s, a);
     out.integer(deleted);
@@ -1655,6 +1711,8 @@ struct Commands {
     }
     st.rename(a[1], a[2]);
     log(s, {"RENAME", a[1], a[2]});
+    changed(s, a[1], kNotifyGeneric, "rename_from");
+    changed(s, a[2], kNotifyGeneric, "rename_to");
     if (nx) out.integer(1); else out.ok();
     return true;
   }
@@ -1706,6 +1764,7 @@ struct Commands {
     }
     st.put(a[2], clone_value(source->value), source->expires_at);
     log(s, {"COPY", a[1], a[2], "REPLACE"});
+    changed(s, a[2], kNotifyGeneric, "copy_to");
     out.integer(1);
     return true;
   }
@@ -1764,11 +1823,13 @@ struct Commands {
     if (when <= s.now_ && !replaying(s)) {
       st.erase(a[1]);
       log(s, {"DEL", a[1]});
+      changed(s, a[1], kNotifyGeneric, "del");
     } else if (when <= s.now_) {
       st.erase(a[1]);
     } else {
       st.set_expiry(a[1], *e, when);
       log_expiry(s, a[1], when);
+      changed(s, a[1], kNotifyGeneric, "expire");
     }
     out.integer(1);
     return true;
@@ -1825,6 +1886,7 @@ struct Commands {
     }
     store(s).set_expiry(a[1], *e, Store::kNoExpiry);
     log(s, a);
+    changed(s, a[1], kNotifyGeneric, "persist");
     out.integer(1);
     return true;
   }
@@ -1915,6 +1977,8 @@ struct Commands {
       out.error(kSyntaxError);
       return true;
     }
+    s.server_.watches.touch_existing(store(s), s.now_);
+    if (s.server_.aof) s.server_.aof->note_flush();
     store(s).clear();
     log(s, {"FLUSHDB"});
     out.ok();
@@ -1963,22 +2027,57 @@ struct Commands {
       text += fmt::format(
           "redis_version:{}\r\ngrove_kv_version:0.1\r\nredis_mode:standalone\r\nos:Linux\r\n"
           "arch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\n"
-          "uptime_in_seconds:{}\r\nuptime_in_days:{}\r\n",
+          "uptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n",
           kRedisVersion, ::getpid(), srv.config.port, uptime, uptime / 86400);
     }
     if (want("clients", true)) {
       section("Clients");
-      text += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
-                          srv.clients.size(), srv.config.maxclients, srv.blocking.clients());
+      std::size_t watching = 0;
+      for (const auto& [id, client] : srv.clients) watching += client->tx_.watched.empty() ? 0 : 1;
+      text += fmt::format("connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n"
+                          "blocked_clients:{}\r\ntracking_clients:0\r\n"
+                          "clients_in_timeout_table:0\r\nwatching_clients:{}\r\n"
+                          "total_watched_keys:{}\r\n",
+                          srv.clients.size(), srv.config.maxclients, srv.blocking.clients(),
+                          watching, srv.watches.keys());
+    }
+    if (want("memory", true)) {
+      section("Memory");
+      const ProcessMemory memory = process_memory();
+      srv.peak_memory = std::max(srv.peak_memory, memory.used);
+      text += fmt::format(
+          "used_memory:{}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\n"
+          "used_memory_rss_human:{}\r\nused_memory_peak:{}\r\nused_memory_peak_human:{}\r\n"
+          "used_memory_peak_perc:{:.2f}%\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\n"
+          "maxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2f}\r\nmem_allocator:libc\r\n",
+          memory.used, bytes_to_human(memory.used), memory.rss, bytes_to_human(memory.rss),
+          srv.peak_memory, bytes_to_human(srv.peak_memory),
+          srv.peak_memory ? 100.0 * static_cast<double>(memory.used) /
+                                static_cast<double>(srv.peak_memory)
+                          : 0.0,
+          srv.config.maxmemory, bytes_to_human(static_cast<std::uint64_t>(srv.config.maxmemory)),
+          srv.config.maxmemory_policy,
+          memory.used ? static_cast<double>(memory.rss) / static_cast<double>(memory.used) : 0.0);
     }
     if (want("persistence", true)) {
       section("Persistence");
-      text += fmt::format("aof_enabled:{}\r\n", srv.aof ? 1 : 0);
+      text += fmt::format("loading:0\r\nrdb_bgsave_in_progress:0\r\naof_enabled:{}\r\n",
+                          srv.aof ? 1 : 0);
       if (srv.aof) {
         text += fmt::format("aof_appendfsync:{}\r\naof_written_bytes:{}\r\naof_synced_bytes:{}\r\n"
                             "aof_fsyncs:{}\r\n",
                             to_string(srv.aof->policy()), srv.aof->written_bytes(),
                             srv.aof->synced_bytes(), srv.aof->fsyncs());
+      }
+      const RewriteStatus& rw = srv.aof_rewrite;
+      text += fmt::format(
+          "aof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_rewrites:{}\r\n"
+          "aof_last_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\n",
+          rw.in_progress ? 1 : 0, rw.rewrites,
+          rw.last_duration_ms < 0 ? -1 : rw.last_duration_ms / 1000, rw.last_ok ? "ok" : "err");
+      if (srv.aof) {
+        text += fmt::format("aof_current_size:{}\r\naof_base_size:{}\r\n",
+                            srv.aof->file_size(), srv.aof->base_size());
       }
     }
     if (want("stats", true)) {
@@ -1987,12 +2086,25 @@ struct Commands {
           "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
           "rejected_connections:{}\r\nclient_query_buffer_limit_disconnections:{}\r\n"
           "client_output_buffer_limit_disconnections:{}\r\nexpired_keys:{}\r\n"
-          "keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\n",
+          "keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\n"
+          "pubsub_patterns:{}\r\ninstantaneous_ops_per_sec:{}\r\nevicted_keys:0\r\n",
           srv.connections_received, srv.commands_processed, srv.rejected_connections,
           srv.query_buffer_limit_disconnections, srv.output_buffer_limit_disconnections,
           srv.store->expired_keys,
           srv.store->keyspace_hits, srv.store->keyspace_misses,
-          srv.pubsub ? srv.pubsub->channel_count() : 0);
+          srv.pubsub ? srv.pubsub->channel_count() : 0,
+          srv.pubsub ? srv.pubsub->pattern_count() : 0, instantaneous_ops_per_sec(srv));
+    }
+    if (want("replication", true)) {
+      section("Replication");
+      text += "role:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n";
+    }
+    if (want("cpu", true)) {
+      section("CPU");
+      const CpuTimes cpu = cpu_times();
+      text += fmt::format("used_cpu_sys:{:.6f}\r\nused_cpu_user:{:.6f}\r\n"
+                          "used_cpu_sys_children:{:.6f}\r\nused_cpu_user_children:{:.6f}\r\n",
+                          cpu.sys, cpu.user, cpu.children_sys, cpu.children_user);
     }
     if (want("supervision", true)) {
       section("Supervision");
@@ -2021,15 +2133,29 @@ struct Commands {
     return true;
   }
 
+  // One CLIENT LIST line, with redis-server 7.0's fields in its order. flags: P subscribed,
+  // x in MULTI, d a watched key was written, e NO-EVICT, N none of these.
   static std::string client_line(const Session& c, std::int64_t now) {
+    const Transaction& tx = c.transaction();
+    std::string flags;
+    if (c.subscriptions() + c.pattern_subscriptions() > 0) flags += 'P';
+    if (tx.active) flags += 'x';
+    if (tx.dirty) flags += 'd';
+    if (c.no_evict()) flags += 'e';
+    if (flags.empty()) flags = "N";
+    std::size_t multi_mem = 0;
+    for (const auto& request : tx.queued) {
+      for (const std::string& arg : request) multi_mem += arg.size();
+    }
     return fmt::format(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub=0 "
-        "ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 "
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} "
+        "ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem={} rbs=16384 rbp=0 obl=0 oll=0 "
         "omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp=2\n",
         c.info().id, c.info().addr, c.info().laddr, c.info().fd, c.name(),
-        (now - c.info().created_ms) / 1000, (now - c.last_active_ms) / 1000,
-        c.subscriptions() > 0 ? "P" : "N", c.subscriptions(), c.output_bytes(),
-        c.last_command.empty() ? "NULL" : c.last_command);
+        (now - c.info().created_ms) / 1000, (now - c.last_active_ms) / 1000, flags,
+        c.subscriptions(), c.pattern_subscriptions(),
+        tx.active ? static_cast<std::int64_t>(tx.queued.size()) : -1, multi_mem,
+        c.output_bytes(), c.last_command.empty() ? "NULL" : c.last_command);
   }
 
   static bool client(Session& s, const Args& a, ReplyWriter& out) {
@@ -2054,6 +2180,11 @@ struct Commands {
       out.bulk(text);
     } else if (sub == "info") {
       out.bulk(client_line(s, s.now_));
+    } else if (sub == "kill") {
+      if (a.size() < 3) return wrong_arity(out, "client|kill"), true;
+      return ServerCommands::client_kill(s, a, out);
+    } else if (sub == "no-evict") {
+      return ServerCommands::client_no_evict(s, a, out);
     } else {
       out.error(fmt::format("ERR unknown subcommand '{:.128}'. Try CLIENT HELP.", a[1]));
     }
@@ -2123,6 +2254,9 @@ struct Commands {
       if (auto error = config_set(s.server_.config, Args(a.begin() + 2, a.end()))) {
         out.error(*error);
       } else {
+        if (s.server_.aof && s.server_.aof->policy() != s.server_.config.appendfsync) {
+          s.server_.aof->set_policy(s.server_.config.appendfsync);
+        }
         out.ok();
       }
     } else {
@@ -2149,6 +2283,8 @@ struct Commands {
           "CRASH-CHILD <id>",
           "    Kills the root supervisor's child <id> (persistence, keyspace, expiry, pubsub,",
           "    connections, listener); the supervisor restarts it.",
+          "SLEEP <seconds>",
+          "    This connection sleeps <seconds> (others are served meanwhile), then replies OK.",
           "HELP",
           "    Prints this help.",
       };
@@ -2173,6 +2309,16 @@ struct Commands {
         }
       }
       out.error(fmt::format("ERR no running child '{:.128}' (INFO supervision lists them)", a[2]));
+    } else if (a.size() == 3 && sub == "sleep") {
+      long double seconds = 0;
+      if (!parse_long_double(a[2], seconds) || seconds < 0) {
+        out.error("ERR value is not a valid float");
+        return true;
+      }
+      // Inside EXEC it does not sleep: nothing may run in the middle of a transaction.
+      if (!s.tx_.executing) grove::sleep(static_cast<double>(seconds));
+      s.now_ = unix_ms();  // the clock moved while asleep
+      out.ok();
     } else if (a.size() == 2 && sub == "crash-connection") {
       throw std::runtime_error(fmt::format("DEBUG CRASH-CONNECTION from client {}", s.info_.id));
     } else {
@@ -2194,22 +2340,22 @@ struct Commands {
       out.array_header(3);
       out.bulk("subscribe");
       out.bulk(channel);
-      out.integer(static_cast<std::int64_t>(s.channels_.size()));
+      out.integer(static_cast<std::int64_t>(s.channels_.size() + s.patterns_.size()));
     }
-    s.output_->set_pubsub(!s.channels_.empty());
+    s.output_->set_pubsub(!s.channels_.empty() || !s.patterns_.empty());
     return true;
   }
 
   static void unsubscribe_one(Session& s, const std::string& channel, ReplyWriter* out) {
     if (s.channels_.erase(channel) > 0) {
       s.server_.pubsub->unsubscribe(channel, s.output_.get());
-      if (s.channels_.empty()) s.output_->set_pubsub(false);
+      if (s.channels_.empty() && s.patterns_.empty()) s.output_->set_pubsub(false);
     }
     if (!out) return;
     out->array_header(3);
     out->bulk("unsubscribe");
     out->bulk(channel);
-    out->integer(static_cast<std::int64_t>(s.channels_.size()));
+    out->integer(static_cast<std::int64_t>(s.channels_.size() + s.patterns_.size()));
   }
 
   static bool unsubscribe(Session& s, const Args& a, ReplyWriter& out) {
@@ -2218,7 +2364,7 @@ struct Commands {
         out.array_header(3);
         out.bulk("unsubscribe");
         out.null_bulk();
-        out.integer(0);
+        out.integer(static_cast<std::int64_t>(s.patterns_.size()));
       }
       const std::vector<std::string> all(s.channels_.begin(), s.channels_.end());
       for (const std::string& channel : all) unsubscribe_one(s, channel, &out);
@@ -2320,6 +2466,59 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"hvals", 2, &Commands::hvals, "readonly"},
       {"hincrby", 4, &Commands::hincrby, "write"},
       {"hincrbyfloat", 4, &Commands::hincrbyfloat, "write"},
+      {"sadd", -3, &set_commands::sadd, "write"},
+      {"srem", -3, &set_commands::srem, "write"},
+      {"smembers", 2, &set_commands::smembers, "readonly"},
+      {"sismember", 3, &set_commands::sismember, "readonly"},
+      {"smismember", -3, &set_commands::smismember, "readonly"},
+      {"scard", 2, &set_commands::scard, "readonly"},
+      {"spop", -2, &set_commands::spop, "write"},
+      {"srandmember", -2, &set_commands::srandmember, "readonly"},
+      {"smove", 4, &set_commands::smove, "write"},
+      {"sinter", -2, &set_commands::sinter, "readonly"},
+      {"sinterstore", -3, &set_commands::sinterstore, "write"},
+      {"sunion", -2, &set_commands::sunion, "readonly"},
+      {"sunionstore", -3, &set_commands::sunionstore, "write"},
+      {"sdiff", -2, &set_commands::sdiff, "readonly"},
+      {"sdiffstore", -3, &set_commands::sdiffstore, "write"},
+      {"sintercard", -3, &set_commands::sintercard, "readonly"},
+      {"sscan", -3, &set_commands::sscan, "readonly"},
+      {"zadd", -4, &zset_commands::zadd, "write"},
+      {"zincrby", 4, &zset_commands::zincrby, "write"},
+      {"zrem", -3, &zset_commands::zrem, "write"},
+      {"zscore", 3, &zset_commands::zscore, "readonly"},
+      {"zmscore", -3, &zset_commands::zmscore, "readonly"},
+      {"zcard", 2, &zset_commands::zcard, "readonly"},
+      {"zcount", 4, &zset_commands::zcount, "readonly"},
+      {"zlexcount", 4, &zset_commands::zlexcount, "readonly"},
+      {"zrank", 3, &zset_commands::zrank, "readonly"},
+      {"zrevrank", 3, &zset_commands::zrevrank, "readonly"},
+      {"zrange", -4, &zset_commands::zrange, "readonly"},
+      {"zrangestore", -5, &zset_commands::zrangestore, "write"},
+      {"zrangebyscore", -4, &zset_commands::zrangebyscore, "readonly"},
+      {"zrevrangebyscore", -4, &zset_commands::zrevrangebyscore, "readonly"},
+      {"zrevrange", -4, &zset_commands::zrevrange, "readonly"},
+      {"zrangebylex", -4, &zset_commands::zrangebylex, "readonly"},
+      {"zrevrangebylex", -4, &zset_commands::zrevrangebylex, "readonly"},
+      {"zremrangebyrank", 4, &zset_commands::zremrangebyrank, "write"},
+      {"zremrangebyscore", 4, &zset_commands::zremrangebyscore, "write"},
+      {"zremrangebylex", 4, &zset_commands::zremrangebylex, "write"},
+      {"zpopmin", -2, &zset_commands::zpopmin, "write"},
+      {"zpopmax", -2, &zset_commands::zpopmax, "write"},
+      {"bzpopmin", -3, &zset_commands::bzpopmin, "write"},
+      {"bzpopmax", -3, &zset_commands::bzpopmax, "write"},
+      {"zunion", -3, &zset_commands::zunion, "readonly"},
+      {"zinter", -3, &zset_commands::zinter, "readonly"},
+      {"zdiff", -3, &zset_commands::zdiff, "readonly"},
+      {"zunionstore", -4, &zset_commands::zunionstore, "write"},
+      {"zinterstore", -4, &zset_commands::zinterstore, "write"},
+      {"zdiffstore", -4, &zset_commands::zdiffstore, "write"},
+      {"zintercard", -3, &zset_commands::zintercard, "readonly"},
+      {"zscan", -3, &zset_commands::zscan, "readonly"},
+      {"lcs", -3, &extra_commands::lcs, "readonly"},
+      {"hrandfield", -2, &extra_commands::hrandfield, "readonly"},
+      {"hscan", -3, &extra_commands::hscan, "readonly"},
+      {"object", -2, &extra_commands::object, "readonly"},
       {"del", -2, &Commands::del, "write"},
       {"unlink", -2, &Commands::unlink, "write"},
       {"touch", -2, &Commands::touch, "readonly"},
@@ -2352,6 +2551,15 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"subscribe", -2, &Commands::subscribe, "pubsub"},
       {"unsubscribe", -1, &Commands::unsubscribe, "pubsub"},
       {"publish", 3, &Commands::publish, "pubsub"},
+      {"psubscribe", -2, &ServerCommands::psubscribe, "pubsub"},
+      {"punsubscribe", -1, &ServerCommands::punsubscribe, "pubsub"},
+      {"pubsub", -2, &ServerCommands::pubsub, "pubsub"},
+      {"multi", 1, &ServerCommands::multi, "fast"},
+      {"exec", 1, &ServerCommands::exec, "slow"},
+      {"discard", 1, &ServerCommands::discard, "fast"},
+      {"watch", -2, &ServerCommands::watch, "fast"},
+      {"unwatch", 1, &ServerCommands::unwatch, "fast"},
+      {"bgrewriteaof", 1, &ServerCommands::bgrewriteaof, "admin"},
   };
   return specs;
 }
@@ -2365,9 +2573,8 @@ Session::Session(Server& server, ClientInfo info, std::shared_ptr<ClientOutput> 
 }
 
 Session::~Session() {
-  for (const std::string& channel : channels_) {
-    server_.pubsub->unsubscribe(channel, output_.get());
-  }
+  ServerCommands::unsubscribe_all(*this);
+  server_.watches.unwatch_all(tx_);
   if (output_) output_->stop();
   if (info_.id != 0) server_.clients.erase(info_.id);
 }
@@ -2376,27 +2583,41 @@ bool Session::execute(const std::vector<std::string_view>& args, std::string& ou
   ReplyWriter out(out_buffer);
   ++server_.commands_processed;
   const Commands::Spec* spec = Commands::find(args[0]);
+  // Refused before running (redis-server's processCommand order); inside MULTI a refusal
+  // aborts the transaction (kv/commands_server.h).
   if (spec == nullptr) {
     std::string shown;
     for (std::size_t i = 1; i < args.size() && shown.size() < 128; ++i) {
       shown += fmt::format("'{}' ", args[i].substr(0, 128 - shown.size()));
     }
-    out.error(fmt::format("ERR unknown command '{}', with args beginning with: {}",
-                          args[0].substr(0, 128), shown));
+    ServerCommands::refused(*this, "",
+                            fmt::format("ERR unknown command '{}', with args beginning with: {}",
+                                        args[0].substr(0, 128), shown),
+                            out);
     return true;
   }
   if ((spec->arity > 0 && static_cast<int>(args.size()) != spec->arity) ||
       static_cast<int>(args.size()) < -spec->arity) {
-    Commands::wrong_arity(out, spec->name);
+    ServerCommands::refused(
+        *this, spec->name,
+        fmt::format("ERR wrong number of arguments for '{}' command", spec->name), out);
     return true;
   }
-  if (!channels_.empty() && spec->fn != &Commands::subscribe &&
-      spec->fn != &Commands::unsubscribe && spec->fn != &Commands::ping &&
+  if ((!channels_.empty() || !patterns_.empty()) && spec->fn != &Commands::subscribe &&
+      spec->fn != &Commands::unsubscribe && spec->fn != &ServerCommands::psubscribe &&
+      spec->fn != &ServerCommands::punsubscribe && spec->fn != &Commands::ping &&
       spec->fn != &Commands::quit) {
-    out.error(fmt::format(
-        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
-        "are allowed in this context",
-        spec->name));
+    ServerCommands::refused(
+        *this, spec->name,
+        fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                    "QUIT / RESET are allowed in this context",
+                    spec->name),
+        out);
+    return true;
+  }
+  if (tx_.active && !ServerCommands::runs_inside_multi(spec->name)) {
+    tx_.queued.emplace_back(args.begin(), args.end());
+    out.simple("QUEUED");
     return true;
   }
   last_command = spec->name;
@@ -2407,8 +2628,42 @@ bool Session::execute(const std::vector<std::string_view>& args, std::string& ou
   }
   last_active_ms = now_;
   const bool keep_open = spec->fn(*this, args, out);
+  // After the whole command (after the whole EXEC): clients blocked on keys it pushed to.
   if (!server_.store->ready_keys.empty()) server_.blocking.serve_ready();
   return keep_open;
+}
+
+// --- the kit of the other command files (command_kit.h) ------------------------------------------
+
+namespace kit {
+
+Store& store(Session& s) { return Commands::store(s); }
+std::int64_t now(Session& s) { return Commands::now(s); }
+void log(Session& s, const Args& args) { Commands::log(s, args); }
+void log(Session& s, std::initializer_list<std::string_view> args) { Commands::log(s, args); }
+bool logging(Session& s) { return Commands::logging(s); }
+const Config& config(Session& s) { return Commands::server(s).config; }
+bool wrong_type(ReplyWriter& out) { return Commands::wrong_type(out); }
+void wrong_arity(ReplyWriter& out, std::string_view command) {
+  Commands::wrong_arity(out, command);
+}
+bool equals_nocase(std::string_view a, std::string_view b) { return kv::equals_nocase(a, b); }
+bool block_timeout(std::string_view arg, ReplyWriter& out, grove::Deadline& deadline) {
+  return Commands::block_timeout(arg, out, deadline);
+}
+bool block(Session& s, std::vector<std::string> keys, grove::Deadline deadline, const char* what,
+           std::function<bool(BlockedClient&, std::string_view)> serve, ReplyWriter& out) {
+  return Commands::block(s, std::move(keys), deadline, what, std::move(serve), out);
+}
+
+}  // namespace kit
+
+
+bool Session::call(const std::vector<std::string_view>& args, std::string& out_buffer) {
+  ReplyWriter out(out_buffer);
+  ++server_.commands_processed;
+  const Commands::Spec* spec = Commands::find(args[0]);  // checked when it was queued
+  return spec->fn(*this, args, out);
 }
 
 void replay_request(Server& server, const std::vector<std::string_view>& args) {

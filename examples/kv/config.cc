@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "examples/kv/events.h"
 #include "examples/kv/glob.h"
 
 namespace kv {
@@ -69,24 +70,135 @@ std::optional<std::string> set_maxclients(std::string_view text, Config& config)
   return std::nullopt;
 }
 
+// An integer setting within [min, max], as redis-server checks it.
+std::optional<std::string> parse_integer_setting(std::string_view name, std::string_view text,
+                                                 std::int64_t min, std::int64_t max,
+                                                 std::int64_t& value) {
+  std::int64_t v = 0;
+  if (!parse_int64(text, v)) return set_failed(name, "argument couldn't be parsed into an integer");
+  if (v < min || v > max) {
+    return set_failed(name, fmt::format("argument must be between {} and {} inclusive", min, max));
+  }
+  value = v;
+  return std::nullopt;
+}
+
+// "seconds changes [seconds changes ...]" or "" (no snapshots), as redis-server accepts it.
+std::optional<std::string> set_save(std::string_view text, Config& config) {
+  std::vector<std::string_view> words;
+  for (std::size_t start = 0; !text.empty();) {
+    const std::size_t space = text.find(' ', start);
+    words.push_back(text.substr(start, space - start));
+    if (space == std::string_view::npos) break;
+    start = space + 1;
+  }
+  bool valid = words.size() % 2 == 0;
+  for (std::size_t i = 0; valid && i < words.size(); ++i) {
+    std::int64_t v = 0;
+    valid = parse_int64(words[i], v) && v >= (i % 2 == 0 ? 1 : 0);
+  }
+  if (!valid) return set_failed("save", "Invalid save parameters");
+  config.save = std::string(text);
+  return std::nullopt;
+}
+
+std::optional<std::string> one_of(std::string_view name, std::string_view text,
+                                  std::initializer_list<const char*> choices, std::string& value) {
+  const std::string lower = lowercase(text);
+  for (const char* choice : choices) {
+    if (lower == choice) {
+      value = choice;
+      return std::nullopt;
+    }
+  }
+  std::string list;
+  for (const char* choice : choices) list += (list.empty() ? "" : ", ") + std::string(choice);
+  return set_failed(name, "argument(s) must be one of the following: " + list);
+}
+
 struct Parameter {
-  const char* name;
+  std::string name;
   std::function<std::string(const Config&)> get;
   // Empty: CONFIG SET refuses it ("can't set immutable config").
   std::function<std::optional<std::string>(std::string_view, Config&)> set;
 };
 
+// An encoding threshold (and its older ziplist name, which reads and writes the same value).
+void add_encoding(std::vector<Parameter>& table, const std::string& name, bool memory,
+                  std::int64_t min, std::int64_t max) {
+  auto get = [name](const Config& c) { return std::to_string(c.encodings.at(name)); };
+  // `shown`: the name the errors use (the alias's own).
+  auto set_as = [name, memory, min, max](std::string shown) {
+    return [name, shown, memory, min, max](std::string_view text,
+                                           Config& c) -> std::optional<std::string> {
+      std::int64_t value = 0;
+      auto error = memory ? parse_memory_setting(shown, text, 0, value)
+                          : parse_integer_setting(shown, text, min, max, value);
+      if (error) return error;
+      c.encodings[name] = value;
+      return std::nullopt;
+    };
+  };
+  table.push_back({name, get, set_as(name)});
+  const std::size_t listpack = name.find("listpack");
+  if (listpack != std::string::npos) {
+    std::string old = name;
+    old.replace(listpack, 8, "ziplist");
+    table.push_back({old, get, set_as(old)});
+  }
+}
+
 const std::vector<Parameter>& parameters() {
-  static const std::vector<Parameter> table = {
-      {"save", [](const Config&) { return std::string(); }, nullptr},
+  static const std::vector<Parameter> table = [] {
+    std::vector<Parameter> t = {
+      {"save", [](const Config& c) { return c.save; }, set_save},
       {"appendonly", [](const Config& c) { return std::string(c.aof_path.empty() ? "no" : "yes"); },
-       nullptr},
+       [](std::string_view text, Config& c) -> std::optional<std::string> {
+         const std::string v = lowercase(text);
+         if (v != "yes" && v != "no") return set_failed("appendonly", "argument must be 'yes' or 'no'");
+         if ((v == "yes") != !c.aof_path.empty()) {
+           return set_failed("appendonly", "kv_server opens its append-only file at start (--aof)");
+         }
+         return std::nullopt;
+       }},
       {"appendfsync", [](const Config& c) { return std::string(to_string(c.appendfsync)); },
-       nullptr},
+       [](std::string_view text, Config& c) -> std::optional<std::string> {
+         std::string v;
+         if (auto error = one_of("appendfsync", text, {"everysec", "always", "no"}, v)) return error;
+         (void)parse_fsync_policy(v, c.appendfsync);
+         return std::nullopt;
+       }},
+      {"maxmemory", [](const Config& c) { return std::to_string(c.maxmemory); },
+       [](std::string_view text, Config& c) {
+         return parse_memory_setting("maxmemory", text, 0, c.maxmemory);
+       }},
+      {"maxmemory-policy", [](const Config& c) { return c.maxmemory_policy; },
+       [](std::string_view text, Config& c) {
+         return one_of("maxmemory-policy", text,
+                       {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+                        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"},
+                       c.maxmemory_policy);
+       }},
+      {"timeout", [](const Config& c) { return std::to_string(c.timeout); },
+       [](std::string_view text, Config& c) {
+         return parse_integer_setting("timeout", text, 0, INT_MAX, c.timeout);
+       }},
+      {"notify-keyspace-events",
+       [](const Config& c) { return format_notify_flags(c.notify_keyspace_events); },
+       [](std::string_view text, Config& c) -> std::optional<std::string> {
+         const auto flags = parse_notify_flags(text);
+         if (!flags) {
+           return set_failed("notify-keyspace-events",
+                             "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+         }
+         c.notify_keyspace_events = *flags;
+         return std::nullopt;
+       }},
       {"appendfilename", [](const Config& c) { return c.aof_path; }, nullptr},
       {"port", [](const Config& c) { return std::to_string(c.port); }, nullptr},
       {"bind", [](const Config& c) { return c.host; }, nullptr},
       {"databases", [](const Config&) { return std::string("1"); }, nullptr},
+      {"daemonize", [](const Config&) { return std::string("no"); }, nullptr},
       {"maxmemory", [](const Config&) { return std::string("0"); }, nullptr},
       {"timeout", [](const Config&) { return std::string("0"); }, nullptr},
       {"maxclients", [](const Config& c) { return std::to_string(c.maxclients); },
@@ -104,7 +216,18 @@ const std::vector<Parameter>& parameters() {
        }},
       {"client-output-buffer-limit", format_output_buffer_limits,
        [](std::string_view text, Config& c) { return parse_output_buffer_limits(text, c); }},
-  };
+    };
+    add_encoding(t, "hash-max-listpack-entries", false, 0, INT64_MAX);
+    add_encoding(t, "hash-max-listpack-value", true, 0, INT64_MAX);
+    add_encoding(t, "zset-max-listpack-entries", false, 0, INT64_MAX);
+    add_encoding(t, "zset-max-listpack-value", true, 0, INT64_MAX);
+    add_encoding(t, "set-max-intset-entries", false, 0, INT64_MAX);
+    add_encoding(t, "list-max-listpack-size", false, INT_MIN, INT_MAX);
+    add_encoding(t, "list-compress-depth", false, 0, INT_MAX);
+    add_encoding(t, "stream-node-max-entries", false, 0, INT64_MAX);
+    add_encoding(t, "stream-node-max-bytes", true, 0, INT64_MAX);
+    return t;
+  }();
   return table;
 }
 
@@ -247,8 +370,9 @@ void config_get(const Config& config, const std::vector<std::string_view>& patte
 std::optional<std::string> config_set(Config& config,
                                       const std::vector<std::string_view>& name_values) {
   if (name_values.size() % 2 != 0) return std::string("ERR syntax error");
-  // Names first (an unknown one is reported whatever comes before it), then duplicates, then
-  // the values, each applied to a copy: the first bad value leaves the configuration unchanged.
+  // The names first, one after the other as redis-server checks them (unknown, immutable,
+  // given twice), then the values, each applied to a copy: the first bad value leaves the
+  // configuration unchanged. The errors name the parameter as the client spelled it.
   std::vector<const Parameter*> targets;
   for (std::size_t i = 0; i < name_values.size(); i += 2) {
     const Parameter* p = find_parameter(name_values[i]);
@@ -256,18 +380,21 @@ std::optional<std::string> config_set(Config& config,
       return fmt::format("ERR Unknown option or number of arguments for CONFIG SET - '{}'",
                          name_values[i]);
     }
-    targets.push_back(p);
-  }
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (std::find(targets.begin(), targets.begin() + static_cast<std::ptrdiff_t>(i), targets[i]) !=
-        targets.begin() + static_cast<std::ptrdiff_t>(i)) {
-      return set_failed(targets[i]->name, "duplicate parameter");
+    if (!p->set) return set_failed(name_values[i], "can't set immutable config");
+    if (std::find(targets.begin(), targets.end(), p) != targets.end()) {
+      return set_failed(name_values[i], "duplicate parameter");
     }
+    targets.push_back(p);
   }
   Config updated = config;
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (!targets[i]->set) return set_failed(targets[i]->name, "can't set immutable config");
-    if (auto error = targets[i]->set(name_values[2 * i + 1], updated)) return error;
+    if (auto error = targets[i]->set(name_values[2 * i + 1], updated)) {
+      const std::string named = fmt::format("argument '{}')", targets[i]->name);
+      if (const std::size_t at = error->find(named); at != std::string::npos) {
+        error->replace(at, named.size(), fmt::format("argument '{}')", name_values[2 * i]));
+      }
+      return error;
+    }
   }
   config = std::move(updated);
   return std::nullopt;

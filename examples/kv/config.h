@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,23 @@ struct Config {
       {256ULL * 1024 * 1024, 64ULL * 1024 * 1024, 60},
       {32ULL * 1024 * 1024, 8ULL * 1024 * 1024, 60},
   }};
+
+  // Accepted and shown as redis-server does; kv_server does not act on them (no RDB snapshots,
+  // no eviction, no idle timeout, its own encodings).
+  std::string save;
+  std::int64_t maxmemory = 0;
+  std::string maxmemory_policy = "noeviction";
+  std::int64_t timeout = 0;
+  // The *-max-*-entries/-value/-size encoding thresholds, by their listpack name.
+  std::map<std::string, std::int64_t, std::less<>> encodings = {
+      {"hash-max-listpack-entries", 512}, {"hash-max-listpack-value", 64},
+      {"zset-max-listpack-entries", 128}, {"zset-max-listpack-value", 64},
+      {"set-max-intset-entries", 512},    {"list-max-listpack-size", -2},
+      {"list-compress-depth", 0},         {"stream-node-max-entries", 100},
+      {"stream-node-max-bytes", 4096},
+  };
+  // notify-keyspace-events, as kv/events.h's classes (0: off, redis's default).
+  unsigned notify_keyspace_events = 0;
 
   const OutputBufferLimit& output_limit(ClientClass c) const {
     return client_output_buffer_limit[static_cast<std::size_t>(c)];

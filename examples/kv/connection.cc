@@ -99,6 +99,7 @@ void connection_main(Server& server, grove::net::Socket& accepted,
   auto output = std::make_shared<ClientOutput>(server, socket,
                                                fmt::format("id={} addr={}", info.id, info.addr));
   Session session(server, std::move(info), output);
+  session.set_actor(grove::self());  // CLIENT KILL ends this actor
 
   RequestParser parser(parser_limits(server.config));
   Request request;

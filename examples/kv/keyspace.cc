@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/registry.h"
+#include "examples/kv/stats.h"
 #include "hub/wait.h"
 
 namespace kv {
@@ -35,6 +36,7 @@ void expiry_main(Server& server) {
   constexpr double kBudgetSeconds = 0.025;
   for (;;) {
     grove::sleep(kTickSeconds);
+    sample_ops(server, unix_ms());  // INFO's instantaneous_ops_per_sec
     const double started = grove::Deadline::now();
     for (;;) {
       const std::size_t expired = server.store->expire_sample(kSamples, unix_ms());

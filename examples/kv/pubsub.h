@@ -10,6 +10,13 @@
 // (pubsub class): past it, the subscriber is disconnected and its queue freed. When its last
 // subscriber leaves, the channel actor ends and forgets the channel.
 //
+// Patterns (PSUBSCRIBE) work the same way: every pattern with subscribers is an actor of its
+// own. PUBLISH goes to the channel's actor first, then to the actor of each pattern that matches
+// the channel (glob syntax, kv/glob.h) with `*4 pmessage <pattern> <channel> <payload>`; a client
+// subscribed to both therefore gets "message" before "pmessage", as from redis-server, and the
+// count PUBLISH answers includes the pattern subscriptions. Keyspace notifications (kv/events.h)
+// are published the same way.
+//
 // Thread: one hub; called from connection actors.
 #pragma once
 
@@ -35,15 +42,30 @@ class PubSub {
   void subscribe(const std::string& channel, const std::shared_ptr<ClientOutput>& subscriber);
   void unsubscribe(const std::string& channel, const ClientOutput* subscriber);
   // Number of subscribers the message goes to.
+  void psubscribe(const std::string& pattern, const std::shared_ptr<ClientOutput>& subscriber);
+  void punsubscribe(const std::string& pattern, const ClientOutput* subscriber);
+  // Number of subscribers the message goes to (pattern subscriptions included).
   std::size_t publish(std::string_view channel, std::string_view message);
   std::size_t channel_count() const { return channels_.size(); }
+  // PUBSUB NUMPAT: patterns with at least one subscriber.
+  std::size_t pattern_count() const { return patterns_.size(); }
+  // PUBSUB CHANNELS [pattern]: the channels with subscribers (all of them when `pattern` is
+  // empty), sorted.
+  std::vector<std::string> active_channels(std::string_view pattern) const;
+  // PUBSUB NUMSUB: the subscribers of one channel.
+  std::size_t subscribers(std::string_view channel) const;
 
   struct Channel;
+  using Directory = std::map<std::string, std::shared_ptr<Channel>, std::less<>>;
 
  private:
-  void channel_main(std::shared_ptr<Channel> channel);
+  void channel_main(Directory& directory, std::shared_ptr<Channel> channel);
+  void add(Directory& directory, const std::string& name,
+           const std::shared_ptr<ClientOutput>& subscriber);
+  void remove(Directory& directory, const std::string& name, const ClientOutput* subscriber);
   grove::Supervisor channels_supervisor_;
-  std::map<std::string, std::shared_ptr<Channel>, std::less<>> channels_;
+  Directory channels_;
+  Directory patterns_;
 };
 
 }  // namespace kv

@@ -13,6 +13,7 @@
 // outlives it.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,11 +26,13 @@
 
 #include "actors/supervisor.h"
 #include "examples/kv/aof.h"
+#include "examples/kv/aof_rewrite.h"
 #include "examples/kv/blocking.h"
 #include "examples/kv/client_output.h"
 #include "examples/kv/config.h"
 #include "examples/kv/resp.h"
 #include "examples/kv/store.h"
+#include "examples/kv/transaction.h"
 
 namespace kv {
 
@@ -41,8 +44,10 @@ struct Server {
   std::shared_ptr<Store> store;
   Blocking blocking{store};  // clients blocked in BLPOP & co.
   std::unique_ptr<AppendOnlyFile> aof;  // null without --aof
+  RewriteStatus aof_rewrite;             // BGREWRITEAOF (kv/aof_rewrite.h)
   std::unique_ptr<PubSub> pubsub;
   std::map<std::uint64_t, Session*> clients;  // by client id, for CLIENT LIST and INFO
+  Watches watches;                             // WATCHed keys (kv/transaction.h)
   std::function<void()> request_shutdown;      // SHUTDOWN
   std::int64_t started_ms = 0;
   std::uint64_t next_client_id = 1;
@@ -51,6 +56,14 @@ struct Server {
   std::uint64_t query_buffer_limit_disconnections = 0;   // over client-query-buffer-limit
   std::uint64_t output_buffer_limit_disconnections = 0;  // over client-output-buffer-limit
   std::uint64_t commands_processed = 0;
+  // instantaneous_ops_per_sec: commands_processed sampled every 100 ms by the expiry actor.
+  struct OpsSample {
+    std::int64_t ms = 0;
+    std::uint64_t commands = 0;
+  };
+  std::array<OpsSample, 16> ops_samples{};
+  std::size_t ops_sample_next = 0;
+  std::uint64_t peak_memory = 0;  // used_memory_peak
   std::uint64_t keyspace_starts = 0;  // the keyspace actor's own count ("started"/"restarted")
   // The root supervisor's children in start order, with how often each was started (INFO
   // supervision: every start after the first is a restart).
@@ -98,17 +111,29 @@ class Session {
   const ClientInfo& info() const { return info_; }
   const std::string& name() const { return name_; }
   std::size_t subscriptions() const { return channels_.size(); }
+  std::size_t pattern_subscriptions() const { return patterns_.size(); }
+  const Transaction& transaction() const { return tx_; }
+  bool no_evict() const { return no_evict_; }
+  // The connection's actor (CLIENT KILL ends it); unset while replaying.
+  void set_actor(grove::ActorRef actor) { actor_ = std::move(actor); }
   std::uint64_t output_bytes() const { return output_ ? output_->pending_bytes() : 0; }
   std::string last_command;  // for CLIENT LIST's cmd=
   std::int64_t last_active_ms = 0;
 
  private:
   friend struct Commands;
+  friend struct ServerCommands;  // kv/commands_server.cc
+  // Runs one checked request (EXEC's queue); no queueing, no serving of blocked clients.
+  bool call(const std::vector<std::string_view>& args, std::string& out);
   Server& server_;
   ClientInfo info_;
   std::string name_;
   std::shared_ptr<ClientOutput> output_;
   std::set<std::string> channels_;  // subscribed channels
+  std::set<std::string> patterns_;  // subscribed patterns (PSUBSCRIBE)
+  Transaction tx_;                  // MULTI/EXEC and WATCH
+  bool no_evict_ = false;           // CLIENT NO-EVICT (shown in CLIENT LIST's flags)
+  grove::ActorRef actor_;
   std::int64_t now_ = 0;            // the clock of the current command
   std::function<bool()> flush_;
 };

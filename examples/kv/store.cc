@@ -18,6 +18,8 @@ const char* type_name(ValueType type) {
     case ValueType::kString: return "string";
     case ValueType::kList: return "list";
     case ValueType::kHash: return "hash";
+    case ValueType::kSet: return "set";
+    case ValueType::kZset: return "zset";
   }
   return "none";
 }
@@ -27,6 +29,8 @@ Value make_value(ValueType type) {
     case ValueType::kString: return std::string();
     case ValueType::kList: return std::make_unique<List>();
     case ValueType::kHash: return std::make_unique<Hash>();
+    case ValueType::kSet: return std::make_unique<Set>();
+    case ValueType::kZset: return std::make_unique<ZSet>();
   }
   return std::string();
 }
@@ -37,6 +41,12 @@ Value clone_value(const Value& value) {
   }
   if (const auto* hash = std::get_if<std::unique_ptr<Hash>>(&value)) {
     return std::make_unique<Hash>(**hash);
+  }
+  if (const auto* set = std::get_if<std::unique_ptr<Set>>(&value)) {
+    return std::make_unique<Set>(**set);
+  }
+  if (const auto* zset = std::get_if<std::unique_ptr<ZSet>>(&value)) {
+    return std::make_unique<ZSet>(**zset);
   }
   return std::get<std::string>(value);
 }
@@ -95,6 +105,7 @@ Entry* Store::find(std::string_view key, std::int64_t now) {
   if (it == table_.end()) return nullptr;
   Entry& e = it->second;
   if (e.expires_at != 0 && e.expires_at <= now) {
+    if (on_expire) on_expire(it->first);
     unindex_volatile(e);
     table_.erase(it);
     ++expired_keys;
@@ -202,6 +213,7 @@ std::size_t Store::expire_sample(std::size_t samples, std::int64_t now) {
     const std::size_t slot = random_() % volatile_keys_.size();
     auto it = table_.find(*volatile_keys_[slot]);
     if (it->second.expires_at <= now) {
+      if (on_expire) on_expire(it->first);
       unindex_volatile(it->second);
       table_.erase(it);
       ++expired_keys;

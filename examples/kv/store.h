@@ -3,15 +3,15 @@
 // Model: one hash table of key -> Entry (the value and an absolute expiry time in Unix
 // milliseconds, 0 = none), plus an index of the keys that have an expiry, so the expiry actor can
 // sample them at random the way redis-server does (active expiry) while every lookup deletes an
-// expired key it meets (lazy expiry).
+// expired key it meets (lazy expiry); either way `on_expire` hears of it.
 //
 // Values: a Value is a variant whose alternative index is the ValueType, so TYPE and the
 // WRONGTYPE checks read one byte. A string is held inline (small keys cost what they did); an
-// aggregate (a list or a hash now; sets and sorted sets take the next alternatives) is held by
-// pointer, so the Entry stays small whatever the type. As in redis-server, an aggregate never
+// aggregate (a list, a hash, a set or a sorted set; kv/collections.h) is held by pointer, so the Entry stays small whatever the type. As in redis-server, an aggregate never
 // exists empty: the command that removes its last element deletes the key.
 //
-// Blocked clients: while `blocked_clients` is non-zero, creating a list key records the key in
+// Blocked clients: while `blocked_clients` is non-zero, creating a list or a sorted-set key records
+// the key in
 // `ready_keys` (redis-server's signalKeyAsReady), and the executor serves the clients blocked on
 // it after the command (kv/blocking.h). With nobody blocked, that costs one comparison.
 //
@@ -42,6 +42,8 @@
 #include <variant>
 #include <vector>
 
+#include "examples/kv/collections.h"
+
 namespace kv {
 
 // Wall-clock milliseconds (expiry times are absolute, so they survive a restart from the AOF).
@@ -55,8 +57,8 @@ struct StringHash {
 };
 
 // The alternative index of Value: keep the two in the same order.
-enum class ValueType : std::uint8_t { kString = 0, kList = 1, kHash = 2 };
-// TYPE's name of a type ("string", "list", "hash").
+enum class ValueType : std::uint8_t { kString = 0, kList = 1, kHash = 2, kSet = 3, kZset = 4 };
+// TYPE's name of a type ("string", "list", "hash", "set", "zset").
 const char* type_name(ValueType type);
 
 using List = std::deque<std::string>;
@@ -79,6 +81,7 @@ class Hash {
   bool erase(std::string_view field);
   std::size_t size() const { return big_ ? big_->size() : small_.size(); }
   bool empty() const { return size() == 0; }
+  const char* encoding() const { return big_ ? "hashtable" : "listpack"; }
   // Calls f(field, value) for every field, in insertion order while small.
   template <class F>
   void for_each(F&& f) const {
@@ -88,14 +91,20 @@ class Hash {
       for (const auto& [field, value] : small_) f(field, value);
     }
   }
+  using Table = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+  // The hash table once converted, null while small (HSCAN's cursor and HRANDFIELD's picks walk
+  // its buckets).
+  const Table* table() const { return big_.get(); }
+  // The small form's fields in insertion order.
+  const std::vector<std::pair<std::string, std::string>>& small() const { return small_; }
 
  private:
-  using Table = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
   std::vector<std::pair<std::string, std::string>> small_;
   std::unique_ptr<Table> big_;
 };
 
-using Value = std::variant<std::string, std::unique_ptr<List>, std::unique_ptr<Hash>>;
+using Value = std::variant<std::string, std::unique_ptr<List>, std::unique_ptr<Hash>,
+                           std::unique_ptr<Set>, std::unique_ptr<ZSet>>;
 
 // A fresh empty value of `type`.
 Value make_value(ValueType type);
@@ -112,6 +121,8 @@ struct Entry {
   std::string& str() { return std::get<std::string>(value); }
   List& list() { return *std::get<std::unique_ptr<List>>(value); }
   Hash& hash() { return *std::get<std::unique_ptr<Hash>>(value); }
+  Set& set() { return *std::get<std::unique_ptr<Set>>(value); }
+  ZSet& zset() { return *std::get<std::unique_ptr<ZSet>>(value); }
 };
 
 class Store {
@@ -151,10 +162,19 @@ class Store {
   // description of the first violation or "" — run by the keyspace actor when it (re)starts.
   std::string check_invariants() const;
 
+  // Called with the key just before an expired key is deleted (lazily or by active expiry): the
+  // server touches its watchers and sends the "expired" notification (kv/events.h).
+  std::function<void(const std::string& key)> on_expire;
+
   // Counters for INFO.
   std::uint64_t expired_keys = 0;
   std::uint64_t keyspace_hits = 0;
   std::uint64_t keyspace_misses = 0;
+
+  // Called with each key that expiry deletes (a lookup or the active sampling), just before it
+  // goes: the AOF records it as a DEL, so a replay — during which nothing expires — deletes the
+  // key where the server did, and a later write to the same key applies to a fresh value.
+  std::function<void(const std::string& key)> on_expire;
 
   // Blocking commands (see the header comment): the blocking registry counts its clients here,
   // and takes the keys that became ready.
@@ -165,7 +185,10 @@ class Store {
   void index_volatile(const std::string& key, Entry& entry);
   void unindex_volatile(Entry& entry);
   void created(const std::string& key, const Entry& entry) {
-    if (blocked_clients > 0 && entry.type() == ValueType::kList) ready_keys.push_back(key);
+    if (blocked_clients > 0 &&
+        (entry.type() == ValueType::kList || entry.type() == ValueType::kZset)) {
+      ready_keys.push_back(key);
+    }
   }
 
   Table table_;

@@ -2,8 +2,12 @@
 #include "actors/supervisor.h"
 
 #include <fmt/format.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <memory>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -237,6 +241,67 @@ GROVE_TEST(Supervisor, S6_TooManyRestartsStopsEverythingWithShutdown) {
   ASSERT_TRUE(sup.actor().join(Deadline::after(20.0)));
   EXPECT_EQ(sup.actor().exit_reason(), ExitReason::shutdown());
   EXPECT_TRUE(b.dead()) << "all children stop when the supervisor gives up";
+}
+
+// Giving up is said once (one log line, however the tree above takes it), and the caller of
+// Supervisor::start can tell it from a stop: both end with reason `shutdown`, as in OTP.
+GROVE_TEST(Supervisor, S6_GivingUpIsSaidOnceAndTheCallerCanTell) {
+  ExpectFailures crashes;
+  std::ostringstream log;
+  const auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  capture->set_pattern("%v");
+  spdlog::set_default_logger(capture);
+  struct Restore {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Restore() { spdlog::set_default_logger(logger); }
+  } restore{previous};
+
+  // "inner" (intensity 1) gives up at its leaf's second crash; "root" sees a child that ended
+  // with `shutdown` and restarts it.
+  std::vector<Supervisor> inners;
+  ChildSpec inner_spec{.id = "inner", .type = ChildType::kSupervisor};
+  inner_spec.start = [&] {
+    SupervisorFlags f = flags(Strategy::kOneForOne, /*intensity=*/1);
+    f.name = "inner";
+    inners.push_back(Supervisor::start(f, {worker("leaf", nullptr)}));
+    return inners.back().actor();
+  };
+  Supervisor root = Supervisor::start(flags(Strategy::kOneForOne), {inner_spec});
+  Supervisor inner = inners.at(0);
+  EXPECT_FALSE(inner.gave_up());
+  crash_and_wait(inner, "leaf");
+  EXPECT_FALSE(inner.gave_up()) << "one restart is within the budget";
+  send(child(inner, "leaf"), Crash{});
+  ASSERT_TRUE(inner.actor().join(Deadline::after(20.0)));
+
+  EXPECT_TRUE(inner.gave_up());
+  EXPECT_EQ(inner.give_up_reason(), "reached max restart intensity (2 restarts in 5 s, 1 allowed)");
+  EXPECT_EQ(inner.actor().exit_reason(), ExitReason::shutdown()) << "S6: as a stop, by its reason";
+  try {
+    (void)inner.which_children();
+    ADD_FAILURE() << "a supervisor that gave up answered";
+  } catch (const SupervisorError& e) {
+    EXPECT_STREQ(e.what(),
+                 "supervisor inner gave up: reached max restart intensity (2 restarts in 5 s, 1 "
+                 "allowed)");
+  }
+  const Deadline deadline = Deadline::after(20.0);
+  while (inners.size() < 2 && !deadline.passed()) sleep(0.002);
+  ASSERT_EQ(inners.size(), 2u) << "root restarts inner";
+  root.stop();
+  EXPECT_FALSE(root.gave_up()) << "stopped, not given up";
+  EXPECT_FALSE(inners.at(1).gave_up()) << "stopped with its parent, not given up";
+
+  const std::string text = log.str();
+  std::size_t said = 0;
+  for (std::size_t at = 0; (at = text.find("gives up", at)) != std::string::npos; ++at) ++said;
+  EXPECT_EQ(said, 1u) << text;
+  EXPECT_NE(text.find("supervisor inner gives up: reached max restart intensity (2 restarts in 5 "
+                      "s, 1 allowed); stopping all children and exiting with reason shutdown"),
+            std::string::npos)
+      << text;
 }
 
 GROVE_TEST(Supervisor, S6_DefaultIntensityIsOneRestartInFiveSeconds) {

@@ -9,8 +9,9 @@
 #   echo   50 connections, 64-byte ping-pong (anchors/echo_load.c) against echo_server;
 #          anchor: anchors/epoll_echo.c, a bare epoll loop. Also gevent and Go.
 #   http   wrk -t1 -c50 against http_hello; anchor: nginx with one worker. Also gevent and Go.
-#   kv     redis-benchmark -c 50 SET and GET, -P 1 and -P 16, against kv_server; anchor:
-#          redis-server.
+#   kv     redis-benchmark -c 50 SET, GET, LPUSH, LPOP, SADD, HSET, ZADD and LRANGE_100, -P 1
+#          and -P 16, against kv_server; anchor: redis-server. COMPARE_KV_TESTS="set get" picks
+#          tests. (LRANGE_100's CPU per request includes the LPUSHes that fill its list.)
 #   micro  //tests/benchmarks:micro (Google Benchmark); anchor: anchors/gevent_micro.py, the
 #          same operations in gevent. Also Go, and Erlang/OTP for the actor figures.
 #
@@ -28,6 +29,8 @@ anchors=$here/anchors
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 
 runs=3 seconds=4 requests=100000 micro_scale=1 micro_min_time=0.2 sections=()
+# redis-benchmark's tests in the kv section (COMPARE_KV_TESTS overrides: "set get", say).
+kv_tests=${COMPARE_KV_TESTS:-set get lpush lpop sadd hset zadd lrange_100}
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=${2:?}; shift 2 ;;
@@ -160,10 +163,12 @@ measure_kv() {  # name port
   local pipeline test before after rps suffix
   for pipeline in 1 16; do
     suffix=""; [ "$pipeline" = 1 ] || suffix="_P$pipeline"
-    for test in set get; do
+    for test in $kv_tests; do
       before=$(cpu_ns "$server_pid")
+      # The line of this test (LRANGE_100 is preceded by the LPUSH that fills its list).
       rps=$(taskset -c 1 redis-benchmark -p "$2" -t "$test" -n "$requests" -c 50 -P "$pipeline" -q \
-        2>/dev/null | tr '\r' '\n' | awk '/requests per second/ { print $2; exit }')
+        2>/dev/null | tr '\r' '\n' | awk -v t="${test^^}" 'index($0, t) == 1 &&
+          /requests per second/ { sub(/^[^:]*: /, ""); print $1; exit }')
       after=$(cpu_ns "$server_pid")
       record kv "kv_${test}${suffix}_rps" "$1" "${rps:-n/a}" 1/s
       record kv "kv_${test}${suffix}_cpu_per_request" "$1" "$(us_per $((after - before)) "$requests")" us

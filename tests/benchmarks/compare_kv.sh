@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/benchmarks/compare_kv.sh — kv_server against redis-server only: the `kv` section of
-# compare.sh (redis-benchmark -c 50, SET and GET, -P 1 and -P 16; server on cpu 0, load on cpu 1).
+# compare.sh (redis-benchmark -c 50, SET GET LPUSH LPOP SADD HSET ZADD LRANGE_100, -P 1 and
+# -P 16; server on cpu 0, load on cpu 1).
 #
 #   tests/benchmarks/compare_kv.sh [-n REQUESTS] [compare.sh options...]
 set -euo pipefail

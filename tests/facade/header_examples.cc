@@ -1,5 +1,5 @@
 // The example of every facade header, as written there, compiled (never run: several serve for
-// ever). header_examples_check.sh fails when a header's example is not found here line by line,
+// ever). compiled_examples_check.sh fails when a header's example is not found here line by line,
 // so the two cannot drift apart. Each example sits in a function of its own, after the stubs it
 // names (fetch, compute, handle, ...).
 #include <signal.h>

@@ -1,4 +1,4 @@
-"""Blocking list commands under many concurrent clients, against one server.
+"""Blocking list and sorted-set commands under many concurrent clients, against one server.
 
 Usage: kv_blocking.py PORT. Prints one line per scenario with what the clients got; the test
 runs it against redis-server and kv_server and requires the same lines, and it asserts the
@@ -226,3 +226,81 @@ report("half-left", admin.call("LLEN", "half"))
 for s_ in stay:
     s_.close()
 await_blocked(0)
+
+# 10. BZPOPMIN/BZPOPMAX: first blocked first served, each client the next lowest (highest) of
+#     one ZADD; the reply names the key; timeouts give a null array.
+zmin = [Client() for _ in range(20)]
+for i, cl in enumerate(zmin):
+    cl.send("BZPOPMIN", "nothing", "zq", "0")
+    await_blocked(i + 1)
+assert admin.call("ZADD", "zq", *[x for i in range(25) for x in (i, f"m{i:02}")]) == 25
+got = [cl.read() for cl in zmin]
+assert got == [["zq", f"m{i:02}", str(i)] for i in range(20)], got
+assert admin.call("ZCARD", "zq") == 5
+zmax = Client()
+zmax.send("BZPOPMAX", "zq2", "0")
+await_blocked(1)
+admin.call("ZADD", "zq2", "1.5", "low", "inf", "high")
+report("bzpop", [got[0], got[-1], zmax.read(), admin.call("ZRANGE", "zq", "0", "-1")])
+report("bzpop-timeout", [zmax.call("BZPOPMIN", "never", "0.1"), zmax.call("BZPOPMAX", "never", "0.1")])
+await_blocked(0)
+for cl in zmin + [zmax]:
+    cl.close()
+
+# 11. Clients of both kinds on one key: a sorted set there serves the BZPOPMIN client even though
+#     a BLPOP client blocked first (and the BLPOP client keeps waiting for a list).
+lister, popper = Client(), Client()
+lister.send("BLPOP", "both", "0")
+await_blocked(1)
+popper.send("BZPOPMIN", "both", "0")
+await_blocked(2)
+admin.call("ZADD", "both", "7", "seven")
+report("mixed-kinds", popper.read())
+await_blocked(1)
+admin.call("DEL", "both")
+admin.call("RPUSH", "both", "item")
+report("mixed-kinds-list", lister.read())
+await_blocked(0)
+lister.close()
+popper.close()
+
+# 12. A closed BZPOPMIN client leaves no waiter: the member added after it stays.
+gone = Client()
+gone.send("BZPOPMAX", "zk", "0")
+await_blocked(1)
+gone.close()
+await_blocked(0)
+admin.call("ZADD", "zk", "1", "kept")
+report("bzpop-closed", admin.call("ZRANGE", "zk", "0", "-1", "WITHSCORES"))
+
+# 13. 100 BZPOPMIN consumers, 100 producers adding one member each at once: each member reaches
+#     exactly one consumer.
+consumers = [Client() for _ in range(100)]
+for cl in consumers:
+    cl.send("BZPOPMIN", "zwork", "0")
+await_blocked(100)
+errors = []
+
+
+def zproduce(i):
+    try:
+        pr = Client()
+        pr.call("ZADD", "zwork", i, f"job{i}")
+        pr.close()
+    except Exception as e:  # reported below
+        errors.append(e)
+
+
+threads = [threading.Thread(target=zproduce, args=(i,)) for i in range(100)]
+for th in threads:
+    th.start()
+for th in threads:
+    th.join()
+assert not errors, errors
+jobs = sorted(cl.read()[1] for cl in consumers)
+assert jobs == sorted(f"job{i}" for i in range(100)), jobs[:5]
+assert admin.call("EXISTS", "zwork") == 0
+await_blocked(0)
+for cl in consumers:
+    cl.close()
+report("bzpop-concurrent", "100 consumers, 100 producers: each member delivered once")

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# tests/integration/kv_blocking_test.sh — BLPOP, BRPOP, BLMOVE and BLMPOP with many concurrent
-# clients behave as on redis-server: first blocked first served, woken by pushes from any
-# connection or by their timeout, replies before a blocking command sent while it blocks, and a
-# closed connection leaves no waiter behind (kv_blocking.py asserts each, and both servers must
-# give the same account of every scenario).
+# tests/integration/kv_blocking_test.sh — BLPOP, BRPOP, BLMOVE, BLMPOP, BZPOPMIN and BZPOPMAX
+# with many concurrent clients behave as on redis-server: first blocked first served, woken by
+# pushes from any connection or by their timeout, replies before a blocking command sent while
+# it blocks, and a closed connection leaves no waiter behind (kv_blocking.py asserts each, and
+# both servers must give the same account of every scenario).
 # Usage: kv_blocking_test.sh <kv_server binary> <kv_blocking.py>
 source "$(dirname "$0")/kv_lib.sh"
 kv_start "$1"

@@ -10,9 +10,13 @@
 #      reply BYTES must be identical;
 #   3. replies that legitimately differ (INFO, CLIENT LIST, COMMAND, KEYS/SCAN order, PTTL) by
 #      their shape: the same fields, the same sets, values in range.
+#   Then the transaction, PUBSUB, CONFIG and CLIENT session (kv_session_server.txt), the same way.
 # Usage (bazel passes it): kv_compare_test.sh <kv_server binary> <kv_session.txt>
+#   <kv_zset_fuzz.py> <kv_session_server.txt>
 source "$(dirname "$0")/kv_lib.sh"
 SESSION="$2"
+ZSET_FUZZ="$3"
+SERVER_SESSION="$4"
 kv_start "$1"
 redis_start --enable-debug-command yes  # for DEBUG HELP and DEBUG's error replies
 
@@ -22,6 +26,13 @@ redis-cli --no-raw -p "$KV_PORT" <"$SESSION" >"$TMP/kv.out" 2>&1
 [ "$(wc -l <"$TMP/redis.out")" -gt 150 ] || fail "the reference session is too short"
 diff -u "$TMP/redis.out" "$TMP/kv.out" || fail "the redis-cli session differs (- redis, + kv)"
 echo "ok: redis-cli session ($(wc -l <"$SESSION") commands) identical"
+# The transaction, pub/sub-introspection, CONFIG and CLIENT session (kv_session_server.txt).
+redis-cli --no-raw -p "$REDIS_PORT" <"$SERVER_SESSION" >"$TMP/redis.server.out" 2>&1
+redis-cli --no-raw -p "$KV_PORT" <"$SERVER_SESSION" >"$TMP/kv.server.out" 2>&1
+[ "$(wc -l <"$TMP/redis.server.out")" -gt 200 ] || fail "the reference server session is too short"
+diff -u "$TMP/redis.server.out" "$TMP/kv.server.out" ||
+  fail "the redis-cli server session differs (- redis, + kv)"
+echo "ok: redis-cli server session ($(wc -l <"$SERVER_SESSION") commands) identical"
 
 # --- 2. raw bytes ----------------------------------------------------------------------------
 # Sends $2 (printf %b escapes) to port $1; prints the reply bytes: until the server closes, or
@@ -240,6 +251,29 @@ for want in '# Server' 'redis_version:' 'tcp_port:'"$KV_PORT" '# Keyspace' 'db0:
   grep -q "$want" <<<"$info" || fail "INFO lacks $want"
 done
 [ "$(redis-cli -p "$KV_PORT" info keyspace | grep -c '^#')" = "1" ] || fail "INFO keyspace: one section"
+# The fields monitoring tools read are in the same sections as redis-server's, and numeric.
+for field in connected_clients blocked_clients maxclients used_memory used_memory_rss \
+             used_memory_peak maxmemory total_commands_processed instantaneous_ops_per_sec \
+             keyspace_hits keyspace_misses expired_keys evicted_keys pubsub_channels \
+             pubsub_patterns used_cpu_sys used_cpu_user used_cpu_sys_children \
+             used_cpu_user_children uptime_in_seconds aof_enabled loading connected_slaves; do
+  section_of() { redis-cli -p "$1" info | tr -d '\r' | awk -v f="$field" '/^#/ {s=$2} $0 ~ "^"f":" {print s}'; }
+  [ "$(section_of "$REDIS_PORT")" = "$(section_of "$KV_PORT")" ] ||
+    fail "INFO $field: redis has it in '$(section_of "$REDIS_PORT")', kv in '$(section_of "$KV_PORT")'"
+  tr -d '\r' <<<"$info" | grep -qE "^$field:[0-9.]+$" || fail "INFO $field is not a number"
+done
+for field in used_memory_human maxmemory_policy role; do
+  grep -q "^$field:" <<<"$info" || fail "INFO lacks $field"
+done
+[ "$(redis-cli -p "$KV_PORT" info memory | grep -c '^#')" = "1" ] || fail "INFO memory: one section"
+# instantaneous_ops_per_sec follows the load: it rises while a pipeline of INCRs runs.
+rate=0
+for _ in $(seq 1 100); do
+  printf 'INCR rate\r\n%.0s' $(seq 1 2000) | redis-cli -p "$KV_PORT" >/dev/null
+  rate="$(redis-cli -p "$KV_PORT" info stats | tr -d '\r' | sed -n 's/^instantaneous_ops_per_sec://p')"
+  [ "$rate" -gt 0 ] && break
+done
+[ "$rate" -gt 0 ] || fail "instantaneous_ops_per_sec stays 0 under load"
 fields() { redis-cli -p "$1" client list | head -1 | tr ' ' '\n' | cut -d= -f1; }
 [ "$(fields "$REDIS_PORT")" = "$(fields "$KV_PORT")" ] || fail "CLIENT LIST fields differ"
 redis-cli -p "$KV_PORT" client list | grep -q 'cmd=client|list' || fail "CLIENT LIST cmd"
@@ -253,10 +287,11 @@ done
 # A hash past 128 fields or with a value over 64 bytes is a hash table in both servers: the
 # same fields and values, in an order neither promises.
 for port in "$REDIS_PORT" "$KV_PORT"; do
-  redis-cli -p "$port" hset big $(seq -f 'f%g v%g' 1 200) >/dev/null
+  redis-cli -p "$port" hset big $(for i in $(seq 1 200); do echo "f$i v$i"; done) >/dev/null
   redis-cli -p "$port" hset wide a 1 b "$(printf 'x%.0s' $(seq 100))" c 3 >/dev/null
   redis-cli -p "$port" hdel big f7 f8 >/dev/null
 done
+[ "$(redis-cli -p "$KV_PORT" hlen big)" = 198 ] || fail "the large hash was not filled"
 for cmd in "hlen big" "hget big f150" "hlen wide" "hget wide b"; do
   [ "$(redis-cli -p "$REDIS_PORT" $cmd)" = "$(redis-cli -p "$KV_PORT" $cmd)" ] || fail "$cmd differs"
 done
@@ -264,7 +299,114 @@ for key in big wide; do
   [ "$(redis-cli -p "$REDIS_PORT" hgetall $key | paste - - | sort)" = \
     "$(redis-cli -p "$KV_PORT" hgetall $key | paste - - | sort)" ] || fail "HGETALL $key differs"
 done
-echo "ok: large hashes"
+# HSCAN over the large hash with a small COUNT visits every field; HRANDFIELD picks fields of it.
+hscan_all() {
+  local port=$1 cursor=0 out
+  while :; do
+    out="$(redis-cli -p "$port" hscan big "$cursor" count 7)"
+    cursor="$(head -1 <<<"$out")"
+    tail -n +2 <<<"$out" | paste - -
+    [ "$cursor" = "0" ] && break
+  done | sed '/^\s*$/d' | sort -u
+}
+[ "$(hscan_all "$KV_PORT" | wc -l)" = 198 ] || fail "HSCAN missed fields"
+[ "$(hscan_all "$REDIS_PORT")" = "$(hscan_all "$KV_PORT")" ] || fail "HSCAN differs"
+[ "$(redis-cli -p "$KV_PORT" hrandfield big 20 | sort -u | grep -c '^f[0-9]*$')" = 20 ] \
+  || fail "HRANDFIELD 20: not 20 distinct fields"
+[ "$(redis-cli -p "$KV_PORT" hrandfield big -300 withvalues | paste - - \
+     | awk '{ if ("f" substr($2, 2) != $1) bad++ } END { print NR, bad + 0 }')" = "300 0" ] \
+  || fail "HRANDFIELD -300 WITHVALUES: wrong count or a value that is not its field's"
+echo "ok: large hashes (HSCAN, HRANDFIELD)"
+
+# Replies whose order redis leaves unspecified (sets in hash order; kv_server does not copy the
+# order of redis's hash tables): the same members, sorted. A redis-cli line per command, as in
+# the session.
+unordered_session() {
+  local -
+  set -f  # the words are redis arguments, not file patterns
+  redis-cli -p "$1" flushall >/dev/null
+  while read -r line; do
+    [ -z "$line" ] && continue
+    echo "> $line"
+    redis-cli -p "$1" $line | sort
+  done <<'EOF'
+SADD s a b c d e f
+SMEMBERS s
+SINTER s
+SUNION s s
+SDIFF s missing
+SSCAN s 0 COUNT 100
+SSCAN s 0 MATCH [a-c]* COUNT 100
+SRANDMEMBER s 100
+SADD t c d e f g h
+SINTER s t
+SUNION s t missing
+SDIFF s t
+SDIFF t s missing
+SINTERSTORE d s t
+SMEMBERS d
+SUNIONSTORE d s t d
+SMEMBERS d
+SDIFFSTORE d s t
+SMEMBERS d
+SADD mixed 1 2 x
+SMEMBERS mixed
+SPOP s 100
+EXISTS s
+EOF
+}
+[ "$(unordered_session "$REDIS_PORT")" = "$(unordered_session "$KV_PORT")" ] \
+  || fail "set replies differ: $(diff <(unordered_session "$REDIS_PORT") <(unordered_session "$KV_PORT"))"
+# Random picks: the right count, members of the set, distinct unless the count is negative.
+redis-cli -p "$KV_PORT" sadd r $(seq 1 20) x >/dev/null
+[ "$(redis-cli -p "$KV_PORT" srandmember r 5 | sort -u | wc -l)" = 5 ] || fail "SRANDMEMBER 5"
+[ "$(redis-cli -p "$KV_PORT" srandmember r -50 | wc -l)" = 50 ] || fail "SRANDMEMBER -50"
+[ "$(redis-cli -p "$KV_PORT" srandmember r -50 | grep -cvE '^([0-9]+|x)$')" = 0 ] \
+  || fail "SRANDMEMBER gave a non-member"
+popped="$(redis-cli -p "$KV_PORT" spop r 7 | sort)"
+[ "$(sort -u <<<"$popped" | wc -l)" = 7 ] || fail "SPOP 7: $popped"
+[ "$(redis-cli -p "$KV_PORT" scard r)" = 14 ] || fail "SPOP 7 left $(redis-cli -p "$KV_PORT" scard r)"
+for m in $popped; do
+  [ "$(redis-cli -p "$KV_PORT" sismember r "$m")" = 0 ] || fail "SPOP left $m in the set"
+done
+# A set of 1,000 members (a hash table in both servers): SSCAN with a small COUNT visits every
+# member.
+for port in "$REDIS_PORT" "$KV_PORT"; do
+  redis-cli -p "$port" sadd big $(seq -f 'm%g' 1 1000) >/dev/null
+done
+sscan_all() {
+  local port=$1 cursor=0 out
+  while :; do
+    out="$(redis-cli -p "$port" sscan big "$cursor" count 7)"
+    cursor="$(head -1 <<<"$out")"
+    tail -n +2 <<<"$out"
+    [ "$cursor" = "0" ] && break
+  done | sed '/^$/d' | sort -u
+}
+[ "$(sscan_all "$KV_PORT" | wc -l)" = 1000 ] || fail "SSCAN missed members"
+[ "$(sscan_all "$REDIS_PORT")" = "$(sscan_all "$KV_PORT")" ] || fail "SSCAN sets differ"
+echo "ok: sets (unordered replies, random picks, SSCAN)"
+
+# Sorted sets: seeded random commands on both servers, replies compared byte for byte.
+python3 "$ZSET_FUZZ" "$REDIS_PORT" "$KV_PORT" 18 || fail "sorted-set replies differ"
+python3 "$ZSET_FUZZ" "$REDIS_PORT" "$KV_PORT" 7 || fail "sorted-set replies differ"
+# A large sorted set (a skiplist in redis): ZSCAN with a small COUNT visits every member, and
+# scores print the same.
+for port in "$REDIS_PORT" "$KV_PORT"; do
+  redis-cli -p "$port" zadd bigz $(for i in $(seq 1 300); do echo "$i.25 m$i"; done) >/dev/null
+done
+zscan_all() {
+  local port=$1 cursor=0 out
+  while :; do
+    out="$(redis-cli -p "$port" zscan bigz "$cursor" count 7)"
+    cursor="$(head -1 <<<"$out")"
+    tail -n +2 <<<"$out" | paste - -
+    [ "$cursor" = "0" ] && break
+  done | sed '/^\s*$/d' | sort -u
+}
+[ "$(zscan_all "$KV_PORT" | wc -l)" = 300 ] || fail "ZSCAN missed members"
+[ "$(zscan_all "$REDIS_PORT")" = "$(zscan_all "$KV_PORT")" ] || fail "ZSCAN differs"
+echo "ok: sorted sets (seeded random commands, ZSCAN)"
 
 # HELLO 2: the same reply but for the client id; AUTH as the default user and SETNAME apply.
 hello() { redis-cli -p "$1" hello 2 auth default any setname hi | sed '8s/.*/ID/'; }

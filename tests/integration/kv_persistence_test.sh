@@ -11,6 +11,8 @@
 #   5. expiries survive as absolute times; every write command replays to the same state, and a
 #      record applies to the state it was written against even when a key it names has expired
 #      since (RENAME of a key that then expired leaves no old destination behind).
+#   6. the set and sorted-set writes replay (random pops and a served BZPOPMIN included), and a
+#      key written again after it expired replays as the new value.
 # Usage: kv_persistence_test.sh <kv_server binary> <kv_writer.py>
 source "$(dirname "$0")/kv_lib.sh"
 BIN="$1"
@@ -214,3 +216,105 @@ grep -q "hash=\[a 11 c 3 d 4 f 1.5 e 5 \] hgone=none" <<<"$after" || fail "hash:
 ttl="$(redis-cli -p "$KV_PORT" ttl volatile)"
 { [ "$ttl" -gt 900 ] && [ "$ttl" -le 1000 ]; } || fail "volatile's TTL after replay: $ttl"
 echo "ok: SIGTERM exits 0; replay restores every write, expiries as absolute times"
+
+# --- 6. sets, sorted sets, and keys written again after they expired ---------------------------
+# Every write command of the set and sorted-set types replays to the same state (random pops
+# included: the AOF records what they removed), a BZPOPMIN served by another connection's ZADD
+# replays, and a key that expired and was then written afresh comes back as the fresh value
+# (the expiry is recorded as a DEL; without it the replay would apply the new write to the old
+# value and let the old expiry remove both).
+AOF="$TMP/types.aof"
+kill -TERM "$KV_PID"
+wait "$KV_PID" || true
+KV_PORT_WANTED="$KV_PORT" kv_start "$BIN" --aof "$AOF" --appendfsync no
+redis-cli -p "$KV_PORT" <<'CMDS' >/dev/null
+SADD s a b c d e f g
+SREM s g
+SPOP s
+SPOP s 2
+SADD s2 c d x y
+SMOVE s2 s x
+SINTERSTORE si s s2
+SUNIONSTORE su s s2
+SDIFFSTORE sd s s2
+SADD sgone a
+SPOP sgone 5
+ZADD z 1 a 2 b 3 c 4 d 5 e 6 f 7 g 8 h
+ZADD z XX CH INCR 10 a
+ZADD z GT 1 b 9 c
+ZADD z NX 0.5 n
+ZINCRBY z 2.5 d
+ZREM z e
+ZPOPMIN z
+ZPOPMAX z 2
+ZREMRANGEBYRANK z 0 0
+ZREMRANGEBYSCORE z (6 7
+ZADD lex 0 a 0 b 0 c 0 d
+ZREMRANGEBYLEX lex [b (d
+ZRANGESTORE zr z 0 1 REV
+ZUNIONSTORE zu 2 z lex WEIGHTS 2 1 AGGREGATE MAX
+ZINTERSTORE zi 2 z zu
+ZDIFFSTORE zd 2 z lex
+ZADD zgone 1 a
+ZPOPMIN zgone
+SET str v
+SADD recreated-s old1 old2
+PEXPIRE recreated-s 300
+ZADD recreated-z 1 old
+PEXPIRE recreated-z 300
+RPUSH recreated-l old
+PEXPIRE recreated-l 300
+HSET recreated-h old 1
+PEXPIRE recreated-h 300
+CMDS
+redis-cli -p "$KV_PORT" bzpopmin bz 0 >"$TMP/bzpop.out" &
+blocked_pid=$!
+for _ in $(seq 1200); do
+  [ "$(info_field clients blocked_clients)" = "1" ] && break
+  sleep 0.05
+done
+[ "$(info_field clients blocked_clients)" = "1" ] || fail "BZPOPMIN did not block"
+redis-cli -p "$KV_PORT" zadd bz 2 two 1 one >/dev/null
+wait "$blocked_pid"
+[ "$(tr '\n' ' ' <"$TMP/bzpop.out")" = "bz one 1 " ] || fail "BZPOPMIN got $(cat "$TMP/bzpop.out")"
+# Written again once expired (the reads delete the expired keys, as any command would).
+for _ in $(seq 1200); do
+  [ "$(redis-cli -p "$KV_PORT" exists recreated-s recreated-z recreated-l recreated-h)" = "0" ] \
+    && break
+  sleep 0.05
+done
+redis-cli -p "$KV_PORT" <<'CMDS' >/dev/null
+SADD recreated-s new
+ZADD recreated-z 2 new
+RPUSH recreated-l new
+HSET recreated-h new 2
+CMDS
+types_snapshot() {
+  for k in s s2 si su sd sgone recreated-s str; do
+    echo "$k=[$(redis-cli -p "$KV_PORT" smembers "$k" 2>&1 | sort | tr '\n' ' ')]"
+  done
+  for k in z lex zr zu zi zd zgone bz recreated-z; do
+    echo "$k=[$(redis-cli -p "$KV_PORT" zrange "$k" 0 -1 withscores | tr '\n' ' ')]"
+  done
+  echo "recreated-l=[$(redis-cli -p "$KV_PORT" lrange recreated-l 0 -1 | tr '\n' ' ')]"
+  echo "recreated-h=[$(redis-cli -p "$KV_PORT" hgetall recreated-h | tr '\n' ' ')]"
+  for k in recreated-s recreated-z recreated-l recreated-h; do
+    echo "$k ttl=$(redis-cli -p "$KV_PORT" ttl "$k")"
+  done
+}
+before="$(types_snapshot)"
+kill -TERM "$KV_PID"
+wait "$KV_PID" || fail "SIGTERM: kv_server exited $?"
+KV_PORT_WANTED="$KV_PORT" kv_start "$BIN" --aof "$AOF"
+after="$(types_snapshot)"
+[ "$before" = "$after" ] || fail "replay of sets and sorted sets differs:
+before: $before
+after:  $after"
+grep -q "^s=\[\(. \)\{4\}\]$" <<<"$after" || fail "s should hold 4 members: $after"
+grep -q "^z=\[f 6 h 8 \]$" <<<"$after" || fail "z: $after"
+grep -q "^bz=\[two 2 \]$" <<<"$after" || fail "bz: $after"
+grep -q "^recreated-s=\[new \]$" <<<"$after" || fail "recreated-s: $after"
+grep -q "^recreated-z=\[new 2 \]$" <<<"$after" || fail "recreated-z: $after"
+grep -q "^recreated-l=\[new \]$" <<<"$after" || fail "recreated-l: $after"
+grep -q "^recreated-h=\[new 2 \]$" <<<"$after" || fail "recreated-h: $after"
+echo "ok: sets and sorted sets replay; a key written again after it expired replays as written"

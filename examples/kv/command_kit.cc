@@ -1,0 +1,83 @@
+// examples/kv/command_kit.cc — the kit's own helpers (see command_kit.h); the functions that
+// forward to the executor are at the end of commands.cc, next to what they forward to.
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "examples/kv/command_kit.h"
+
+namespace kv::kit {
+
+bool parse_double(std::string_view text, double& value) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
+  const std::string buffer(text);
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(buffer.c_str(), &end);
+  if (end != buffer.c_str() + buffer.size() || std::isnan(v) ||
+      (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0))) {
+    return false;
+  }
+  value = v;
+  return true;
+}
+
+std::string format_double(double value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return fmt::format("{:.17g}", value);
+}
+
+void reply_double(ReplyWriter& out, double value) { out.bulk(format_double(value)); }
+
+bool parse_cursor(std::string_view arg, ReplyWriter& out, std::uint64_t& cursor) {
+  // strtoul's syntax, as redis-server's parseScanCursorOrReply: a sign is allowed ("-1" wraps).
+  const std::string buffer(arg);
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(buffer.c_str(), &end, 10);
+  if ((!buffer.empty() && std::isspace(static_cast<unsigned char>(buffer[0]))) ||
+      *end != '\0' || errno == ERANGE) {
+    out.error("ERR invalid cursor");
+    return false;
+  }
+  cursor = v;
+  return true;
+}
+
+bool parse_scan_options(const Args& a, ReplyWriter& out, std::string_view& pattern,
+                        std::int64_t& count) {
+  for (std::size_t j = 3; j < a.size(); j += 2) {
+    if (j + 1 >= a.size()) {
+      out.error(kSyntaxError);
+      return false;
+    }
+    if (equals_nocase(a[j], "count")) {
+      if (!parse_int64(a[j + 1], count)) {
+        out.error(kNotInteger);
+        return false;
+      }
+      if (count < 1) {
+        out.error(kSyntaxError);
+        return false;
+      }
+    } else if (equals_nocase(a[j], "match")) {
+      pattern = a[j + 1] == "*" ? std::string_view() : a[j + 1];
+    } else {
+      out.error(kSyntaxError);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::uint64_t random() {
+  static std::mt19937_64 generator{std::random_device{}()};
+  return generator();
+}
+
+}  // namespace kv::kit

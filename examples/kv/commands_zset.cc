@@ -1,0 +1,942 @@
+// examples/kv/commands_zset.cc — the sorted-set commands, with redis-server 7.0's replies and
+// errors: ZADD (NX XX GT LT CH INCR), ZINCRBY, ZREM, ZSCORE, ZMSCORE, ZCARD, ZCOUNT, ZLEXCOUNT,
+// ZRANK/ZREVRANK, ZRANGE (BYSCORE BYLEX REV LIMIT WITHSCORES), ZRANGESTORE, ZRANGEBYSCORE,
+// ZREVRANGEBYSCORE, ZREVRANGE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZREMRANGEBYRANK/SCORE/LEX,
+// ZPOPMIN/ZPOPMAX, BZPOPMIN/BZPOPMAX, ZUNION/ZINTER/ZDIFF(STORE) (WEIGHTS, AGGREGATE), ZINTERCARD,
+// ZSCAN.
+//
+// Scores: doubles, printed as redis 7.0 prints them in RESP2 (kit::reply_double: "inf", "-inf",
+// else %.17g). Ranges follow redis's syntax: "(" makes a score bound exclusive; lex bounds are
+// "[x", "(x", "-" and "+". Like redis, a BYLEX range assumes the members share one score.
+//
+// Blocking: BZPOPMIN/BZPOPMAX park through kit::block (kv/blocking.h), first blocked first
+// served; a ZADD that creates the key serves them right after it runs.
+//
+// Persistence: writes log themselves as given (they are deterministic); a blocked pop that is
+// served logs the ZPOPMIN/ZPOPMAX it performed, and a store whose result is empty logs DEL.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "examples/kv/command_kit.h"
+#include "examples/kv/glob.h"
+
+namespace kv::zset_commands {
+
+namespace {
+
+using Item = ZSet::Item;
+using Iterator = ZSet::Iterator;
+
+// The sorted set at `key` for reading: null when missing; `wrong` (and the error replied) when
+// the key holds another type.
+ZSet* zset_for_read(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
+  Entry* e = kit::store(s).find(key, kit::now(s));
+  wrong = e != nullptr && e->type() != ValueType::kZset;
+  if (wrong) kit::wrong_type(out);
+  return e && !wrong ? &e->zset() : nullptr;
+}
+
+// Deletes `key` when its sorted set has become empty.
+void drop_if_empty(Session& s, std::string_view key, const ZSet& z) {
+  if (z.empty()) kit::store(s).erase(key);
+}
+
+// --- ranges --------------------------------------------------------------------------------------
+
+// A score interval, parsed as redis's zslParseRange: strtod over the text (so "" is 0 and a
+// leading space is accepted), "(" for an open end, NaN refused.
+struct ScoreRange {
+  double min = 0, max = 0;
+  bool minex = false, maxex = false;
+
+  bool gte_min(double v) const { return minex ? v > min : v >= min; }
+  bool lte_max(double v) const { return maxex ? v < max : v <= max; }
+  bool empty() const { return min > max || (min == max && (minex || maxex)); }
+  // The first element inside (ascending), and the last one (descending), or end().
+  Iterator first(const ZSet& z) const { return z.lower_bound(Item{min, minex ? ZSet::kAfterAll : nullptr}); }
+  Iterator last(const ZSet& z) const {
+    Iterator it = z.lower_bound(Item{max, maxex ? nullptr : ZSet::kAfterAll});
+    return it == z.begin() ? z.end() : --it;
+  }
+  std::size_t count(const ZSet& z) const {
+    const std::size_t before = z.count_before(Item{min, minex ? ZSet::kAfterAll : nullptr});
+    const std::size_t upto = z.count_before(Item{max, maxex ? nullptr : ZSet::kAfterAll});
+    return upto > before ? upto - before : 0;
+  }
+};
+
+bool parse_score_bound(std::string_view arg, double& value, bool& exclusive) {
+  exclusive = !arg.empty() && arg[0] == '(';
+  const std::string buffer(exclusive ? arg.substr(1) : arg);
+  char* end = nullptr;
+  value = std::strtod(buffer.c_str(), &end);
+  return *end == '\0' && !std::isnan(value);
+}
+
+bool parse_score_range(std::string_view min, std::string_view max, ScoreRange& range) {
+  return parse_score_bound(min, range.min, range.minex) &&
+         parse_score_bound(max, range.max, range.maxex);
+}
+
+// A lexicographic interval: "[x" / "(x" / "-" (below everything) / "+" (above everything).
+struct LexBound {
+  enum Kind { kMinusInf, kValue, kPlusInf } kind = kValue;
+  std::string value;
+  bool exclusive = false;
+};
+
+bool parse_lex_bound(std::string_view arg, LexBound& bound) {
+  if (arg.empty()) return false;
+  switch (arg[0]) {
+    case '+':
+    case '-':
+      if (arg.size() != 1) return false;
+      bound.kind = arg[0] == '+' ? LexBound::kPlusInf : LexBound::kMinusInf;
+      bound.exclusive = true;
+      return true;
+    case '(':
+    case '[':
+      bound.kind = LexBound::kValue;
+      bound.value = std::string(arg.substr(1));
+      bound.exclusive = arg[0] == '(';
+      return true;
+    default:
+      return false;
+  }
+}
+
+// <0, 0, >0 as redis's sdscmplex: "-" below and "+" above every string.
+int compare_lex(std::string_view member, const LexBound& bound) {
+  if (bound.kind == LexBound::kMinusInf) return 1;
+  if (bound.kind == LexBound::kPlusInf) return -1;
+  const int c = member.compare(bound.value);
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+struct LexRange {
+  LexBound min, max;
+
+  bool gte_min(std::string_view m) const {
+    const int c = compare_lex(m, min);
+    return min.exclusive ? c > 0 : c >= 0;
+  }
+  bool lte_max(std::string_view m) const {
+    const int c = compare_lex(m, max);
+    return max.exclusive ? c < 0 : c <= 0;
+  }
+  bool empty() const {
+    int c = 0;
+    if (min.kind != max.kind) {
+      c = min.kind < max.kind ? -1 : 1;
+    } else if (min.kind == LexBound::kValue) {
+      c = min.value.compare(max.value);
+    }
+    return c > 0 || (c == 0 && (min.exclusive || max.exclusive));
+  }
+  // Ranks by binary search, trusting the members to ascend with the ranks (one score).
+  std::size_t first_rank(const ZSet& z) const {
+    std::size_t lo = 0, hi = z.size();
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (gte_min(*z.at_rank(mid)->member)) hi = mid; else lo = mid + 1;
+    }
+    return lo;
+  }
+  std::size_t end_rank(const ZSet& z) const {  // one past the last member <= max
+    std::size_t lo = 0, hi = z.size();
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (lte_max(*z.at_rank(mid)->member)) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+};
+
+bool parse_lex_range(std::string_view min, std::string_view max, LexRange& range) {
+  return parse_lex_bound(min, range.min) && parse_lex_bound(max, range.max);
+}
+
+constexpr std::string_view kNotFloatRange = "ERR min or max is not a float";
+constexpr std::string_view kNotLexRange = "ERR min or max not valid string range item";
+
+// A rank interval [start, end] sanitized as redis does (negative from the end); false when it
+// selects nothing.
+bool sanitize_ranks(std::int64_t& start, std::int64_t& end, std::int64_t size) {
+  if (start < 0) start += size;
+  if (end < 0) end += size;
+  if (start < 0) start = 0;
+  if (start > end || start >= size) return false;
+  if (end >= size) end = size - 1;
+  return true;
+}
+
+// --- replies and results ---------------------------------------------------------------------------
+
+// Elements of a result: member and score (pointers into a set that does not change until the
+// result is used).
+using Picked = std::vector<Item>;
+
+void reply_items(const Picked& items, bool with_scores, ReplyWriter& out) {
+  out.array_header(items.size() * (with_scores ? 2 : 1));
+  for (const Item& item : items) {
+    out.bulk(*item.member);
+    if (with_scores) kit::reply_double(out, item.score);
+  }
+}
+
+// Replaces `key` with a sorted set of `items` (deleted when there are none) and replies its size;
+// `record` is what the AOF keeps when the key is written.
+void store_items(Session& s, std::string_view key, const Picked& items, const Args& record,
+                 ReplyWriter& out) {
+  Store& st = kit::store(s);
+  if (items.empty()) {
+    if (st.find(key, kit::now(s)) != nullptr) {
+      st.erase(key);
+      kit::log(s, {"DEL", key});
+    }
+    out.integer(0);
+    return;
+  }
+  std::size_t longest = 0;
+  for (const Item& item : items) longest = std::max(longest, item.member->size());
+  auto result = std::make_unique<ZSet>(items.size(), longest);
+  for (const Item& item : items) result->set(*item.member, item.score);
+  const auto size = static_cast<std::int64_t>(result->size());
+  st.put(key, std::move(result), Store::kNoExpiry);  // the items may point into the old value
+  kit::log(s, record);
+  out.integer(size);
+}
+
+// --- ZADD --------------------------------------------------------------------------------------
+
+enum ZaddFlags : unsigned { kNx = 1, kXx = 2, kGt = 4, kLt = 8, kCh = 16, kIncr = 32 };
+
+// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]; ZINCRBY is ZADD with INCR
+// and its arguments from index 2.
+bool zadd_generic(Session& s, const Args& a, unsigned flags, std::size_t scores_at,
+                  ReplyWriter& out) {
+  std::size_t j = scores_at;
+  for (; j < a.size(); ++j) {
+    if (kit::equals_nocase(a[j], "nx")) flags |= kNx;
+    else if (kit::equals_nocase(a[j], "xx")) flags |= kXx;
+    else if (kit::equals_nocase(a[j], "ch")) flags |= kCh;
+    else if (kit::equals_nocase(a[j], "incr")) flags |= kIncr;
+    else if (kit::equals_nocase(a[j], "gt")) flags |= kGt;
+    else if (kit::equals_nocase(a[j], "lt")) flags |= kLt;
+    else break;
+  }
+  const std::size_t elements = a.size() - j;
+  if (elements == 0 || elements % 2 != 0) {
+    out.error(kit::kSyntaxError);
+    return true;
+  }
+  if ((flags & kNx) && (flags & kXx)) {
+    out.error("ERR XX and NX options at the same time are not compatible");
+    return true;
+  }
+  if (((flags & kGt) && (flags & kNx)) || ((flags & kLt) && (flags & kNx)) ||
+      ((flags & kGt) && (flags & kLt))) {
+    out.error("ERR GT, LT, and/or NX options at the same time are not compatible");
+    return true;
+  }
+  if ((flags & kIncr) && elements > 2) {
+    out.error("ERR INCR option supports a single increment-element pair");
+    return true;
+  }
+  std::vector<double> scores(elements / 2);
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    if (!kit::parse_double(a[j + 2 * i], scores[i])) {
+      out.error(kit::kNotFloat);
+      return true;
+    }
+  }
+  Store& st = kit::store(s);
+  Entry* e = st.find(a[1], kit::now(s));
+  if (e && e->type() != ValueType::kZset) return kit::wrong_type(out);
+  std::int64_t added = 0, updated = 0;
+  bool processed = false;
+  double result = 0;
+  if (e || !(flags & kXx)) {
+    if (!e) e = st.find_or_create(a[1], kit::now(s), ValueType::kZset).first;
+    ZSet& z = e->zset();
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      const std::string_view member = a[j + 2 * i + 1];
+      double score = scores[i];
+      if (const double* current = z.score(member)) {
+        if (flags & kNx) continue;
+        if (flags & kIncr) {
+          score += *current;
+          if (std::isnan(score)) {
+            out.error("ERR resulting score is not a number (NaN)");
+            drop_if_empty(s, a[1], z);
+            return true;
+          }
+        }
+        if (((flags & kLt) && score >= *current) || ((flags & kGt) && score <= *current)) {
+          continue;
+        }
+        processed = true;
+        result = score;
+        if (score != *current) {
+          z.set(member, score);
+          ++updated;
+        }
+      } else {
+        if (flags & kXx) continue;
+        z.set(member, score);
+        ++added;
+        processed = true;
+        result = score;
+      }
+    }
+    drop_if_empty(s, a[1], z);  // nothing added to a key created for it
+  }
+  if (added + updated > 0) kit::log(s, a);
+  if (flags & kIncr) {
+    if (processed) kit::reply_double(out, result); else out.null_bulk();
+  } else {
+    out.integer((flags & kCh) ? added + updated : added);
+  }
+  return true;
+}
+
+// --- ZRANGE and its family -----------------------------------------------------------------------
+
+enum class RangeBy { kAuto, kRank, kScore, kLex };
+enum class Direction { kAuto, kForward, kReverse };
+
+// What every ZRANGE form does (redis's zrangeGenericCommand): the source key at a[key_at], its
+// two bounds after it, the options after them; `store`: ZRANGESTORE into a[1].
+bool zrange_generic(Session& s, const Args& a, std::size_t key_at, bool store, RangeBy by,
+                    Direction direction, ReplyWriter& out) {
+  bool with_scores = false;
+  std::int64_t offset = 0, limit = -1;
+  bool has_limit = false;
+  for (std::size_t j = key_at + 3; j < a.size(); ++j) {
+    const std::size_t left = a.size() - j - 1;
+    if (!store && kit::equals_nocase(a[j], "withscores")) {
+      with_scores = true;
+    } else if (kit::equals_nocase(a[j], "limit") && left >= 2) {
+      if (!parse_int64(a[j + 1], offset) || !parse_int64(a[j + 2], limit)) {
+        out.error(kit::kNotInteger);
+        return true;
+      }
+      has_limit = true;
+      j += 2;
+    } else if (direction == Direction::kAuto && kit::equals_nocase(a[j], "rev")) {
+      direction = Direction::kReverse;
+    } else if (by == RangeBy::kAuto && kit::equals_nocase(a[j], "bylex")) {
+      by = RangeBy::kLex;
+    } else if (by == RangeBy::kAuto && kit::equals_nocase(a[j], "byscore")) {
+      by = RangeBy::kScore;
+    } else {
+      out.error(kit::kSyntaxError);
+      return true;
+    }
+  }
+  if (direction == Direction::kAuto) direction = Direction::kForward;
+  if (by == RangeBy::kAuto) by = RangeBy::kRank;
+  if (has_limit && limit != -1 && by == RangeBy::kRank) {  // redis tells LIMIT by its count
+    out.error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or "
+              "BYLEX");
+    return true;
+  }
+  if (with_scores && by == RangeBy::kLex) {
+    out.error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+    return true;
+  }
+  const bool reverse = direction == Direction::kReverse;
+  std::string_view min = a[key_at + 1], max = a[key_at + 2];
+  if (reverse && by != RangeBy::kRank) std::swap(min, max);  // given as max, min
+  std::int64_t start = 0, end = 0;
+  ScoreRange scores;
+  LexRange lex;
+  switch (by) {
+    case RangeBy::kAuto:
+    case RangeBy::kRank:
+      if (!parse_int64(min, start) || !parse_int64(max, end)) {
+        out.error(kit::kNotInteger);
+        return true;
+      }
+      break;
+    case RangeBy::kScore:
+      if (!parse_score_range(min, max, scores)) {
+        out.error(kNotFloatRange);
+        return true;
+      }
+      break;
+    case RangeBy::kLex:
+      if (!parse_lex_range(min, max, lex)) {
+        out.error(kNotLexRange);
+        return true;
+      }
+      break;
+  }
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[key_at], out, wrong);
+  if (wrong) return true;
+  Picked picked;
+  if (z) {
+    if (by == RangeBy::kRank) {
+      const auto size = static_cast<std::int64_t>(z->size());
+      if (sanitize_ranks(start, end, size)) {
+        const std::int64_t n = end - start + 1;
+        picked.reserve(static_cast<std::size_t>(n));
+        Iterator it = z->at_rank(static_cast<std::size_t>(reverse ? size - 1 - start : start));
+        for (std::int64_t i = 0; i < n; ++i) {
+          picked.push_back(*it);
+          if (reverse) --it; else ++it;
+        }
+      }
+    } else {
+      // Score or lex: the first element inside the range in the direction of travel, then
+      // elements while they stay inside; LIMIT skips `offset` of them and takes `limit` (a
+      // negative limit: all; a negative offset: none, as in redis).
+      Iterator it = z->end();
+      if (by == RangeBy::kScore && !scores.empty()) {
+        it = reverse ? scores.last(*z) : scores.first(*z);
+      } else if (by == RangeBy::kLex && !lex.empty()) {
+        if (reverse) {
+          const std::size_t end_rank = lex.end_rank(*z);
+          it = end_rank == 0 ? z->end() : z->at_rank(end_rank - 1);
+        } else {
+          it = z->at_rank(lex.first_rank(*z));
+        }
+      }
+      auto inside = [&](const Item& item) {
+        if (by == RangeBy::kScore) {
+          return reverse ? scores.gte_min(item.score) : scores.lte_max(item.score);
+        }
+        return reverse ? lex.gte_min(*item.member) : lex.lte_max(*item.member);
+      };
+      auto advance = [&] {
+        if (!reverse) {
+          ++it;
+        } else if (it == z->begin()) {
+          it = z->end();
+        } else {
+          --it;
+        }
+      };
+      if (offset < 0) it = z->end();
+      for (std::int64_t skip = offset; it != z->end() && skip > 0 && inside(*it); --skip) advance();
+      for (std::int64_t taken = 0; it != z->end() && inside(*it) && (limit < 0 || taken < limit);
+           ++taken) {
+        picked.push_back(*it);
+        advance();
+      }
+    }
+  }
+  if (store) {
+    store_items(s, a[1], picked, a, out);
+  } else {
+    reply_items(picked, with_scores, out);
+  }
+  return true;
+}
+
+// ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX key min max
+bool zremrange_generic(Session& s, const Args& a, RangeBy by, ReplyWriter& out) {
+  std::int64_t start = 0, end = 0;
+  ScoreRange scores;
+  LexRange lex;
+  if (by == RangeBy::kRank && (!parse_int64(a[2], start) || !parse_int64(a[3], end))) {
+    out.error(kit::kNotInteger);
+    return true;
+  }
+  if (by == RangeBy::kScore && !parse_score_range(a[2], a[3], scores)) {
+    out.error(kNotFloatRange);
+    return true;
+  }
+  if (by == RangeBy::kLex && !parse_lex_range(a[2], a[3], lex)) {
+    out.error(kNotLexRange);
+    return true;
+  }
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  std::size_t first = 0, last = 0;  // ranks [first, last)
+  if (z) {
+    if (by == RangeBy::kRank) {
+      if (sanitize_ranks(start, end, static_cast<std::int64_t>(z->size()))) {
+        first = static_cast<std::size_t>(start);
+        last = static_cast<std::size_t>(end) + 1;
+      }
+    } else if (by == RangeBy::kScore && !scores.empty()) {
+      first = z->count_before(Item{scores.min, scores.minex ? ZSet::kAfterAll : nullptr});
+      last = std::max(first, first + scores.count(*z));
+    } else if (by == RangeBy::kLex && !lex.empty()) {
+      first = lex.first_rank(*z);
+      last = std::max(first, lex.end_rank(*z));
+    }
+  }
+  std::vector<std::string> doomed;
+  doomed.reserve(last - first);
+  for (Iterator it = z ? z->at_rank(first) : Iterator(); doomed.size() < last - first; ++it) {
+    doomed.push_back(*it->member);
+  }
+  for (const std::string& m : doomed) z->erase(m);
+  if (!doomed.empty()) {
+    kit::log(s, a);
+    drop_if_empty(s, a[1], *z);
+  }
+  out.integer(static_cast<std::int64_t>(doomed.size()));
+  return true;
+}
+
+// --- pops --------------------------------------------------------------------------------------
+
+// Pops up to `count` elements from the low (min) or high end of `key`'s set into `out` as
+// member, score pairs (after the key when `with_key`), deleting an emptied key and logging the
+// pop. The caller checked the type and that the set is not empty.
+void pop_into(Session& s, std::string_view key, ZSet& z, bool min, std::int64_t count,
+              bool with_key, ReplyWriter& out) {
+  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(count), z.size());
+  out.array_header(n * 2 + (with_key ? 1 : 0));
+  if (with_key) out.bulk(key);
+  for (std::size_t i = 0; i < n; ++i) {
+    Iterator it = min ? z.begin() : z.at_rank(z.size() - 1);
+    const std::string member = *it->member;
+    out.bulk(member);
+    kit::reply_double(out, it->score);
+    z.erase(member);
+  }
+  const std::string count_text = std::to_string(n);
+  kit::log(s, {min ? "ZPOPMIN" : "ZPOPMAX", key, count_text});
+  drop_if_empty(s, key, z);
+}
+
+// ZPOPMIN / ZPOPMAX key [count]
+bool zpop_generic(Session& s, const Args& a, bool min, ReplyWriter& out) {
+  if (a.size() > 3) {
+    out.error(kit::kSyntaxError);
+    return true;
+  }
+  std::int64_t count = 1;
+  if (a.size() == 3) {
+    if (!parse_int64(a[2], count) || count < 0) {
+      out.error("ERR value is out of range, must be positive");
+      return true;
+    }
+  }
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  if (!z || count == 0) {
+    out.array_header(0);
+    return true;
+  }
+  pop_into(s, a[1], *z, min, count, false, out);
+  return true;
+}
+
+// BZPOPMIN / BZPOPMAX key... timeout
+bool bzpop_generic(Session& s, const Args& a, bool min, ReplyWriter& out) {
+  grove::Deadline deadline;
+  if (!kit::block_timeout(a.back(), out, deadline)) return true;
+  const Args keys(a.begin() + 1, a.end() - 1);
+  for (std::string_view key : keys) {
+    bool wrong = false;
+    ZSet* z = zset_for_read(s, key, out, wrong);
+    if (wrong) return true;
+    if (!z) continue;
+    pop_into(s, key, *z, min, 1, true, out);
+    return true;
+  }
+  return kit::block(s, std::vector<std::string>(keys.begin(), keys.end()), deadline,
+                    min ? "BZPOPMIN" : "BZPOPMAX",
+                    [&s, min](BlockedClient& b, std::string_view key) {
+                      Entry* e = kit::store(s).find(key, unix_ms());
+                      if (!e || e->type() != ValueType::kZset) return false;
+                      ReplyWriter reply(b.reply);
+                      pop_into(s, key, e->zset(), min, 1, true, reply);
+                      return true;
+                    },
+                    out);
+}
+
+// --- ZUNION / ZINTER / ZDIFF ---------------------------------------------------------------------
+
+enum class SetOp { kUnion, kInter, kDiff };
+enum class Aggregate { kSum, kMin, kMax };
+
+// One input: a sorted set, or a set (every score 1), or nothing (a missing key).
+struct Source {
+  const ZSet* zset = nullptr;
+  const Set* set = nullptr;
+  double weight = 1;
+
+  std::size_t size() const { return zset ? zset->size() : set ? set->size() : 0; }
+  bool find(std::string_view member, double& score) const {
+    if (zset) {
+      const double* v = zset->score(member);
+      if (v) score = *v;
+      return v != nullptr;
+    }
+    score = 1;
+    return set && set->contains(member);
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    if (zset) {
+      for (const Item& item : *zset) f(*item.member, item.score);
+    } else if (set) {
+      for (const std::string& m : set->members()) f(m, 1.0);
+    }
+  }
+};
+
+void aggregate_into(double& target, double value, Aggregate how) {
+  switch (how) {
+    case Aggregate::kSum:
+      target += value;
+      if (std::isnan(target)) target = 0;
+      break;
+    case Aggregate::kMin: target = value < target ? value : target; break;
+    case Aggregate::kMax: target = value > target ? value : target; break;
+  }
+}
+
+// ZUNION/ZINTER/ZDIFF numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES], their
+// STORE forms (destination at a[1]) and ZINTERCARD numkeys key... [LIMIT n]: redis's
+// zunionInterDiffGenericCommand.
+bool combine(Session& s, const Args& a, SetOp op, bool store, bool cardinality_only,
+             const char* name, ReplyWriter& out) {
+  const std::size_t numkeys_at = store ? 2 : 1;
+  std::int64_t numkeys = 0;
+  if (!parse_int64(a[numkeys_at], numkeys)) {
+    out.error(kit::kNotInteger);
+    return true;
+  }
+  if (numkeys < 1) {
+    out.error(fmt::format("ERR at least 1 input key is needed for '{}' command", name));
+    return true;
+  }
+  if (numkeys > static_cast<std::int64_t>(a.size() - numkeys_at - 1)) {
+    out.error(kit::kSyntaxError);
+    return true;
+  }
+  std::vector<Source> sources(static_cast<std::size_t>(numkeys));
+  std::size_t j = numkeys_at + 1;
+  for (Source& source : sources) {
+    Entry* e = kit::store(s).find(a[j++], kit::now(s));
+    if (!e) continue;
+    if (e->type() == ValueType::kZset) source.zset = &e->zset();
+    else if (e->type() == ValueType::kSet) source.set = &e->set();
+    else return kit::wrong_type(out);
+  }
+  Aggregate how = Aggregate::kSum;
+  bool with_scores = false;
+  std::int64_t limit = 0;
+  while (j < a.size()) {
+    const std::size_t remaining = a.size() - j;
+    if (op != SetOp::kDiff && !cardinality_only && remaining >= sources.size() + 1 &&
+        kit::equals_nocase(a[j], "weights")) {
+      ++j;
+      for (Source& source : sources) {
+        if (!kit::parse_double(a[j++], source.weight)) {
+          out.error("ERR weight value is not a float");
+          return true;
+        }
+      }
+    } else if (op != SetOp::kDiff && !cardinality_only && remaining >= 2 &&
+               kit::equals_nocase(a[j], "aggregate")) {
+      const std::string_view what = a[j + 1];
+      if (kit::equals_nocase(what, "sum")) how = Aggregate::kSum;
+      else if (kit::equals_nocase(what, "min")) how = Aggregate::kMin;
+      else if (kit::equals_nocase(what, "max")) how = Aggregate::kMax;
+      else {
+        out.error(kit::kSyntaxError);
+        return true;
+      }
+      j += 2;
+    } else if (!store && !cardinality_only && kit::equals_nocase(a[j], "withscores")) {
+      with_scores = true;
+      ++j;
+    } else if (cardinality_only && remaining >= 2 && kit::equals_nocase(a[j], "limit")) {
+      if (!parse_int64(a[j + 1], limit) || limit < 0) {
+        out.error("ERR LIMIT can't be negative");
+        return true;
+      }
+      j += 2;
+    } else {
+      out.error(kit::kSyntaxError);
+      return true;
+    }
+  }
+
+  // The result, member -> score, in the order members were first met.
+  ZSet::Scores result;
+  std::vector<const std::string*> order;
+  auto add = [&](const std::string& member, double score) {
+    auto [it, fresh] = result.emplace(member, score);
+    if (fresh) order.push_back(&it->first);
+    return std::pair{it, fresh};
+  };
+  if (op == SetOp::kUnion) {
+    for (const Source& source : sources) {
+      source.for_each([&](const std::string& member, double value) {
+        double score = source.weight * value;
+        if (std::isnan(score)) score = 0;
+        auto [it, fresh] = add(member, score);
+        if (!fresh) aggregate_into(it->second, score, how);
+      });
+    }
+  } else if (op == SetOp::kInter) {
+    std::vector<const Source*> by_size;
+    for (const Source& source : sources) by_size.push_back(&source);
+    std::stable_sort(by_size.begin(), by_size.end(),
+                     [](const Source* x, const Source* y) { return x->size() < y->size(); });
+    const Source& smallest = *by_size[0];
+    std::size_t counted = 0;
+    smallest.for_each([&](const std::string& member, double value) {
+      if (cardinality_only && limit != 0 && counted >= static_cast<std::size_t>(limit)) return;
+      double score = smallest.weight * value;
+      if (std::isnan(score)) score = 0;
+      for (std::size_t i = 1; i < by_size.size(); ++i) {
+        double other = 0;
+        if (!by_size[i]->find(member, other)) return;
+        aggregate_into(score, other * by_size[i]->weight, how);
+      }
+      ++counted;
+      if (!cardinality_only) add(member, score);
+    });
+    if (cardinality_only) {
+      out.integer(static_cast<std::int64_t>(counted));
+      return true;
+    }
+  } else {
+    const Source& first = sources[0];
+    first.for_each([&](const std::string& member, double value) {
+      for (std::size_t i = 1; i < sources.size(); ++i) {
+        double ignored = 0;
+        if (sources[i].find(member, ignored)) return;
+      }
+      add(member, value);
+    });
+  }
+
+  Picked items;
+  items.reserve(result.size());
+  for (const std::string* member : order) items.push_back(Item{result.find(*member)->second, member});
+  std::sort(items.begin(), items.end(), ZSet::ItemLess());
+  if (store) {
+    store_items(s, a[1], items, a, out);
+  } else {
+    reply_items(items, with_scores, out);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool zadd(Session& s, const Args& a, ReplyWriter& out) { return zadd_generic(s, a, 0, 2, out); }
+
+bool zincrby(Session& s, const Args& a, ReplyWriter& out) {
+  return zadd_generic(s, a, kIncr, 2, out);
+}
+
+// ZREM key member...
+bool zrem(Session& s, const Args& a, ReplyWriter& out) {
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  std::int64_t removed = 0;
+  for (std::size_t i = 2; z && i < a.size(); ++i) removed += z->erase(a[i]) ? 1 : 0;
+  if (removed > 0) {
+    kit::log(s, a);
+    drop_if_empty(s, a[1], *z);
+  }
+  out.integer(removed);
+  return true;
+}
+
+bool zscore(Session& s, const Args& a, ReplyWriter& out) {
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  const double* score = z ? z->score(a[2]) : nullptr;
+  if (score) kit::reply_double(out, *score); else out.null_bulk();
+  return true;
+}
+
+bool zmscore(Session& s, const Args& a, ReplyWriter& out) {
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  out.array_header(a.size() - 2);
+  for (std::size_t i = 2; i < a.size(); ++i) {
+    const double* score = z ? z->score(a[i]) : nullptr;
+    if (score) kit::reply_double(out, *score); else out.null_bulk();
+  }
+  return true;
+}
+
+bool zcard(Session& s, const Args& a, ReplyWriter& out) {
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (!wrong) out.integer(z ? static_cast<std::int64_t>(z->size()) : 0);
+  return true;
+}
+
+// ZCOUNT key min max
+bool zcount(Session& s, const Args& a, ReplyWriter& out) {
+  ScoreRange range;
+  if (!parse_score_range(a[2], a[3], range)) {
+    out.error(kNotFloatRange);
+    return true;
+  }
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  out.integer(z && !range.empty() ? static_cast<std::int64_t>(range.count(*z)) : 0);
+  return true;
+}
+
+// ZLEXCOUNT key min max
+bool zlexcount(Session& s, const Args& a, ReplyWriter& out) {
+  LexRange range;
+  if (!parse_lex_range(a[2], a[3], range)) {
+    out.error(kNotLexRange);
+    return true;
+  }
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  std::int64_t n = 0;
+  if (z && !range.empty()) {
+    const std::size_t first = range.first_rank(*z), end = range.end_rank(*z);
+    n = end > first ? static_cast<std::int64_t>(end - first) : 0;
+  }
+  out.integer(n);
+  return true;
+}
+
+// ZRANK / ZREVRANK key member
+bool zrank_generic(Session& s, const Args& a, bool reverse, ReplyWriter& out) {
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  if (!z || !z->score(a[2])) {
+    out.null_bulk();
+    return true;
+  }
+  const std::size_t rank = z->rank(a[2]);
+  out.integer(static_cast<std::int64_t>(reverse ? z->size() - 1 - rank : rank));
+  return true;
+}
+bool zrank(Session& s, const Args& a, ReplyWriter& o) { return zrank_generic(s, a, false, o); }
+bool zrevrank(Session& s, const Args& a, ReplyWriter& o) { return zrank_generic(s, a, true, o); }
+
+bool zrange(Session& s, const Args& a, ReplyWriter& o) {
+  return zrange_generic(s, a, 1, false, RangeBy::kAuto, Direction::kAuto, o);
+}
+bool zrangestore(Session& s, const Args& a, ReplyWriter& o) {
+  return zrange_generic(s, a, 2, true, RangeBy::kAuto, Direction::kAuto, o);
+}
+bool zrangebyscore(Session& s, const Args& a, ReplyWriter& o) {
+  return zrange_generic(s, a, 1, false, RangeBy::kScore, Direction::kForward, o);
+}
+bool zrevrangebyscore(Session& s, const Args& a, ReplyWriter& o) {
+  return zrange_generic(s, a, 1, false, RangeBy::kScore, Direction::kReverse, o);
+}
+bool zrevrange(Session& s, const Args& a, ReplyWriter& o) {
+  return zrange_generic(s, a, 1, false, RangeBy::kRank, Direction::kReverse, o);
+}
+bool zrangebylex(Session& s, const Args& a, ReplyWriter& o) {
+  return zrange_generic(s, a, 1, false, RangeBy::kLex, Direction::kForward, o);
+}
+bool zrevrangebylex(Session& s, const Args& a, ReplyWriter& o) {
+  return zrange_generic(s, a, 1, false, RangeBy::kLex, Direction::kReverse, o);
+}
+
+bool zremrangebyrank(Session& s, const Args& a, ReplyWriter& o) {
+  return zremrange_generic(s, a, RangeBy::kRank, o);
+}
+bool zremrangebyscore(Session& s, const Args& a, ReplyWriter& o) {
+  return zremrange_generic(s, a, RangeBy::kScore, o);
+}
+bool zremrangebylex(Session& s, const Args& a, ReplyWriter& o) {
+  return zremrange_generic(s, a, RangeBy::kLex, o);
+}
+
+bool zpopmin(Session& s, const Args& a, ReplyWriter& o) { return zpop_generic(s, a, true, o); }
+bool zpopmax(Session& s, const Args& a, ReplyWriter& o) { return zpop_generic(s, a, false, o); }
+bool bzpopmin(Session& s, const Args& a, ReplyWriter& o) { return bzpop_generic(s, a, true, o); }
+bool bzpopmax(Session& s, const Args& a, ReplyWriter& o) { return bzpop_generic(s, a, false, o); }
+
+bool zunion(Session& s, const Args& a, ReplyWriter& o) {
+  return combine(s, a, SetOp::kUnion, false, false, "zunion", o);
+}
+bool zinter(Session& s, const Args& a, ReplyWriter& o) {
+  return combine(s, a, SetOp::kInter, false, false, "zinter", o);
+}
+bool zdiff(Session& s, const Args& a, ReplyWriter& o) {
+  return combine(s, a, SetOp::kDiff, false, false, "zdiff", o);
+}
+bool zunionstore(Session& s, const Args& a, ReplyWriter& o) {
+  return combine(s, a, SetOp::kUnion, true, false, "zunionstore", o);
+}
+bool zinterstore(Session& s, const Args& a, ReplyWriter& o) {
+  return combine(s, a, SetOp::kInter, true, false, "zinterstore", o);
+}
+bool zdiffstore(Session& s, const Args& a, ReplyWriter& o) {
+  return combine(s, a, SetOp::kDiff, true, false, "zdiffstore", o);
+}
+bool zintercard(Session& s, const Args& a, ReplyWriter& o) {
+  return combine(s, a, SetOp::kInter, false, true, "zintercard", o);
+}
+
+// ZSCAN key cursor [MATCH pattern] [COUNT n]: a small set (redis's listpack) answers whole, in
+// order; a large one by buckets of its hash table, as SCAN.
+bool zscan(Session& s, const Args& a, ReplyWriter& out) {
+  std::uint64_t cursor = 0;
+  if (!kit::parse_cursor(a[2], out, cursor)) return true;
+  bool wrong = false;
+  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  if (wrong) return true;
+  if (!z) {
+    out.array_header(2);
+    out.bulk("0");
+    out.array_header(0);
+    return true;
+  }
+  std::string_view pattern;
+  std::int64_t count = 10;
+  if (!kit::parse_scan_options(a, out, pattern, count)) return true;
+  Picked found;
+  std::string next = "0";
+  if (std::string_view(z->encoding()) == "listpack") {
+    for (const Item& item : *z) {
+      if (pattern.empty() || glob_match(pattern, *item.member)) found.push_back(item);
+    }
+  } else {
+    const ZSet::Scores& scores = z->scores();
+    const std::size_t buckets = scores.bucket_count();
+    std::size_t bucket = cursor;
+    std::int64_t visited = 0;
+    while (bucket < buckets && visited < count) {
+      for (auto it = scores.begin(bucket); it != scores.end(bucket); ++it) {
+        ++visited;
+        if (pattern.empty() || glob_match(pattern, it->first)) {
+          found.push_back(Item{it->second, &it->first});
+        }
+      }
+      ++bucket;
+    }
+    if (bucket < buckets) next = std::to_string(bucket);
+  }
+  out.array_header(2);
+  out.bulk(next);
+  reply_items(found, true, out);
+  return true;
+}
+
+}  // namespace kv::zset_commands
