@@ -37,7 +37,9 @@ for ref in $refs; do
   fi
 done
 
-if grep -nE '\.\./shared|/work/shared' "$@"; then
+# A link that climbs out of the repository (or into a sibling folder of it named shared), or an
+# absolute machine path.
+if grep -nE '\.\./\.\./|\.\./sha[r]ed|(^|[ (`])/(work|home|root|tmp)/' "$@"; then
   echo "docs refer to files outside the repository (above)"
   status=1
 fi

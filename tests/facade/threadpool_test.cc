@@ -125,13 +125,17 @@ GROVE_TEST(GeventThreadPool, JoinWaitsForEveryJob) {
 
 GROVE_TEST(GeventThreadPool, KillDropsQueuedJobs) {
   ThreadPool pool(1);
+  std::atomic<bool> started{false};
   std::atomic<bool> release{false};
   auto running = pool.spawn([&] {
+    started = true;
     while (!release) std::this_thread::sleep_for(1ms);
     return 1;
   });
   auto queued = pool.spawn([] { return 2; });
-  gevent::sleep(0.01);
+  // The worker must have taken the first job before the kill (a loaded machine may start the
+  // thread late): otherwise both jobs are still queued and both are dropped.
+  while (!started) gevent::sleep(0.001);
   pool.kill();
   release = true;
   EXPECT_EQ(running.get(), 1) << "the running job finishes";
