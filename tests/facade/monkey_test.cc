@@ -68,7 +68,11 @@ GROVE_TEST(Monkey, AGreenletBlockedInACallThatIsNotCooperativeIsReportedByName) 
   std::lock_guard lock(reports->mutex);
   ASSERT_EQ(reports->all.size(), 1u);
   const grove::BlockingReport& r = reports->all[0];
-  EXPECT_EQ(r.fiber, "pipe-reader");
   EXPECT_EQ(r.blocked_in, "read");
+#if !defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer holds an asynchronous signal until its read() interceptor returns, which is
+  // after the report: the sample (name and stack) cannot be taken there.
+  EXPECT_EQ(r.fiber, "pipe-reader");
   EXPECT_NE(r.stack.find("library_reads_a_pipe"), std::string::npos) << r.stack;
+#endif
 }

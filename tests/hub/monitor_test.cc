@@ -321,11 +321,15 @@ GROVE_TEST(Monitor, AFiberAsleepInABlockingReadIsReportedWithItsNameAndStack) {
   std::lock_guard lock(collected->mutex);
   ASSERT_EQ(collected->reports.size(), 1u) << collected->fibers();
   const BlockingReport& r = collected->reports[0];
-  EXPECT_EQ(r.fiber, "Fiber-" + std::to_string(reader->id()));
   EXPECT_EQ(r.blocked_in, "read");
   EXPECT_TRUE(r.ongoing) << "the read could end only after the report";
   EXPECT_GE(r.blocked_seconds, 0.05);
+#if !defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer holds an asynchronous signal until its read() interceptor returns (the
+  // kernel restarts the read meanwhile), which is after the report: no name, no stack there.
+  EXPECT_EQ(r.fiber, "Fiber-" + std::to_string(reader->id()));
   EXPECT_NE(r.stack.find("read_blocking_the_hub"), std::string::npos) << r.stack;
+#endif
   EXPECT_NE(to_string(r).find("asleep in read"), std::string::npos) << to_string(r);
 }
 
