@@ -24,7 +24,7 @@
 // then MailboxFull), or end the receiver with reason `mailbox_overflow`. Exit and Down messages
 // are never dropped or counted against the limit. The length shows in Hub::run_info.
 //
-// Links, monitors and exit signals follow OTP's rules E1–E11 (README, "What behaves how"):
+// Links, monitors and exit signals follow OTP's rules E1–E11 (docs/SEMANTICS.md):
 // link() is two-way; when a linked actor ends with a reason other than `normal`, a non-trapping
 // actor ends with the same reason, a trapping one (trap_exit(true)) receives Exit{from, reason}.
 // monitor() is one-way and delivers one Down{ref, from, reason}. Links and monitors join actors

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "actors/actor.h"
+#include "actors/next_iterator.h"
 #include "actors/queue.h"
 #include "actors/semaphore.h"
 
@@ -136,25 +137,7 @@ class Group {
       return handle.value().get();
     }
     // for (auto v : group.imap_unordered(f, items)): the values, as next() gives them.
-    class iterator {
-     public:
-      using value_type = R;
-      using difference_type = std::ptrdiff_t;
-      iterator() = default;
-      explicit iterator(IMap* m) : m_(m) { ++*this; }
-      R& operator*() { return *v_; }
-      iterator& operator++() {
-        v_ = m_->next();
-        if (!v_) m_ = nullptr;
-        return *this;
-      }
-      void operator++(int) { ++*this; }
-      friend bool operator==(const iterator& a, const iterator& b) { return a.m_ == b.m_; }
-
-     private:
-      IMap* m_ = nullptr;
-      std::optional<R> v_;
-    };
+    using iterator = NextIterator<IMap, R>;
     iterator begin() { return iterator(this); }
     iterator end() { return iterator(); }
 

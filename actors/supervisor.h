@@ -1,7 +1,7 @@
 // actors/supervisor.h — OTP supervisors: an actor that starts children, watches them and
 // restarts them by a strategy, within a restart budget.
 //
-// Model (rules S1–S10, README "What behaves how"): Supervisor::start spawns the
+// Model (rules S1–S10, docs/SEMANTICS.md): Supervisor::start spawns the
 // supervisor actor, which traps exits, starts the children in the order listed (each start
 // function spawns one actor; the supervisor links to it) and then serves. When a child ends:
 //   - restart type: `permanent` always restarts, `transient` only after an abnormal reason (not

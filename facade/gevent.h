@@ -4,7 +4,8 @@
 //
 //   gevent::Greenlet, spawn (with SpawnOptions), spawn_later, spawn_raw, joinall, killall,
 //   kill, sleep, idle, wait (objects, or none: run until nothing is left), iwait, getcurrent,
-//   get_hub (join), Timeout (start_new), with_timeout, GreenletExit, LoopExit (facade/greenlet.h)
+//   get_hub (join, threadpool), Timeout (start_new), with_timeout, GreenletExit, LoopExit
+//                                                                          (facade/greenlet.h)
 //   gevent::event::{Event, AsyncResult}                                    (facade/event.h)
 //   gevent::queue::{SimpleQueue, Queue, JoinableQueue, PriorityQueue, LifoQueue, UnboundQueue,
 //                   Channel, Empty, Full, ShutDown}                        (facade/queue.h)

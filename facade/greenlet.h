@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "actors/actor.h"
+#include "actors/next_iterator.h"
 #include "actors/queue.h"
 #include "hub/errors.h"
 #include "hub/hub.h"
@@ -280,11 +281,23 @@ inline bool wait(Seconds timeout = std::nullopt) {
   }
 }
 
-// The hub, as gevent's get_hub() shows it: join() (the same as wait() without objects) and the
-// core hub's own calls through -> (stats, set_error_handler, run_info, ...).
+namespace threadpool {
+class ThreadPool;
+ThreadPool& hub_threadpool();  // facade/threadpool.h
+}  // namespace threadpool
+
+// The hub, as gevent's get_hub() shows it: join() (the same as wait() without objects), the
+// attribute `threadpool` (this thread's gevent::threadpool::ThreadPool, as
+// threadpool::hub_threadpool() gives it: include facade/threadpool.h to call it), and the core
+// hub's own calls through -> (stats, set_error_handler, run_info, ...).
 class HubHandle {
  public:
-  explicit HubHandle(grove::Hub& hub) : hub_(&hub) {}
+  explicit HubHandle(grove::Hub& hub)
+      : threadpool(::gevent::threadpool::hub_threadpool()), hub_(&hub) {}
+
+  // gevent's hub.threadpool. Binding it makes the pool (no thread starts until a job is given).
+  ::gevent::threadpool::ThreadPool& threadpool;
+
   bool join(Seconds timeout = std::nullopt) const { return gevent::wait(timeout); }
   grove::Hub* operator->() const noexcept { return hub_; }
   operator grove::Hub&() const noexcept { return *hub_; }  // NOLINT
@@ -355,26 +368,7 @@ class IWait {
   }
 
   // for (auto& g : gevent::iwait(greenlets)): each object as it becomes ready.
-  class iterator {
-   public:
-    using value_type = W;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(IWait* it) : it_(it) { ++*this; }
-    W& operator*() { return *current_; }
-    W* operator->() { return &*current_; }
-    iterator& operator++() {
-      current_ = it_->next();
-      if (!current_) it_ = nullptr;
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& a, const iterator& b) { return a.it_ == b.it_; }
-
-   private:
-    IWait* it_ = nullptr;
-    std::optional<W> current_;
-  };
+  using iterator = grove::NextIterator<IWait, W>;
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
 

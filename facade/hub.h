@@ -1,14 +1,17 @@
 // facade/hub.h — gevent.hub: the hub, its error reporting, and run-info dumps.
 //
-// get_hub() is this thread's grove::Hub. gevent's Hub.handle_error(context, type, value, tb)
-// becomes set_error_handler(): the hub calls it for every failure nobody else owns (a greenlet
-// that died with an exception is reported once, as `<Greenlet "name" at 0x..: fn> failed with
-// <C++ type>: what()`). The default handler logs that line through spdlog.
+// get_hub() is this thread's hub, as gevent::get_hub() gives it (facade/greenlet.h): join(), the
+// attribute `threadpool` (facade/threadpool.h), and grove::Hub's own calls through ->.
+// gevent's Hub.handle_error(context, type, value, tb) becomes set_error_handler(): the hub calls
+// it for every failure nobody else owns (a greenlet that died with an exception is reported
+// once, as `<Greenlet "name" at 0x..: fn> failed with <C++ type>: what()`). The default handler
+// logs that line through spdlog.
 //
 // print_run_info() is gevent.util.print_run_info: every live greenlet, its state, what it waits
 // on and its stack high-water mark, then the hub's counters.
 //
 //   gevent::get_hub().set_error_handler([](const grove::ErrorReport& r) { metrics.failed(r); });
+//   auto n = gevent::get_hub().threadpool.apply(count_lines, path);  // on a worker thread
 //   gevent::print_run_info();
 #pragma once
 
@@ -16,6 +19,7 @@
 #include <string>
 
 #include "facade/greenlet.h"
+#include "facade/threadpool.h"
 #include "hub/hub.h"
 
 namespace gevent {
@@ -26,7 +30,7 @@ using grove::ErrorHandler;
 using grove::ErrorReport;
 using grove::Hub;
 using grove::LoopExit;
-inline grove::Hub& get_hub() { return grove::Hub::current(); }
+using gevent::get_hub;  // the same handle as gevent::get_hub() (facade/greenlet.h)
 }  // namespace hub
 
 namespace util {

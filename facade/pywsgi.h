@@ -256,19 +256,17 @@ class StartResponse {
 // Any app(environ, start_response) returning a vector of chunks, a string, or nothing.
 using Application = std::function<std::vector<std::string>(Environ&, StartResponse&)>;
 
-class WSGIServer {
+class WSGIServer : public server::BaseServer<WSGIServer, grove::servers::HttpServer> {
  public:
   template <class App>
   WSGIServer(server::Listener listener, App application, server::Spawn spawn = server::Spawn())
-      : listener_(std::move(listener)), app_(adapt(std::move(application))), spawn_(spawn) {}
-  WSGIServer(const WSGIServer&) = delete;
-  WSGIServer& operator=(const WSGIServer&) = delete;
+      : BaseServer(std::move(listener), spawn), app_(adapt(std::move(application))) {}
 
   // Tuning of the HTTP server underneath (limits, timeouts, access log).
   grove::servers::HttpServerOptions options;
 
   void start() {
-    if (server_ && server_->started()) return;
+    if (started()) return;
     grove::servers::HttpServerOptions opts = options;
     opts.stream.spawn = spawn_.policy();
     opts.stream.name = "gevent.pywsgi.WSGIServer";
@@ -291,19 +289,8 @@ class WSGIServer {
       for (const auto& chunk : body) start_response.write(chunk);
       start_response.finish({});
     };
-    if (listener_.has_socket()) {
-      server_ = std::make_unique<grove::servers::HttpServer>(listener_.take_socket(),
-                                                             std::move(handler), opts);
-    } else {
-      server_ = std::make_unique<grove::servers::HttpServer>(listener_.address().to_string(),
-                                                             std::move(handler), opts);
-    }
-    server_->start();
+    start_core(std::move(handler), opts);
     *state = server_->address();
-  }
-  void serve_forever() {
-    start();
-    server_->serve_forever();
   }
   void stop(std::optional<double> timeout = std::nullopt) {
     if (server_) server_->stop(timeout.value_or(1.0));
@@ -311,10 +298,6 @@ class WSGIServer {
   void close() {
     if (server_) server_->close();
   }
-  bool started() const { return server_ && server_->started(); }
-  socket::Address address() const { return server_ ? server_->address() : listener_.address(); }
-  std::string server_host() const { return address().host(); }
-  std::uint16_t server_port() const { return address().port(); }
 
  private:
   template <class App>
@@ -337,10 +320,7 @@ class WSGIServer {
     }
   }
 
-  server::Listener listener_;
   Application app_;
-  server::Spawn spawn_;
-  std::unique_ptr<grove::servers::HttpServer> server_;
 };
 
 }  // namespace gevent::pywsgi

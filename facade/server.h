@@ -13,6 +13,8 @@
 //   DatagramServer(listener, handle, spawn)  handle(data, address) per datagram, each in its own
 //       greenlet as in gevent (at most `spawn` at once, default 1000); answer with
 //       server.sendto(data, address).
+//   BaseServer<Derived, Core>  gevent.baseserver.BaseServer: what both (and pywsgi's WSGIServer)
+//       share — the listener, spawn, serve_forever(), started(), address(), server_host/port().
 //
 // Differences from gevent: spawn=None (handling inline in the accept loop) is not offered for
 // StreamServer (a handler that blocks would stop accepting); the DatagramServer's spawn=None is
@@ -100,7 +102,50 @@ class Listener {
   std::shared_ptr<grove::net::Socket> socket_;
 };
 
-class StreamServer {
+// gevent.baseserver.BaseServer: what StreamServer, DatagramServer and pywsgi's WSGIServer share
+// — where to listen, the spawn setting, and the core server `Core` once started. `Derived`
+// provides start(), which builds its handler and options and calls start_core().
+template <class Derived, class Core>
+class BaseServer {
+ public:
+  BaseServer(const BaseServer&) = delete;
+  BaseServer& operator=(const BaseServer&) = delete;
+
+  // Before start(); a later change applies at the next start.
+  void set_spawn(Spawn spawn) { spawn_ = spawn; }
+  void serve_forever() {
+    static_cast<Derived*>(this)->start();
+    server_->serve_forever();
+  }
+  bool started() const { return server_ && server_->started(); }
+  socket::Address address() const { return server_ ? server_->address() : listener_.address(); }
+  std::string server_host() const { return address().host(); }
+  std::uint16_t server_port() const { return address().port(); }
+  // The server of the core, once started (connection counts, stats).
+  Core* core() const { return server_.get(); }
+
+ protected:
+  BaseServer(Listener listener, Spawn spawn) : listener_(std::move(listener)), spawn_(spawn) {}
+  ~BaseServer() = default;
+
+  // Builds the core server on the socket given, or bound to the address, and starts it.
+  template <class Handler, class Options>
+  void start_core(Handler handler, const Options& options) {
+    if (listener_.has_socket()) {
+      server_ = std::make_unique<Core>(listener_.take_socket(), std::move(handler), options);
+    } else {
+      server_ =
+          std::make_unique<Core>(listener_.address().to_string(), std::move(handler), options);
+    }
+    server_->start();
+  }
+
+  Listener listener_;
+  Spawn spawn_;
+  std::unique_ptr<Core> server_;
+};
+
+class StreamServer : public BaseServer<StreamServer, grove::servers::StreamServer> {
  public:
   using Handle = std::function<void(socket::socket& sock, const socket::Address& address)>;
 
@@ -109,16 +154,13 @@ class StreamServer {
 
   template <class F>
   StreamServer(Listener listener, F handle, Spawn spawn = Spawn())
-      : listener_(std::move(listener)), handle_(adapt(std::move(handle))), spawn_(spawn) {}
-  StreamServer(const StreamServer&) = delete;
-  StreamServer& operator=(const StreamServer&) = delete;
+      : BaseServer(std::move(listener), spawn), handle_(adapt(std::move(handle))) {}
 
-  void set_spawn(Spawn spawn) { spawn_ = spawn; }
   void set_handle(Handle handle) { handle_ = std::move(handle); }
 
   // Binds (or takes the socket given), listens and starts accepting. Throws socket::error.
   void start() {
-    if (server_ && server_->started()) return;
+    if (started()) return;
     grove::servers::StreamServerOptions options;
     options.backlog = backlog;
     options.max_accept = max_accept;
@@ -129,18 +171,7 @@ class StreamServer {
       socket::socket sock(std::move(conn));
       h(sock, peer);
     };
-    if (listener_.has_socket()) {
-      server_ = std::make_unique<grove::servers::StreamServer>(listener_.take_socket(),
-                                                               std::move(handler), options);
-    } else {
-      server_ = std::make_unique<grove::servers::StreamServer>(
-          listener_.address().to_string(), std::move(handler), options);
-    }
-    server_->start();
-  }
-  void serve_forever() {
-    start();
-    server_->serve_forever();
+    start_core(std::move(handler), options);
   }
   void stop(std::optional<double> timeout = std::nullopt) {
     if (server_) server_->stop(timeout.value_or(1.0));
@@ -154,13 +185,7 @@ class StreamServer {
   void stop_accepting() {
     if (server_) server_->stop_accepting();
   }
-  bool started() const { return server_ && server_->started(); }
   bool closed() const { return server_ && server_->closed(); }
-  socket::Address address() const { return server_ ? server_->address() : listener_.address(); }
-  std::string server_host() const { return address().host(); }
-  std::uint16_t server_port() const { return address().port(); }
-  // The server of the core, once started (connection counts, stats).
-  grove::servers::StreamServer* core() const { return server_.get(); }
 
  private:
   template <class F>
@@ -175,27 +200,20 @@ class StreamServer {
     }
   }
 
-  Listener listener_;
   Handle handle_;
-  Spawn spawn_;
-  std::unique_ptr<grove::servers::StreamServer> server_;
 };
 
-class DatagramServer {
+class DatagramServer : public BaseServer<DatagramServer, grove::servers::DatagramServer> {
  public:
   using Handle = std::function<void(std::string_view data, const socket::Address& address)>;
 
   std::size_t max_datagram = 64 * 1024;
 
   DatagramServer(Listener listener, Handle handle, Spawn spawn = Spawn())
-      : listener_(std::move(listener)), handle_(std::move(handle)), spawn_(spawn) {}
-  DatagramServer(const DatagramServer&) = delete;
-  DatagramServer& operator=(const DatagramServer&) = delete;
-
-  void set_spawn(Spawn spawn) { spawn_ = spawn; }
+      : BaseServer(std::move(listener), spawn), handle_(std::move(handle)) {}
 
   void start() {
-    if (server_ && server_->started()) return;
+    if (started()) return;
     grove::servers::DatagramServerOptions options;
     options.max_datagram = max_datagram;
     options.spawn_per_datagram = !spawn_.is_inline();
@@ -203,41 +221,26 @@ class DatagramServer {
     grove::servers::DatagramHandler handler =
         [h = handle_](std::string_view data, const grove::net::Address& peer,
                       grove::servers::DatagramServer&) { h(data, peer); };
-    if (listener_.has_socket()) {
-      server_ = std::make_unique<grove::servers::DatagramServer>(listener_.take_socket(),
-                                                                 std::move(handler), options);
-    } else {
-      server_ = std::make_unique<grove::servers::DatagramServer>(
-          listener_.address().to_string(), std::move(handler), options);
-    }
-    server_->start();
-  }
-  void serve_forever() {
-    start();
-    server_->serve_forever();
+    start_core(std::move(handler), options);
   }
   void stop(std::optional<double> /*timeout*/ = std::nullopt) {
     if (server_) server_->stop();
   }
   void close() { stop(); }
-  bool started() const { return server_ && server_->started(); }
   std::size_t sendto(std::string_view data, const socket::Address& to) {
     return server_->sendto(data, to);
   }
-  socket::Address address() const { return server_ ? server_->address() : listener_.address(); }
-  std::string server_host() const { return address().host(); }
-  std::uint16_t server_port() const { return address().port(); }
 
  private:
-  Listener listener_;
   Handle handle_;
-  Spawn spawn_;
-  std::unique_ptr<grove::servers::DatagramServer> server_;
 };
 
 }  // namespace gevent::server
 
 namespace gevent {
+namespace baseserver {
+using server::BaseServer;
+}  // namespace baseserver
 using server::DatagramServer;
 using server::StreamServer;
 }  // namespace gevent

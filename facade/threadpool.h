@@ -14,7 +14,8 @@
 //                             and lets each worker exit after its current job.
 //   size() / maxsize() / set_maxsize(n)   workers now; the limit (0 stops them all).
 //   submit(f, args...)        ThreadPoolExecutor's name for spawn.
-//   hub_threadpool()          this thread's pool (gevent's get_hub().threadpool), 10 workers.
+//   hub_threadpool()          this thread's pool, 10 workers: gevent's get_hub().threadpool,
+//                             which grove spells the same (a reference member of get_hub()).
 //
 // The calling greenlet waits cooperatively: the hub keeps running its other greenlets. A job
 // owns copies of f and its arguments, so a caller killed while its job runs leaves it harmless:
@@ -40,6 +41,7 @@
 #include <vector>
 
 #include "actors/event.h"
+#include "actors/next_iterator.h"
 #include "actors/queue.h"
 #include "facade/event.h"
 #include "facade/greenlet.h"
@@ -159,22 +161,7 @@ class ThreadPool {
       if (next_ == results_.size()) return std::nullopt;
       return results_[next_++].get();
     }
-    class iterator {
-     public:
-      iterator() = default;
-      explicit iterator(IMap* m) : m_(m) { ++*this; }
-      R& operator*() { return *v_; }
-      iterator& operator++() {
-        v_ = m_->next();
-        if (!v_) m_ = nullptr;
-        return *this;
-      }
-      friend bool operator==(const iterator& a, const iterator& b) { return a.m_ == b.m_; }
-
-     private:
-      IMap* m_ = nullptr;
-      std::optional<R> v_;
-    };
+    using iterator = grove::NextIterator<IMap, R>;
     iterator begin() { return iterator(this); }
     iterator end() { return iterator(); }
 
@@ -199,27 +186,9 @@ class ThreadPool {
       ++taken_;
       return results_[*i].get();
     }
-    using iterator = typename IMap<R>::iterator;
-    class range_iterator {
-     public:
-      range_iterator() = default;
-      explicit range_iterator(IMapUnordered* m) : m_(m) { ++*this; }
-      R& operator*() { return *v_; }
-      range_iterator& operator++() {
-        v_ = m_->next();
-        if (!v_) m_ = nullptr;
-        return *this;
-      }
-      friend bool operator==(const range_iterator& a, const range_iterator& b) {
-        return a.m_ == b.m_;
-      }
-
-     private:
-      IMapUnordered* m_ = nullptr;
-      std::optional<R> v_;
-    };
-    range_iterator begin() { return range_iterator(this); }
-    range_iterator end() { return range_iterator(); }
+    using iterator = grove::NextIterator<IMapUnordered, R>;
+    iterator begin() { return iterator(this); }
+    iterator end() { return iterator(); }
 
    private:
     std::vector<ThreadResult<R>> results_;
@@ -282,10 +251,8 @@ class ThreadPoolExecutor : public ThreadPool {
   }
 };
 
-// This thread's pool (gevent's get_hub().threadpool).
-inline ThreadPool& hub_threadpool() {
-  thread_local ThreadPool pool(10);
-  return pool;
-}
+// This thread's pool, 10 workers started as jobs need them; also get_hub().threadpool
+// (facade/threadpool.cc).
+ThreadPool& hub_threadpool();
 
 }  // namespace gevent::threadpool

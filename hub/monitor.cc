@@ -2,9 +2,14 @@
 #include "hub/monitor.h"
 
 #include <execinfo.h>
+#include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -15,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -58,7 +64,11 @@ struct HeldReport {
 // What the monitor knows about one watched hub. Owned by the monitor's list and by the hub.
 struct Watch {
   Watch(Hub& h, MonitorOptions o, clockid_t clock)
-      : hub(&h), thread(pthread_self()), cpu_clock(clock), options(std::move(o)) {}
+      : hub(&h),
+        thread(pthread_self()),
+        tid(static_cast<pid_t>(::syscall(SYS_gettid))),
+        cpu_clock(clock),
+        options(std::move(o)) {}
 
   std::uint64_t epoch() const { return hub->switch_epoch_.load(std::memory_order_relaxed); }
   bool idle() const { return hub->idle_in_poll_.load(std::memory_order_relaxed); }
@@ -68,6 +78,7 @@ struct Watch {
 
   Hub* const hub;
   const pthread_t thread;
+  const pid_t tid;            // the hub thread's id, for /proc/self/task/<tid>
   const clockid_t cpu_clock;  // the hub thread's CPU-time clock
   const MonitorOptions options;
 
@@ -76,6 +87,8 @@ struct Watch {
   std::int64_t cpu_at_epoch = -1;  // thread CPU ns when last_epoch was first seen; -1 = not yet
   std::chrono::steady_clock::time_point wall_at_epoch;
   bool reported = false;  // the current stall has been sampled (one report per stall)
+  bool in_kernel = false;  // the current stall is a thread asleep in the kernel, not a busy one
+  std::string blocked_in;  // the system call of a stall in the kernel
   // CPU and wall time of the current stall as of the last sample that found it still going.
   std::int64_t blocked_cpu = 0;
   std::chrono::steady_clock::duration blocked_wall{};
@@ -306,6 +319,177 @@ std::string symbolize(const std::vector<void*>& frames, void* pc) {
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// A hub thread asleep in the kernel, as /proc shows it to the monitor thread.
+
+struct KernelWait {
+  bool asleep = false;  // the thread sleeps in the kernel (state S or D), not runnable
+  long call = -1;       // the system call it sleeps in; -1 when not in one (a page fault)
+  unsigned long args[6] = {};
+  std::uintptr_t sp = 0;  // its user stack pointer and the instruction after the call
+  std::uintptr_t pc = 0;
+};
+
+// Reads a small /proc file into `buf` (NUL-terminated); false if it cannot.
+bool read_proc(const char* path, char* buf, std::size_t size) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = ::read(fd, buf, size - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  return true;
+}
+
+KernelWait kernel_wait(pid_t tid) {
+  KernelWait k;
+  char path[64];
+  char buf[512];
+  // The state is the field after the command name, which may itself hold ')' and spaces.
+  fmt::format_to_n(path, sizeof path - 1, "/proc/self/task/{}/stat", tid).out[0] = '\0';
+  if (!read_proc(path, buf, sizeof buf)) return k;
+  const char* close_paren = std::strrchr(buf, ')');
+  if (close_paren == nullptr || close_paren[1] != ' ') return k;
+  k.asleep = close_paren[2] == 'S' || close_paren[2] == 'D';
+  if (!k.asleep) return k;
+  // "nr arg0 ... arg5 sp pc" while in a system call, "-1 sp pc" when blocked outside one.
+  fmt::format_to_n(path, sizeof path - 1, "/proc/self/task/{}/syscall", tid).out[0] = '\0';
+  if (!read_proc(path, buf, sizeof buf)) return k;
+  char* p = buf;
+  char* end = nullptr;
+  const long call = std::strtol(p, &end, 10);
+  if (end == p) return k;  // "running"
+  p = end;
+  unsigned long fields[8] = {};
+  int count = 0;
+  for (; count < 8; ++count) {
+    fields[count] = std::strtoul(p, &end, 16);
+    if (end == p) break;
+    p = end;
+  }
+  if (call >= 0 && count == 8) {
+    k.call = call;
+    std::copy(fields, fields + 6, k.args);
+    k.sp = fields[6];
+    k.pc = fields[7];
+  } else if (call < 0 && count == 2) {
+    k.sp = fields[0];
+    k.pc = fields[1];
+  }
+  return k;
+}
+
+std::string call_name(long call) {
+  switch (call) {
+#define GROVE_CALL(name) \
+    case SYS_##name:     \
+      return #name;
+    GROVE_CALL(read) GROVE_CALL(write) GROVE_CALL(readv) GROVE_CALL(writev)
+    GROVE_CALL(pread64) GROVE_CALL(pwrite64) GROVE_CALL(recvfrom) GROVE_CALL(sendto)
+    GROVE_CALL(recvmsg) GROVE_CALL(sendmsg) GROVE_CALL(accept) GROVE_CALL(accept4)
+    GROVE_CALL(connect) GROVE_CALL(ppoll) GROVE_CALL(pselect6) GROVE_CALL(epoll_pwait)
+    GROVE_CALL(nanosleep) GROVE_CALL(clock_nanosleep) GROVE_CALL(futex) GROVE_CALL(wait4)
+    GROVE_CALL(waitid) GROVE_CALL(flock) GROVE_CALL(fcntl) GROVE_CALL(openat)
+    GROVE_CALL(rt_sigtimedwait) GROVE_CALL(rt_sigsuspend)
+#if defined(SYS_poll)
+    GROVE_CALL(poll) GROVE_CALL(select) GROVE_CALL(epoll_wait) GROVE_CALL(pause) GROVE_CALL(open)
+#endif
+#undef GROVE_CALL
+    default:
+      return call < 0 ? "a page fault" : fmt::format("system call {}", call);
+  }
+}
+
+// Whether the socket `fd` has a timeout for `option` (a call bounded by one ends with EINTR
+// when a handler runs, instead of restarting).
+bool has_socket_timeout(unsigned long fd, int option) {
+  timeval tv{};
+  socklen_t len = sizeof tv;
+  if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, option, &tv, &len) != 0) return false;
+  return tv.tv_sec != 0 || tv.tv_usec != 0;
+}
+
+// Whether the kernel resumes the call transparently after a handler installed with SA_RESTART
+// runs (signal(7)): then sampling the fiber with the signal changes nothing for the program.
+// The others (sleeps, poll/select/epoll waits, waits with a timeout) end early with EINTR.
+bool restarts_after_handler(const KernelWait& k) {
+  switch (k.call) {
+    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_recvfrom: case SYS_recvmsg:
+    case SYS_accept: case SYS_accept4:
+      return !has_socket_timeout(k.args[0], SO_RCVTIMEO);
+    case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_sendto: case SYS_sendmsg:
+      return !has_socket_timeout(k.args[0], SO_SNDTIMEO);
+    case SYS_wait4: case SYS_waitid: case SYS_flock: case SYS_fcntl: case SYS_openat:
+#if defined(SYS_open)
+    case SYS_open:
+#endif
+      return true;
+    case SYS_futex:
+      return k.args[3] == 0;  // a wait without a timeout (a mutex, a condition variable)
+    default:
+      return false;
+  }
+}
+
+// Reads `size` bytes of this process at `address` without faulting on an unmapped one.
+bool peek(std::uintptr_t address, void* out, std::size_t size) {
+  iovec local{out, size};
+  iovec remote{reinterpret_cast<void*>(address), size};
+  return ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(size);
+}
+
+bool follows_a_call(std::uintptr_t address) {
+#if defined(__x86_64__)
+  unsigned char b[7];
+  if (address < sizeof b || !peek(address - sizeof b, b, sizeof b)) return false;
+  auto indirect = [&](int at) { return b[at] == 0xff && ((b[at + 1] >> 3) & 7) == 2; };
+  return b[2] == 0xe8 || indirect(5) || indirect(4) || indirect(1) || indirect(0);
+#else
+  (void)address;
+  return true;
+#endif
+}
+
+// The frames of a thread that cannot be interrupted: the instruction after its system call,
+// then the words on its stack that are return addresses into loaded code (a stack scan, as crash
+// reporters do without unwind information; stale addresses of returned calls may appear).
+std::vector<void*> scan_stack(const KernelWait& k) {
+  std::vector<void*> frames;
+  if (k.pc != 0) frames.push_back(reinterpret_cast<void*>(k.pc));
+  if (k.sp == 0) return frames;
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> code;
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) {
+        auto& ranges = *static_cast<std::vector<std::pair<std::uintptr_t, std::uintptr_t>>*>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) != 0) {
+            ranges.emplace_back(info->dlpi_addr + ph.p_vaddr,
+                                info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+          }
+        }
+        return 0;
+      },
+      &code);
+  constexpr std::size_t kPage = 4096;
+  constexpr std::size_t kScanned = 16 * 1024;
+  std::vector<std::uintptr_t> words(kPage / sizeof(std::uintptr_t));
+  std::uintptr_t at = k.sp & ~static_cast<std::uintptr_t>(sizeof(std::uintptr_t) - 1);
+  const std::uintptr_t end = at + kScanned;
+  while (at < end && frames.size() < 32) {
+    const std::size_t chunk = std::min<std::size_t>(kPage - (at % kPage), end - at);
+    if (!peek(at, words.data(), chunk)) break;  // the top of the stack
+    for (std::size_t i = 0; i < chunk / sizeof(std::uintptr_t) && frames.size() < 32; ++i) {
+      const std::uintptr_t w = words[i];
+      const bool in_code = std::any_of(code.begin(), code.end(),
+                                       [w](const auto& r) { return w >= r.first && w < r.second; });
+      if (in_code && follows_a_call(w)) frames.push_back(reinterpret_cast<void*>(w));
+    }
+    at += chunk;
+  }
+  return frames;
+}
+
 class Monitor {
  public:
   static Monitor& get() {
@@ -350,10 +534,6 @@ class Monitor {
       sigset_t pending;
       ::sigpending(&pending);
     }
-    if (watch->state.load(std::memory_order_acquire) == internal::kCaptured) {
-      watch->held = captured(*watch);  // sampled, not yet taken by the monitor thread
-      watch->state.store(internal::kIdle, std::memory_order_release);
-    }
     if (tls_watch == watch.get()) {
       tls_watch = nullptr;
       std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -361,8 +541,8 @@ class Monitor {
     Watch::detach(*hub);
     if (watch->held) {
       // A stall sampled but not reported yet: reported now, as measured so far, by the monitor
-      // thread (symbolizing needs more stack than a greenlet that stops the monitor may have).
-      orphans_.push_back(release_held(watch, false));
+      // thread (symbolizing takes more stack than the fiber calling this may have).
+      handoff_.push_back(release_held(watch, false));
       wake_.notify_all();
     }
     delivered_.wait(lock, [&] { return watch->in_flight == 0; });
@@ -397,15 +577,12 @@ class Monitor {
     std::unique_lock lock(mutex_);
     std::vector<Delivery> deliveries;
     for (;;) {
-      if (orphans_.empty()) {
-        if (watches_.empty()) {
-          wake_.wait(lock);
-        } else {
-          wake_.wait_for(lock, period());
-        }
+      if (watches_.empty() && handoff_.empty()) {
+        wake_.wait(lock);
+      } else if (handoff_.empty()) {
+        wake_.wait_for(lock, period());
       }
-      deliveries = std::move(orphans_);
-      orphans_.clear();
+      deliveries.swap(handoff_);
       for (const auto& w : watches_) sample(w, deliveries);
       if (deliveries.empty()) continue;
       lock.unlock();  // symbolizing can take a while (libdw reads debug info)
@@ -453,19 +630,52 @@ class Monitor {
       return;
     }
     const std::int64_t blocked = cpu - w.cpu_at_epoch;
+    const Clock::duration blocked_wall = wall - w.wall_at_epoch;
     if (w.reported) {
       w.blocked_cpu = blocked;
-      w.blocked_wall = wall - w.wall_at_epoch;
-      if (w.held && seconds(blocked) >= std::max(kStillBlocked, 10 * w.options.max_blocking_time)) {
+      w.blocked_wall = blocked_wall;
+      const double so_far = w.in_kernel ? seconds(blocked_wall) : seconds(blocked);
+      if (w.held && so_far >= std::max(kStillBlocked, 10 * w.options.max_blocking_time)) {
         out.push_back(release_held(watch, true));
       }
       return;
     }
-    if (seconds(blocked) < w.options.max_blocking_time) return;
+    if (seconds(blocked) >= w.options.max_blocking_time) {  // busy on the CPU
+      w.reported = true;
+      w.in_kernel = false;
+      w.blocked_in.clear();
+      w.blocked_cpu = blocked;
+      w.blocked_wall = blocked_wall;
+      ask_for_sample(w, wall);
+      return;
+    }
+    if (seconds(blocked_wall) < w.options.max_blocking_time) return;
+    // Not busy, yet the fiber has not switched for as long: is the thread asleep in the kernel
+    // (a blocking call nobody made cooperative)? A thread that waits for a core is runnable,
+    // not asleep, and is left alone.
+    const KernelWait k = kernel_wait(w.tid);
+    if (!k.asleep || w.epoch() != w.last_epoch || w.idle()) return;
     w.reported = true;
+    w.in_kernel = true;
+    w.blocked_in = call_name(k.call);
     w.blocked_cpu = blocked;
-    w.blocked_wall = wall - w.wall_at_epoch;
-    w.asked_at = wall;
+    w.blocked_wall = blocked_wall;
+    if (w.options.interrupt_calls_to_sample || restarts_after_handler(k)) {
+      ask_for_sample(w, wall);
+      return;
+    }
+    internal::HeldReport held;
+    held.report.fiber = "<not sampled>";
+    held.report.stack = fmt::format(
+        "  (not interrupted: a signal would end {} early; these are the return addresses found "
+        "on its stack, innermost first, and may include stale ones)\n",
+        w.blocked_in);
+    held.frames = scan_stack(k);
+    w.held = std::move(held);
+  }
+
+  void ask_for_sample(Watch& w, Clock::time_point now) {
+    w.asked_at = now;
     w.state.store(internal::kAsked, std::memory_order_release);  // from kIdle or kAbandoned
     ::pthread_kill(w.thread, w.options.signal);
   }
@@ -500,8 +710,9 @@ class Monitor {
     d.frames = std::move(w.held->frames);
     d.pc = w.held->pc;
     w.held.reset();
-    d.report.blocked_seconds = seconds(w.blocked_cpu);
+    d.report.blocked_seconds = w.in_kernel ? seconds(w.blocked_wall) : seconds(w.blocked_cpu);
     d.report.wall_seconds = seconds(w.blocked_wall);
+    d.report.blocked_in = w.in_kernel ? w.blocked_in : std::string();
     d.report.ongoing = ongoing;
     ++w.in_flight;
     w.reports.fetch_add(1, std::memory_order_relaxed);
@@ -525,7 +736,7 @@ class Monitor {
   std::condition_variable wake_;       // watches changed
   std::condition_variable delivered_;  // a batch of reports was delivered
   std::vector<std::shared_ptr<Watch>> watches_;
-  std::vector<Delivery> orphans_;  // reports of watches that stopped, for the thread to deliver
+  std::vector<Delivery> handoff_;  // reports of retired watches, for the monitor thread to deliver
   bool thread_started_ = false;
 };
 
@@ -534,6 +745,14 @@ class Monitor {
 std::string to_string(const BlockingReport& report) {
   const double ms = report.blocked_seconds * 1000;
   const double wall_ms = report.wall_seconds * 1000;
+  if (!report.blocked_in.empty()) {
+    return fmt::format(
+        "grove: {} {} the hub for {:.0f} ms asleep in {} (a blocking call that is not "
+        "cooperative){}; it {} at:\n{}",
+        report.fiber, report.ongoing ? "has blocked" : "blocked", ms, report.blocked_in,
+        report.ongoing ? " and has not yielded yet" : " without yielding",
+        report.ongoing ? "is" : "was", report.stack);
+  }
   if (report.ongoing) {
     return fmt::format(
         "grove: {} has blocked the hub for {:.0f} ms of CPU time (over {:.0f} ms) and has not "

@@ -1,11 +1,26 @@
-// hub/monitor.h — the blocking detector: notices a greenlet that keeps its hub's thread busy too
-// long without yielding.
+// hub/monitor.h — the blocking detector: notices a greenlet that keeps its hub's thread from
+// running others too long without yielding, whether it computes or sleeps in a blocking call.
 //
 // Model: a monitor thread samples each watched hub: its switch counter (moved by every switch and
-// every yield) and the CPU time its thread has used (the thread's CPU clock, from
-// pthread_getcpuclockid). When the thread has spent more than `max_blocking_time` of CPU since
-// the monitor last saw the counter move, and the hub is not idle in its poller, one fiber is
-// hogging it: the monitor interrupts the hub's thread with a signal; the handler records the
+// every yield), the CPU time its thread has used (the thread's CPU clock, from
+// pthread_getcpuclockid) and the wall time since it last saw the counter move. Two rules, one
+// threshold (`max_blocking_time`), the hub idle in its poller never counting:
+//   - busy: the thread has spent more than max_blocking_time of CPU since the counter last
+//     moved. A stall is CPU time here, not wall time (Seastar's stall detector counts task-clock
+//     the same way): a hub thread that the OS preempted or descheduled uses no CPU while it
+//     waits for a core, so a loaded machine never produces this report, and a spinning greenlet
+//     is reported after the same amount of its own work however busy the machine is.
+//   - asleep in the kernel: more than max_blocking_time of wall time has passed since the counter
+//     last moved and the thread sleeps in the kernel (state S or D in /proc/self/task/<tid>/stat)
+//     — a blocking call nobody made cooperative: an unpatched read(), a sleep() before
+//     patch_time(), a mutex. A thread waiting for a core is runnable, not asleep, and is still
+//     never reported. BlockingReport::blocked_in names the system call (from
+//     /proc/self/task/<tid>/syscall), and the blocked time is wall time.
+// A stall is sampled after max_blocking_time plus at most one sampling period
+// (max_blocking_time / 4) of CPU (busy) or wall time (asleep), and reported when it ends. One
+// report per stall.
+//
+// To show *where*, the monitor interrupts the hub's thread with a signal; the handler records the
 // interrupted fiber's name and a raw backtrace into a preallocated buffer. The monitor thread
 // keeps measuring until the fiber yields, then symbolizes the stack (backward-cpp with libdw;
 // inlined calls are frames of their own, so the user's lambda that made the call is named with
@@ -22,19 +37,24 @@
 // (gcc's sibling-call optimization reuses the frame); build with -fno-optimize-sibling-calls
 // to see every caller.
 //
-// The blocked time is measured to the last sample that found the fiber still running, so it
-// is short of the truth by at most one sampling period. A stall that goes on past one second of
-// CPU (or ten thresholds, if longer) is reported then, marked `ongoing` ("has blocked the hub
-// for 1000 ms ... and has not yielded yet"), so a fiber stuck for good is reported too.
+// The blocked time is measured to the last sample that found the fiber still blocked, so it
+// is short of the truth by at most one sampling period. A stall that goes on past one second
+// (of CPU when busy, of wall time when asleep; or ten thresholds, if longer) is reported then,
+// marked `ongoing` ("has blocked the hub for 1000 ms ... and has not yielded yet"), so a fiber
+// stuck for good is reported too.
 //
-// A stall is CPU time, not wall time (Seastar's stall detector counts task-clock the same way):
-// a hub thread that the OS preempted or descheduled uses no CPU while it waits for a core, so a
-// loaded machine never produces a report, and a spinning greenlet is reported after the same
-// amount of its own work however busy the machine is. The flip side: a greenlet that sleeps in a
-// blocking system call (an un-cooperative read(), nanosleep()) uses no CPU either and is not
-// reported here; gevent's monitor, which measures wall time, would report it. A stall
-// is sampled after `max_blocking_time` plus at most one sampling period (max_blocking_time / 4)
-// of CPU, and reported when it ends. One report per stall.
+// A thread asleep in the kernel is interrupted only when the call resumes by itself after the
+// handler (the handler is installed with SA_RESTART; signal(7)): read, write, recv, send, accept
+// and their vector forms on fds without SO_RCVTIMEO/SO_SNDTIMEO, futex waits without a timeout
+// (mutexes, condition variables), wait4, waitid, flock, fcntl locks, open. Those calls continue
+// unaffected and the report has the fiber's name and exact stack. The others would end early
+// with EINTR (sleep, usleep, nanosleep, clock_nanosleep, poll, select, epoll_wait, waits with a
+// timeout); they are left alone, and the report says "<not sampled>" for the fiber and lists the
+// return addresses found on the thread's stack from the stack pointer /proc gives (read with
+// process_vm_readv, so a stale address cannot fault): the caller of the call, and usually the
+// library that made it, among them. MonitorOptions::interrupt_calls_to_sample = true samples
+// those too, and then such a call fails once per stall with EINTR (sleep returns the seconds
+// left), as it can whenever a process takes signals.
 //
 // The signal (MonitorOptions::signal, SIGURG by default: ignored by default and rarely used, Go's
 // runtime uses it the same way) has a process-wide handler. The first monitor to use a signal
@@ -55,7 +75,8 @@
 // not running and will not be called again for that hub.
 //
 // Cost: a relaxed counter store per switch on the hub's thread; the monitor thread wakes every
-// max_blocking_time / 4 and reads each watched thread's CPU clock (one system call).
+// max_blocking_time / 4 and reads each watched thread's CPU clock (one system call), and for a
+// thread that has not switched for max_blocking_time, two small /proc files.
 //
 //   grove::MonitorOptions options;
 //   options.max_blocking_time = 0.05;
@@ -72,14 +93,19 @@ namespace grove {
 
 struct BlockingReport {
   std::string fiber;           // the stuck fiber's name
-  double blocked_seconds = 0;  // CPU time the hub's thread spent without switching
-  double wall_seconds = 0;     // wall time over which it spent it
-  bool ongoing = false;        // reported before the fiber yielded (a stall past one second)
-  std::string stack;           // symbolized frames, innermost first, one per line
+  // Busy: CPU time the hub's thread spent without switching. Asleep in the kernel: wall time
+  // since the fiber last switched.
+  double blocked_seconds = 0;
+  double wall_seconds = 0;  // wall time over which it spent it
+  bool ongoing = false;     // reported before the fiber yielded (a stall past one second)
+  std::string blocked_in;   // asleep in the kernel: the system call ("read", "clock_nanosleep");
+                            // "" for a busy fiber
+  std::string stack;        // symbolized frames, innermost first, one per line
 };
 
 // The report as the default on_report logs it: "grove: NAME blocked the hub for 700 ms of CPU
-// time (over 702 ms) without yielding; it was at:" and the stack.
+// time (over 702 ms) without yielding; it was at:" and the stack ("... for 300 ms asleep in
+// read without yielding ..." for a fiber asleep in the kernel).
 std::string to_string(const BlockingReport& report);
 
 struct MonitorOptions {
@@ -89,6 +115,9 @@ struct MonitorOptions {
   // kernel raises for faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS), SIGABRT,
   // SIGKILL and SIGSTOP.
   int signal = SIGURG;
+  // Also interrupt a thread asleep in a call that a signal ends early (see above), to report its
+  // fiber's name and exact stack: the call then fails once with EINTR.
+  bool interrupt_calls_to_sample = false;
   // Called on the monitor thread; default: spdlog::warn.
   std::function<void(const BlockingReport&)> on_report;
 };

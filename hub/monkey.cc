@@ -4,14 +4,15 @@
 // dlsym(RTLD_NEXT); parking is IoWatcher::wait / wait_any and grove::sleep, nothing else.
 #include "hub/monkey.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,10 +29,13 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "hub/hub.h"
+#include "hub/internal/next_definition.h"
 #include "hub/io.h"
+#include "hub/local.h"
 #include "hub/wait.h"
 
 namespace grove {
@@ -55,34 +59,8 @@ constexpr unsigned bit(Patch p) { return static_cast<unsigned>(p); }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The next definitions (libc's). Each pointer starts at a stub that looks the real one up, stores
-// it and calls it, so the fast path has no "resolved yet?" branch and a call made before any
-// constructor ran (another library's initializer) still works.
+// The next definitions (libc's), resolved on first use (hub/internal/next_definition.h).
 
-[[noreturn]] void missing_symbol(const char* name) {
-  // No stdio, no allocation: this may run before anything is initialised.
-  const char prefix[] = "grove: hub/monkey: libc has no ";
-  ::syscall(SYS_write, 2, prefix, sizeof prefix - 1);
-  ::syscall(SYS_write, 2, name, std::strlen(name));
-  ::syscall(SYS_write, 2, "\n", 1);
-  std::abort();
-}
-
-template <class Fn>
-Fn next_definition(const char* name) {
-  void* p = ::dlsym(RTLD_NEXT, name);
-  if (p == nullptr) missing_symbol(name);
-  return reinterpret_cast<Fn>(p);
-}
-
-#define GROVE_NEXT(name, ret, params, args)                               \
-  ret first_##name params;                                                \
-  std::atomic<ret(*) params> next_##name{&first_##name};                  \
-  ret first_##name params {                                               \
-    auto fn = next_definition<ret(*) params>(#name);                      \
-    next_##name.store(fn, std::memory_order_relaxed);                     \
-    return fn args;                                                       \
-  }
 #define NEXT(name) (::grove::next_##name.load(std::memory_order_relaxed))
 
 GROVE_NEXT(read, ssize_t, (int fd, void* buf, size_t n), (fd, buf, n))
@@ -145,7 +123,16 @@ struct FdState {
   std::atomic<std::uint8_t> mode{0};
   std::atomic<std::int64_t> recv_timeout_ns{0};  // SO_RCVTIMEO, 0 = none
   std::atomic<std::int64_t> send_timeout_ns{0};  // SO_SNDTIMEO, 0 = none
+  // A stream socket whose last read found its receive queue empty (EAGAIN, or fewer bytes than
+  // asked): the next read on a greenlet waits for readiness before it tries, instead of a read
+  // that would fail (nginx's rule). A hint: a wrong "drained" costs one poll, never a result.
+  std::atomic<bool> drained{false};
+  // Moved whenever the fd's number may name another file (closed, or a new socket or dup took
+  // it): a hub's kept watchers for the number are re-set before their next use.
+  std::atomic<std::uint64_t> generation{0};
   Parked* parked = nullptr;                      // guarded by parked_mutex
+  std::uint64_t closes = 0;                      // times closed; guarded by parked_mutex
+  bool closing = false;  // a close handed to other hubs is under way; guarded by parked_mutex
 };
 
 constexpr int kChunkBits = 10;
@@ -237,7 +224,11 @@ std::uint8_t classify(int fd, FdState& st) {
 
 // Forgets what was known about `fd` (a new socket took its number, or it was closed).
 void forget(int fd) noexcept {
-  if (FdState* st = find_state(fd)) st->mode.store(0, std::memory_order_release);
+  if (FdState* st = find_state(fd)) {
+    st->generation.fetch_add(1, std::memory_order_acq_rel);
+    st->drained.store(false, std::memory_order_relaxed);
+    st->mode.store(0, std::memory_order_release);
+  }
 }
 
 // A dup of `from` now lives at `to`: same open file, same flags.
@@ -254,6 +245,8 @@ void copy_state(int from, int to) {
                              std::memory_order_relaxed);
   dst->send_timeout_ns.store(src->send_timeout_ns.load(std::memory_order_relaxed),
                              std::memory_order_relaxed);
+  dst->drained.store(false, std::memory_order_relaxed);
+  dst->generation.fetch_add(1, std::memory_order_acq_rel);
   dst->mode.store(m, std::memory_order_release);
 }
 
@@ -266,6 +259,7 @@ struct FdClosed {};
 struct Parked {
   IoWatcher* watcher;
   Hub* hub;
+  std::uint64_t closes;  // the fd's close count when it parked: a later close wakes it
   Parked* prev = nullptr;
   Parked* next = nullptr;
 };
@@ -274,9 +268,10 @@ std::mutex parked_mutex;
 
 class ParkedOn {
  public:
-  ParkedOn(FdState* st, IoWatcher& watcher) : st_(st), entry_{&watcher, &Hub::current()} {
+  ParkedOn(FdState* st, IoWatcher& watcher) : st_(st), entry_{&watcher, &Hub::current(), 0} {
     if (st_ == nullptr) return;
     std::lock_guard lock(parked_mutex);
+    entry_.closes = st_->closes;
     entry_.next = st_->parked;
     if (st_->parked != nullptr) st_->parked->prev = &entry_;
     st_->parked = &entry_;
@@ -299,23 +294,169 @@ class ParkedOn {
   Parked entry_;
 };
 
-// Wakes, with FdClosed, the greenlets of this thread's hub parked on `fd`.
-void wake_parked(int fd) {
-  FdState* st = find_state(fd);
-  if (st == nullptr) return;
-  const Hub* hub = Hub::current_if_exists();
-  if (hub == nullptr) return;
-  std::lock_guard lock(parked_mutex);
-  for (Parked* p = st->parked; p != nullptr; p = p->next) {
-    if (p->hub != hub) continue;
+// On `hub`'s thread: wakes, with FdClosed, its greenlets that parked on the fd before its close
+// number `closes` (later ones wait on whatever file took the number since). Caller holds
+// parked_mutex.
+void wake_closed_locked(FdState& st, const Hub* hub, std::uint64_t closes) {
+  for (Parked* p = st.parked; p != nullptr; p = p->next) {
+    if (p->hub != hub || p->closes >= closes) continue;
     p->watcher->stop();  // the fd leaves the poller before its number can be reused
     (void)p->watcher->cancel(std::make_exception_ptr(FdClosed{}));
   }
 }
 
+// The hubs, other than `here`, with greenlets parked on the fd before close number `closes`.
+// Caller holds parked_mutex.
+std::vector<const Hub*> other_hubs_locked(const FdState& st, const Hub* here,
+                                          std::uint64_t closes) {
+  std::vector<const Hub*> others;
+  for (const Parked* p = st.parked; p != nullptr; p = p->next) {
+    if (p->hub != here && p->closes < closes &&
+        std::find(others.begin(), others.end(), p->hub) == others.end()) {
+      others.push_back(p->hub);
+    }
+  }
+  return others;
+}
+
+// `fd` is being replaced by dup2/dup3: wakes the greenlets parked on it with EBADF. Those of
+// this thread's hub at once; those of other hubs (a dup2 from another thread) through their hub's
+// inbox (the number stays valid meanwhile: it names the new file, so their hub's poller can
+// still register it).
+void wake_parked(int fd) {
+  FdState* st = find_state(fd);
+  if (st == nullptr) return;
+  const Hub* here = Hub::current_if_exists();
+  std::vector<const Hub*> others;
+  std::uint64_t closes = 0;
+  {
+    std::lock_guard lock(parked_mutex);
+    closes = ++st->closes;
+    if (here != nullptr) wake_closed_locked(*st, here, closes);
+    others = other_hubs_locked(*st, here, closes);
+  }
+  for (const Hub* hub : others) {
+    (void)Hub::remote_of(hub).post([st, closes] {
+      std::lock_guard lock(parked_mutex);
+      wake_closed_locked(*st, Hub::current_if_exists(), closes);
+    });
+  }
+}
+
+// close(fd) for a program that patched sockets. Greenlets of this thread's hub parked on the fd
+// are woken with EBADF and the fd closed at once. When greenlets of another hub are parked on it
+// (a close from another thread), the fd must not disappear under their hub's poller (a
+// registration it has not applied yet would name a closed fd), so the close is handed to those
+// hubs: each wakes its greenlets with EBADF, and the last one closes the fd. The caller gets 0 at
+// once; the fd's number stays taken until then.
+int close_tracked(int fd) {
+  FdState* st = find_state(fd);
+  if (st == nullptr) return NEXT(close)(fd);
+  const Hub* here = Hub::current_if_exists();
+  std::vector<const Hub*> others;
+  {
+    std::lock_guard lock(parked_mutex);
+    if (st->closing) {  // a second close of an fd being closed
+      errno = EBADF;
+      return -1;
+    }
+    const std::uint64_t closes = ++st->closes;
+    if (here != nullptr) wake_closed_locked(*st, here, closes);
+    others = other_hubs_locked(*st, here, closes);
+    if (!others.empty()) st->closing = true;
+  }
+  if (others.empty()) {
+    forget(fd);
+    return NEXT(close)(fd);
+  }
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(others.size());
+  auto finish = [fd, st, remaining] {
+    if (remaining->fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    forget(fd);
+    {
+      std::lock_guard lock(parked_mutex);
+      st->closing = false;
+    }
+    NEXT(close)(fd);
+  };
+  for (const Hub* hub : others) {
+    const bool posted = Hub::remote_of(hub).post([st, finish] {
+      {
+        std::lock_guard lock(parked_mutex);
+        // Every greenlet of this hub on the fd, also one that parked after the close began.
+        wake_closed_locked(*st, Hub::current_if_exists(), std::numeric_limits<std::uint64_t>::max());
+      }
+      finish();
+    });
+    if (!posted) finish();  // that hub is gone, and its greenlets with it
+  }
+  return 0;
+}
+
 Deadline deadline_after_ns(std::int64_t ns) {
   return ns > 0 ? Deadline::after(static_cast<double>(ns) * 1e-9) : Deadline::never();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The watchers a hub keeps per fd, one per direction, from one blocking call to the next. A
+// watcher made for each call would cost an epoll_ctl per wait: libev re-registers the fd of a
+// watcher whose fd was just set, in case the number now names another file. A kept watcher
+// that is re-armed in the pass that reported it costs none. They live on the hub's main fiber
+// (destroyed with the hub) and are inactive whenever no greenlet waits on them, so destroying
+// them never touches the loop.
+
+struct KeptWatchers {
+  struct Entry {
+    std::uint64_t generation = 0;
+    IoWatcher read;
+    IoWatcher write;
+  };
+  std::vector<std::unique_ptr<Entry>> by_fd;
+};
+
+const std::uint64_t kept_watchers_key = internal::next_local_key();
+
+void destroy_kept(void* v) noexcept { delete static_cast<KeptWatchers*>(v); }
+
+// Looked up on the hub's main fiber each time (a scan of its few locals): a cache keyed by the
+// hub's address could outlive the hub and match a new one made at the same address.
+KeptWatchers& kept_watchers() {
+  Fiber& main = Hub::current().main_fiber();
+  auto* kept = static_cast<KeptWatchers*>(main.local(kept_watchers_key));
+  if (kept == nullptr) {
+    kept = new KeptWatchers();
+    main.set_local(kept_watchers_key, kept, &destroy_kept);
+  }
+  return *kept;
+}
+
+// This hub's kept watcher for `fd` and one direction, or null when a greenlet already waits on
+// it (two greenlets reading one socket: the second gets a watcher of its own).
+IoWatcher* kept_watcher(FdState* st, int fd, int events) {
+  KeptWatchers& kept = kept_watchers();
+  const auto index = static_cast<std::size_t>(fd);
+  if (index >= kept.by_fd.size()) kept.by_fd.resize(index + 1);
+  std::unique_ptr<KeptWatchers::Entry>& e = kept.by_fd[index];
+  const std::uint64_t generation = st->generation.load(std::memory_order_acquire);
+  if (e == nullptr) {
+    e = std::make_unique<KeptWatchers::Entry>();
+    e->read.reset(fd, kIoRead);
+    e->write.reset(fd, kIoWrite);
+    e->generation = generation;
+  } else if (e->generation != generation) {
+    if (e->read.has_waiter() || e->write.has_waiter()) return nullptr;
+    e->read.reset(fd, kIoRead);
+    e->write.reset(fd, kIoWrite);
+    e->generation = generation;
+  }
+  IoWatcher& w = events == kIoRead ? e->read : e->write;
+  return w.has_waiter() ? nullptr : &w;
+}
+
+// How long a kept watcher waits before it is re-set (re-registered with the poller): an fd
+// closed behind grove's back (a close inside libc, such as fclose of an fdopen'd socket) and its
+// number reused by a file the poller does not know would otherwise never report ready.
+constexpr double kKeptWatcherRecheckSeconds = 1.0;
 
 // Waits until `fd` is ready for `events` for a call that would block. Returns 0 when it is,
 // else the errno the blocking call would give: EAGAIN when `deadline` passed, EBADF when the fd
@@ -323,14 +464,29 @@ Deadline deadline_after_ns(std::int64_t ns) {
 // loop) it blocks in libc's poll, as the blocking call would have.
 int wait_fd(FdState* st, int fd, int events, Deadline deadline) {
   if (on_greenlet()) {
-    IoWatcher watcher(fd, events);
-    ParkedOn parked(st, watcher);
+    IoWatcher* watcher = st != nullptr ? kept_watcher(st, fd, events) : nullptr;
+    const bool kept = watcher != nullptr;
+    std::optional<IoWatcher> own;
+    if (!kept) watcher = &own.emplace(fd, events);
+    ParkedOn parked(st, *watcher);
+    // A wait that ends without readiness (timeout, kill, close) leaves the watcher active.
+    struct StopAfter {
+      IoWatcher& w;
+      ~StopAfter() { w.stop(); }
+    } stop_after{*watcher};
     try {
-      if (watcher.wait(deadline, "blocking socket call") == 0) return EAGAIN;
+      for (;;) {
+        Deadline slice = deadline;
+        if (kept && deadline.remaining() > kKeptWatcherRecheckSeconds) {
+          slice = Deadline::after(kKeptWatcherRecheckSeconds);
+        }
+        if (watcher->wait(slice, "blocking socket call") != 0) return 0;
+        if (deadline.passed() || slice.seconds() == deadline.seconds()) return EAGAIN;
+        watcher->reset(fd, events);
+      }
     } catch (const FdClosed&) {
       return EBADF;
     }
-    return 0;
   }
   pollfd pfd{fd, static_cast<short>(((events & kIoRead) ? POLLIN : 0) |
                                     ((events & kIoWrite) ? POLLOUT : 0)),
@@ -369,6 +525,44 @@ auto once(FdState* st, int fd, int events, bool receive, Op op) -> decltype(op()
       errno = w;
       return -1;
     }
+  }
+}
+
+// A read of up to `requested` bytes (read, readv, recv, recvfrom): once(), with readiness
+// tracked per stream socket. A read that returns fewer bytes than asked, or EAGAIN, leaves the
+// socket marked drained, and the next read on a greenlet parks until the poller reports it
+// readable before it tries: a request/response client (write, then read the answer) costs one
+// read per answer instead of a failing read and a second one.
+template <class Op>
+ssize_t receive(FdState* st, int fd, std::size_t requested, Op op) {
+  if (!(st->mode.load(std::memory_order_relaxed) & kStream) || requested == 0) {
+    return once(st, fd, kIoRead, true, op);
+  }
+  Deadline deadline;
+  bool started = false;  // the socket timeout runs from the first wait
+  bool wait_first = st->drained.load(std::memory_order_relaxed) && on_greenlet();
+  for (;;) {
+    if (wait_first) {
+      if (!started) {
+        deadline = deadline_after_ns(st->recv_timeout_ns.load(std::memory_order_relaxed));
+        started = true;
+      }
+      if (const int w = wait_fd(st, fd, kIoRead, deadline)) {
+        errno = w;
+        return -1;
+      }
+      wait_first = false;
+    }
+    const ssize_t r = op();
+    if (r >= 0) {
+      st->drained.store(r > 0 && static_cast<std::size_t>(r) < requested,
+                        std::memory_order_relaxed);
+      return r;
+    }
+    const int e = errno;
+    if (e == EINTR) continue;
+    if (!would_block(e)) return r;
+    wait_first = true;
   }
 }
 
@@ -437,27 +631,24 @@ int poll_events_to_io(short events) {
   return io == 0 ? kIoRead : io;  // errors and hang-ups are reported to a read interest
 }
 
-int cooperative_poll(pollfd* fds, nfds_t n, Deadline deadline) {
+// Waits for one of `fds` to be ready. With a `mask` (ppoll's), every readiness check is a
+// zero-timeout ppoll under that mask, so a signal the mask unblocks that is pending then is
+// delivered to its handler and the call fails with EINTR, as ppoll would; `signal_fd` (a
+// signalfd for those signals, or -1) wakes the wait when one arrives meanwhile.
+int cooperative_poll(pollfd* fds, nfds_t n, Deadline deadline, const sigset_t* mask = nullptr,
+                     int signal_fd = -1) {
   for (;;) {
-    const int r = NEXT(poll)(fds, n, 0);
+    static constexpr timespec kNoWait{0, 0};
+    const int r = mask != nullptr ? NEXT(ppoll)(fds, n, &kNoWait, mask) : NEXT(poll)(fds, n, 0);
     if (r != 0) {
-      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && errno == EINTR && mask == nullptr) continue;
       return r;
     }
     if (deadline.passed()) return 0;
-    if (n == 0) {  // poll(NULL, 0, ms): a sleep
-      if (deadline.is_never()) {
-        Waiter forever;
-        (void)forever.wait(Deadline::never(), "poll with no fds");
-      } else {
-        grove::sleep(deadline.remaining());
-      }
-      return 0;
-    }
-    std::vector<IoWatcher> watchers(n);
+    std::vector<IoWatcher> watchers(n + 1);
     std::vector<IoWatcher*> waiting;
     std::vector<std::unique_ptr<ParkedOn>> parked;
-    waiting.reserve(n);
+    waiting.reserve(n + 1);
     parked.reserve(n);
     for (nfds_t i = 0; i < n; ++i) {
       if (fds[i].fd < 0) continue;
@@ -465,7 +656,11 @@ int cooperative_poll(pollfd* fds, nfds_t n, Deadline deadline) {
       waiting.push_back(&watchers[i]);
       parked.push_back(std::make_unique<ParkedOn>(state_of(fds[i].fd), watchers[i]));
     }
-    if (waiting.empty()) {  // only negative fds: nothing can become ready
+    if (signal_fd >= 0) {
+      watchers[n].reset(signal_fd, kIoRead);
+      waiting.push_back(&watchers[n]);
+    }
+    if (waiting.empty()) {  // poll(NULL, 0, ms), or only negative fds: a sleep
       if (deadline.is_never()) {
         Waiter forever;
         (void)forever.wait(Deadline::never(), "poll with no fds");
@@ -480,6 +675,33 @@ int cooperative_poll(pollfd* fds, nfds_t n, Deadline deadline) {
       // The next poll reports the closed fd (POLLNVAL).
     }
   }
+}
+
+// ppoll with a signal mask on a greenlet. The signals the mask unblocks (blocked in the thread,
+// absent from the mask) are the ones the caller waits for: a signalfd on them wakes the wait, and
+// the zero-timeout ppoll under the mask then delivers the signal and returns EINTR. Signals the
+// mask would block but the thread does not are not held back meanwhile: the thread keeps
+// running other greenlets, which must get their signals.
+int cooperative_ppoll(pollfd* fds, nfds_t n, Deadline deadline, const sigset_t* mask) {
+  sigset_t thread_mask;
+  if (::pthread_sigmask(SIG_SETMASK, nullptr, &thread_mask) != 0) return -1;
+  sigset_t awaited;
+  sigemptyset(&awaited);
+  bool any = false;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sigismember(&thread_mask, sig) == 1 && sigismember(mask, sig) == 0) {
+      sigaddset(&awaited, sig);
+      any = true;
+    }
+  }
+  if (!any) return cooperative_poll(fds, n, deadline, mask);
+  const int signal_fd = ::signalfd(-1, &awaited, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) return -1;
+  struct Closer {
+    int fd;
+    ~Closer() { NEXT(close)(fd); }
+  } closer{signal_fd};
+  return cooperative_poll(fds, n, deadline, mask, signal_fd);
 }
 
 Deadline deadline_from_ms(int ms) {
@@ -556,7 +778,7 @@ extern "C" {
 ssize_t read(int fd, void* buf, size_t n) {
   FdState* st = grove::managed(fd);
   if (st == nullptr) [[likely]] return NEXT(read)(fd, buf, n);
-  return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(read)(fd, buf, n); });
+  return grove::receive(st, fd, n, [&] { return NEXT(read)(fd, buf, n); });
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
@@ -570,7 +792,8 @@ ssize_t write(int fd, const void* buf, size_t n) {
 ssize_t readv(int fd, const iovec* iov, int cnt) {
   FdState* st = grove::managed(fd);
   if (st == nullptr) [[likely]] return NEXT(readv)(fd, iov, cnt);
-  return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(readv)(fd, iov, cnt); });
+  return grove::receive(st, fd, grove::iov_total(iov, cnt),
+                        [&] { return NEXT(readv)(fd, iov, cnt); });
 }
 
 ssize_t writev(int fd, const iovec* iov, int cnt) {
@@ -594,7 +817,10 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
       return NEXT(recv)(fd, p + done, n - done, flags);
     });
   }
-  return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(recv)(fd, buf, n, flags); });
+  if ((flags & MSG_PEEK) != 0) {  // a peek leaves the data queued: no readiness to track
+    return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(recv)(fd, buf, n, flags); });
+  }
+  return grove::receive(st, fd, n, [&] { return NEXT(recv)(fd, buf, n, flags); });
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen_t* len) {
@@ -608,8 +834,11 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen
       return NEXT(recvfrom)(fd, p + done, n - done, flags, from, len);
     });
   }
-  return grove::once(st, fd, grove::kIoRead, true,
-                     [&] { return NEXT(recvfrom)(fd, buf, n, flags, from, len); });
+  if ((flags & MSG_PEEK) != 0) {
+    return grove::once(st, fd, grove::kIoRead, true,
+                       [&] { return NEXT(recvfrom)(fd, buf, n, flags, from, len); });
+  }
+  return grove::receive(st, fd, n, [&] { return NEXT(recvfrom)(fd, buf, n, flags, from, len); });
 }
 
 ssize_t recvmsg(int fd, msghdr* msg, int flags) {
@@ -717,8 +946,10 @@ int ppoll(pollfd* fds, nfds_t n, const timespec* tmo, const sigset_t* mask) {
     errno = EINVAL;
     return -1;
   }
-  return grove::cooperative_poll(
-      fds, n, tmo == nullptr ? grove::Deadline::never() : grove::Deadline::after(grove::seconds_of(*tmo)));
+  const grove::Deadline deadline =
+      tmo == nullptr ? grove::Deadline::never() : grove::Deadline::after(grove::seconds_of(*tmo));
+  if (mask == nullptr) return grove::cooperative_poll(fds, n, deadline);
+  return grove::cooperative_ppoll(fds, n, deadline, mask);
 }
 
 int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
@@ -834,13 +1065,8 @@ int socketpair(int domain, int type, int protocol, int* sv) {
 }
 
 int close(int fd) {
-  if (grove::socket_patched()) {
-    if (grove::find_state(fd) != nullptr) {
-      grove::wake_parked(fd);
-      grove::forget(fd);
-    }
-  }
-  return NEXT(close)(fd);
+  if (!grove::socket_patched()) [[likely]] return NEXT(close)(fd);
+  return grove::close_tracked(fd);
 }
 
 int dup(int fd) noexcept {

@@ -1,8 +1,8 @@
 // net/monkey.cc — libc's name resolution calls, routed to grove's resolver once patch_dns() ran
-// (net/monkey.h). The real ones are found with dlsym(RTLD_NEXT), as in hub/monkey.cc.
+// (net/monkey.h). The real ones are found on first use with dlsym(RTLD_NEXT), as hub/monkey.cc
+// finds its own (hub/internal/next_definition.h).
 #include "net/monkey.h"
 
-#include <dlfcn.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "hub/internal/next_definition.h"
 #include "hub/monkey.h"
 #include "net/dns.h"
 
@@ -22,21 +23,7 @@ namespace grove::net {
 
 namespace {
 
-template <class Fn>
-Fn next_definition(const char* name) {
-  void* p = ::dlsym(RTLD_NEXT, name);
-  if (p == nullptr) std::abort();  // libc without getaddrinfo: nothing sensible to do
-  return reinterpret_cast<Fn>(p);
-}
-
-#define GROVE_NEXT(name, ret, params, args)                               \
-  ret first_##name params;                                                \
-  std::atomic<ret(*) params> next_##name{&first_##name};                  \
-  ret first_##name params {                                               \
-    auto fn = next_definition<ret(*) params>(#name);                      \
-    next_##name.store(fn, std::memory_order_relaxed);                     \
-    return fn args;                                                       \
-  }
+// The next definitions (libc's), resolved on first use (hub/internal/next_definition.h).
 #define NEXT(name) (::grove::net::next_##name.load(std::memory_order_relaxed))
 
 GROVE_NEXT(getaddrinfo, int,

@@ -1,5 +1,5 @@
 // gevent.event (Event, AsyncResult) through the facade: the behaviours gevent's own
-// test__event.py checks, ported (SEMANTICS.md, "Event, AsyncResult").
+// test__event.py checks, ported (docs/SEMANTICS.md, "Event, AsyncResult").
 #include "facade/event.h"
 
 #include <optional>

@@ -1,6 +1,6 @@
 // gevent.Greenlet and the top-level functions, ported from the behaviours gevent's own
-// test__greenlet.py, test__joinall/killall and test__timeout.py check (SEMANTICS.md, "Greenlet"
-// and "Timeout").
+// test__greenlet.py, test__joinall/killall and test__timeout.py check (docs/SEMANTICS.md,
+// "Greenlets" and "Kill, timeouts and cancellation").
 #include "facade/greenlet.h"
 
 #include <stdexcept>

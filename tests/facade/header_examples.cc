@@ -38,9 +38,12 @@ namespace hub_h {
 struct Metrics {
   void failed(const grove::ErrorReport&) {}
 } metrics;
-void example() {
+std::size_t count_lines(const std::string& path) { return path.size(); }
+void example(const std::string& path) {
   gevent::get_hub().set_error_handler([](const grove::ErrorReport& r) { metrics.failed(r); });
+  auto n = gevent::get_hub().threadpool.apply(count_lines, path);  // on a worker thread
   gevent::print_run_info();
+  (void)n;
 }
 }  // namespace hub_h
 

@@ -1,5 +1,5 @@
 // gevent.lock (Semaphore, BoundedSemaphore, RLock) through the facade: the behaviours gevent's
-// own test__semaphore.py checks, ported (SEMANTICS.md, "Locks and pools").
+// own test__semaphore.py checks, ported (docs/SEMANTICS.md, "Locks and pools").
 #include "facade/lock.h"
 
 #include <mutex>

@@ -1,5 +1,5 @@
 // gevent.pool (Group, Pool) through the facade: the behaviours gevent's own test__pool.py
-// checks, ported (SEMANTICS.md, "Locks and pools").
+// checks, ported (docs/SEMANTICS.md, "Locks and pools").
 #include "facade/pool.h"
 
 #include <algorithm>

@@ -85,6 +85,25 @@ GROVE_TEST(GeventPywsgi, ReturnedBodyGetsContentLengthInOneAnswer) {
   server.stop();
 }
 
+GROVE_TEST(GeventPywsgi, ServesOnASocketYouBoundAndReportsTheAddressBeforeStart) {
+  WSGIServer by_address({"127.0.0.1", 8089}, hello);
+  EXPECT_EQ(by_address.server_port(), 8089) << "not started: the address it will listen on";
+  EXPECT_FALSE(by_address.started());
+
+  socket::socket listener(AF_INET, SOCK_STREAM);
+  listener.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  listener.bind({"127.0.0.1", 0});
+  listener.listen(16);
+  const auto port = listener.getsockname().port();
+  WSGIServer server(std::move(listener), hello);
+  server.start();
+  EXPECT_TRUE(server.started());
+  EXPECT_EQ(server.server_port(), port);
+  Response r = request(server, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.body, "hello world");
+  server.stop();
+}
+
 GROVE_TEST(GeventPywsgi, EnvironCarriesWsgiKeys) {
   std::map<std::string, std::string> seen;
   WSGIServer server({"127.0.0.1", 0}, [&](Environ& environ, StartResponse& start_response) {

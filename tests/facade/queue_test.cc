@@ -1,5 +1,5 @@
 // gevent.queue through the facade: the behaviours gevent's own test__queue.py checks, ported
-// (SEMANTICS.md, "Queues").
+// (docs/SEMANTICS.md, "Queues").
 #include "facade/queue.h"
 
 #include <functional>
@@ -317,7 +317,7 @@ GROVE_TEST(GeventChannel, PutBlocksUntilAGetterTakesTheItem) {  // test_zero_max
 }
 
 // gevent's test_send/test_wait, with grove's documented hand-over: a put that finds a parked
-// getter (and a get that finds a parked putter) completes without yielding (SEMANTICS.md,
+// getter (and a get that finds a parked putter) completes without yielding (docs/SEMANTICS.md,
 // "Queues"), where gevent's Channel.put always switches to the getter first. So "sent world"
 // comes before the getter records "world" here; the items and their order are gevent's.
 GROVE_TEST(GeventChannel, PutToAParkedGetterHandsOverWithoutYielding) {  // test_send

@@ -196,4 +196,22 @@ GROVE_TEST(GeventDatagramServer, EchoesEachDatagramToItsSender) {
   server.stop();
 }
 
+GROVE_TEST(GeventDatagramServer, ServesOnASocketYouBound) {
+  socket::socket bound(AF_INET, SOCK_DGRAM);
+  bound.bind({"127.0.0.1", 0});
+  const auto port = bound.getsockname().port();
+  DatagramServer* self = nullptr;
+  DatagramServer server(std::move(bound), [&](std::string_view data, const socket::Address& from) {
+    self->sendto(std::string("mine:") + std::string(data), from);
+  });
+  self = &server;
+  server.start();
+  EXPECT_EQ(server.server_port(), port);
+  socket::socket client(AF_INET, SOCK_DGRAM);
+  client.settimeout(10.0);
+  client.sendto("x", server.address());
+  EXPECT_EQ(client.recvfrom(100).data, "mine:x");
+  server.stop();
+}
+
 }  // namespace

@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "facade/greenlet.h"
+#include "facade/hub.h"
 #include "tests/support/grove_test.h"
 
 namespace {
@@ -164,6 +166,21 @@ GROVE_TEST(GeventThreadPool, ExecutorSubmitAndResult) {
   EXPECT_EQ(f.result(30.0), 5);
   EXPECT_TRUE(f.done());
   executor.shutdown();
+}
+
+GROVE_TEST(GeventThreadPool, GetHubThreadpoolIsTheHubsPoolAttribute) {
+  auto& pool = gevent::get_hub().threadpool;
+  EXPECT_EQ(&pool, &gevent::threadpool::hub_threadpool());
+  EXPECT_EQ(&gevent::hub::get_hub().threadpool, &pool) << "gevent.hub.get_hub() is the same hub";
+  auto job_thread = gevent::get_hub().threadpool.spawn([] { return std::this_thread::get_id(); });
+  EXPECT_NE(job_thread.get(), std::this_thread::get_id()) << "the job ran on a worker thread";
+  EXPECT_GE(pool.size(), 1u);
+
+  std::uintptr_t other = 0;
+  std::thread([&] {
+    other = reinterpret_cast<std::uintptr_t>(&gevent::get_hub().threadpool);
+  }).join();  // the thread's pool, then its hub, end with the thread
+  EXPECT_NE(other, reinterpret_cast<std::uintptr_t>(&pool)) << "another thread's hub has its own";
 }
 
 GROVE_TEST(GeventThreadPool, HubThreadpoolIsPerThread) {

@@ -1,6 +1,6 @@
 // The blocking detector reports a fiber that keeps the hub's thread busy without yielding, with
-// its stack, measured in the thread's CPU time: preemption, a loaded machine and a thread asleep
-// in a system call are never reported.
+// its stack, measured in the thread's CPU time, and a fiber that keeps it asleep in a blocking
+// system call, measured in wall time: preemption and a loaded machine are never reported.
 #include "hub/monitor.h"
 
 #include <pthread.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -225,6 +226,16 @@ TEST(Monitor, ReportFormat) {
   EXPECT_EQ(to_string(r),
             "grove: worker has blocked the hub for 1000 ms of CPU time (over 1500 ms) and has "
             "not yielded yet; it is at:\n  #0 crunch at app.cc:12\n  #1 {lambda#1} at app.cc:30\n");
+  r.blocked_in = "read";
+  EXPECT_EQ(to_string(r),
+            "grove: worker has blocked the hub for 1000 ms asleep in read (a blocking call that "
+            "is not cooperative) and has not yielded yet; it is at:\n  #0 crunch at app.cc:12\n"
+            "  #1 {lambda#1} at app.cc:30\n");
+  r.ongoing = false;
+  EXPECT_EQ(to_string(r),
+            "grove: worker blocked the hub for 1000 ms asleep in read (a blocking call that is "
+            "not cooperative) without yielding; it was at:\n  #0 crunch at app.cc:12\n"
+            "  #1 {lambda#1} at app.cc:30\n");
 }
 
 GROVE_TEST(Monitor, StopMonitorEndsReportsAndStatistics) {
@@ -265,20 +276,99 @@ GROVE_TEST(Monitor, ASpinIsReportedOnABusyMachine) {
   EXPECT_LE(collected->reports[0].blocked_seconds, spun) << "CPU time, not wall time";
 }
 
-// The hub's thread sleeps in a system call without switching: wall time passes, CPU time does
-// not, and nothing is reported (measured in wall time, this was a 20-sample stall).
-GROVE_TEST(Monitor, AHubThreadAsleepInASystemCallIsNotReported) {
-  auto collected = std::make_shared<Collected>();
-  start_monitor(collecting(collected, 0.01));
-  const auto enough = sampled(20);
-  const Deadline deadline = Deadline::after(20);
-  while (!enough() && !deadline.passed()) {
-    timespec nap{0, 5'000'000};
-    ::nanosleep(&nap, nullptr);  // blocks the thread; the hub never switches
+// Reads one byte from `fd`, blocking the thread in the kernel (a pipe is never cooperative).
+// Not static and not inlined, so a report can name it.
+[[gnu::noinline]] void read_blocking_the_hub(int fd, char* byte, ssize_t* got) {
+  *got = ::read(fd, byte, 1);  // not a tail call: this frame stays on the stack
+}
+
+// Sleeps in the kernel without switching until `stop` holds; every nanosleep's result, in order.
+[[gnu::noinline]] std::vector<int> nap_blocking_the_hub(const std::function<bool()>& stop) {
+  std::vector<int> results;
+  const Deadline give_up = Deadline::after(20);
+  while (!stop() && !give_up.passed()) {
+    timespec nap{0, 300'000'000};
+    results.push_back(::nanosleep(&nap, nullptr) == 0 ? 0 : errno);
   }
-  ASSERT_TRUE(enough()) << "the monitor did not sample the sleeping hub";
+  return results;
+}
+
+// A fiber stuck in a plain read() uses no CPU: the busy rule cannot see it, the kernel rule does.
+// read() resumes after the sampling signal's handler (SA_RESTART), so the fiber is interrupted,
+// named and its stack taken, and the read still returns the byte written afterwards.
+GROVE_TEST(Monitor, AFiberAsleepInABlockingReadIsReportedWithItsNameAndStack) {
+  auto collected = std::make_shared<Collected>();
+  start_monitor(collecting(collected, 0.05));
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::thread writer([&] {  // writes once the stall was reported (or after a deadline)
+    const Deadline deadline = Deadline::after(20);
+    while (collected->count() == 0 && !deadline.passed()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    (void)::write(fds[1], "r", 1);
+  });
+  ssize_t got = -2;
+  char byte = 0;
+  FiberRef reader = spawn_fiber([&] { read_blocking_the_hub(fds[0], &byte, &got); });
+  EXPECT_TRUE(reader->join());
+  writer.join();
   stop_monitor();
-  EXPECT_EQ(collected->count(), 0u) << collected->fibers();
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_EQ(got, 1) << "the sample must not end the read early";
+  EXPECT_EQ(byte, 'r');
+  std::lock_guard lock(collected->mutex);
+  ASSERT_EQ(collected->reports.size(), 1u) << collected->fibers();
+  const BlockingReport& r = collected->reports[0];
+  EXPECT_EQ(r.fiber, "Fiber-" + std::to_string(reader->id()));
+  EXPECT_EQ(r.blocked_in, "read");
+  EXPECT_TRUE(r.ongoing) << "the read could end only after the report";
+  EXPECT_GE(r.blocked_seconds, 0.05);
+  EXPECT_NE(r.stack.find("read_blocking_the_hub"), std::string::npos) << r.stack;
+  EXPECT_NE(to_string(r).find("asleep in read"), std::string::npos) << to_string(r);
+}
+
+// A sleep would end early if interrupted (EINTR): it is reported without a signal, with the
+// call's name and the return addresses found on the thread's stack, and every nap is whole.
+GROVE_TEST(Monitor, AFiberAsleepInASleepIsReportedWithoutCuttingItShort) {
+  auto collected = std::make_shared<Collected>();
+  start_monitor(collecting(collected, 0.05));
+  std::vector<int> naps;
+  FiberRef sleeper = spawn_fiber(
+      [&] { naps = nap_blocking_the_hub([&] { return collected->count() > 0; }); });
+  EXPECT_TRUE(sleeper->join());
+  stop_monitor();
+  EXPECT_EQ(naps, std::vector<int>(naps.size(), 0)) << "a nap was interrupted";
+  std::lock_guard lock(collected->mutex);
+  ASSERT_EQ(collected->reports.size(), 1u) << collected->fibers();
+  const BlockingReport& r = collected->reports[0];
+  EXPECT_EQ(r.fiber, "<not sampled>");
+  EXPECT_TRUE(r.blocked_in == "clock_nanosleep" || r.blocked_in == "nanosleep") << r.blocked_in;
+  EXPECT_NE(r.stack.find("nap_blocking_the_hub"), std::string::npos) << r.stack;
+}
+
+// Asked to, the monitor samples a sleeping fiber too: its name and stack, at the price of one
+// nap ended early with EINTR.
+GROVE_TEST(Monitor, InterruptingToSampleNamesASleepingFiber) {
+  auto collected = std::make_shared<Collected>();
+  MonitorOptions options = collecting(collected, 0.05);
+  options.interrupt_calls_to_sample = true;
+  start_monitor(options);
+  std::vector<int> naps;
+  FiberRef sleeper = spawn_fiber(
+      [&] { naps = nap_blocking_the_hub([&] { return collected->count() > 0; }); });
+  EXPECT_TRUE(sleeper->join());
+  stop_monitor();
+  std::lock_guard lock(collected->mutex);
+  ASSERT_EQ(collected->reports.size(), 1u) << collected->fibers();
+  const BlockingReport& r = collected->reports[0];
+  EXPECT_EQ(r.fiber, "Fiber-" + std::to_string(sleeper->id()));
+  EXPECT_TRUE(r.blocked_in == "clock_nanosleep" || r.blocked_in == "nanosleep") << r.blocked_in;
+  EXPECT_EQ(std::count(naps.begin(), naps.end(), EINTR), 1) << "one nap ends early";
+#if !defined(__SANITIZE_THREAD__)
+  EXPECT_NE(r.stack.find("nap_blocking_the_hub"), std::string::npos) << r.stack;
+#endif
 }
 
 // A hub thread that wants to run but does not get a core (here: an idle-priority thread that

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -387,4 +389,204 @@ GROVE_TEST(Monkey, AThreadWithoutAHubKeepsBlockingSemantics) {
   ASSERT_EQ(::write(p.b, "t", 1), 1);
   reader.join();
   EXPECT_EQ(result.load(), 1);
+}
+
+namespace {
+std::atomic<int> usr1_handled{0};
+void on_usr1(int) { usr1_handled.fetch_add(1); }
+
+// Blocks SIGUSR1 on this thread and handles it with on_usr1, for the scope's life.
+struct Usr1Blocked {
+  struct sigaction previous {};
+  sigset_t old_mask;
+  Usr1Blocked() {
+    struct sigaction sa {};
+    sa.sa_handler = &on_usr1;
+    sigemptyset(&sa.sa_mask);
+    EXPECT_EQ(::sigaction(SIGUSR1, &sa, &previous), 0);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    EXPECT_EQ(::pthread_sigmask(SIG_BLOCK, &usr1, &old_mask), 0);
+    usr1_handled.store(0);
+  }
+  ~Usr1Blocked() {
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);  // a pending SIGUSR1 lands on on_usr1
+    ::sigaction(SIGUSR1, &previous, nullptr);
+  }
+  // The thread's mask without SIGUSR1: what a ppoll that waits for it passes.
+  sigset_t unblocking() const {
+    sigset_t m;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &m);
+    sigdelset(&m, SIGUSR1);
+    return m;
+  }
+};
+}  // namespace
+
+// ppoll's mask unblocks SIGUSR1: the signal, sent while the greenlet is parked, wakes it, runs
+// the handler and ends the call with EINTR; the thread ran another greenlet meanwhile.
+GROVE_TEST(Monkey, PpollsMaskLetsTheSignalItUnblocksEndTheWaitWithEintr) {
+  patch();
+  Pair p;
+  Usr1Blocked blocked;
+  const sigset_t mask = blocked.unblocking();
+  int result = 0;
+  int error = 0;
+  bool sender_ran_first = false;
+  auto waiter = grove::spawn_fiber([&] {
+    pollfd pfd{p.a, POLLIN, 0};
+    timespec tmo{20, 0};
+    result = ::ppoll(&pfd, 1, &tmo, &mask);
+    error = errno;
+  });
+  auto sender = grove::spawn_fiber([&] {
+    sender_ran_first = waiter->state() == grove::FiberState::kParked;
+    ::pthread_kill(::pthread_self(), SIGUSR1);  // pending: the thread blocks it
+  });
+  ASSERT_TRUE(waiter->join(grove::Deadline::after(30)));
+  EXPECT_TRUE(sender_ran_first);
+  EXPECT_EQ(result, -1);
+  EXPECT_EQ(error, EINTR);
+  EXPECT_EQ(usr1_handled.load(), 1);
+}
+
+// A mask that keeps SIGUSR1 blocked: the pending signal neither wakes nor ends the wait, which
+// times out; the signal stays pending until the thread unblocks it.
+GROVE_TEST(Monkey, PpollsMaskThatKeepsTheSignalBlockedLeavesItPending) {
+  patch();
+  Pair p;
+  {
+    Usr1Blocked blocked;
+    sigset_t mask;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);  // SIGUSR1 stays blocked
+    ::pthread_kill(::pthread_self(), SIGUSR1);
+    pollfd pfd{p.a, POLLIN, 0};
+    timespec tmo{0, 50'000'000};
+    errno = 0;
+    EXPECT_EQ(::ppoll(&pfd, 1, &tmo, &mask), 0);
+    EXPECT_EQ(usr1_handled.load(), 0);
+    sigset_t pending;
+    ::sigpending(&pending);
+    EXPECT_EQ(sigismember(&pending, SIGUSR1), 1);
+  }
+  EXPECT_EQ(usr1_handled.load(), 1);  // delivered once the scope unblocked it
+}
+
+// A signal already pending when the call starts ends it at once, before any wait.
+GROVE_TEST(Monkey, PpollsMaskDeliversASignalAlreadyPending) {
+  patch();
+  Pair p;
+  Usr1Blocked blocked;
+  const sigset_t mask = blocked.unblocking();
+  ::pthread_kill(::pthread_self(), SIGUSR1);
+  pollfd pfd{p.a, POLLIN, 0};
+  timespec tmo{20, 0};
+  errno = 0;
+  EXPECT_EQ(::ppoll(&pfd, 1, &tmo, &mask), -1);
+  EXPECT_EQ(errno, EINTR);
+  EXPECT_EQ(usr1_handled.load(), 1);
+}
+
+// A close from another thread: the parked read fails with EBADF (through the hub's inbox), and
+// a greenlet parked in poll on the fd sees it closed (POLLNVAL); nothing hangs.
+GROVE_TEST(Monkey, CloseFromAnotherThreadWakesTheParkedCallsWithEbadf) {
+  patch();
+  Pair reading;
+  Pair polling;
+  ssize_t result = 0;
+  int error = 0;
+  auto reader = grove::spawn_fiber([&] {
+    char buf[4];
+    result = ::read(reading.a, buf, sizeof buf);
+    error = errno;
+  });
+  int polled = 0;
+  short revents = 0;
+  auto poller = grove::spawn_fiber([&] {
+    pollfd pfd{polling.a, POLLIN, 0};
+    polled = ::poll(&pfd, 1, 20'000);
+    revents = pfd.revents;
+  });
+  grove::yield();
+  ASSERT_EQ(reader->state(), grove::FiberState::kParked);
+  ASSERT_EQ(poller->state(), grove::FiberState::kParked);
+  std::thread closer([&] {
+    EXPECT_EQ(::close(reading.a), 0);
+    EXPECT_EQ(::close(polling.a), 0);
+  });
+  closer.join();  // blocks this greenlet's thread; the wakes wait in the hub's inbox meanwhile
+  reading.a = -1;
+  polling.a = -1;
+  ASSERT_TRUE(reader->join(grove::Deadline::after(10)));
+  ASSERT_TRUE(poller->join(grove::Deadline::after(10)));
+  EXPECT_EQ(result, -1);
+  EXPECT_EQ(error, EBADF);
+  EXPECT_EQ(polled, 1);
+  EXPECT_NE(revents & POLLNVAL, 0);
+}
+
+// The same once the hub's poller has registered the fd (the hub polled before the close).
+GROVE_TEST(Monkey, CloseFromAnotherThreadWakesACallTheHubAlreadyPolledFor) {
+  patch();
+  Pair p;
+  ssize_t result = 0;
+  int error = 0;
+  auto reader = grove::spawn_fiber([&] {
+    char buf[4];
+    result = ::read(p.a, buf, sizeof buf);
+    error = errno;
+  });
+  grove::sleep(0.01);  // the hub polls: the reader's fd is in the poller
+  ASSERT_EQ(reader->state(), grove::FiberState::kParked);
+  std::thread closer([&] { EXPECT_EQ(::close(p.a), 0); });
+  closer.join();
+  p.a = -1;
+  ASSERT_TRUE(reader->join(grove::Deadline::after(10)));
+  EXPECT_EQ(result, -1);
+  EXPECT_EQ(error, EBADF);
+}
+
+// A short read marks a stream socket drained, and the next read waits for readiness before it
+// tries: data that arrived meanwhile is still read at once, and so is data that comes later.
+GROVE_TEST(Monkey, AReadAfterAShortReadStillGetsDataThatIsAlreadyThere) {
+  patch();
+  Pair p;
+  char buf[16];
+  ASSERT_EQ(::write(p.b, "ab", 2), 2);
+  ASSERT_EQ(::read(p.a, buf, sizeof buf), 2);  // fewer than asked: drained
+  ASSERT_EQ(::write(p.b, "cd", 2), 2);          // arrives before the next read
+  ASSERT_EQ(::read(p.a, buf, sizeof buf), 2);
+  EXPECT_EQ(std::string(buf, 2), "cd");
+  auto writer = grove::spawn_fiber([&] { (void)::write(p.b, "ef", 2); });
+  ASSERT_EQ(::read(p.a, buf, sizeof buf), 2);  // drained again: parks until the writer ran
+  EXPECT_EQ(std::string(buf, 2), "ef");
+}
+
+// The number of a socket a greenlet waited on is closed behind grove's back (a close made
+// inside libc does not pass through close()) and taken by a new non-blocking socket in the same
+// pass: the hub's kept watcher for the number still thinks it registered, and is re-set after
+// a while, so the read on the new socket ends when its data comes instead of never.
+GROVE_TEST(Monkey, AWaitOnAnFdNumberReusedBehindGrovesBackStillEnds) {
+  patch();
+  Pair p;
+  auto writer = grove::spawn_fiber([&] { (void)::write(p.b, "1", 1); });
+  char buf[4];
+  ASSERT_EQ(::read(p.a, buf, sizeof buf), 1);  // parked on the kept watcher, woken by the writer
+  const int number = p.a;
+  ASSERT_EQ(::syscall(SYS_close, number), 0);
+  int sv[2];
+  ASSERT_EQ(::syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  ASSERT_EQ(sv[0], number) << "premise: the new socket takes the closed number";
+  auto late = grove::spawn_fiber([&] {
+    grove::sleep(0.05);
+    (void)::write(sv[1], "2", 1);
+  });
+  ssize_t got = -2;
+  auto reader = grove::spawn_fiber([&] { got = ::read(number, buf, sizeof buf); });
+  ASSERT_TRUE(reader->join(grove::Deadline::after(20)));
+  EXPECT_EQ(got, 1);
+  p.a = -1;
+  ::close(sv[0]);
+  ::close(sv[1]);
 }
