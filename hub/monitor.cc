@@ -534,6 +534,10 @@ class Monitor {
       sigset_t pending;
       ::sigpending(&pending);
     }
+    if (watch->state.load(std::memory_order_acquire) == internal::kCaptured) {
+      watch->held = captured(*watch);  // sampled, not yet taken by the monitor thread
+      watch->state.store(internal::kIdle, std::memory_order_release);
+    }
     if (tls_watch == watch.get()) {
       tls_watch = nullptr;
       std::atomic_signal_fence(std::memory_order_seq_cst);
