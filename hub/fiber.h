@@ -109,6 +109,8 @@ class Fiber {
   [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) {
     return join(Deadline::after(d));
   }
+  // Fibers waiting for this one to end (join, and wait_any on its wait_source).
+  std::size_t joiners_waiting() const noexcept { return joiners_.size(); }
   // The fiber's end as a source for wait_any (hub/wait_any.h): ready once it is dead.
   WaitSource wait_source() noexcept {
     return WaitSource(
