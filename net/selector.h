@@ -103,6 +103,8 @@ class Selector {
   // Forgets every key (stops their watchers). Idempotent.
   void close() noexcept;
   bool closed() const noexcept { return closed_; }
+  // Whether a fiber is inside select() now.
+  bool selecting() const noexcept { return selecting_; }
 
  private:
   void check_open(const char* op) const;
