@@ -326,8 +326,10 @@ bool Waiter::wake() noexcept {
       if (list_ != nullptr) list_->remove(*this);
       state_ = State::kWoken;  // woken before it parked: wait() returns at once
       if (forward_ != nullptr) [[unlikely]] {
-        // A registration of a wait_any: the first one to fire is the answer.
-        if (forward_->payload == nullptr) forward_->payload = this;
+        // A registration of a wait_any or WaitSet: it joins the chain of registrations that
+        // fired (newest first, through their payloads) and wakes the waiter that parks.
+        payload = forward_->payload;
+        forward_->payload = this;
         (void)forward_->wake();
       }
       return true;

@@ -122,8 +122,9 @@ class Waiter {
   Waiter* prev_ = nullptr;
   Waiter* next_ = nullptr;
   WaitList* list_ = nullptr;
-  // Set on the registrations of a wait_any (hub/wait_any.h): this waiter never parks; waking
-  // it wakes `forward_` (the one that parks) and interrupting it interrupts `forward_`.
+  // Set on the registrations of a wait_any or WaitSet (hub/wait_any.h): this waiter never
+  // parks; waking it wakes `forward_` (the one that parks) and pushes it on the chain of fired
+  // registrations in `forward_->payload`; interrupting it interrupts `forward_`.
   Waiter* forward_ = nullptr;
   State state_ = State::kIdle;
   bool shielded_ = false;

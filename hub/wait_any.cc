@@ -1,8 +1,11 @@
 // hub/wait_any.cc — wait_any: registrations that forward their wake to the one waiter that parks.
 #include "hub/wait_any.h"
 
+#include <algorithm>
 #include <memory>
 #include <new>
+#include <stdexcept>
+#include <utility>
 
 #include "hub/hub.h"
 #include "hub/io.h"
@@ -110,8 +113,79 @@ std::optional<std::size_t> wait_any(std::span<const WaitSource> sources, Deadlin
   Registrations regs(sources.size());  // destroyed (unregistered) before `parked`
   for (const WaitSource& s : sources) regs.arm(s, parked);
   if (parked.wait(deadline, what) == WaitStatus::kTimedOut) return std::nullopt;
-  // Woken: by the first registration that fired (recorded in payload).
-  return regs.index_of(parked.payload);
+  // Woken by the registrations that fired, chained newest first: the oldest is the answer.
+  auto* first = static_cast<Waiter*>(parked.payload);
+  while (first->payload != nullptr) first = static_cast<Waiter*>(first->payload);
+  return regs.index_of(first);
+}
+
+namespace {
+std::size_t list_sources_only(std::span<const WaitSource> sources) {
+  for (const WaitSource& s : sources) {
+    if (s.watcher() != nullptr) {
+      throw std::invalid_argument("WaitSet takes WaitList sources only (use wait_any for I/O)");
+    }
+  }
+  return sources.size();
+}
+}  // namespace
+
+WaitSet::WaitSet(std::span<const WaitSource> sources)
+    : count_(list_sources_only(sources)),
+      registrations_(new Waiter[sources.size()]),
+      parked_(new Waiter()),
+      ready_(new std::size_t[sources.size()]) {
+  for (std::size_t i = 0; i < count_; ++i) {
+    const WaitSource& s = sources[i];
+    if (s.ready()) {
+      ready_[ready_tail_++] = i;
+      continue;
+    }
+    WaitAnyAccess::forward_to(registrations_[i], *parked_);
+    if (WaitList* list = WaitAnyAccess::list(s)) list->push_back(registrations_[i]);
+  }
+}
+
+WaitSet::WaitSet(WaitSet&& o) noexcept
+    : count_(std::exchange(o.count_, 0)),
+      handed_out_(std::exchange(o.handed_out_, 0)),
+      registrations_(std::exchange(o.registrations_, nullptr)),
+      parked_(std::exchange(o.parked_, nullptr)),
+      ready_(std::exchange(o.ready_, nullptr)),
+      ready_head_(std::exchange(o.ready_head_, 0)),
+      ready_tail_(std::exchange(o.ready_tail_, 0)) {}
+
+WaitSet::~WaitSet() {
+  delete[] registrations_;  // each unlinks from its source
+  registrations_ = nullptr;
+  delete parked_;
+  parked_ = nullptr;
+  delete[] ready_;
+  ready_ = nullptr;
+}
+
+void WaitSet::harvest() {
+  // The registrations that fired since the last look, chained newest first.
+  auto* chain = static_cast<Waiter*>(std::exchange(parked_->payload, nullptr));
+  const std::size_t end = ready_tail_;
+  for (Waiter* w = chain; w != nullptr; w = static_cast<Waiter*>(w->payload)) {
+    ready_[ready_tail_++] = static_cast<std::size_t>(w - registrations_);
+  }
+  std::reverse(ready_ + end, ready_ + ready_tail_);  // oldest first
+}
+
+std::optional<std::size_t> WaitSet::next(Deadline deadline, const char* what) {
+  Hub::current().interruption_point();
+  if (handed_out_ == count_) return std::nullopt;
+  harvest();
+  while (ready_head_ == ready_tail_) {
+    // (A wake that was harvested already may still be pending on parked_: then this wait
+    // returns at once, finds nothing, and parks for real.)
+    if (parked_->wait(deadline, what) == WaitStatus::kTimedOut) return std::nullopt;
+    harvest();
+  }
+  ++handed_out_;
+  return ready_[ready_head_++];
 }
 
 }  // namespace grove
