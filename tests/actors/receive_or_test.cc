@@ -108,6 +108,26 @@ GROVE_TEST(ReceiveOr, AMessageWakesAnActorIdleOnItsSocket) {
   EXPECT_EQ(got, "hello");
 }
 
+GROVE_TEST(ReceiveOr, AfterARecvTheSocketIsReadableOnlyWhenNewDataArrives) {
+  auto [client, served] = tcp_pair();
+  client.sendall("x");
+  Received first{}, second{}, third{};
+  std::string data;
+  ActorRef a(spawn([&] {
+    first = receive_or(served.readable(), [](const Note&) {});
+    data = served.recv(16);
+    // The poller's report was used up by the recv: no new data, no readiness.
+    second = receive_or_until(served.readable(), Deadline::after(0.05), [](const Note&) {});
+    client.sendall("y");
+    third = receive_or_until(served.readable(), Deadline::after(20.0), [](const Note&) {});
+  }));
+  ASSERT_TRUE(a.join(Deadline::after(30.0)));
+  EXPECT_EQ(first, Received::kOther);
+  EXPECT_EQ(data, "x");
+  EXPECT_EQ(second, Received::kTimedOut);
+  EXPECT_EQ(third, Received::kOther);
+}
+
 GROVE_TEST(ReceiveOr, TimesOutAndLeavesTheSocketFree) {
   auto [client, served] = tcp_pair();
   Received status{};
