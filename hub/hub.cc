@@ -226,7 +226,7 @@ void Fiber::start() {
   if (state_ != FiberState::kNew || scheduled_once_) return;
   // The stack first: if it cannot be had, the spawner gets the error and nothing changed.
   stack_ = hub_->take_stack(requested_stack_);
-  internal::make_context(ctx_, stack_.bottom, stack_.size, &Fiber::entry, this);
+  internal::make_context(ctx_, stack_.bottom, stack_.usable_size(), &Fiber::entry, this);
   scheduled_once_ = true;
   add_ref();  // the hub's reference, dropped when the fiber dies
   hub_->add_live(*this);
@@ -572,7 +572,7 @@ Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<
   loop_fiber->scheduled_once_ = true;
   loop_fiber->stack_ = stacks_.allocate(0);
   internal::make_context(
-      loop_fiber->ctx_, loop_fiber->stack_.bottom, loop_fiber->stack_.size,
+      loop_fiber->ctx_, loop_fiber->stack_.bottom, loop_fiber->stack_.usable_size(),
       [](internal::MachineContext* from, void* arg) {
         auto* hub = static_cast<Hub*>(arg);
         hub->after_switch(from);
@@ -752,6 +752,7 @@ void Hub::remove_live(Fiber& f) noexcept {
 
 [[gnu::always_inline]] inline void Hub::switch_to(Fiber& next, bool finishing) {
   Fiber& prev = *current_;
+  if (!prev.stack_.canary_intact()) [[unlikely]] internal::stack_canary_overwritten(prev);
   next.ran_ = true;
   current_ = &next;
   next.state_ = FiberState::kRunning;
@@ -795,6 +796,9 @@ void Hub::schedule(Fiber& f) noexcept {
     break;
   }
   if (next == current_) {  // yielded with nobody else ready
+    if (!current_->stack_.canary_intact()) [[unlikely]] {
+      internal::stack_canary_overwritten(*current_);
+    }
     current_->state_ = FiberState::kRunning;
     // Still a yield point: the blocking monitor must not take a polite fiber for a stuck one.
     switch_epoch_.store(switch_epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

@@ -45,6 +45,9 @@ namespace internal {
 // Installs the SIGSEGV handler that names a greenlet overflowing its stack (once per process) and
 // gives this thread an alternate signal stack (hub/overflow.cc).
 void catch_stack_overflows();
+// Says on stderr that `fiber` ran past the bottom of its arena stack (its canary was
+// overwritten, hub/internal/stack_pool.h) and aborts.
+[[noreturn]] void stack_canary_overwritten(const Fiber& fiber) noexcept;
 struct Loop;
 struct Inbox;
 struct EhGlobals;

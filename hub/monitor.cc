@@ -20,6 +20,7 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -47,6 +48,13 @@ enum SampleState : int {
   kAbandoned,  // the monitor thread stopped waiting; a late signal is still ours and dropped
 };
 
+// A report sampled and waiting for its stall to end.
+struct HeldReport {
+  BlockingReport report;
+  std::vector<void*> frames;
+  void* pc = nullptr;
+};
+
 // What the monitor knows about one watched hub. Owned by the monitor's list and by the hub.
 struct Watch {
   Watch(Hub& h, MonitorOptions o, clockid_t clock)
@@ -67,9 +75,13 @@ struct Watch {
   std::uint64_t last_epoch = 0;
   std::int64_t cpu_at_epoch = -1;  // thread CPU ns when last_epoch was first seen; -1 = not yet
   std::chrono::steady_clock::time_point wall_at_epoch;
-  bool reported = false;  // the current stall has been reported
+  bool reported = false;  // the current stall has been sampled (one report per stall)
+  // CPU and wall time of the current stall as of the last sample that found it still going.
   std::int64_t blocked_cpu = 0;
   std::chrono::steady_clock::duration blocked_wall{};
+  // The stall's report, with its stack, held until the fiber yields (then it carries the whole
+  // blocked time) or until kStillBlocked has passed (then it goes out marked as ongoing).
+  std::optional<HeldReport> held;
   std::chrono::steady_clock::time_point asked_at;
   int in_flight = 0;  // reports of this watch being delivered outside the mutex
 
@@ -95,6 +107,9 @@ using Clock = std::chrono::steady_clock;
 // How long the monitor thread waits for a hub thread to take the signal before it reports the
 // stall without a stack (the thread may block the signal, or a sanitizer may hold it back).
 constexpr auto kSignalPatience = std::chrono::seconds(2);
+// A stall still going after this much CPU time (or ten thresholds, if that is longer) is
+// reported without waiting for its end: a fiber stuck for good is reported too.
+constexpr double kStillBlocked = 1.0;
 constexpr std::size_t kAltStackSize = 64 * 1024;
 
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs lock-free atomics");
@@ -230,6 +245,19 @@ struct Delivery {
   void* pc = nullptr;
 };
 
+void add_frame(std::string& out, int& shown, const std::string& function,
+               const std::string& file, unsigned line, const std::string& object) {
+  const std::string fn = function.empty() ? "??" : readable_name(function);
+  if (file.empty()) {
+    fmt::format_to(std::back_inserter(out), "  #{} {} in {}\n", shown++, fn, object);
+  } else {
+    const std::string_view path = std::string_view(file).starts_with("./")
+                                      ? std::string_view(file).substr(2)
+                                      : std::string_view(file);
+    fmt::format_to(std::back_inserter(out), "  #{} {} at {}:{}\n", shown++, fn, path, line);
+  }
+}
+
 std::string symbolize(const std::vector<void*>& frames, void* pc) {
   // Start at the interrupted instruction when the unwinder went through the signal frame;
   // otherwise skip the sampler's own frames by name.
@@ -238,27 +266,41 @@ std::string symbolize(const std::vector<void*>& frames, void* pc) {
     const auto at = std::find(frames.begin(), frames.end(), pc);
     if (at != frames.end()) first = static_cast<std::size_t>(at - frames.begin());
   }
+  // Every frame but the interrupted one is a return address, the instruction after a call:
+  // one byte back is the call itself, so the line is the call's (and a call that ends a
+  // function is not taken for the next function).
+  std::vector<void*> addresses(frames.begin() + static_cast<std::ptrdiff_t>(first), frames.end());
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    if (i > 0 || pc == nullptr) addresses[i] = static_cast<char*>(addresses[i]) - 1;
+  }
   backward::TraceResolver resolver;
-  resolver.load_addresses(const_cast<void* const*>(frames.data() + first),
-                          static_cast<int>(frames.size() - first));
+  resolver.load_addresses(addresses.data(), static_cast<int>(addresses.size()));
   std::string out;
   int shown = 0;
-  for (std::size_t i = first; i < frames.size() && shown < 24; ++i) {
+  for (std::size_t i = 0; i < addresses.size() && shown < 32; ++i) {
     backward::ResolvedTrace trace =
-        resolver.resolve(backward::ResolvedTrace(backward::Trace(frames[i], i - first)));
-    const std::string& fn =
+        resolver.resolve(backward::ResolvedTrace(backward::Trace(addresses[i], i)));
+    const std::string& outer =
         trace.source.function.empty() ? trace.object_function : trace.source.function;
-    if (first == 0 && (fn.find("on_signal") != std::string::npos ||
-                       fn.find("backtrace") != std::string::npos ||
-                       fn.find("__restore_rt") != std::string::npos)) {
+    if (first == 0 && (outer.find("on_signal") != std::string::npos ||
+                       outer.find("backtrace") != std::string::npos ||
+                       outer.find("__restore_rt") != std::string::npos)) {
       continue;
     }
-    if (trace.source.filename.empty()) {
-      fmt::format_to(std::back_inserter(out), "  #{} {} in {}\n", shown++, fn.empty() ? "??" : fn,
-                     trace.object_filename);
-    } else {
-      fmt::format_to(std::back_inserter(out), "  #{} {} at {}:{}\n", shown++, fn,
-                     trace.source.filename, trace.source.line);
+    // Calls the compiler inlined are frames of their own, innermost first: the user's lambda
+    // that made the call shows under its name and line, not as the function it was inlined
+    // into. `inliners` lists the inlined calls outermost first, each with the place it was
+    // called from; `source` holds the innermost line and the outermost function.
+    const auto& inl = trace.inliners;
+    if (trace.source.filename.empty() || inl.empty()) {
+      add_frame(out, shown, outer, trace.source.filename, trace.source.line,
+                trace.object_filename);
+      continue;
+    }
+    add_frame(out, shown, inl.back().function, trace.source.filename, trace.source.line, {});
+    for (std::size_t k = inl.size(); k-- > 0 && shown < 32;) {
+      const std::string& caller = k > 0 ? inl[k - 1].function : outer;
+      add_frame(out, shown, caller, inl[k].filename, inl[k].line, {});
     }
   }
   return out;
@@ -313,6 +355,13 @@ class Monitor {
       std::atomic_signal_fence(std::memory_order_seq_cst);
     }
     Watch::detach(*hub);
+    if (watch->held) {  // a stall sampled but not reported yet: reported now, as measured so far
+      Delivery last = release_held(watch, false);
+      lock.unlock();
+      deliver(last);
+      lock.lock();
+      --watch->in_flight;
+    }
     delivered_.wait(lock, [&] { return watch->in_flight == 0; });
     release_signal(watch->options.signal);
   }
@@ -373,20 +422,23 @@ class Monitor {
     const Clock::time_point wall = Clock::now();
     int state = w.state.load(std::memory_order_acquire);
     if (state == internal::kCaptured) {
-      out.push_back(captured(watch));
+      w.held = captured(w);
       w.state.store(internal::kIdle, std::memory_order_release);
+      // Sampled after the fiber yielded: the stall is over, and its length known.
+      if (w.epoch_at_capture != w.last_epoch) out.push_back(release_held(watch, false));
       return;
     }
     if (state == internal::kCapturing) return;
     if (state == internal::kAsked) {
       if (wall - w.asked_at < kSignalPatience) return;
-      if (w.state.compare_exchange_strong(state, internal::kAbandoned)) out.push_back(unsampled(watch));
-      return;
+      if (w.state.compare_exchange_strong(state, internal::kAbandoned)) w.held = unsampled(w);
     }
     const std::int64_t cpu = cpu_ns(w.cpu_clock);
     if (cpu < 0) return;
     const std::uint64_t epoch = w.epoch();
     if (epoch != w.last_epoch || w.idle() || w.cpu_at_epoch < 0) {
+      // The stall (if there was one) ended after the previous sample.
+      if (w.held) out.push_back(release_held(watch, false));
       w.last_epoch = epoch;
       w.cpu_at_epoch = cpu;
       w.wall_at_epoch = wall;
@@ -394,7 +446,15 @@ class Monitor {
       return;
     }
     const std::int64_t blocked = cpu - w.cpu_at_epoch;
-    if (w.reported || seconds(blocked) < w.options.max_blocking_time) return;
+    if (w.reported) {
+      w.blocked_cpu = blocked;
+      w.blocked_wall = wall - w.wall_at_epoch;
+      if (w.held && seconds(blocked) >= std::max(kStillBlocked, 10 * w.options.max_blocking_time)) {
+        out.push_back(release_held(watch, true));
+      }
+      return;
+    }
+    if (seconds(blocked) < w.options.max_blocking_time) return;
     w.reported = true;
     w.blocked_cpu = blocked;
     w.blocked_wall = wall - w.wall_at_epoch;
@@ -403,34 +463,41 @@ class Monitor {
     ::pthread_kill(w.thread, w.options.signal);
   }
 
-  Delivery captured(const std::shared_ptr<Watch>& watch) {
-    Watch& w = *watch;
-    Delivery d = begin(watch);
-    d.report.fiber = w.name;
-    d.frames.assign(w.frames, w.frames + std::max(w.depth, 0));
-    d.pc = w.pc;
+  static internal::HeldReport captured(Watch& w) {
+    internal::HeldReport held;
+    held.report.fiber = w.name;
+    held.frames.assign(w.frames, w.frames + std::max(w.depth, 0));
+    held.pc = w.pc;
     if (w.epoch_at_capture != w.last_epoch) {
-      d.report.stack = "  (the fiber yielded before its stack was sampled; this is what ran next)\n";
+      held.report.stack =
+          "  (the fiber yielded before its stack was sampled; this is what ran next)\n";
     }
-    return d;
+    return held;
   }
 
-  Delivery unsampled(const std::shared_ptr<Watch>& watch) {
-    Delivery d = begin(watch);
-    d.report.fiber = "<unknown fiber>";
-    d.report.stack = fmt::format(
+  static internal::HeldReport unsampled(const Watch& w) {
+    internal::HeldReport held;
+    held.report.fiber = "<unknown fiber>";
+    held.report.stack = fmt::format(
         "  (no stack: the hub's thread did not take signal {} within {} s; does it block it?)\n",
-        watch->options.signal, std::chrono::duration<double>(kSignalPatience).count());
-    return d;
+        w.options.signal, std::chrono::duration<double>(kSignalPatience).count());
+    return held;
   }
 
-  Delivery begin(const std::shared_ptr<Watch>& watch) {
+  // The held report, on its way out with the stall's length as last measured.
+  static Delivery release_held(const std::shared_ptr<Watch>& watch, bool ongoing) {
+    Watch& w = *watch;
     Delivery d;
     d.watch = watch;
-    d.report.blocked_seconds = seconds(watch->blocked_cpu);
-    d.report.wall_seconds = seconds(watch->blocked_wall);
-    ++watch->in_flight;
-    watch->reports.fetch_add(1, std::memory_order_relaxed);
+    d.report = std::move(w.held->report);
+    d.frames = std::move(w.held->frames);
+    d.pc = w.held->pc;
+    w.held.reset();
+    d.report.blocked_seconds = seconds(w.blocked_cpu);
+    d.report.wall_seconds = seconds(w.blocked_wall);
+    d.report.ongoing = ongoing;
+    ++w.in_flight;
+    w.reports.fetch_add(1, std::memory_order_relaxed);
     return d;
   }
 
@@ -440,11 +507,7 @@ class Monitor {
       if (d.watch->options.on_report) {
         d.watch->options.on_report(d.report);
       } else {
-        spdlog::warn(
-            "grove: {} has kept the hub busy for {:.0f} ms of CPU time (over {:.0f} ms) without "
-            "yielding; it is at:\n{}",
-            d.report.fiber, d.report.blocked_seconds * 1000, d.report.wall_seconds * 1000,
-            d.report.stack);
+        spdlog::warn("{}", to_string(d.report));
       }
     } catch (const std::exception& e) {
       spdlog::error("grove: the blocking monitor's on_report threw: {}", e.what());
@@ -459,6 +522,21 @@ class Monitor {
 };
 
 }  // namespace
+
+std::string to_string(const BlockingReport& report) {
+  const double ms = report.blocked_seconds * 1000;
+  const double wall_ms = report.wall_seconds * 1000;
+  if (report.ongoing) {
+    return fmt::format(
+        "grove: {} has blocked the hub for {:.0f} ms of CPU time (over {:.0f} ms) and has not "
+        "yielded yet; it is at:\n{}",
+        report.fiber, ms, wall_ms, report.stack);
+  }
+  return fmt::format(
+      "grove: {} blocked the hub for {:.0f} ms of CPU time (over {:.0f} ms) without yielding; "
+      "it was at:\n{}",
+      report.fiber, ms, wall_ms, report.stack);
+}
 
 void start_monitor(MonitorOptions options) {
   if (!(std::isfinite(options.max_blocking_time) && options.max_blocking_time > 0)) {

@@ -6,21 +6,35 @@
 // pthread_getcpuclockid). When the thread has spent more than `max_blocking_time` of CPU since
 // the monitor last saw the counter move, and the hub is not idle in its poller, one fiber is
 // hogging it: the monitor interrupts the hub's thread with a signal; the handler records the
-// interrupted fiber's name and a raw backtrace into a preallocated buffer, and the monitor thread
-// symbolizes it (backward-cpp with libdw) and reports it — by default one spdlog warning:
+// interrupted fiber's name and a raw backtrace into a preallocated buffer. The monitor thread
+// keeps measuring until the fiber yields, then symbolizes the stack (backward-cpp with libdw;
+// inlined calls are frames of their own, so the user's lambda that made the call is named with
+// its line) and reports the whole stall — by default one spdlog warning (to_string below):
 //
-//   grove: Fiber-12 has kept the hub busy for 21 ms of CPU time without yielding; it is at:
-//     #0 spin_without_yielding at tests/hub/monitor_test.cc:21
+//   grove: worker blocked the hub for 700 ms of CPU time (over 702 ms) without yielding; it
+//   was at:
+//     #0 spin_without_yielding at tests/hub/monitor_test.cc:42
+//     #1 operator() at tests/hub/monitor_test.cc:151
+//     #2 run at hub/fiber.h:235
 //     ...
+//
+// A call in tail position (the last thing a function does) leaves no frame of its caller at -O2
+// (gcc's sibling-call optimization reuses the frame); build with -fno-optimize-sibling-calls
+// to see every caller.
+//
+// The blocked time is measured to the last sample that found the fiber still running, so it
+// is short of the truth by at most one sampling period. A stall that goes on past one second of
+// CPU (or ten thresholds, if longer) is reported then, marked `ongoing` ("has blocked the hub
+// for 1000 ms ... and has not yielded yet"), so a fiber stuck for good is reported too.
 //
 // A stall is CPU time, not wall time (Seastar's stall detector counts task-clock the same way):
 // a hub thread that the OS preempted or descheduled uses no CPU while it waits for a core, so a
 // loaded machine never produces a report, and a spinning greenlet is reported after the same
 // amount of its own work however busy the machine is. The flip side: a greenlet that sleeps in a
 // blocking system call (an un-cooperative read(), nanosleep()) uses no CPU either and is not
-// reported here; gevent's monitor, which measures wall time, would report it. A report comes
-// after `max_blocking_time` plus at most one sampling period (max_blocking_time / 4) of CPU. One
-// report per stall.
+// reported here; gevent's monitor, which measures wall time, would report it. A stall
+// is sampled after `max_blocking_time` plus at most one sampling period (max_blocking_time / 4)
+// of CPU, and reported when it ends. One report per stall.
 //
 // The signal (MonitorOptions::signal, SIGURG by default: ignored by default and rarely used, Go's
 // runtime uses it the same way) has a process-wide handler. The first monitor to use a signal
@@ -58,10 +72,15 @@ namespace grove {
 
 struct BlockingReport {
   std::string fiber;           // the stuck fiber's name
-  double blocked_seconds = 0;  // CPU time the hub's thread spent without switching, when sampled
+  double blocked_seconds = 0;  // CPU time the hub's thread spent without switching
   double wall_seconds = 0;     // wall time over which it spent it
-  std::string stack;           // symbolized frames, one per line
+  bool ongoing = false;        // reported before the fiber yielded (a stall past one second)
+  std::string stack;           // symbolized frames, innermost first, one per line
 };
+
+// The report as the default on_report logs it: "grove: NAME blocked the hub for 700 ms of CPU
+// time (over 702 ms) without yielding; it was at:" and the stack.
+std::string to_string(const BlockingReport& report);
 
 struct MonitorOptions {
   // CPU seconds a fiber may run without yielding; finite and > 0.

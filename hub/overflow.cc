@@ -9,10 +9,16 @@
 // to stderr and lets the fault kill the process as before (SIGSEGV, a core dump where enabled).
 // Any other fault goes to the handler that was there before (a sanitizer's, or the default).
 // The handler only reads the fiber and calls write(2): async-signal-safe.
+//
+// An arena stack has no guard page; its canary (hub/internal/stack_pool.h) is checked when the
+// fiber switches out, and a damaged one ends the process with the same kind of line:
+//
+//   grove: greenlet worker overflowed its 64 KiB stack (an unguarded arena stack: ...)
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -87,6 +93,22 @@ void on_segv(int sig, siginfo_t* info, void* context) {
 }  // namespace
 
 namespace internal {
+
+void stack_canary_overwritten(const Fiber& fiber) noexcept {
+  char name[128];
+  fiber.copy_name(name, sizeof name);
+  Line line;
+  line.add("grove: greenlet ");
+  line.add(name);
+  line.add(" overflowed its ");
+  line.add(fiber.stack_size() / 1024);
+  line.add(" KiB stack (an unguarded arena stack: the canary below it was overwritten, the stack "
+           "below it may be damaged); give it a bigger stack (ActorOptions::stack_size, "
+           "StackPolicy::default_size) or recurse less, or guard more stacks "
+           "(GROVE_GUARDED_STACKS)\n");
+  (void)!::write(STDERR_FILENO, line.text, line.size);
+  std::abort();
+}
 
 void catch_stack_overflows() {
   static std::once_flag installed;

@@ -11,9 +11,14 @@
 // Each guarded stack costs the kernel two memory maps, and `vm.max_map_count` is 65530 here, so
 // only the first `guarded_stack_limit` stacks of the process are guarded (default 16384, about
 // half of the map budget); beyond that, stacks are carved from large unguarded arenas (one map
-// per arena of 256 stacks). An overflow in an arena stack corrupts its neighbour instead of
-// faulting: keep deep recursion out of greenlets, or raise the limit (and max_map_count), or
-// give such a greenlet a bigger stack. `GROVE_GUARDED_STACKS=<n>` sets the limit at start-up.
+// per arena of 256 stacks). An arena stack has a canary instead: a word just below its bottom,
+// checked each time its fiber switches out (one compare). An overflow there is caught when the
+// fiber next yields or ends, not at the faulting instruction: by then it has written into the
+// stack below, and the process aborts with "grove: greenlet worker overflowed its 64 KiB stack
+// (an unguarded arena stack: ...)" before that neighbour runs again. A frame that jumps over the
+// canary without writing it, or a fiber that never switches out again, is not caught: keep deep
+// recursion out of greenlets, or raise the limit (and max_map_count), or give such a greenlet a
+// bigger stack. `GROVE_GUARDED_STACKS=<n>` sets the limit at start-up.
 //
 // Thread: configure before spawning fibers; the limits are process-wide, the pools per thread.
 //

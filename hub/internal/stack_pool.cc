@@ -72,6 +72,8 @@ StackStats stack_stats() { return StackStats{guarded_in_use.load(), arena_maps.l
 
 namespace internal {
 
+const std::uint64_t kIntactCanary = kStackCanary;
+
 StackPool::~StackPool() {
   for (auto& cls : classes_) {
     for (auto* list : {&cls.warm, &cls.releasing, &cls.cold}) {
@@ -102,6 +104,9 @@ std::size_t StackPool::pooled() const {
 
 Stack StackPool::allocate(std::size_t size) {
   Stack s = take(size);
+  // Arena stacks: (re)arm the canary below the bottom; its memory was given back to the
+  // kernel, or overwritten, since the last fiber used it.
+  if (s.from_arena) *const_cast<std::uint64_t*>(s.canary) = kStackCanary;
 #if defined(__SANITIZE_ADDRESS__)
   // A stack starts with a clean shadow. The frames a fiber leaves when it switches away for the
   // last time (or when its hub goes away while it is parked) never return, so their redzones
@@ -145,21 +150,25 @@ Stack StackPool::map_stack(std::size_t size) {
     ::munmap(base, size + page);
   }
   guarded_in_use.fetch_sub(1);
-  // Carved from an arena: stacks of one size class share one map.
+  // Carved from an arena: stacks of one size class share one map. Each stack's canary is the last
+  // word of the stack below it (kCanaryReserve); the first stack's is in a spare page below.
   if (arena_left_ == 0 || arena_stack_size_ != size) {
-    if (size > std::numeric_limits<std::size_t>::max() / kStacksPerArena) throw std::bad_alloc();
-    const std::size_t bytes = size * kStacksPerArena;
+    if (size > (std::numeric_limits<std::size_t>::max() - page) / kStacksPerArena) {
+      throw std::bad_alloc();
+    }
+    const std::size_t bytes = page + size * kStacksPerArena;
     void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) throw std::bad_alloc();
     ::madvise(base, bytes, MADV_NOHUGEPAGE);
     arenas_.emplace_back(base, bytes);
     arena_maps.fetch_add(1);
-    arena_next_ = static_cast<char*>(base);
+    arena_next_ = static_cast<char*>(base) + page;
     arena_left_ = kStacksPerArena;
     arena_stack_size_ = size;
   }
   Stack s{arena_next_, size, false, true};
+  s.canary = reinterpret_cast<const std::uint64_t*>(arena_next_) - 1;
   arena_next_ += size;
   --arena_left_;
   return s;
@@ -197,7 +206,11 @@ void StackPool::release_batch(SizeClass& cls) {
       ++j;
     }
     if (arena) {
-      ::madvise(start, static_cast<std::size_t>(end - start), MADV_DONTNEED);
+      // The run's last page keeps its memory: it holds the canary of the stack above the run,
+      // which may be in use.
+      if (end - start > static_cast<std::ptrdiff_t>(page)) {
+        ::madvise(start, static_cast<std::size_t>(end - start) - page, MADV_DONTNEED);
+      }
       for (std::size_t k = i; k < j; ++k) cls.cold.push_back(batch[k]);
     } else {
       ::munmap(start, static_cast<std::size_t>(end - start));
