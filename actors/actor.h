@@ -66,6 +66,7 @@
 #include "hub/fiber.h"
 #include "hub/hub.h"
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 
 namespace grove {
 
@@ -321,6 +322,8 @@ class ActorRef {
   [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) const {
     return actor_->join(Deadline::after(d));
   }
+  // The actor's end as a source for wait_any (hub/wait_any.h): ready once it is dead.
+  WaitSource wait_source() const noexcept { return actor_->wait_source(); }
 
   // Ends the actor with `killed` (GreenletExit at its wait point; an actor that never ran never
   // will). The kill is final (E11): every later wait point of the actor throws it again, so the
@@ -607,6 +610,61 @@ bool receive_until(Deadline deadline, H&&... handlers) {
 template <class... H>
 void receive(H&&... handlers) {
   (void)receive_until(Deadline::never(), std::forward<H>(handlers)...);
+}
+
+// What receive_or ended with.
+enum class [[nodiscard]] Received : std::uint8_t {
+  kMessage,   // a handler took a message
+  kOther,     // the other source was ready first (nothing was taken from the mailbox)
+  kTimedOut,  // the deadline passed
+};
+
+// receive_until with one more source to wait for (hub/wait_any.h): an actor waits for its
+// mailbox and, say, its socket at once —
+//
+//   switch (grove::receive_or_until(socket.readable(), idle_deadline,
+//                                   [&](const grove::Exit& e) { stop(e.reason); })) {
+//     case grove::Received::kOther: serve_one_request(socket); break;
+//     ...
+//   }
+//
+// so a trapping connection actor idle on its socket still sees Exit{shutdown} from its
+// supervisor. A matching message goes first (rule E10 holds: exit signals are acted on before
+// anything else), then `other` if ready, else the actor parks on both. Calling actor only.
+template <class... H>
+Received receive_or_until(const WaitSource& other, Deadline deadline, H&&... handlers) {
+  static_assert(sizeof...(H) > 0, "receive needs at least one handler");
+  static const void* const types[] = {&internal::type_tag<internal::message_type_t<H>>...};
+  internal::Mailbox& box = internal::own_mailbox();
+  Hub& hub = Hub::current();
+  const auto take = [&]() -> bool {
+    std::size_t which = 0;
+    if (internal::Envelope* e = internal::mailbox_first(box, types, sizeof...(H), &which)) {
+      internal::mailbox_remove(box, e);
+      (void)internal::dispatch(which, e, handlers...);
+      return true;
+    }
+    return false;
+  };
+  for (;;) {
+    hub.interruption_point();
+    if (take()) return Received::kMessage;
+    if (other.ready()) return Received::kOther;
+    // The mailbox fires on every delivery; whether a handler takes it is checked above.
+    const WaitSource sources[] = {
+        WaitSource(internal::mailbox_waiters(box), nullptr, nullptr), other};
+    const auto fired = wait_any(sources, deadline, "receive");
+    if (!fired) {
+      hub.interruption_point();
+      return take() ? Received::kMessage : Received::kTimedOut;  // one last look
+    }
+    if (*fired == 1) return Received::kOther;
+  }
+}
+
+template <class... H>
+Received receive_or(const WaitSource& other, H&&... handlers) {
+  return receive_or_until(other, Deadline::never(), std::forward<H>(handlers)...);
 }
 
 template <class Rep, class Period, class... H>

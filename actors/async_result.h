@@ -43,6 +43,7 @@
 
 #include "actors/internal/links.h"
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 
 namespace grove {
 
@@ -136,7 +137,14 @@ class AsyncResult {
   bool unlink(LinkId id) noexcept { return links_.remove(id); }
   std::size_t link_count() const noexcept { return links_.size(); }
 
-  // Fibers currently parked in wait()/get().
+  // The result as a source for wait_any (hub/wait_any.h): ready once set (value or exception).
+  WaitSource wait_source() noexcept {
+    return WaitSource(
+        waiters_,
+        [](const void* r) noexcept { return static_cast<const AsyncResult*>(r)->ready_; }, this);
+  }
+
+  // Fibers currently parked in wait()/get() (and in wait_any on this result).
   std::size_t waiting() const noexcept { return waiters_.size(); }
 
  private:

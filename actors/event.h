@@ -28,6 +28,7 @@
 
 #include "actors/internal/links.h"
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 
 namespace grove {
 
@@ -66,7 +67,14 @@ class Event {
   bool unlink(LinkId id) noexcept { return links_.remove(id); }
   std::size_t link_count() const noexcept { return links_.size(); }
 
-  // Fibers currently parked in wait().
+  // The event as a source for wait_any (hub/wait_any.h): ready while set; fires on set().
+  WaitSource wait_source() noexcept {
+    return WaitSource(
+        waiters_, [](const void* e) noexcept { return static_cast<const Event*>(e)->flag_; },
+        this);
+  }
+
+  // Fibers currently parked in wait() (and in wait_any on this event).
   std::size_t waiting() const noexcept { return waiters_.size(); }
 
  private:

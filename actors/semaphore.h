@@ -28,6 +28,7 @@
 #include <stdexcept>
 
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 
 namespace grove {
 
@@ -81,6 +82,15 @@ class Semaphore {
   template <class Rep, class Period>
   [[nodiscard]] bool wait_for(std::chrono::duration<Rep, Period> timeout) {
     return wait(Deadline::after(timeout));
+  }
+
+  // The semaphore as a source for wait_any (hub/wait_any.h): ready while a unit is free, like
+  // wait() (it takes nothing: acquire after it fired, or use try_acquire).
+  WaitSource wait_source() noexcept {
+    return WaitSource(
+        watchers_,
+        [](const void* s) noexcept { return static_cast<const Semaphore*>(s)->counter_ > 0; },
+        this);
   }
 
   bool locked() const noexcept { return counter_ == 0; }

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "actors/actor.h"
-#include "actors/next_iterator.h"
+#include "actors/iwait.h"
 #include "actors/queue.h"
 #include "hub/errors.h"
 #include "hub/hub.h"
@@ -314,76 +314,16 @@ inline HubHandle get_hub() { return HubHandle(grove::Hub::current()); }
 
 // ---- waiting on many things -----------------------------------------------------------------
 
-namespace internal {
-// Calls `on_ready` (once, from the hub) when `g` is ready; returns a canceller.
-inline std::function<void()> when_ready(const grove::ActorRef& g, std::function<void()> on_ready) {
-  grove::CallbackId id = g.rawlink([on_ready](const grove::ActorRef&) { on_ready(); });
-  return [g, id] { g.unlink(id); };
-}
-template <class W>
-  requires(!std::is_base_of_v<grove::ActorRef, W>)
-std::function<void()> when_ready(W& waitable, std::function<void()> on_ready) {
-  auto id = waitable.rawlink(std::move(on_ready));
-  return [&waitable, id] { waitable.unlink(id); };
-}
-template <class W>
-W& deref(W& w) {
-  return w;
-}
-template <class W>
-W& deref(W* w) {
-  return *w;
-}
-}  // namespace internal
-
 // iwait(objects, timeout, count): hands out the objects (greenlets, or pointers to Events and
 // AsyncResults) as they become ready, in the order they do; next() returns nullopt after `count`
-// objects (default all) or when `timeout` passed.
+// objects (default all) or when `timeout` passed. The core's grove::IWait (actors/iwait.h).
 template <class W>
-class IWait {
- public:
-  IWait(std::vector<W> objects, Seconds timeout, std::optional<std::size_t> count)
-      : objects_(std::move(objects)),
-        ready_(std::make_shared<grove::Queue<std::size_t>>()),
-        deadline_(deadline_of(timeout)),
-        remaining_(count.value_or(objects_.size())) {
-    for (std::size_t i = 0; i < objects_.size(); ++i) {
-      auto queue = ready_;
-      cancels_.push_back(internal::when_ready(internal::deref(objects_[i]),
-                                              [queue, i] { (void)queue->try_put(i); }));
-    }
-  }
-  IWait(const IWait&) = delete;
-  IWait(IWait&&) = default;
-  ~IWait() {
-    for (auto& cancel : cancels_) cancel();
-  }
-
-  std::optional<W> next() {
-    if (remaining_ == 0) return std::nullopt;
-    auto index = ready_->get(deadline_);
-    if (!index.ok()) return std::nullopt;
-    --remaining_;
-    return objects_[*index];
-  }
-
-  // for (auto& g : gevent::iwait(greenlets)): each object as it becomes ready.
-  using iterator = grove::NextIterator<IWait, W>;
-  iterator begin() { return iterator(this); }
-  iterator end() { return iterator(); }
-
- private:
-  std::vector<W> objects_;
-  std::shared_ptr<grove::Queue<std::size_t>> ready_;
-  grove::Deadline deadline_;
-  std::size_t remaining_;
-  std::vector<std::function<void()>> cancels_;
-};
+using IWait = grove::IWait<W>;
 
 template <class W>
 IWait<W> iwait(std::vector<W> objects, Seconds timeout = std::nullopt,
                std::optional<std::size_t> count = std::nullopt) {
-  return IWait<W>(std::move(objects), timeout, count);
+  return IWait<W>(std::move(objects), deadline_of(timeout), count);
 }
 // Any other range (std::array, std::list, a span, ...) and braced lists: iwait({a, b}).
 template <class Range>
@@ -391,19 +331,21 @@ template <class Range>
 auto iwait(const Range& objects, Seconds timeout = std::nullopt,
            std::optional<std::size_t> count = std::nullopt) {
   using W = std::decay_t<decltype(*std::begin(objects))>;
-  return IWait<W>(std::vector<W>(std::begin(objects), std::end(objects)), timeout, count);
+  return IWait<W>(std::vector<W>(std::begin(objects), std::end(objects)), deadline_of(timeout),
+                  count);
 }
 template <class W>
 IWait<W> iwait(std::initializer_list<W> objects, Seconds timeout = std::nullopt,
                std::optional<std::size_t> count = std::nullopt) {
-  return IWait<W>(std::vector<W>(objects), timeout, count);
+  return IWait<W>(std::vector<W>(objects), deadline_of(timeout), count);
 }
 // Greenlets of different result types: iwait({int_greenlet, string_greenlet}) hands out
 // grove::ActorRef handles.
 inline IWait<grove::ActorRef> iwait(std::initializer_list<grove::ActorRef> objects,
                                     Seconds timeout = std::nullopt,
                                     std::optional<std::size_t> count = std::nullopt) {
-  return IWait<grove::ActorRef>(std::vector<grove::ActorRef>(objects), timeout, count);
+  return IWait<grove::ActorRef>(std::vector<grove::ActorRef>(objects), deadline_of(timeout),
+                                count);
 }
 
 // wait(objects, timeout, count): the objects that became ready (at most `count`) before
@@ -411,10 +353,7 @@ inline IWait<grove::ActorRef> iwait(std::initializer_list<grove::ActorRef> objec
 template <class W>
 std::vector<W> wait(std::vector<W> objects, Seconds timeout = std::nullopt,
                     std::optional<std::size_t> count = std::nullopt) {
-  std::vector<W> done;
-  auto it = iwait(std::move(objects), timeout, count);
-  while (auto w = it.next()) done.push_back(std::move(*w));
-  return done;
+  return grove::wait(std::move(objects), deadline_of(timeout), count);
 }
 
 // joinall(greenlets, timeout, raise_error, count): waits for them; returns the finished ones.

@@ -38,6 +38,7 @@
 #include "hub/internal/context.h"
 #include "hub/internal/stack_pool.h"
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 
 namespace grove {
 
@@ -107,6 +108,14 @@ class Fiber {
   template <class Rep, class Period>
   [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) {
     return join(Deadline::after(d));
+  }
+  // Fibers waiting for this one to end (join, and wait_any on its wait_source).
+  std::size_t joiners_waiting() const noexcept { return joiners_.size(); }
+  // The fiber's end as a source for wait_any (hub/wait_any.h): ready once it is dead.
+  WaitSource wait_source() noexcept {
+    return WaitSource(
+        joiners_, [](const void* f) noexcept { return static_cast<const Fiber*>(f)->dead(); },
+        this);
   }
 
   // A short human description, e.g. `<Fiber 7 parked on "sleep">`; actors override it.

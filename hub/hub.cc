@@ -325,6 +325,13 @@ bool Waiter::wake() noexcept {
     case State::kIdle:
       if (list_ != nullptr) list_->remove(*this);
       state_ = State::kWoken;  // woken before it parked: wait() returns at once
+      if (forward_ != nullptr) [[unlikely]] {
+        // A registration of a wait_any or WaitSet: it joins the chain of registrations that
+        // fired (newest first, through their payloads) and wakes the waiter that parks.
+        payload = forward_->payload;
+        forward_->payload = this;
+        (void)forward_->wake();
+      }
       return true;
     default:
       return false;
@@ -332,7 +339,13 @@ bool Waiter::wake() noexcept {
 }
 
 bool Waiter::interrupt(std::exception_ptr error) noexcept {
-  if (state_ != State::kParked) return false;
+  if (state_ != State::kParked) [[unlikely]] {
+    if (forward_ == nullptr || state_ != State::kIdle) return false;
+    // A registration of a wait_any (its source was destroyed or cancelled): leave the source
+    // and interrupt the waiter that parks.
+    if (list_ != nullptr) list_->remove(*this);
+    return forward_->interrupt(std::move(error));
+  }
   if (list_ != nullptr) list_->remove(*this);
   Fiber& f = *fiber_;
   // Parked means nothing final is pending (it would have woken the fiber); a pending timeout

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "hub/errors.h"
 #include "hub/hub.h"
@@ -86,62 +87,50 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
       if (waiter.wait(Deadline::after(0.0), what) == WaitStatus::kWoken) continue;
       return ready;
     }
-    if (!active_) {
-      ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
-      active_ = true;
-    }
+    start();
     if (waiter.wait(deadline, what) == WaitStatus::kTimedOut) return 0;
   }
 }
 
 int IoWatcher::wait_any(IoWatcher* const* watchers, std::size_t count, Deadline deadline,
                         const char* what) {
+  WaitSource inline_sources[kInlineSources];
+  std::vector<WaitSource> heap_sources;
+  WaitSource* sources = inline_sources;
+  if (count > kInlineSources) {
+    heap_sources.resize(count);
+    sources = heap_sources.data();
+  }
+  for (std::size_t i = 0; i < count; ++i) sources[i] = WaitSource(*watchers[i]);
+  (void)grove::wait_any(std::span<const WaitSource>(sources, count), deadline, what);
+  int n = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    if (watchers[i]->waiter_ != nullptr) {
-      throw ConcurrentObjectUseError(
-          "This file descriptor is already waited for by another greenlet in the same "
-          "direction");
-    }
+    if (watchers[i]->ready() != 0) ++n;
   }
-  Waiter waiter;
-  // One flag per watcher, set by a destructor that runs while this fiber waits.
-  std::unique_ptr<bool[]> gone(new bool[count]());
-  for (std::size_t i = 0; i < count; ++i) {
-    watchers[i]->waiter_ = &waiter;
-    watchers[i]->gone_ = &gone[i];
+  return n;
+}
+
+void IoWatcher::start() noexcept {
+  if (!active_) {
+    ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
+    active_ = true;
   }
-  struct Clear {
-    IoWatcher* const* watchers;
-    std::size_t count;
-    const bool* gone;
-    ~Clear() {
-      for (std::size_t i = 0; i < count; ++i) {
-        if (!gone[i]) watchers[i]->waiter_ = nullptr;
-      }
-    }
-  } clear{watchers, count, gone.get()};
-  const auto count_ready = [&] {
-    int n = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!gone[i] && watchers[i]->ready() != 0) ++n;
-    }
-    return n;
-  };
-  for (;;) {
-    if (const int n = count_ready()) {
-      // Still a wait point: a pending kill or timeout goes first.
-      if (waiter.wait(Deadline::after(0.0), what) == WaitStatus::kWoken) continue;
-      return n;
-    }
-    for (std::size_t i = 0; i < count; ++i) {
-      IoWatcher& w = *watchers[i];
-      if (!w.active_) {
-        ev_io_start(static_cast<struct ev_loop*>(w.loop_), as_io(w.io_));
-        w.active_ = true;
-      }
-    }
-    if (waiter.wait(deadline, what) == WaitStatus::kTimedOut) return count_ready();
+}
+
+void IoWatcher::attach(Waiter& w, bool* gone) {
+  if (waiter_ != nullptr) {
+    throw ConcurrentObjectUseError(
+        "This file descriptor is already waited for by another greenlet in the same "
+        "direction");
   }
+  waiter_ = &w;
+  gone_ = gone;
+  start();
+}
+
+void IoWatcher::detach() noexcept {
+  waiter_ = nullptr;
+  gone_ = nullptr;
 }
 
 bool IoWatcher::cancel(std::exception_ptr error) noexcept {

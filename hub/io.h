@@ -25,6 +25,7 @@
 #include <exception>
 
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 
 struct ev_io;
 
@@ -53,11 +54,11 @@ class IoWatcher {
   // here, or what cancel()/kill/Timeout delivers.
   [[nodiscard]] int wait(Deadline deadline = Deadline::never(), const char* what = "io");
 
-  // Parks until one of `watchers` is ready for one of its directions (the fiber's "wait on
-  // many": poll(2) over several fds); returns how many are ready (each one's directions are
-  // then in its ready()), or 0 when the deadline passed. The same rules as wait(): one waiting
-  // fiber per watcher (ConcurrentObjectUseError), kills and Timeouts thrown, and cancel() on
-  // any of the watchers throws its error out of this call.
+  // Parks until one of `watchers` is ready for one of its directions (poll(2) over several
+  // fds); returns how many are ready (each one's directions are then in its ready()), or 0 when
+  // the deadline passed. A user of grove::wait_any (hub/wait_any.h), with its rules: one
+  // waiting fiber per watcher (ConcurrentObjectUseError), kills and Timeouts thrown, and
+  // cancel() on any of the watchers throws its error out of this call.
   [[nodiscard]] static int wait_any(IoWatcher* const* watchers, std::size_t count,
                                     Deadline deadline = Deadline::never(),
                                     const char* what = "io");
@@ -68,13 +69,27 @@ class IoWatcher {
   int fd() const noexcept { return fd_; }
   // The directions reported ready and not yet consumed by a wait (set by wait_any).
   int ready() const noexcept { return ready_ & events_; }
+  // Returns ready() and forgets it: the next wait_any waits for the poller to report the fd
+  // again (level-triggered: at once if it still is ready).
+  int take_ready() noexcept {
+    const int r = ready_ & events_;
+    ready_ = 0;
+    return r;
+  }
   int events() const noexcept { return events_; }
   bool has_waiter() const noexcept { return waiter_ != nullptr; }
   // Whether the poller watches the fd now: from a wait() until the fd is reported ready.
   bool watching() const noexcept { return active_; }
 
  private:
+  friend struct internal::WaitAnyAccess;
   static void on_ready(struct ev_loop* loop, struct ev_io* w, int revents);
+  // wait_any's registration: `w` becomes the waiting fiber's waiter (ConcurrentObjectUseError
+  // if there is one) and the poller watches the fd; `gone` is set if this watcher is destroyed
+  // before detach().
+  void attach(Waiter& w, bool* gone);
+  void detach() noexcept;
+  void start() noexcept;
 
   alignas(8) unsigned char io_[64];  // the ev_io (checked in io.cc)
   int fd_ = -1;

@@ -49,6 +49,9 @@ namespace grove {
 
 class Fiber;
 class WaitList;
+namespace internal {
+struct WaitAnyAccess;
+}  // namespace internal
 
 // A point on the hub's monotonic clock (seconds; steady_clock / CLOCK_MONOTONIC).
 class Deadline {
@@ -109,6 +112,7 @@ class Waiter {
  private:
   friend class WaitList;
   friend class Hub;
+  friend struct internal::WaitAnyAccess;
   enum class State : std::uint8_t { kIdle, kParked, kWoken, kTimedOut, kInterrupted };
   static void on_deadline(struct ev_loop* loop, struct ev_timer* w, int events);
   WaitStatus wait_inline(Deadline deadline, const char* what);
@@ -118,6 +122,10 @@ class Waiter {
   Waiter* prev_ = nullptr;
   Waiter* next_ = nullptr;
   WaitList* list_ = nullptr;
+  // Set on the registrations of a wait_any or WaitSet (hub/wait_any.h): this waiter never
+  // parks; waking it wakes `forward_` (the one that parks) and pushes it on the chain of fired
+  // registrations in `forward_->payload`; interrupting it interrupts `forward_`.
+  Waiter* forward_ = nullptr;
   State state_ = State::kIdle;
   bool shielded_ = false;
 };

@@ -1,17 +1,17 @@
-// net/selector.cc — the Selector on a private epoll instance, waited for on the hub's loop.
+// net/selector.cc — the Selector: one IoWatcher per key, select() is grove::wait_any over them.
 #include "net/selector.h"
 
-#include <sys/epoll.h>
-#include <unistd.h>
+#include <poll.h>
+#include <sys/stat.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 
 #include <fmt/format.h>
 
-#include "hub/wait.h"
+#include "hub/errors.h"
+#include "hub/hub.h"
+#include "hub/wait_any.h"
 #include "net/errors.h"
 #include "net/socket.h"
 
@@ -19,19 +19,12 @@ namespace grove::net {
 
 namespace {
 
-std::uint32_t to_epoll(int events) {
-  std::uint32_t out = 0;
-  if (events & kEventRead) out |= EPOLLIN;
-  if (events & kEventWrite) out |= EPOLLOUT;
-  return out;
+int to_io(int events) {
+  return ((events & kEventRead) ? kIoRead : 0) | ((events & kEventWrite) ? kIoWrite : 0);
 }
 
-int from_epoll(std::uint32_t e) {
-  int out = 0;
-  if (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) out |= kEventRead;
-  if (e & EPOLLOUT) out |= kEventWrite;
-  if (e & (EPOLLERR | EPOLLHUP)) out |= kEventRead | kEventWrite;
-  return out;
+int from_io(int ready) {
+  return ((ready & kIoRead) ? kEventRead : 0) | ((ready & kIoWrite) ? kEventWrite : 0);
 }
 
 void check_events(int events) {
@@ -40,39 +33,37 @@ void check_events(int events) {
   }
 }
 
+// What epoll would refuse: a closed fd, a regular file or a directory (always "ready").
+void check_pollable(int fd) {
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    throw std::invalid_argument(fmt::format("invalid file descriptor: {}", fd));
+  }
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+    throw std::invalid_argument(
+        fmt::format("fd {} cannot be selected (a regular file or directory?)", fd));
+  }
+}
+
 }  // namespace
 
-Selector::Selector() {
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) throw SocketError(errno, "selector: epoll_create1");
-  ready_.reset(epoll_fd_, kIoRead);
-}
+Selector::Selector() = default;
 
 Selector::~Selector() { close(); }
 
 void Selector::check_open(const char* op) const {
-  if (epoll_fd_ < 0) throw SelectorClosedError(fmt::format("{} on a closed selector", op));
+  if (closed_) throw SelectorClosedError(fmt::format("{} on a closed selector", op));
 }
 
 const SelectorKey& Selector::add(int fd, Socket* socket, int events, std::any data) {
   check_open("register");
   check_events(events);
-  if (fd < 0) throw std::invalid_argument(fmt::format("invalid file descriptor: {}", fd));
+  check_pollable(fd);
   if (keys_.count(fd) != 0) {
     throw SelectorKeyError(fmt::format("fd {} is already registered", fd));
   }
-  epoll_event ev{};
-  ev.events = to_epoll(events);
-  ev.data.fd = fd;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    const int e = errno;
-    if (e == EBADF) throw std::invalid_argument(fmt::format("invalid file descriptor: {}", fd));
-    if (e == EPERM) {
-      throw std::invalid_argument(
-          fmt::format("fd {} cannot be selected (a regular file or directory?)", fd));
-    }
-    throw SocketError(e, fmt::format("selector: register fd {}", fd));
-  }
+  changed_.wake_all();  // a fiber inside select() waits on the new set from now on
+  watchers_[fd] = std::make_unique<IoWatcher>(fd, to_io(events));
   SelectorKey& key = keys_[fd];
   key.fd = fd;
   key.socket = socket;
@@ -93,9 +84,11 @@ SelectorKey Selector::unregister(int fd) {
   check_open("unregister");
   auto it = keys_.find(fd);
   if (it == keys_.end()) throw SelectorKeyError(fmt::format("fd {} is not registered", fd));
-  // An fd closed meanwhile fails with EBADF (or ENOENT if its number was reused): the kernel
-  // has already forgotten it, which is what unregister wants.
-  (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  // Wake a select() first: its registration on this watcher then ends quietly (the watcher's
+  // destructor would otherwise throw ObjectDestroyed into it). An fd closed meanwhile is fine:
+  // the watcher only stops.
+  changed_.wake_all();
+  watchers_.erase(fd);
   SelectorKey key = std::move(it->second);
   keys_.erase(it);
   return key;
@@ -116,13 +109,8 @@ const SelectorKey& Selector::modify(int fd, int events, std::any data) {
   auto it = keys_.find(fd);
   if (it == keys_.end()) throw SelectorKeyError(fmt::format("fd {} is not registered", fd));
   if (it->second.events != events) {
-    epoll_event ev{};
-    ev.events = to_epoll(events);
-    ev.data.fd = fd;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
-      const int e = errno;
-      throw SocketError(e, fmt::format("selector: modify fd {}", fd));
-    }
+    changed_.wake_all();
+    watchers_.at(fd)->reset(fd, to_io(events));
     it->second.events = events;
   }
   it->second.data = std::move(data);
@@ -133,24 +121,70 @@ const SelectorKey& Selector::modify(Socket& socket, int events, std::any data) {
   return modify(socket.fileno(), events, std::move(data));
 }
 
+std::vector<SelectedKey> Selector::poll_once() {
+  std::vector<pollfd> fds;
+  fds.reserve(keys_.size());
+  for (const auto& [fd, key] : keys_) {
+    fds.push_back(pollfd{fd, static_cast<short>(((key.events & kEventRead) ? POLLIN : 0) |
+                                                ((key.events & kEventWrite) ? POLLOUT : 0)),
+                         0});
+  }
+  int n;
+  do {
+    n = ::poll(fds.data(), fds.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw SocketError(errno, "selector: poll");
+  std::vector<SelectedKey> out;
+  for (const pollfd& p : fds) {
+    int ready = 0;
+    if (p.revents & (POLLIN | POLLPRI | POLLRDHUP)) ready |= kEventRead;
+    if (p.revents & POLLOUT) ready |= kEventWrite;
+    if (p.revents & (POLLERR | POLLHUP)) ready |= kEventRead | kEventWrite;
+    const SelectorKey& key = keys_.at(p.fd);
+    ready &= key.events;
+    if (ready != 0) out.push_back(SelectedKey{key, ready});
+  }
+  return out;
+}
+
 std::vector<SelectedKey> Selector::select(std::optional<double> timeout) {
   check_open("select");
+  if (selecting_) {
+    throw ConcurrentObjectUseError("This selector is already used by another greenlet in select()");
+  }
   const bool poll_only = timeout && (*timeout <= 0 || std::isnan(*timeout));
-  const Deadline deadline = (!timeout || poll_only) ? Deadline::never() : Deadline::after(*timeout);
-  std::vector<epoll_event> events(std::clamp<std::size_t>(keys_.size(), 1, 1024));
+  if (poll_only) {
+    Hub::current().interruption_point();
+    return poll_once();
+  }
+  const Deadline deadline = timeout ? Deadline::after(*timeout) : Deadline::never();
+  selecting_ = true;
+  struct Leave {
+    bool& flag;
+    ~Leave() { flag = false; }
+  } leave{selecting_};
+  std::vector<WaitSource> sources;
   for (;;) {
-    const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 0);
-    if (n < 0 && errno != EINTR) throw SocketError(errno, "selector: epoll_wait");
-    std::vector<SelectedKey> out;
-    for (int i = 0; i < n; ++i) {
-      auto it = keys_.find(events[i].data.fd);
-      if (it == keys_.end()) continue;
-      const int ready = from_epoll(events[i].events) & it->second.events;
-      if (ready != 0) out.push_back(SelectedKey{it->second, ready});
+    // Level-triggered: what the poller reported for an earlier select was handed out then;
+    // ask again (an fd still ready is reported at the next poll).
+    sources.clear();
+    sources.emplace_back(
+        changed_, [](const void* s) noexcept { return static_cast<const Selector*>(s)->closed_; },
+        this);
+    for (auto& [fd, watcher] : watchers_) {
+      (void)watcher->take_ready();
+      sources.emplace_back(*watcher);
     }
-    if (!out.empty() || poll_only) return out;
-    if (ready_.wait(deadline, "select") == 0) return {};
+    const auto fired = wait_any(sources, deadline, "select");
     check_open("select");  // closed by another fiber while this one waited
+    if (!fired) return {};
+    if (*fired == 0) continue;  // the keys changed: wait on the new set
+    std::vector<SelectedKey> out;
+    for (auto& [fd, watcher] : watchers_) {
+      const int ready = from_io(watcher->take_ready()) & keys_.at(fd).events;
+      if (ready != 0) out.push_back(SelectedKey{keys_.at(fd), ready});
+    }
+    if (!out.empty()) return out;
   }
 }
 
@@ -175,11 +209,10 @@ const std::map<int, SelectorKey>& Selector::get_map() const {
 }
 
 void Selector::close() noexcept {
-  if (epoll_fd_ < 0) return;
-  ready_.cancel(std::make_exception_ptr(SelectorClosedError("the selector was closed while selecting")));
-  ready_.stop();
-  ::close(epoll_fd_);
-  epoll_fd_ = -1;
+  if (closed_) return;
+  closed_ = true;
+  changed_.wake_all();  // a fiber inside select() wakes and throws SelectorClosedError
+  watchers_.clear();
   keys_.clear();
 }
 

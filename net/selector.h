@@ -9,10 +9,13 @@
 // until something is ready. Readiness is level-triggered: an fd that stays readable is returned
 // by every select until it is drained.
 //
-// Implementation: the selector keeps its own epoll instance (like Python's EpollSelector) and
-// waits for that instance's descriptor on the hub's loop through one IoWatcher, so a select is
-// one poll of the hub plus one epoll_wait(0), and registering costs one epoll_ctl. Other fibers
-// doing I/O on the same fds (through Sockets) are unaffected.
+// Implementation: one IoWatcher per registered fd on the hub's own loop, and select() is
+// grove::wait_any over them (hub/wait_any.h): no epoll set of its own, and a blocking select
+// costs no system call beyond the poll the hub makes anyway. select(0) looks with one poll(2)
+// over the registered fds without parking. Other fibers doing I/O on the same fds (through
+// Sockets) are unaffected. register/modify/unregister/close while a fiber is inside select()
+// wake it; it then looks again with the new set (or, after close(), throws
+// SelectorClosedError).
 //
 // Errors: an invalid event mask or a descriptor that cannot be polled (negative, closed, a
 // regular file) is std::invalid_argument (Python's ValueError); registering an fd twice or
@@ -97,17 +100,22 @@ class Selector {
   // Every registered key by fd.
   const std::map<int, SelectorKey>& get_map() const;
 
-  // Frees the epoll instance and forgets every key. Idempotent.
+  // Forgets every key (stops their watchers). Idempotent.
   void close() noexcept;
-  bool closed() const noexcept { return epoll_fd_ < 0; }
+  bool closed() const noexcept { return closed_; }
+  // Whether a fiber is inside select() now.
+  bool selecting() const noexcept { return selecting_; }
 
  private:
   void check_open(const char* op) const;
   const SelectorKey& add(int fd, Socket* socket, int events, std::any data);
+  std::vector<SelectedKey> poll_once();
 
-  int epoll_fd_ = -1;
+  bool closed_ = false;
+  bool selecting_ = false;
   std::map<int, SelectorKey> keys_;
-  IoWatcher ready_;  // the epoll instance's fd on the hub's loop
+  std::map<int, std::unique_ptr<IoWatcher>> watchers_;  // one per key, by fd
+  WaitList changed_;  // woken when the keys change or the selector closes, to wake select()
 };
 
 }  // namespace grove::net

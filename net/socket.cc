@@ -164,6 +164,8 @@ struct Socket::Impl {
     for (;;) {
       if (fd < 0) throw closed_error(op);
       if (read_ready || timeout == 0) {
+        // The poller's last report is used up by this read (see readable()).
+        (void)read_watcher.take_ready();
         const ssize_t n = call();
         if (n >= 0) {
           // A short read on a stream drains the socket (nginx's rule); a datagram says nothing.
@@ -191,6 +193,7 @@ struct Socket::Impl {
     for (;;) {
       if (fd < 0) throw closed_error(op);
       if (write_ready || timeout == 0) {
+        (void)write_watcher.take_ready();
         const ssize_t n = call();
         if (n >= 0) {
           if (static_cast<std::size_t>(n) < want) write_ready = false;
@@ -508,6 +511,18 @@ void Socket::shutdown(int how) {
     const int e = errno;
     throw s.error("shutdown of", e);
   }
+}
+
+WaitSource Socket::readable() {
+  Impl& s = open_impl(impl_, "readable");
+  if (s.read_watcher.fd() != s.fd) s.read_watcher.reset(s.fd, kIoRead);
+  return WaitSource(s.read_watcher);
+}
+
+WaitSource Socket::writable() {
+  Impl& s = open_impl(impl_, "writable");
+  if (s.write_watcher.fd() != s.fd) s.write_watcher.reset(s.fd, kIoWrite);
+  return WaitSource(s.write_watcher);
 }
 
 void Socket::close() noexcept {

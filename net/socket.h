@@ -47,6 +47,7 @@
 #include <utility>
 
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 #include "net/address.h"
 #include "net/errors.h"
 
@@ -153,6 +154,14 @@ class Socket {
   // the socket is closed meanwhile, ConcurrentObjectUseError if another fiber waits the same way.
   [[nodiscard]] bool wait_readable(Deadline deadline = Deadline::never());
   [[nodiscard]] bool wait_writable(Deadline deadline = Deadline::never());
+  // The socket as a source for grove::wait_any (hub/wait_any.h) and receive_or_until: ready when
+  // the poller has reported the socket readable (writable) since the last read (write), so a
+  // recv after it fired does not wait. It is the socket's own watcher: a fiber waiting on the
+  // source and another reading the socket are two waiters (ConcurrentObjectUseError). Closing
+  // or destroying the socket while a fiber waits on it throws SocketError(EBADF) out of that
+  // wait, as for recv. SocketError(EBADF) here if the socket is closed.
+  WaitSource readable();
+  WaitSource writable();
   // The deadline a call starting now would have under this socket's timeout (never when none).
   Deadline call_deadline() const;
   // What the readiness tracking believes (see the header comment). Protocols that do their own

@@ -1,22 +1,24 @@
-// net/internal/ares_resolver.cc — the c-ares backend: one channel per resolver, its sockets in an
-// epoll instance the resolver owns, and a pump fiber (alive only while queries are in flight)
-// that waits for that instance on the hub's loop with c-ares' next timeout as its deadline.
+// net/internal/ares_resolver.cc — the c-ares backend: one channel per resolver, one IoWatcher
+// per c-ares socket on the hub's loop (kept by c-ares' socket-state callback), and a pump fiber
+// (alive only while queries are in flight) that waits for all of them at once with
+// grove::wait_any, c-ares' next timeout as its deadline.
 #include <ares.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "hub/hub.h"
 #include "hub/io.h"
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 #include "net/internal/resolvers.h"
 
 namespace grove::net::internal {
@@ -90,8 +92,8 @@ struct Query {
 // lookup, and the running pump; it never touches a hub except from those fibers.
 struct AresCore {
   ares_channel channel = nullptr;
-  int epoll_fd = -1;
-  std::set<int> registered;     // c-ares sockets in epoll_fd
+  std::map<int, std::unique_ptr<IoWatcher>> sockets;  // c-ares' sockets, with what it waits for
+  WaitList changed;             // woken when `sockets` changes, so the pump waits on the new set
   std::size_t pending = 0;      // queries inside c-ares (abandoned ones too)
   std::size_t in_flight = 0;    // admitted lookups (each holds one slot until its callback)
   std::size_t max_in_flight = 1;
@@ -100,20 +102,25 @@ struct AresCore {
 
   ~AresCore() {
     if (channel != nullptr) ::ares_destroy(channel);  // abandoned queries are freed here
-    if (epoll_fd >= 0) ::close(epoll_fd);
   }
 
+  // c-ares opens, closes and re-aims its sockets from inside its calls (a lookup starting in a
+  // fiber while the pump waits, or ares_process_fd in the pump). Wake the pump first: its
+  // registrations then end quietly even on a watcher destroyed here.
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
     auto* core = static_cast<AresCore*>(data);
+    core->changed.wake_all();
     if (!readable && !writable) {
-      if (core->registered.erase(fd) != 0) ::epoll_ctl(core->epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+      core->sockets.erase(fd);
       return;
     }
-    epoll_event ev{};
-    ev.events = (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u);
-    ev.data.fd = fd;
-    const bool added = core->registered.insert(fd).second;
-    ::epoll_ctl(core->epoll_fd, added ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+    const int events = (readable ? kIoRead : 0) | (writable ? kIoWrite : 0);
+    std::unique_ptr<IoWatcher>& watcher = core->sockets[fd];
+    if (!watcher) {
+      watcher = std::make_unique<IoWatcher>(fd, events);
+    } else if (watcher->events() != events) {
+      watcher->reset(fd, events);
+    }
   }
 
   // Takes a slot, waiting in FIFO order when all are in use. A slot freed while others wait is
@@ -150,22 +157,33 @@ struct AresCore {
   }
 
   void run_pump() {
-    IoWatcher readable(epoll_fd, kIoRead);
-    epoll_event events[16];
-    while (pending > 0) {
-      if (readable.wait(next_deadline(), "dns") == 0) {
-        ::ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // retries and timeouts
+    // However the pump ends (no query left, or killed with its hub), the poller stops watching
+    // c-ares' sockets: an idle resolver keeps no watcher active (LoopExit stays possible).
+    struct StopWatching {
+      AresCore& core;
+      ~StopWatching() {
+        for (auto& [fd, watcher] : core.sockets) watcher->stop();
       }
-      for (;;) {
-        const int n = ::epoll_wait(epoll_fd, events, 16, 0);
-        if (n <= 0) break;
-        for (int i = 0; i < n; ++i) {
-          const int fd = events[i].data.fd;
-          const std::uint32_t e = events[i].events;
-          ::ares_process_fd(channel, (e & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
-                            (e & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
-        }
-        if (n < 16) break;
+    } stop_watching{*this};
+    std::vector<WaitSource> sources;
+    std::vector<std::pair<int, int>> ready;
+    while (pending > 0) {
+      sources.clear();
+      sources.emplace_back(changed, nullptr, nullptr);
+      for (auto& [fd, watcher] : sockets) sources.emplace_back(*watcher);
+      const auto fired = wait_any(sources, next_deadline(), "dns");
+      if (!fired) {
+        ::ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // retries and timeouts
+        continue;
+      }
+      // Collect first: ares_process_fd may open and close sockets (on_sock_state).
+      ready.clear();
+      for (auto& [fd, watcher] : sockets) {
+        if (const int r = watcher->take_ready()) ready.emplace_back(fd, r);
+      }
+      for (const auto& [fd, r] : ready) {
+        ::ares_process_fd(channel, (r & kIoRead) ? fd : ARES_SOCKET_BAD,
+                          (r & kIoWrite) ? fd : ARES_SOCKET_BAD);
       }
     }
   }
@@ -232,8 +250,6 @@ class AresResolver final : public Resolver {
     std::call_once(library_once, [] { ::ares_library_init(ARES_LIB_INIT_ALL); });
     core_ = std::make_shared<AresCore>();
     core_->max_in_flight = options_.max_in_flight;
-    core_->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-    if (core_->epoll_fd < 0) throw SocketError(errno, "ares resolver: epoll_create1");
 
     ares_options opts{};
     int mask = 0;

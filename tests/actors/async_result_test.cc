@@ -2,12 +2,13 @@
 #include "actors/async_result.h"
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "hub/hub.h"
-#include "tests/actors/wait_conformance.h"
+#include "tests/hub/wait_conformance.h"
 #include "tests/support/grove_test.h"
 
 namespace grove {
@@ -17,11 +18,14 @@ using namespace std::chrono_literals;
 
 struct AsyncResultWait {
   static constexpr testing::Wake kWake = testing::Wake::kAllAtOnce;
-  bool wait(Deadline d) { return r.wait(d); }
-  void release() { r.set(7); }
+  bool wait(Deadline d) { return r->wait(d); }
+  void release() { r->set(7); }
   void done() {}
-  std::size_t waiting() const { return r.waiting(); }
-  AsyncResult<int> r;
+  std::size_t waiting() const { return r->waiting(); }
+  WaitSource source() { return r->wait_source(); }
+  using Destroyed = ObjectDestroyed;
+  void destroy() { r.reset(); }
+  std::optional<AsyncResult<int>> r{std::in_place};
 };
 
 struct AsyncResultGet {

@@ -1,13 +1,14 @@
 // Event: set/clear/wait, "was set while waiting", rawlink callbacks.
 #include "actors/event.h"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "hub/hub.h"
-#include "tests/actors/wait_conformance.h"
+#include "tests/hub/wait_conformance.h"
 #include "tests/support/grove_test.h"
 
 namespace grove {
@@ -17,11 +18,14 @@ using namespace std::chrono_literals;
 
 struct EventWait {
   static constexpr testing::Wake kWake = testing::Wake::kAllAtOnce;
-  bool wait(Deadline d) { return e.wait(d); }
-  void release() { e.set(); }
+  bool wait(Deadline d) { return e->wait(d); }
+  void release() { e->set(); }
   void done() {}
-  std::size_t waiting() const { return e.waiting(); }
-  Event e;
+  std::size_t waiting() const { return e->waiting(); }
+  WaitSource source() { return e->wait_source(); }
+  using Destroyed = ObjectDestroyed;
+  void destroy() { e.reset(); }
+  std::optional<Event> e{std::in_place};
 };
 
 GROVE_TEST(Event, StartsCleared) {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "hub/hub.h"
-#include "tests/actors/wait_conformance.h"
+#include "tests/hub/wait_conformance.h"
 #include "tests/support/grove_test.h"
 
 namespace grove {

@@ -2,11 +2,12 @@
 #include "actors/semaphore.h"
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "hub/hub.h"
-#include "tests/actors/wait_conformance.h"
+#include "tests/hub/wait_conformance.h"
 #include "tests/support/grove_test.h"
 
 namespace grove {
@@ -27,11 +28,14 @@ struct AcquireWhenLocked {
 
 struct WaitWhenLocked {
   static constexpr testing::Wake kWake = testing::Wake::kAllAtOnce;
-  bool wait(Deadline d) { return s.wait(d); }
-  void release() { s.release(); }
+  bool wait(Deadline d) { return s->wait(d); }
+  void release() { s->release(); }
   void done() {}
-  std::size_t waiting() const { return s.waiting(); }
-  Semaphore s{0};
+  std::size_t waiting() const { return s->waiting(); }
+  WaitSource source() { return s->wait_source(); }
+  using Destroyed = ObjectDestroyed;
+  void destroy() { s.reset(); }
+  std::optional<Semaphore> s{std::in_place, 0};
 };
 
 GROVE_TEST(Semaphore, CountsUnits) {

@@ -112,6 +112,23 @@ GROVE_TEST(AresResolver, AnswersFromTheServer) {
   EXPECT_EQ(results[0].address.to_string(), "10.0.0.2:8080");
 }
 
+// From the main fiber (no test harness timer), so LoopExit can tell whether anything is left
+// active on the loop.
+TEST(AresResolver, KeepsNoPollerOfItsOwnAndNoWatcherWhenIdle) {
+  {
+    (void)Hub::current().ev_loop();
+    const int epolls = testing::count_epoll_fds();
+    auto r = ares_on_dnsmasq();
+    EXPECT_EQ(r->gethostbyname("alpha.test"), "10.0.0.1");
+    // c-ares' sockets are watched on the hub's own loop, not through an epoll set of its own.
+    EXPECT_EQ(testing::count_epoll_fds(), epolls);
+    // Idle, the resolver keeps no watcher active: waiting on nothing is a LoopExit, not a hang.
+    WaitList nothing;
+    EXPECT_THROW((void)nothing.wait(Deadline::never(), "nothing"), LoopExit);
+  }
+  Hub::destroy_current();
+}
+
 GROVE_TEST(AresResolver, BothFamiliesAndFamilyHints) {
   auto r = ares_on_dnsmasq();
   AddrInfoHints hints;

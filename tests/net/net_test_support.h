@@ -50,6 +50,24 @@ inline int count_open_fds() {
   return n - 1;
 }
 
+// Epoll instances this process holds (descriptors linking to "anon_inode:[eventpoll]").
+inline int count_epoll_fds() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int n = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    char target[64] = {};
+    const std::string path = std::string("/proc/self/fd/") + e->d_name;
+    const ssize_t len = ::readlink(path.c_str(), target, sizeof target - 1);
+    if (len > 0 && std::string(target, static_cast<std::size_t>(len)) == "anon_inode:[eventpoll]") {
+      ++n;
+    }
+  }
+  ::closedir(dir);
+  return n;
+}
+
 // True when a TCP socket can bind to [::1].
 inline bool ipv6_loopback_available() {
   const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -5,16 +5,82 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "hub/errors.h"
 #include "hub/hub.h"
 #include "net/socket.h"
+#include "tests/hub/wait_conformance.h"
+#include "tests/net/net_test_support.h"
 #include "tests/support/grove_test.h"
 
 namespace grove::net {
 namespace {
+
+// select() over one socket of a pair; the other end writes a byte. close() while a fiber
+// selects is the "destroyed with a waiter" case (destroying a Selector under select() is a bug
+// the header rules out).
+struct SelectWait {
+  static constexpr grove::testing::Wake kWake = grove::testing::Wake::kSingleWaiter;
+  SelectWait() : pair(socketpair()) { selector.register_fd(pair.first, kEventRead); }
+  bool wait(Deadline d) {
+    std::optional<double> timeout;
+    if (!d.is_never()) timeout = std::max(d.remaining(), 0.0);
+    return !selector.select(timeout).empty();
+  }
+  void release() { pair.second.sendall("x"); }
+  void done() { (void)pair.first.recv(64); }
+  std::size_t waiting() const { return selector.selecting() ? 1 : 0; }
+  using Destroyed = SelectorClosedError;
+  void destroy() { selector.close(); }
+  std::pair<Socket, Socket> pair;
+  Selector selector;
+};
+
+}  // namespace
+}  // namespace grove::net
+
+namespace grove::testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(Selector, WaitConformance, ::testing::Types<net::SelectWait>);
+}  // namespace grove::testing
+
+namespace grove::net {
+namespace {
+
+GROVE_TEST(Selector, KeepsNoPollerOfItsOwn) {
+  (void)Hub::current().ev_loop();
+  const int epolls = testing::count_epoll_fds();
+  Selector selector;
+  auto [a, b] = socketpair();
+  selector.register_fd(a, kEventRead);
+  b.sendall("x");
+  EXPECT_EQ(selector.select(5.0).size(), 1u);
+  EXPECT_EQ(testing::count_epoll_fds(), epolls) << "the fds are watched on the hub's own loop";
+}
+
+GROVE_TEST(Selector, KeysChangedWhileAnotherFiberSelectsAreSeenBySelect) {
+  Selector selector;
+  auto [a, b] = socketpair();
+  auto [c, d] = socketpair();
+  selector.register_fd(a, kEventRead, std::string("a"));
+  std::vector<std::string> got;
+  FiberRef selecting = spawn_fiber([&] {
+    for (const auto& [key, events] : selector.select(20.0)) {
+      got.push_back(std::any_cast<std::string>(key.data));
+    }
+  });
+  yield();
+  ASSERT_TRUE(selector.selecting());
+  selector.unregister(a);  // quietly: the selecting fiber gets no error
+  selector.register_fd(c, kEventRead, std::string("c"));
+  b.sendall("x");  // a is no longer registered
+  d.sendall("y");
+  ASSERT_TRUE(selecting->join(Deadline::after(20.0)));
+  EXPECT_EQ(got, (std::vector<std::string>{"c"}));
+}
 
 GROVE_TEST(Selector, SelectReturnsTheReadyKeysWithTheirData) {
   Selector selector;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,42 @@
 #include "hub/timeout.h"
 #include "net/address.h"
 #include "net/reader.h"
+#include "tests/hub/wait_conformance.h"
 #include "tests/net/net_test_support.h"
 #include "tests/support/grove_test.h"
+
+namespace grove::net {
+namespace {
+
+// A socket's read wait (wait_readable, what recv parks on) and its readable() source; the
+// other end writes a byte. Destroying the socket under its waiter throws SocketError (EBADF).
+struct SocketReadableWait {
+  static constexpr grove::testing::Wake kWake = grove::testing::Wake::kSingleWaiter;
+  SocketReadableWait() {
+    auto [x, y] = socketpair();
+    a.emplace(std::move(x));
+    b = std::move(y);
+  }
+  bool wait(Deadline d) { return a->wait_readable(d); }
+  void release() { b.sendall("x"); }
+  void done() { (void)a->recv(64); }
+  std::size_t waiting() const {
+    return a && a->fileno() >= 0 && const_cast<Socket&>(*a).readable().watcher()->has_waiter() ? 1
+                                                                                                 : 0;
+  }
+  WaitSource source() { return a->readable(); }
+  using Destroyed = SocketError;
+  void destroy() { a.reset(); }
+  std::optional<Socket> a;
+  Socket b;
+};
+
+}  // namespace
+}  // namespace grove::net
+
+namespace grove::testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(Socket, WaitConformance, ::testing::Types<net::SocketReadableWait>);
+}  // namespace grove::testing
 
 namespace grove::net {
 namespace {
