@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/actor.h"
+#include "examples/kv/collections.h"
+#include "examples/kv/command_kit.h"
 #include "examples/kv/resp.h"
 #include "examples/kv/server.h"
 #include "hub/thread_pool.h"
@@ -154,6 +156,39 @@ class Rewriter {
             out.bulk(*fields[j].first);
             out.bulk(*fields[j].second);
           }
+        }
+        break;
+      }
+      case ValueType::kSet: {
+        record({"DEL", key});
+        const Set::Members& members = std::get<std::unique_ptr<Set>>(e->value)->members();
+        auto it = members.begin();
+        for (std::size_t left = members.size(); left > 0;) {
+          const std::size_t n = std::min(kElementsPerRecord, left);
+          ReplyWriter out(buffer_);
+          out.array_header(2 + n);
+          out.bulk("SADD");
+          out.bulk(key);
+          for (std::size_t j = 0; j < n; ++j, ++it) out.bulk(*it);
+          left -= n;
+        }
+        break;
+      }
+      case ValueType::kZset: {
+        record({"DEL", key});
+        const ZSet& zset = *std::get<std::unique_ptr<ZSet>>(e->value);
+        auto it = zset.begin();
+        for (std::size_t left = zset.size(); left > 0;) {
+          const std::size_t n = std::min(kElementsPerRecord, left);
+          ReplyWriter out(buffer_);
+          out.array_header(2 + 2 * n);
+          out.bulk("ZADD");
+          out.bulk(key);
+          for (std::size_t j = 0; j < n; ++j, ++it) {
+            out.bulk(kit::format_double(it->score));  // %.17g: the exact double back
+            out.bulk(*it->member);
+          }
+          left -= n;
         }
         break;
       }

@@ -102,6 +102,10 @@ def load(port, keys):
             batch.append(("HSET", f"h:{i}", *[x for j in range(i % 5 + 1) for x in (f"f{j}", j)]))
         else:
             batch.append(("INCRBY", f"n:{i}", i))
+        if i % 10 == 0:  # sets and sorted sets (scores with fractions, negative, infinite)
+            batch.append(("SADD", f"x:{i}", *[f"m{j}" for j in range(i % 9 + 1)], i))
+            batch.append(("ZADD", f"z:{i}", *[x for j in range(i % 6 + 1)
+                                              for x in (j * 1.5 - 2, f"m{j}")], "-inf", "low"))
         if len(batch) >= 1000:
             c.pipeline(batch)
             batch = []
@@ -144,6 +148,9 @@ def rewrite_under_writes(port):
                     ("HSET", f"w{w}:hash", f"f{i % 50}", i), ("SET", f"w{w}:s{i % 100}", i),
                     ("DEL", f"s:{(i * 5) % 10000}"), ("RENAME", f"w{w}:s{i % 100}", f"w{w}:r{i % 30}"),
                     ("EXPIRE", f"h:{(i * 5 + 3) % 10000}", 100000), ("RPUSH", "l:7", i),
+                    ("SADD", f"w{w}:set", i % 70), ("SREM", f"w{w}:set", (i * 3) % 70),
+                    ("ZADD", f"w{w}:zset", i * 0.25, f"m{i % 40}"), ("ZINCRBY", "z:0", 1.5, "m0"),
+                    ("SADD", f"x:{(i * 10) % 10000}", f"w{w}-{i}"),
                 ])
                 i += 1
         except Exception as e:
@@ -188,11 +195,12 @@ def digest(port):
         chunk = keys[i:i + 1000]
         types = c.pipeline([("TYPE", k) for k in chunk])
         reads = {"string": lambda k: ("GET", k), "list": lambda k: ("LRANGE", k, 0, -1),
-                 "hash": lambda k: ("HGETALL", k)}
+                 "hash": lambda k: ("HGETALL", k), "set": lambda k: ("SMEMBERS", k),
+                 "zset": lambda k: ("ZRANGE", k, 0, -1, "WITHSCORES")}
         values = c.pipeline([reads.get(t, lambda k: ("TYPE", k))(k) for k, t in zip(chunk, types)])
         ttls = c.pipeline([("PTTL", k) for k in chunk])
         for k, t, v, ttl in zip(chunk, types, values, ttls):
-            out.append([k, t, sorted(v) if t == "hash" else v, ttl > 0])
+            out.append([k, t, sorted(v) if t in ("hash", "set") else v, ttl > 0])
     print(json.dumps(out))
 
 
