@@ -209,7 +209,12 @@ def kill_during_rewrite(port, pid, keys_file):
         i += 1
         running = info(c, "aof_rewrite_in_progress") == "1"
         if not running:
-            raise AssertionError(f"the rewrite finished before {i} writes: load more keys")
+            # It finished before the writes (a fast machine): start another one and go on.
+            restarts = getattr(kill_during_rewrite, "restarts", 0) + 1
+            kill_during_rewrite.restarts = restarts
+            assert restarts < 50, "every rewrite finished before 5 writes: load more keys"
+            assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+            continue
         if i >= 5:
             os.kill(int(pid), signal.SIGKILL)
             break
