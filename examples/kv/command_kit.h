@@ -29,6 +29,7 @@
 
 #include "examples/kv/blocking.h"
 #include "examples/kv/config.h"
+#include "examples/kv/events.h"
 #include "examples/kv/resp.h"
 #include "examples/kv/store.h"
 #include "hub/wait.h"
@@ -54,6 +55,10 @@ void log(Session& s, const Args& args);
 void log(Session& s, std::initializer_list<std::string_view> args);
 // Whether log() records anything: lets a command skip building a record nobody keeps.
 bool logging(Session& s);
+// A write of `key`: one call per event redis-server fires for it, in its order (SMOVE: "srem" on
+// the source, "del" if that emptied it, "sadd" on the destination). Invalidates WATCH, tells a
+// running AOF rewrite to write the key again and publishes the keyspace notification (kv/events.h).
+void changed(Session& s, std::string_view key, unsigned cls, std::string_view event);
 const Config& config(Session& s);
 
 // Replies WRONGTYPE; returns true (a command's "keep the connection").

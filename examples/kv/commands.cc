@@ -2642,6 +2642,9 @@ std::int64_t now(Session& s) { return Commands::now(s); }
 void log(Session& s, const Args& args) { Commands::log(s, args); }
 void log(Session& s, std::initializer_list<std::string_view> args) { Commands::log(s, args); }
 bool logging(Session& s) { return Commands::logging(s); }
+void changed(Session& s, std::string_view key, unsigned cls, std::string_view event) {
+  Commands::changed(s, key, cls, event);
+}
 const Config& config(Session& s) { return Commands::server(s).config; }
 bool wrong_type(ReplyWriter& out) { return Commands::wrong_type(out); }
 void wrong_arity(ReplyWriter& out, std::string_view command) {

@@ -61,13 +61,14 @@ void reply_members(std::vector<const std::string*> members, ReplyWriter& out) {
 // Replaces `key` with a set of `members` (deleted when there are none, as an empty aggregate
 // never exists) and replies its size: the *STORE commands.
 void store_result(Session& s, std::string_view key, const std::vector<const std::string*>& members,
-                  const Args& a, ReplyWriter& out) {
+                  const Args& a, std::string_view event, ReplyWriter& out) {
   Store& st = kit::store(s);
   if (members.empty()) {
     const bool existed = st.find(key, kit::now(s)) != nullptr;
     if (existed) {
       st.erase(key);
       kit::log(s, {"DEL", key});
+      kit::changed(s, key, kNotifyGeneric, "del");
     }
     out.integer(0);
     return;
@@ -76,6 +77,7 @@ void store_result(Session& s, std::string_view key, const std::vector<const std:
   for (const std::string* m : members) result->add(*m);
   st.put(key, std::move(result), Store::kNoExpiry);
   kit::log(s, a);
+  kit::changed(s, key, kNotifySet, event);
   out.integer(static_cast<std::int64_t>(members.size()));
 }
 
@@ -165,7 +167,10 @@ bool combine_command(Session& s, const Args& a, ReplyWriter& out, Op op, bool st
   std::vector<const std::string*> pointers;
   pointers.reserve(copies.size());
   for (const std::string& m : copies) pointers.push_back(&m);
-  store_result(s, a[1], pointers, a, out);
+  const char* event = op == Op::kInter   ? "sinterstore"
+                      : op == Op::kUnion ? "sunionstore"
+                                         : "sdiffstore";
+  store_result(s, a[1], pointers, a, event, out);
   return true;
 }
 
@@ -179,7 +184,10 @@ bool sadd(Session& s, const Args& a, ReplyWriter& out) {
   if (!e) e = st.find_or_create(a[1], kit::now(s), ValueType::kSet).first;
   std::int64_t added = 0;
   for (std::size_t i = 2; i < a.size(); ++i) added += e->set().add(a[i]) ? 1 : 0;
-  if (added > 0) kit::log(s, a);
+  if (added > 0) {
+    kit::log(s, a);
+    kit::changed(s, a[1], kNotifySet, "sadd");
+  }
   out.integer(added);
   return true;
 }
@@ -193,7 +201,10 @@ bool srem(Session& s, const Args& a, ReplyWriter& out) {
   for (std::size_t i = 2; set && i < a.size(); ++i) removed += set->erase(a[i]) ? 1 : 0;
   if (removed > 0) {
     kit::log(s, a);
-    if (set->empty()) kit::store(s).erase(a[1]);
+    const bool emptied = set->empty();
+    if (emptied) kit::store(s).erase(a[1]);
+    kit::changed(s, a[1], kNotifySet, "srem");
+    if (emptied) kit::changed(s, a[1], kNotifyGeneric, "del");
   }
   out.integer(removed);
   return true;
@@ -257,6 +268,8 @@ bool spop(Session& s, const Args& a, ReplyWriter& out) {
     if (has_count) reply_members(ordered(*set), out); else out.bulk(*set->members().begin());
     kit::store(s).erase(a[1]);
     kit::log(s, {"DEL", a[1]});
+    kit::changed(s, a[1], kNotifySet, "spop");
+    kit::changed(s, a[1], kNotifyGeneric, "del");
     return true;
   }
   std::vector<std::string> popped;
@@ -272,6 +285,7 @@ bool spop(Session& s, const Args& a, ReplyWriter& out) {
     for (const std::string& m : popped) record.push_back(m);
     kit::log(s, record);
   }
+  kit::changed(s, a[1], kNotifySet, "spop");
   return true;
 }
 
@@ -344,9 +358,14 @@ bool smove(Session& s, const Args& a, ReplyWriter& out) {
     out.integer(0);
     return true;
   }
-  if (source->set().empty()) st.erase(a[1]);
-  st.find_or_create(a[2], kit::now(s), ValueType::kSet).first->set().add(a[3]);
+  const bool emptied = source->set().empty();
+  if (emptied) st.erase(a[1]);
+  const bool added =
+      st.find_or_create(a[2], kit::now(s), ValueType::kSet).first->set().add(a[3]);
   kit::log(s, a);
+  kit::changed(s, a[1], kNotifySet, "srem");
+  if (emptied) kit::changed(s, a[1], kNotifyGeneric, "del");
+  if (added) kit::changed(s, a[2], kNotifySet, "sadd");
   out.integer(1);
   return true;
 }

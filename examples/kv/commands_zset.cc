@@ -43,9 +43,11 @@ ZSet* zset_for_read(Session& s, std::string_view key, ReplyWriter& out, bool& wr
   return e && !wrong ? &e->zset() : nullptr;
 }
 
-// Deletes `key` when its sorted set has become empty.
-void drop_if_empty(Session& s, std::string_view key, const ZSet& z) {
-  if (z.empty()) kit::store(s).erase(key);
+// Deletes `key` when its sorted set has become empty; true if it did.
+bool drop_if_empty(Session& s, std::string_view key, const ZSet& z) {
+  if (!z.empty()) return false;
+  kit::store(s).erase(key);
+  return true;
 }
 
 // --- ranges --------------------------------------------------------------------------------------
@@ -193,13 +195,16 @@ void reply_items(const Picked& items, bool with_scores, ReplyWriter& out) {
 
 // Replaces `key` with a sorted set of `items` (deleted when there are none) and replies its size;
 // `record` is what the AOF keeps when the key is written.
+// `event` is the notification of a written key ("zrangestore", "zunionstore", ...); a deleted
+// one fires "del".
 void store_items(Session& s, std::string_view key, const Picked& items, const Args& record,
-                 ReplyWriter& out) {
+                 std::string_view event, ReplyWriter& out) {
   Store& st = kit::store(s);
   if (items.empty()) {
     if (st.find(key, kit::now(s)) != nullptr) {
       st.erase(key);
       kit::log(s, {"DEL", key});
+      kit::changed(s, key, kNotifyGeneric, "del");
     }
     out.integer(0);
     return;
@@ -211,6 +216,7 @@ void store_items(Session& s, std::string_view key, const Picked& items, const Ar
   const auto size = static_cast<std::int64_t>(result->size());
   st.put(key, std::move(result), Store::kNoExpiry);  // the items may point into the old value
   kit::log(s, record);
+  kit::changed(s, key, kNotifyZset, event);
   out.integer(size);
 }
 
@@ -298,7 +304,10 @@ bool zadd_generic(Session& s, const Args& a, unsigned flags, std::size_t scores_
     }
     drop_if_empty(s, a[1], z);  // nothing added to a key created for it
   }
-  if (added + updated > 0) kit::log(s, a);
+  if (added + updated > 0) {
+    kit::log(s, a);
+    kit::changed(s, a[1], kNotifyZset, (flags & kIncr) ? "zincr" : "zadd");
+  }
   if (flags & kIncr) {
     if (processed) kit::reply_double(out, result); else out.null_bulk();
   } else {
@@ -435,7 +444,7 @@ bool zrange_generic(Session& s, const Args& a, std::size_t key_at, bool store, R
     }
   }
   if (store) {
-    store_items(s, a[1], picked, a, out);
+    store_items(s, a[1], picked, a, "zrangestore", out);
   } else {
     reply_items(picked, with_scores, out);
   }
@@ -485,7 +494,12 @@ bool zremrange_generic(Session& s, const Args& a, RangeBy by, ReplyWriter& out) 
   for (const std::string& m : doomed) z->erase(m);
   if (!doomed.empty()) {
     kit::log(s, a);
-    drop_if_empty(s, a[1], *z);
+    const bool emptied = drop_if_empty(s, a[1], *z);
+    kit::changed(s, a[1], kNotifyZset,
+                 by == RangeBy::kRank    ? "zremrangebyrank"
+                 : by == RangeBy::kScore ? "zremrangebyscore"
+                                         : "zremrangebylex");
+    if (emptied) kit::changed(s, a[1], kNotifyGeneric, "del");
   }
   out.integer(static_cast<std::int64_t>(doomed.size()));
   return true;
@@ -510,7 +524,9 @@ void pop_into(Session& s, std::string_view key, ZSet& z, bool min, std::int64_t 
   }
   const std::string count_text = std::to_string(n);
   kit::log(s, {min ? "ZPOPMIN" : "ZPOPMAX", key, count_text});
-  drop_if_empty(s, key, z);
+  const bool emptied = drop_if_empty(s, key, z);
+  kit::changed(s, key, kNotifyZset, min ? "zpopmin" : "zpopmax");
+  if (emptied) kit::changed(s, key, kNotifyGeneric, "del");
 }
 
 // ZPOPMIN / ZPOPMAX key [count]
@@ -728,7 +744,7 @@ bool combine(Session& s, const Args& a, SetOp op, bool store, bool cardinality_o
   for (const std::string* member : order) items.push_back(Item{result.find(*member)->second, member});
   std::sort(items.begin(), items.end(), ZSet::ItemLess());
   if (store) {
-    store_items(s, a[1], items, a, out);
+    store_items(s, a[1], items, a, name, out);
   } else {
     reply_items(items, with_scores, out);
   }
@@ -752,7 +768,9 @@ bool zrem(Session& s, const Args& a, ReplyWriter& out) {
   for (std::size_t i = 2; z && i < a.size(); ++i) removed += z->erase(a[i]) ? 1 : 0;
   if (removed > 0) {
     kit::log(s, a);
-    drop_if_empty(s, a[1], *z);
+    const bool emptied = drop_if_empty(s, a[1], *z);
+    kit::changed(s, a[1], kNotifyZset, "zrem");
+    if (emptied) kit::changed(s, a[1], kNotifyGeneric, "del");
   }
   out.integer(removed);
   return true;

@@ -207,6 +207,14 @@ def watch_from_other_connections():
     attempt("missing, then created", [], lambda: b.call("LPUSH", "w", 1))
     attempt("hash field", [("DEL", "w"), ("HSET", "w", "f", 1)],
             lambda: b.call("HINCRBY", "w", "f", 1))
+    attempt("set member added", [("DEL", "w"), ("SADD", "w", "a")],
+            lambda: b.call("SADD", "w", "b"))
+    attempt("set member moved in", [("SADD", "src", "m")],
+            lambda: b.call("SMOVE", "src", "w", "m"))
+    attempt("sorted set member removed", [("DEL", "w"), ("ZADD", "w", 1, "a", 2, "b")],
+            lambda: b.call("ZREM", "w", "a"))
+    attempt("sorted set stored over", [("ZADD", "zsrc", 5, "x")],
+            lambda: b.call("ZUNIONSTORE", "w", 1, "zsrc"))
     attempt("flushdb", [("SET", "w", 1)], lambda: b.call("FLUSHDB"))
     attempt("flushall, key missing", [], lambda: b.call("FLUSHALL"))
     attempt("expired", [("SET", "w", 1, "PX", 100)],
@@ -292,7 +300,22 @@ def keyspace_notifications():
         ("LMPOP", "1", "l2", "LEFT", "COUNT", "5"), ("BLPOP", "l", "1"),
         ("HSET", "h", "a", "1", "b", "2"), ("HSETNX", "h", "c", "3"), ("HINCRBY", "h", "a", "2"),
         ("HINCRBYFLOAT", "h", "b", "0.5"), ("HMSET", "h", "d", "4"), ("HDEL", "h", "a", "zz"),
-        ("HDEL", "h", "b", "c", "d"), ("SET", "gone", "x", "PX", "1"),
+        ("HDEL", "h", "b", "c", "d"),
+        ("SADD", "st", "a", "b", "c"), ("SADD", "st", "a"), ("SREM", "st", "a", "zz"),
+        ("SMOVE", "st", "st2", "b"), ("SADD", "st2", "c"), ("SMOVE", "st", "st2", "c"),
+        ("SADD", "st", "x", "y"), ("SUNIONSTORE", "su", "st", "st2"),
+        ("SINTERSTORE", "su", "st", "nothing"), ("SINTERSTORE", "si", "st", "su"),
+        ("SDIFFSTORE", "sd", "st", "st2"), ("SPOP", "sd", "10"), ("SPOP", "st"),
+        ("SREM", "st2", "b", "c"),
+        ("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"), ("ZADD", "z", "1", "a"),
+        ("ZINCRBY", "z", "1", "a"), ("ZADD", "z", "INCR", "1", "b"), ("ZREM", "z", "a", "zz"),
+        ("ZREMRANGEBYRANK", "z", "0", "0"), ("ZREMRANGEBYSCORE", "z", "4", "4"),
+        ("ZADD", "zl", "0", "a", "0", "b", "0", "c"), ("ZREMRANGEBYLEX", "zl", "[a", "[a"),
+        ("ZRANGESTORE", "zr", "z", "0", "-1"), ("ZRANGESTORE", "zr", "nothing", "0", "-1"),
+        ("ZUNIONSTORE", "zu", "2", "z", "zl"), ("ZINTERSTORE", "zu", "2", "z", "nothing"),
+        ("ZDIFFSTORE", "zd", "1", "z"), ("ZPOPMIN", "z"), ("ZPOPMAX", "z", "5"),
+        ("BZPOPMAX", "zl", "1"), ("ZREM", "zl", "b"), ("ZREMRANGEBYRANK", "zd", "0", "-1"),
+        ("SET", "gone", "x", "PX", "1"),
     ]
     for w in writes:
         c.call(*w)
