@@ -16,7 +16,7 @@ namespace grove {
 
 namespace internal {
 
-void forget_registered(const std::string& name, const ActorBase* actor);
+void forget_registered(const ActorBase* actor);
 
 // Messages in arrival order, plus one queue per message type: a selective receive looks at the
 // head of each handler's type queue and takes the oldest, so skipped messages are never rescanned.
@@ -176,7 +176,6 @@ struct ActorExtras {
   std::vector<MonitorEntry> monitored_by;
   std::vector<MonitorEntry> monitoring;
   std::vector<Callback> callbacks;
-  std::string registered_name;
 };
 
 }  // namespace internal
@@ -188,6 +187,8 @@ struct ActorAccess {
   static bool& trap(ActorBase& a) { return a.trap_exit_; }
   static bool& kill_requested(ActorBase& a) { return a.kill_requested_; }
   static const ActorBase*& pending_link_signal(ActorBase& a) { return a.pending_link_signal_; }
+  static const RemoteHub& home(const ActorBase& a) { return a.home_; }
+  static std::atomic<bool>& registered(ActorBase& a) { return a.registered_; }
 };
 
 namespace {
@@ -203,10 +204,23 @@ ActorBase& current_actor() {
   return static_cast<ActorBase&>(hub->current_fiber());
 }
 
-void check_same_hub(const ActorBase& a, const char* what) {
-  if (&a.hub() != &Hub::current()) {
-    throw std::logic_error(fmt::format("grove: {} joins actors of one hub only", what));
+// True when `a` lives on another hub than the caller's: what concerns it travels as a posted
+// message to its hub and is done there.
+bool elsewhere(const ActorBase& a) noexcept { return &a.hub() != Hub::current_if_exists(); }
+
+// Runs `fn` on `a`'s hub (dropped if that hub has ended, as a message to a dead actor is).
+template <class F>
+void on_hub_of(const ActorBase& a, F fn) {
+  (void)ActorAccess::home(a).post(std::function<void()>(std::move(fn)));
+}
+
+bool has_link(ActorBase& a, const ActorBase* other) {
+  auto* x = ActorAccess::extras_if(a);
+  if (x == nullptr) return false;
+  for (const auto& l : x->links) {
+    if (l.get() == other) return true;
   }
+  return false;
 }
 
 void erase_link(ActorBase& from, const ActorBase* other) {
@@ -237,6 +251,24 @@ void deliver_exit_signal(ActorBase& target, const ActorRef& from, const ExitReas
   if (target.Fiber::kill(std::make_exception_ptr(ExitSignal{reason}))) {  // E4
     ActorAccess::pending_link_signal(target) = via == Via::kLink ? from.get() : nullptr;
   }
+}
+
+// An exit signal through the link between `target` and `from` that crossed hubs: acted on only
+// if the link still exists on arrival (an unlink made meanwhile drops it, E1), and the link goes.
+void deliver_link_exit(const ActorRef& target, const ActorRef& from, const ExitReason& reason) {
+  if (!has_link(*target.get(), from.get())) return;
+  erase_link(*target.get(), from.get());
+  deliver_exit_signal(*target.get(), from, reason, Via::kLink);
+}
+
+// A Down that crossed hubs: delivered only if the watcher still holds the monitor (a demonitor
+// made meanwhile drops it, E8), and the monitor goes.
+void deliver_down(const ActorRef& watcher, MonitorRef ref, const ActorRef& from,
+                  const ExitReason& reason) {
+  auto* x = ActorAccess::extras_if(*watcher.get());
+  if (x == nullptr) return;
+  if (std::erase_if(x->monitoring, [&](const auto& e) { return e.ref == ref.id; }) == 0) return;
+  send(watcher, Down{ref, from, reason});
 }
 
 void run_callbacks(const ActorRef& actor, std::vector<internal::Callback> callbacks) {
@@ -277,8 +309,11 @@ CallbackId add_callback(const ActorRef& actor, internal::CallbackKind kind, bool
 // ---------------------------------------------------------------------------------------------
 // ActorBase
 
-ActorBase::ActorBase(std::size_t stack_size, const char* function_name)
-    : Fiber(stack_size), function_name_(function_name) {
+ActorBase::ActorBase(std::size_t stack_size, const char* function_name, Hub* hub)
+    : Fiber(stack_size, hub),
+      home_(hub == nullptr || hub == Hub::current_if_exists() ? this->hub().remote()
+                                                              : Hub::remote_of(hub)),
+      function_name_(function_name) {
   is_actor_ = true;
 }
 
@@ -388,14 +423,20 @@ void ActorBase::finish_unstarted(std::exception_ptr reason) noexcept {
 }
 
 void ActorBase::on_finished() noexcept {
+  if (registered_.load(std::memory_order_acquire)) internal::forget_registered(this);
   if (!extras_) return;
   internal::ActorExtras& x = *extras_;
   const ActorRef me(this);
-  if (!x.registered_name.empty()) internal::forget_registered(x.registered_name, this);
-  // Links (E2): each linked actor gets the exit signal.
+  // Links (E2): each linked actor gets the exit signal; on another hub, as a message.
   std::vector<Ref<ActorBase>> links = std::move(x.links);
   x.links.clear();
   for (const Ref<ActorBase>& other : links) {
+    if (elsewhere(*other.get())) {
+      on_hub_of(*other.get(), [other = ActorRef(other.get()), me, reason = reason_] {
+        deliver_link_exit(other, me, reason);
+      });
+      continue;
+    }
     erase_link(*other, this);
     deliver_exit_signal(*other, me, reason_, Via::kLink);
   }
@@ -403,6 +444,11 @@ void ActorBase::on_finished() noexcept {
   std::vector<internal::MonitorEntry> watchers = std::move(x.monitored_by);
   x.monitored_by.clear();
   for (const auto& m : watchers) {
+    if (elsewhere(*m.other)) {
+      on_hub_of(*m.other, [watcher = ActorRef(m.other.get()), ref = MonitorRef{m.ref}, me,
+                           reason = reason_] { deliver_down(watcher, ref, me, reason); });
+      continue;
+    }
     if (auto* wx = ActorAccess::extras_if(*m.other)) {
       std::erase_if(wx->monitoring, [&](const auto& e) { return e.ref == m.ref; });
     }
@@ -410,6 +456,14 @@ void ActorBase::on_finished() noexcept {
   }
   // My monitors of others die with me.
   for (const auto& m : x.monitoring) {
+    if (elsewhere(*m.other)) {
+      on_hub_of(*m.other, [target = ActorRef(m.other.get()), ref = m.ref] {
+        if (auto* tx = ActorAccess::extras_if(*target.get())) {
+          std::erase_if(tx->monitored_by, [&](const auto& e) { return e.ref == ref; });
+        }
+      });
+      continue;
+    }
     if (auto* tx = ActorAccess::extras_if(*m.other)) {
       std::erase_if(tx->monitored_by, [&](const auto& e) { return e.ref == m.ref; });
     }
@@ -435,6 +489,10 @@ void ActorRef::start_later(double seconds) const {
 
 void ActorRef::kill() const {
   if (!actor_ || actor_->dead()) return;
+  if (elsewhere(*actor_)) {
+    on_hub_of(*actor_, [me = *this] { me.kill(); });
+    return;
+  }
   // Set first: an actor that never ran computes its reason inside Fiber::kill.
   ActorAccess::kill_requested(*actor_.get()) = true;
   if (actor_->Fiber::kill(std::make_exception_ptr(GreenletExit()))) {
@@ -444,8 +502,47 @@ void ActorRef::kill() const {
 
 void ActorRef::kill(std::exception_ptr error) const {
   if (!actor_ || actor_->dead()) return;
+  if (elsewhere(*actor_)) {
+    on_hub_of(*actor_, [me = *this, error] { me.kill(error); });
+    return;
+  }
   ActorAccess::kill_requested(*actor_.get()) = true;
   (void)actor_->Fiber::kill(std::move(error), KillMode::kOnce);
+}
+
+bool ActorRef::join(Deadline deadline) const {
+  if (!elsewhere(*actor_)) return actor_->join(deadline);
+  if (actor_->dead()) return true;
+  // Across hubs: the actor's hub tells this one when it died (a rawlink there, a post back).
+  struct JoinState {
+    bool done = false;
+    WaitList waiters;
+  };
+  auto state = std::make_shared<JoinState>();
+  Hub& here = Hub::current();
+  RemoteHub back = here.remote();
+  on_hub_of(*actor_, [me = *this, state, back] {
+    auto notify = [state, back](const ActorRef&) {
+      back.post([state] {
+        state->done = true;
+        state->waiters.wake_all();
+      });
+    };
+    if (me.dead()) {
+      notify(me);
+    } else {
+      (void)me.rawlink(notify);
+    }
+  });
+  here.ref_external();  // the answer comes from another thread
+  struct Unref {
+    Hub& hub;
+    ~Unref() { hub.unref_external(); }
+  } unref{here};
+  while (!state->done && !actor_->dead()) {
+    if (state->waiters.wait(deadline, "join") == WaitStatus::kTimedOut) return actor_->dead();
+  }
+  return true;
 }
 
 bool ActorRef::kill_and_wait(Deadline deadline) const {
@@ -496,7 +593,6 @@ bool trap_exit(bool on) { return std::exchange(ActorAccess::trap(current_actor()
 void link(const ActorRef& other) {
   ActorBase& me = current_actor();
   if (!other || other.get() == &me) return;
-  check_same_hub(*other.get(), "link");
   if (other.dead()) {  // E7: an exit signal with noproc, at once
     deliver_exit_signal(me, other, ExitReason::noproc(), Via::kLink);
     Hub::current().interruption_point();
@@ -507,6 +603,19 @@ void link(const ActorRef& other) {
     if (l.get() == other.get()) return;  // E1: one link
   }
   mine.emplace_back(other.get());
+  if (elsewhere(*other.get())) {
+    // The other half is made on its hub; if it died meanwhile, the link gives noproc (E7).
+    on_hub_of(*other.get(), [other, me = ActorRef(&me)] {
+      if (other.dead()) {
+        on_hub_of(*me.get(), [me, other] { deliver_link_exit(me, other, ExitReason::noproc()); });
+        return;
+      }
+      if (!has_link(*other.get(), me.get())) {
+        ActorAccess::extras(*other.get()).links.emplace_back(me.get());
+      }
+    });
+    return;
+  }
   ActorAccess::extras(*other.get()).links.emplace_back(&me);
 }
 
@@ -514,7 +623,11 @@ void unlink(const ActorRef& other) {
   ActorBase& me = current_actor();
   if (!other) return;
   erase_link(me, other.get());
-  erase_link(*other.get(), &me);
+  if (elsewhere(*other.get())) {
+    on_hub_of(*other.get(), [other, me = ActorRef(&me)] { erase_link(*other.get(), me.get()); });
+  } else {
+    erase_link(*other.get(), &me);
+  }
   // The link's exit signal already delivered but not acted on is dropped with the link (OTP).
   // A trapping actor may still find the Exit message in its mailbox, as in OTP.
   if (ActorAccess::pending_link_signal(me) == other.get()) {
@@ -530,9 +643,20 @@ MonitorRef monitor(const ActorRef& target) {
     send(ActorRef(&me), Down{ref, target, ExitReason::noproc()});
     return ref;
   }
-  check_same_hub(*target.get(), "monitor");
-  ActorAccess::extras(*target.get()).monitored_by.push_back({ref.id, Ref<ActorBase>(&me)});
   ActorAccess::extras(me).monitoring.push_back({ref.id, Ref<ActorBase>(target.get())});
+  if (elsewhere(*target.get())) {
+    on_hub_of(*target.get(), [target, me = ActorRef(&me), ref] {
+      if (target.dead()) {
+        on_hub_of(*me.get(), [me, ref, target] {
+          deliver_down(me, ref, target, ExitReason::noproc());
+        });
+        return;
+      }
+      ActorAccess::extras(*target.get()).monitored_by.push_back({ref.id, Ref<ActorBase>(me.get())});
+    });
+    return ref;
+  }
+  ActorAccess::extras(*target.get()).monitored_by.push_back({ref.id, Ref<ActorBase>(&me)});
   return ref;
 }
 
@@ -542,7 +666,13 @@ bool demonitor(MonitorRef ref, bool flush) {
   bool active = false;
   for (auto it = x.monitoring.begin(); it != x.monitoring.end(); ++it) {
     if (it->ref != ref.id) continue;
-    if (auto* tx = ActorAccess::extras_if(*it->other)) {
+    if (elsewhere(*it->other)) {
+      on_hub_of(*it->other, [target = ActorRef(it->other.get()), id = ref.id] {
+        if (auto* tx = ActorAccess::extras_if(*target.get())) {
+          std::erase_if(tx->monitored_by, [&](const auto& e) { return e.ref == id; });
+        }
+      });
+    } else if (auto* tx = ActorAccess::extras_if(*it->other)) {
       std::erase_if(tx->monitored_by, [&](const auto& e) { return e.ref == ref.id; });
     }
     x.monitoring.erase(it);
@@ -562,8 +692,13 @@ bool demonitor(MonitorRef ref, bool flush) {
 
 void exit(const ActorRef& target, ExitReason reason) {
   if (!target) return;
-  check_same_hub(*target.get(), "exit");
   ActorRef from = in_actor() ? self() : ActorRef();
+  if (elsewhere(*target.get())) {
+    on_hub_of(*target.get(), [target, from, reason = std::move(reason)] {
+      deliver_exit_signal(*target.get(), from, reason);
+    });
+    return;
+  }
   deliver_exit_signal(*target.get(), from, reason);
   // A signal to oneself is acted on at once (exit(self(), kill) does not return).
   if (from == target) Hub::current().interruption_point();
@@ -690,23 +825,45 @@ void deliver(ActorBase& to, Envelope* message) {
   }
 }
 
+void deliver_remote(const ActorRef& to, Envelope* message) {
+  to->add_ref();  // released once delivered or dropped
+  message->target = to.get();
+  message->run_posted = [](Posted* item, bool deliver_it) {
+    auto* e = static_cast<Envelope*>(item);
+    ActorBase* target = std::exchange(e->target, nullptr);
+    if (deliver_it && !target->dead()) {
+      internal::deliver(*target, e);
+    } else {
+      e->destroy(e);  // dropped silently, as for any dead actor
+    }
+    target->release();
+  };
+  (void)ActorAccess::home(*to.get()).post(message);
+}
+
 namespace {
-// Owns a message in flight between threads, so a hub that dies with it queued frees it.
-struct InFlight {
-  Envelope* message = nullptr;
-  ~InFlight() {
-    if (message != nullptr) message->destroy(message);
-  }
-};
+[[gnu::tls_model("initial-exec")]] thread_local Hub* placed_hub = nullptr;
+[[gnu::tls_model("initial-exec")]] thread_local ActorBase* placed_link = nullptr;
 }  // namespace
 
-void deliver_remote(const ActorRef& to, Envelope* message) {
-  auto flight = std::make_shared<InFlight>();
-  flight->message = message;
-  RemoteHub remote = Hub::remote_of(&to->hub());
-  remote.post([to, flight] {
-    if (to.dead()) return;  // dropped silently, as for any dead actor
-    deliver(*to.get(), std::exchange(flight->message, nullptr));
+Hub* placement(Hub* requested) noexcept { return requested != nullptr ? requested : placed_hub; }
+
+void link_at_birth(ActorBase& child, bool link_caller) {
+  ActorBase* parent = link_caller ? &current_actor() : placed_link;
+  if (parent == nullptr) return;
+  // Nobody else knows the child yet: both halves can be made here, before it runs.
+  ActorAccess::extras(*parent).links.emplace_back(&child);
+  ActorAccess::extras(child).links.emplace_back(parent);
+}
+
+void start_elsewhere(ActorBase& child) {
+  on_hub_of(child, [child = ActorRef(&child)] {
+    try {
+      child->start();
+    } catch (...) {
+      // No stack for it: it ends with that error, as if it had thrown it.
+      (void)child->Fiber::kill(std::current_exception());
+    }
   });
 }
 
@@ -727,13 +884,23 @@ WaitList& mailbox_waiters(Mailbox& box) { return box.waiters(); }
 
 }  // namespace internal
 
-// Registry bookkeeping needs the extras.
-namespace internal {
-void set_registered_name(ActorBase& a, std::string name) {
-  ActorAccess::extras(a).registered_name = std::move(name);
+PlaceOn::PlaceOn(Hub* hub, ActorRef link_to)
+    : previous_hub_(internal::placed_hub),
+      previous_link_(internal::placed_link),
+      link_to_(std::move(link_to)) {
+  internal::placed_hub = hub;
+  internal::placed_link = link_to_.get();
 }
-const std::string& registered_name_of(ActorBase& a) {
-  return ActorAccess::extras(a).registered_name;
+
+PlaceOn::~PlaceOn() {
+  internal::placed_hub = previous_hub_;
+  internal::placed_link = previous_link_;
+}
+
+// Registry bookkeeping: whether the actor has a name (so that its death looks it up).
+namespace internal {
+void set_registered(ActorBase& a, bool on) {
+  ActorAccess::registered(a).store(on, std::memory_order_release);
 }
 }  // namespace internal
 

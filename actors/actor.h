@@ -27,15 +27,19 @@
 // Links, monitors and exit signals follow OTP's rules E1–E11 (docs/SEMANTICS.md):
 // link() is two-way; when a linked actor ends with a reason other than `normal`, a non-trapping
 // actor ends with the same reason, a trapping one (trap_exit(true)) receives Exit{from, reason}.
-// monitor() is one-way and delivers one Down{ref, from, reason}. Links and monitors join actors
-// of the same hub; send() works from any thread.
+// monitor() is one-way and delivers one Down{ref, from, reason}. Links, monitors and exit
+// signals work between actors of different hubs (a hub per core, hub/runtime.h) by the same
+// rules: what crosses hubs travels as a message in the other hub's inbox, so a link to an actor
+// that died meanwhile gives `noproc` a moment later rather than at once.
 //
 // gevent-style callbacks: link(callback), link_value, link_exception and rawlink run after the
 // actor died, in registration order — each in a new fiber after a hub pass (rawlink: directly
 // from the hub, must not block) — and fire even when registered after death.
 //
-// Thread: a handle may be copied and sent across threads; everything except send() must be
-// called on the actor's own hub.
+// Thread: a handle may be copied and sent across threads. send, link, unlink, monitor,
+// demonitor, exit, kill and join work from any hub (join also from a thread without one);
+// the gevent-style callbacks, get() and value() belong to the actor's own hub (get() after a
+// join is fine anywhere).
 //
 //   struct Ping { grove::ActorRef from; };
 //   auto pong = grove::spawn([] {
@@ -89,7 +93,10 @@ const char* type_name_of() {
 template <class M>
 inline constexpr TypeTag type_tag{&type_name_of<M>};
 
-struct Envelope {
+// Posted: a message to an actor of another hub travels in that hub's inbox as the envelope
+// itself (no allocation beyond it); `target` holds a counted reference to the receiver meanwhile.
+struct Envelope : Posted {
+  ActorBase* target = nullptr;
   Envelope* prev_all = nullptr;
   Envelope* next_all = nullptr;
   Envelope* prev_same = nullptr;
@@ -211,7 +218,7 @@ class ActorBase : public Fiber {
   std::uint64_t mailbox_dropped() const noexcept;
 
  protected:
-  explicit ActorBase(std::size_t stack_size, const char* function_name);
+  ActorBase(std::size_t stack_size, const char* function_name, Hub* hub);
   ~ActorBase() override;
   // The function the actor runs, when it is a plain function (describe() names it).
   void set_function_address(const void* address) noexcept { function_address_ = address; }
@@ -232,6 +239,8 @@ class ActorBase : public Fiber {
   internal::ActorExtras& extras();
 
   ExitReason reason_;
+  RemoteHub home_;  // the inbox of the actor's hub: how other hubs reach it
+  std::atomic<bool> registered_{false};  // has a name in the registry (actors/registry.h)
   const char* function_name_;
   const void* function_address_ = nullptr;
   // The linked actor whose exit signal is pending here (delivered, not acted on yet): unlinking
@@ -267,8 +276,8 @@ namespace internal {
 template <class R, class F, class Args>
 class ActorImpl final : public TypedActor<R> {
  public:
-  ActorImpl(std::size_t stack, F f, Args args)
-      : TypedActor<R>(stack, typeid(F).name()), call_(std::in_place, std::move(f), std::move(args)) {
+  ActorImpl(std::size_t stack, Hub* hub, F f, Args args)
+      : TypedActor<R>(stack, typeid(F).name(), hub), call_(std::in_place, std::move(f), std::move(args)) {
     if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) {
       this->set_function_address(reinterpret_cast<const void*>(call_->first));
     }
@@ -314,13 +323,12 @@ class ActorRef {
   void start() const { actor_->start(); }
   void start_later(double seconds) const;
 
-  // Waits for the actor to die; false on timeout. Never throws the actor's error.
-  [[nodiscard]] bool join(Deadline deadline = Deadline::never()) const {
-    return actor_->join(deadline);
-  }
+  // Waits for the actor to die; false on timeout. Never throws the actor's error. From
+  // another hub the wait is a message each way.
+  [[nodiscard]] bool join(Deadline deadline = Deadline::never()) const;
   template <class Rep, class Period>
   [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) const {
-    return actor_->join(Deadline::after(d));
+    return join(Deadline::after(d));
   }
   // The actor's end as a source for wait_any (hub/wait_any.h): ready once it is dead.
   WaitSource wait_source() const noexcept { return actor_->wait_source(); }
@@ -411,12 +419,37 @@ struct ActorOptions {
   // taken, spawn throws std::invalid_argument and nothing runs.
   std::string register_as;
   MailboxLimit mailbox;          // unbounded by default
+  // The hub to run on (hub/runtime.h: Runtime::hub(i)); null = this thread's hub, or the one a
+  // PlaceOn scope names. The actor is created here and starts on that hub; with `link`, the
+  // link exists before it can run.
+  Hub* hub = nullptr;
+};
+
+// While it lives, spawns on this thread that name no hub go to `hub`, and when `link_to` is
+// given they are linked to it before they can run (how a supervisor places children).
+class PlaceOn {
+ public:
+  explicit PlaceOn(Hub* hub, ActorRef link_to = ActorRef());
+  ~PlaceOn();
+  PlaceOn(const PlaceOn&) = delete;
+  PlaceOn& operator=(const PlaceOn&) = delete;
+
+ private:
+  Hub* previous_hub_;
+  ActorBase* previous_link_;
+  ActorRef link_to_;
 };
 
 void register_name(const std::string& name, const ActorRef& actor);  // actors/registry.h
 ActorRef whereis(const std::string& name);
 namespace internal {
 void set_mailbox_limit(ActorBase& actor, const MailboxLimit& limit);
+// The hub a spawn goes to (options, else a PlaceOn scope), null for this thread's.
+Hub* placement(Hub* requested) noexcept;
+// Links a new actor on another hub to the calling actor, or to the PlaceOn scope's actor,
+// before it runs (both halves at once); then posts its start to its hub.
+void link_at_birth(ActorBase& child, bool link_caller);
+void start_elsewhere(ActorBase& child);
 }  // namespace internal
 
 template <class F, class... Args>
@@ -424,8 +457,9 @@ auto spawn_opt(ActorOptions options, F&& f, Args&&... args) {
   using Fn = std::decay_t<F>;
   using Tuple = std::tuple<std::decay_t<Args>...>;
   using R = std::invoke_result_t<Fn&, std::decay_t<Args>&&...>;
+  Hub* hub = internal::placement(options.hub);
   auto* actor = new internal::ActorImpl<R, Fn, Tuple>(
-      options.stack_size, Fn(std::forward<F>(f)), Tuple(std::forward<Args>(args)...));
+      options.stack_size, hub, Fn(std::forward<F>(f)), Tuple(std::forward<Args>(args)...));
   Greenlet<R> handle(actor);
   if (!options.name.empty()) {
     actor->set_name(std::move(options.name));
@@ -435,6 +469,12 @@ auto spawn_opt(ActorOptions options, F&& f, Args&&... args) {
   if (options.mailbox.max_messages != 0) internal::set_mailbox_limit(*actor, options.mailbox);
   // Everything that can fail comes before the actor may run: the name, then the stack.
   if (!options.register_as.empty()) register_name(options.register_as, handle);
+  if (hub != nullptr && hub != Hub::current_if_exists()) {
+    internal::link_at_birth(*actor, options.link);
+    if (options.start) internal::start_elsewhere(*actor);
+    return handle;
+  }
+  internal::link_at_birth(*actor, false);  // a PlaceOn scope's link, if any
   if (options.start) actor->start();
   if (options.link) link(handle);
   return handle;
@@ -502,11 +542,12 @@ WaitList& mailbox_waiters(Mailbox& box);
 }  // namespace internal
 
 // Queues `message` in `to`'s mailbox; dropped silently if `to` is dead. Any thread. A bounded
-// mailbox applies its overflow policy (see ActorOptions::mailbox).
+// mailbox applies its overflow policy (see ActorOptions::mailbox). To another hub, the envelope
+// itself goes through that hub's lock-free inbox: messages from one thread arrive in order.
 template <class M>
 void send(const ActorRef& to, M&& message) {
   if (!to) return;
-  if (Hub::current_if_exists() == &to->hub()) {
+  if (Hub::current_if_exists() == &to->hub()) [[likely]] {
     if (to.dead()) return;
     internal::deliver(*to.get(),
                       new internal::Message<std::decay_t<M>>(std::forward<M>(message)));
@@ -516,7 +557,7 @@ void send(const ActorRef& to, M&& message) {
   }
 }
 
-// Sends to the actor registered as `name` (actors/registry.h) on this hub. Unlike send() to a
+// Sends to the actor registered as `name` (actors/registry.h), on any hub. Unlike send() to a
 // handle, an unknown name is an error: std::invalid_argument (OTP's badarg).
 template <class M>
 void send(const std::string& name, M&& message) {

@@ -72,7 +72,8 @@ class Fiber {
 
   FiberState state() const noexcept { return state_; }
   bool started() const noexcept { return state_ != FiberState::kNew || scheduled_once_; }
-  bool dead() const noexcept { return state_ == FiberState::kDead; }
+  // Any thread: once true, the fiber's result (an actor's exit reason) is visible to the caller.
+  bool dead() const noexcept { return dead_.load(std::memory_order_acquire); }
   std::uint64_t id() const noexcept { return id_; }
   Hub& hub() const noexcept { return *hub_; }
   // What the fiber is parked on ("sleep", "event", ...), or "" when not parked.
@@ -142,8 +143,9 @@ class Fiber {
   bool erase_local(std::uint64_t key) noexcept;
 
  protected:
-  // `stack_size` 0 = the stack policy's default.
-  explicit Fiber(std::size_t stack_size = 0);
+  // `stack_size` 0 = the stack policy's default. `hub` null = this thread's hub; another hub
+  // may be named (the fiber is then created here and must be started on that hub's thread).
+  explicit Fiber(std::size_t stack_size = 0, Hub* hub = nullptr);
   virtual ~Fiber();
 
   // The body, run on the fiber's own stack. An exception that escapes is reported to the hub's
@@ -168,6 +170,7 @@ class Fiber {
   internal::Stack stack_;
   mutable std::atomic<std::uint32_t> refs_{0};
   FiberState state_ = FiberState::kNew;
+  std::atomic<bool> dead_{false};
   bool scheduled_once_ = false;
   bool ran_ = false;  // switched to at least once
   bool is_main_ = false;

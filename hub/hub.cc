@@ -4,6 +4,7 @@
 #include <cxxabi.h>
 #include <ev.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -29,17 +32,122 @@ namespace internal {
 
 struct Loop {
   struct ev_loop* loop = nullptr;
-  ev_async async{};
+  ev_io wake{};  // the inbox's eventfd
   std::size_t external_refs = 0;
 };
 
 // Work posted from other threads; shared with every RemoteHub so it outlives the hub.
+//
+// A Vyukov-style intrusive queue: producers exchange the tail and link the previous node (two
+// atomic stores, no lock, no loop); the hub alone pops. `sleeping` is set by the hub just before
+// it blocks in the poller, after which it looks at the queue once more; a producer links its item
+// and then reads `sleeping` (both sequentially consistent), so either the hub sees the item or the
+// producer sees the hub asleep and writes the eventfd — `signaled` makes that one write per sleep.
 struct Inbox {
-  std::mutex mutex;
-  std::vector<std::function<void()>> items;
-  struct ev_loop* loop = nullptr;
-  ev_async* async = nullptr;
-  bool closed = false;
+  Inbox() : fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "grove: eventfd");
+    head = &stub;
+    tail.store(&stub, std::memory_order_relaxed);
+  }
+  ~Inbox() {
+    drop_all();
+    ::close(fd);
+  }
+
+  // Any thread. False if the hub has ended (the item was dropped).
+  bool push(Posted* item) {
+    if (closed.load(std::memory_order_acquire)) {
+      item->run_posted(item, false);
+      return false;
+    }
+    item->next_posted.store(nullptr, std::memory_order_relaxed);
+    Posted* prev = tail.exchange(item, std::memory_order_acq_rel);
+    prev->next_posted.store(item, std::memory_order_seq_cst);
+    if (sleeping.load(std::memory_order_seq_cst) &&
+        !signaled.exchange(true, std::memory_order_acq_rel)) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof one);
+      wakeups.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (closed.load(std::memory_order_seq_cst)) [[unlikely]] {
+      // The hub ended while we pushed: nobody else will look at the queue again.
+      drop_all();
+    }
+    return true;
+  }
+
+  // Hub thread (or, once closed, whoever holds `late`). Null when empty, or when the next item
+  // is still being linked by a producer (that producer wakes the hub if it sleeps).
+  Posted* pop() {
+    Posted* h = head;
+    Posted* next = h->next_posted.load(std::memory_order_seq_cst);
+    if (h == &stub) {
+      if (next == nullptr) return nullptr;
+      head = next;
+      h = next;
+      next = next->next_posted.load(std::memory_order_seq_cst);
+    }
+    if (next != nullptr) {
+      head = next;
+      return h;
+    }
+    if (h != tail.load(std::memory_order_seq_cst)) return nullptr;  // a push is half done
+    stub.next_posted.store(nullptr, std::memory_order_relaxed);
+    Posted* prev = tail.exchange(&stub, std::memory_order_acq_rel);
+    prev->next_posted.store(&stub, std::memory_order_seq_cst);
+    next = h->next_posted.load(std::memory_order_seq_cst);
+    if (next != nullptr) {
+      head = next;
+      return h;
+    }
+    return nullptr;
+  }
+
+  // The hub ended: drop what is queued, now and for anyone who pushes later.
+  void close() {
+    std::lock_guard lock(late);
+    closed.store(true, std::memory_order_seq_cst);
+    drop_queued();
+  }
+  void drop_all() {
+    std::lock_guard lock(late);
+    drop_queued();
+  }
+  void drop_queued() {
+    for (;;) {
+      Posted* item = pop();
+      if (item != nullptr) {
+        item->run_posted(item, false);
+        continue;
+      }
+      if (tail.load(std::memory_order_seq_cst) == &stub && head == &stub) return;
+      std::this_thread::yield();  // a producer is between its two stores
+    }
+  }
+
+  // Producers' line.
+  alignas(64) std::atomic<Posted*> tail{nullptr};
+  // The hub's line.
+  alignas(64) Posted* head = nullptr;
+  Posted stub;
+  std::uint64_t items = 0;
+  std::atomic<bool> sleeping{false};
+  std::atomic<bool> signaled{false};
+  std::atomic<bool> closed{false};
+  std::atomic<std::uint64_t> wakeups{0};
+  int fd = -1;
+  std::mutex late;  // drops after close (rare)
+};
+
+// RemoteHub::post(std::function): the function in a node of its own.
+struct PostedFunction final : Posted {
+  explicit PostedFunction(std::function<void()> f) : fn(std::move(f)) {
+    run_posted = [](Posted* self, bool deliver) {
+      std::unique_ptr<PostedFunction> owned(static_cast<PostedFunction*>(self));
+      if (deliver) owned->fn();
+    };
+  }
+  std::function<void()> fn;
 };
 
 }  // namespace internal
@@ -131,9 +239,9 @@ const char* to_string(FiberState state) {
   return "?";
 }
 
-Fiber::Fiber(std::size_t stack_size)
+Fiber::Fiber(std::size_t stack_size, Hub* hub)
     : requested_stack_(stack_size),
-      hub_(&Hub::current()),
+      hub_(hub != nullptr ? hub : &Hub::current()),
       id_(next_fiber_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 Fiber::~Fiber() { destroy_locals(); }
@@ -250,6 +358,7 @@ bool Fiber::kill(std::exception_ptr error, KillMode mode) noexcept {
       stack_ = {};
     }
     finish_unstarted(std::move(error));
+    dead_.store(true, std::memory_order_release);
     joiners_.wake_all();
     if (started) {
       hub_->remove_live(*this);
@@ -524,20 +633,26 @@ Hub& Hub::create_current() {
   return *current_hub_;
 }
 
-void Hub::on_inbox(struct ev_loop* loop, ev_async*, int) {
+void Hub::on_inbox(struct ev_loop* loop, ev_io* w, int) {
   auto* hub = static_cast<Hub*>(ev_userdata(loop));
-  std::vector<std::function<void()>> items;
-  {
-    std::lock_guard lock(hub->inbox_->mutex);
-    items.swap(hub->inbox_->items);
-  }
-  for (auto& fn : items) {
+  std::uint64_t count;
+  [[maybe_unused]] const ssize_t n = ::read(w->fd, &count, sizeof count);  // resets the eventfd
+  hub->drain_inbox();
+}
+
+bool Hub::drain_inbox() {
+  internal::Inbox& inbox = *inbox_;
+  bool ran = false;
+  while (internal::Posted* item = inbox.pop()) {
+    ran = true;
+    ++inbox.items;
     try {
-      fn();
+      item->run_posted(item, true);
     } catch (...) {
-      hub->report_error("<posted callback>", std::current_exception());
+      report_error("<posted callback>", std::current_exception());
     }
   }
+  return ran;
 }
 
 Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<internal::Inbox>()) {
@@ -548,11 +663,9 @@ Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<
   if (loop_->loop == nullptr) throw std::runtime_error("grove: cannot create the libev loop");
   ev_set_userdata(loop_->loop, this);
 
-  ev_async_init(&loop_->async, &Hub::on_inbox);
-  ev_async_start(loop_->loop, &loop_->async);
+  ev_io_init(&loop_->wake, &Hub::on_inbox, inbox_->fd, EV_READ);
+  ev_io_start(loop_->loop, &loop_->wake);
   ev_unref(loop_->loop);  // the inbox alone does not keep the loop alive (see LoopExit)
-  inbox_->loop = loop_->loop;
-  inbox_->async = &loop_->async;
   {
     std::lock_guard lock(hubs_mutex);
     live_hubs()[this] = inbox_;
@@ -589,13 +702,9 @@ Hub::~Hub() {
     std::lock_guard lock(hubs_mutex);
     live_hubs().erase(this);
   }
-  {
-    std::lock_guard lock(inbox_->mutex);
-    inbox_->closed = true;
-    inbox_->items.clear();
-  }
+  inbox_->close();
   ev_ref(loop_->loop);
-  ev_async_stop(loop_->loop, &loop_->async);
+  ev_io_stop(loop_->loop, &loop_->wake);
   ev_loop_destroy(loop_->loop);
   internal::destroy_context(loop_fiber_->ctx_);
   stacks_.release(loop_fiber_->stack_);
@@ -676,11 +785,15 @@ void Hub::run_callbacks() {
 
 bool RemoteHub::post(std::function<void()> fn) const {
   if (!inbox_) return false;
-  std::lock_guard lock(inbox_->mutex);
-  if (inbox_->closed) return false;
-  inbox_->items.push_back(std::move(fn));
-  ev_async_send(inbox_->loop, inbox_->async);
-  return true;
+  return inbox_->push(new internal::PostedFunction(std::move(fn)));
+}
+
+bool RemoteHub::post(internal::Posted* item) const {
+  if (!inbox_) {
+    item->run_posted(item, false);
+    return false;
+  }
+  return inbox_->push(item);
 }
 
 void Hub::ref_external() noexcept {
@@ -708,6 +821,8 @@ HubStats Hub::stats() const {
   s.fibers_alive = live_count_;
   s.ready = ready_count_;
   s.stacks_pooled = stacks_.pooled();
+  s.inbox_items = inbox_->items;
+  s.inbox_wakeups = inbox_->wakeups.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -735,6 +850,7 @@ void Hub::add_live(Fiber& f) noexcept {
   if (live_head_ != nullptr) live_head_->prev_live_ = &f;
   live_head_ = &f;
   ++live_count_;
+  load_.store(live_count_, std::memory_order_relaxed);
 }
 
 void Hub::remove_live(Fiber& f) noexcept {
@@ -748,6 +864,7 @@ void Hub::remove_live(Fiber& f) noexcept {
   if (f.next_live_ != nullptr) f.next_live_->prev_live_ = f.prev_live_;
   f.prev_live_ = f.next_live_ = nullptr;
   --live_count_;
+  load_.store(live_count_, std::memory_order_relaxed);
 }
 
 [[gnu::always_inline]] inline void Hub::switch_to(Fiber& next, bool finishing) {
@@ -848,6 +965,7 @@ void Hub::after_switch(internal::MachineContext* /*from*/) noexcept {
 
 void Hub::on_fiber_dead(Fiber& f) noexcept {
   f.state_ = FiberState::kDead;
+  f.dead_.store(true, std::memory_order_release);
   f.pending_ = nullptr;
   f.pending_kind_ = Fiber::Pending::kNone;
   f.final_ = nullptr;
@@ -896,7 +1014,9 @@ void Hub::deliver_loop_exit() {
 }
 
 void Hub::loop_run() {
+  internal::Inbox& inbox = *inbox_;
   for (;;) {
+    drain_inbox();
     if (!callbacks_.empty()) run_callbacks();
     if (ready_head_ != nullptr || !callbacks_.empty()) {
       ev_run(loop_->loop, EVRUN_NOWAIT);
@@ -905,9 +1025,20 @@ void Hub::loop_run() {
       // Nothing ready: block in the loop until an event makes a fiber ready. ev_run returns
       // the number of active (referenced) watchers; with none, nothing can ever wake main.
       while (ready_head_ == nullptr) {
+        // Asleep from here on for posters; one more look at the inbox closes the race with a
+        // poster that linked its item before it could see the flag.
+        inbox.signaled.store(false, std::memory_order_relaxed);
+        inbox.sleeping.store(true, std::memory_order_seq_cst);
+        if (drain_inbox()) {
+          inbox.sleeping.store(false, std::memory_order_relaxed);
+          if (!callbacks_.empty()) run_callbacks();
+          if (ready_head_ != nullptr || !callbacks_.empty()) break;
+          continue;
+        }
         idle_in_poll_.store(true, std::memory_order_relaxed);
         const int active = ev_run(loop_->loop, EVRUN_ONCE);
         idle_in_poll_.store(false, std::memory_order_relaxed);
+        inbox.sleeping.store(false, std::memory_order_relaxed);
         switch_epoch_.store(switch_epoch_.load(std::memory_order_relaxed) + 1,
                             std::memory_order_relaxed);
         ++stats_.polls;

@@ -37,7 +37,7 @@
 #include "hub/wait.h"
 
 struct ev_loop;
-struct ev_async;
+struct ev_io;
 
 namespace grove {
 
@@ -50,6 +50,16 @@ void catch_stack_overflows();
 [[noreturn]] void stack_canary_overwritten(const Fiber& fiber) noexcept;
 struct Loop;
 struct Inbox;
+
+// An item posted to a hub from any thread: an intrusive node of the hub's multi-producer inbox
+// (no allocation beyond the item itself). The hub calls `run_posted(item, true)` from its own
+// fiber, in the order items were posted by each thread; if the hub has ended the item is
+// dropped with `run_posted(item, false)` on whichever thread notices. Either way `run_posted`
+// owns the item and frees it; with `deliver` false it must not run anything (only free).
+struct Posted {
+  std::atomic<Posted*> next_posted{nullptr};
+  void (*run_posted)(Posted* self, bool deliver) = nullptr;
+};
 struct EhGlobals;
 struct Watch;
 }  // namespace internal
@@ -70,15 +80,29 @@ struct HubStats {
   std::size_t fibers_alive = 0;   // started, not dead (not counting main)
   std::size_t ready = 0;
   std::size_t stacks_pooled = 0;
+  std::uint64_t inbox_items = 0;    // items posted from other threads and run here
+  std::uint64_t inbox_wakeups = 0;  // times a poster had to wake the hub (eventfd signals)
 };
 
 // A thread-safe handle to a hub: post work to it from any thread. Posting to a hub whose thread
 // has ended returns false and drops the work.
+//
+// The inbox behind it is a lock-free multi-producer queue (one atomic exchange per post, plus
+// one store). Items posted by one thread run in the order posted. Wake-ups are coalesced: a
+// poster writes the hub's eventfd only when the hub is asleep in its poller and nobody has
+// woken it yet, so a burst costs one syscall and a busy hub gets none (it drains the inbox on
+// every pass of its run queue).
 class RemoteHub {
  public:
   RemoteHub() = default;
+  // Runs `fn` on the hub's own fiber (it must not block). Allocates one node for `fn`.
   bool post(std::function<void()> fn) const;
+  // Low level: posts an intrusive item (takes ownership; dropped if the hub has ended).
+  bool post(internal::Posted* item) const;
   explicit operator bool() const { return inbox_ != nullptr; }
+  friend bool operator==(const RemoteHub& a, const RemoteHub& b) noexcept {
+    return a.inbox_ == b.inbox_;
+  }
 
  private:
   friend class Hub;
@@ -138,6 +162,9 @@ class Hub {
   void unref_external() noexcept;
 
   HubStats stats() const;
+  // Live fibers of this hub, readable from any thread (a placement hint: Runtime's least
+  // loaded hub).
+  std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
   // One line per live fiber: id, state, what it waits on, stack high-water; then the counters.
   std::string run_info() const;
 
@@ -176,7 +203,9 @@ class Hub {
                  std::uint64_t timeout_id) noexcept;
   // Throws the calling fiber's pending interruption, or its final kill (not while unwinding).
   void throw_interruption(Fiber& self);
-  static void on_inbox(struct ev_loop* loop, struct ev_async* w, int events);
+  static void on_inbox(struct ev_loop* loop, struct ev_io* w, int events);
+  // Runs what other threads posted; true if it ran anything.
+  bool drain_inbox();
   void loop_run();  // body of the hub's own fiber
   void on_fiber_dead(Fiber& f) noexcept;
   void add_live(Fiber& f) noexcept;
@@ -195,6 +224,7 @@ class Hub {
   double last_poll_ = 0;  // monotonic seconds of the last libev poll
   Fiber* live_head_ = nullptr;
   std::size_t live_count_ = 0;
+  std::atomic<std::size_t> load_{0};  // live_count_, readable from any thread
   Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch
   bool destroying_ = false;
 

@@ -1,0 +1,278 @@
+// Actors on different hubs (a Runtime's threads): messages, links, monitors, exit signals and
+// the registry follow the same rules (E1–E9) as on one hub.
+#include <atomic>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/actor.h"
+#include "actors/registry.h"
+#include "hub/runtime.h"
+#include "tests/support/grove_test.h"
+
+namespace grove {
+namespace {
+
+struct Go {};
+struct Note {
+  int n;
+};
+
+ActorOptions on(Runtime& rt, std::size_t i) {
+  ActorOptions o;
+  o.hub = &rt.hub(i);
+  return o;
+}
+
+// An actor that traps exits and reports the first Exit or Down it gets to `observer`.
+struct Seen {
+  std::string kind;
+  ActorRef from;
+  ExitReason reason;
+};
+
+GROVE_TEST(CrossHub, SendKeepsEachSendersOrder) {
+  Runtime rt({.threads = 2});
+  auto sink = spawn_opt(on(rt, 1), [] {
+    int expected = 0;
+    bool ordered = true;
+    while (expected < 10000) {
+      receive([&](Note n) { ordered = ordered && n.n == expected++; });
+    }
+    return ordered;
+  });
+  auto source = spawn_opt(on(rt, 0), [sink] {
+    for (int i = 0; i < 10000; ++i) send(sink, Note{i});
+  });
+  ASSERT_TRUE(sink.join(Deadline::after(60.0)));
+  ASSERT_TRUE(source.join(Deadline::after(60.0)));
+  EXPECT_TRUE(sink.get());
+  EXPECT_NE(&sink->hub(), &Hub::current());
+}
+
+GROVE_TEST(CrossHub, E2_E4_AnAbnormalExitKillsALinkedActorOnAnotherHub) {
+  Runtime rt({.threads = 2});
+  auto b = spawn_opt(on(rt, 1), [] { receive([](Go) {}); throw ExitSignal{ExitReason::user("boom")}; });
+  auto a = spawn_opt(on(rt, 0), [b] {
+    link(b);
+    send(b, Go{});
+    receive([](Note) {});  // never comes: the link ends a
+  });
+  ASSERT_TRUE(a.join(Deadline::after(30.0)));
+  EXPECT_EQ(a.exit_reason(), ExitReason::user("boom"));
+  EXPECT_EQ(b.exit_reason(), ExitReason::user("boom"));
+}
+
+GROVE_TEST(CrossHub, E3_E5_ATrappingActorGetsExitAndNormalIsIgnoredOtherwise) {
+  Runtime rt({.threads = 2});
+  auto quitter = spawn_opt(on(rt, 1), [] { receive([](Go) {}); });  // ends normally
+  auto trapper = spawn_opt(on(rt, 0), [quitter] {
+    trap_exit(true);
+    link(quitter);
+    send(quitter, Go{});
+    Seen seen;
+    receive([&](Exit e) { seen = {"exit", e.from, e.reason}; });
+    return seen.from == quitter && seen.reason.is_normal();
+  });
+  EXPECT_TRUE(trapper.get());
+  auto quitter2 = spawn_opt(on(rt, 1), [] { receive([](Go) {}); });
+  auto bystander = spawn_opt(on(rt, 0), [quitter2] {
+    link(quitter2);
+    send(quitter2, Go{});
+    receive_for(std::chrono::milliseconds(200), [](Note) {});
+    return 7;
+  });
+  EXPECT_EQ(bystander.get(), 7);  // normal from a link did not end it (E3)
+}
+
+GROVE_TEST(CrossHub, E6_KillCannotBeTrappedAndLinksSeeKilled) {
+  Runtime rt({.threads = 2});
+  auto victim = spawn_opt(on(rt, 1), [] {
+    trap_exit(true);
+    for (;;) receive([](Exit) {});
+  });
+  auto watcher = spawn_opt(on(rt, 0), [victim] {
+    trap_exit(true);
+    link(victim);
+    exit(victim, ExitReason::kill());
+    ExitReason reason;
+    receive([&](Exit e) { reason = e.reason; });
+    return reason == ExitReason::killed();
+  });
+  EXPECT_TRUE(watcher.get());
+  ASSERT_TRUE(victim.join(Deadline::after(30.0)));
+  EXPECT_EQ(victim.exit_reason(), ExitReason::killed());
+}
+
+GROVE_TEST(CrossHub, E7_LinkToAnActorThatDiedOnAnotherHubGivesNoproc) {
+  Runtime rt({.threads = 2});
+  auto gone = spawn_opt(on(rt, 1), [] {});
+  ASSERT_TRUE(gone.join(Deadline::after(30.0)));
+  auto linker = spawn_opt(on(rt, 0), [gone] {
+    trap_exit(true);
+    link(gone);
+    ExitReason reason;
+    ActorRef from;
+    receive([&](Exit e) {
+      reason = e.reason;
+      from = e.from;
+    });
+    return reason == ExitReason::noproc() && from == gone;
+  });
+  EXPECT_TRUE(linker.get());
+}
+
+// The link request crosses hubs while the target dies: either the target's death carries its
+// reason, or the late link gives noproc — never silence.
+GROVE_TEST(CrossHub, E7_ALinkRacingTheTargetsDeathAlwaysSignals) {
+  Runtime rt({.threads = 2});
+  for (int round = 0; round < 50; ++round) {
+    auto target = spawn_opt(on(rt, 1), [] { throw ExitSignal{ExitReason::user("gone")}; });
+    auto linker = spawn_opt(on(rt, 0), [target] {
+      trap_exit(true);
+      link(target);
+      ExitReason reason;
+      receive([&](Exit e) { reason = e.reason; });
+      return reason == ExitReason::user("gone") || reason == ExitReason::noproc();
+    });
+    ASSERT_TRUE(linker.join(Deadline::after(30.0)));
+    EXPECT_TRUE(linker.get()) << "round " << round;
+  }
+}
+
+GROVE_TEST(CrossHub, E1_AfterUnlinkNoExitSignalArrives) {
+  Runtime rt({.threads = 2});
+  auto other = spawn_opt(on(rt, 1), [] {
+    receive([](Go) {});
+    throw ExitSignal{ExitReason::user("late")};
+  });
+  auto a = spawn_opt(on(rt, 0), [other] {
+    link(other);
+    link(other);  // one link
+    unlink(other);
+    send(other, Go{});
+    (void)other.join(Deadline::after(30.0));
+    receive_for(std::chrono::milliseconds(100), [](Note) {});
+    return 1;
+  });
+  EXPECT_EQ(a.get(), 1);
+  EXPECT_EQ(other.exit_reason(), ExitReason::user("late"));
+}
+
+GROVE_TEST(CrossHub, E8_MonitorsAcrossHubs) {
+  Runtime rt({.threads = 2});
+  auto target = spawn_opt(on(rt, 1), [] {
+    receive([](Go) {});
+    throw ExitSignal{ExitReason::user("bye")};
+  });
+  auto watcher = spawn_opt(on(rt, 0), [target] {
+    const MonitorRef m1 = monitor(target);
+    const MonitorRef m2 = monitor(target);  // monitors stack
+    const MonitorRef m3 = monitor(target);
+    EXPECT_TRUE(demonitor(m3));
+    send(target, Go{});
+    std::vector<MonitorRef> downs;
+    for (int i = 0; i < 2; ++i) {
+      receive([&](Down d) {
+        EXPECT_EQ(d.from, target);
+        EXPECT_EQ(d.reason, ExitReason::user("bye"));
+        downs.push_back(d.ref);
+      });
+    }
+    // No Down for the demonitored reference, and a monitor of the dead target gives noproc.
+    EXPECT_FALSE(receive_for(std::chrono::milliseconds(100), [&](Down d) { downs.push_back(d.ref); }));
+    const MonitorRef late = monitor(target);
+    ExitReason reason;
+    receive([&](Down d) {
+      EXPECT_EQ(d.ref, late);
+      reason = d.reason;
+    });
+    return downs.size() == 2 && downs[0] == m1 && downs[1] == m2 && reason == ExitReason::noproc();
+  });
+  EXPECT_TRUE(watcher.get());
+}
+
+GROVE_TEST(CrossHub, E9_ExitToAnotherHub) {
+  Runtime rt({.threads = 2});
+  auto calm = spawn_opt(on(rt, 1), [] { receive([](Go) {}); });
+  exit(calm, ExitReason::normal());  // ignored by a non-trapping actor
+  auto ended = spawn_opt(on(rt, 1), [] { receive([](Go) {}); });
+  exit(ended, ExitReason::user("stop"));
+  ASSERT_TRUE(ended.join(Deadline::after(30.0)));
+  EXPECT_EQ(ended.exit_reason(), ExitReason::user("stop"));
+  EXPECT_FALSE(calm.join(Deadline::after(0.1)));
+  send(calm, Go{});
+  ASSERT_TRUE(calm.join(Deadline::after(30.0)));
+  EXPECT_TRUE(calm.exit_reason().is_normal());
+}
+
+GROVE_TEST(CrossHub, KillAndJoinFromAnotherHub) {
+  Runtime rt({.threads = 2});
+  auto sleeper = spawn_opt(on(rt, 1), [] { sleep(3600.0); });
+  EXPECT_FALSE(sleeper.join(Deadline::after(0.05)));
+  EXPECT_TRUE(sleeper.kill_and_wait(Deadline::after(30.0)));
+  EXPECT_EQ(sleeper.exit_reason(), ExitReason::killed());
+}
+
+// spawn_link onto another hub links before the child runs: a child that fails at once is seen
+// with its own reason, not noproc.
+GROVE_TEST(CrossHub, SpawnLinkOnAnotherHubLinksBeforeTheChildRuns) {
+  Runtime rt({.threads = 2});
+  auto parent = spawn_opt(on(rt, 0), [&rt] {
+    trap_exit(true);
+    ActorOptions o = on(rt, 1);
+    o.link = true;
+    auto child = spawn_opt(o, [] { throw ExitSignal{ExitReason::user("early")}; });
+    ExitReason reason;
+    receive([&](Exit e) { reason = e.reason; });
+    return reason == ExitReason::user("early");
+  });
+  EXPECT_TRUE(parent.get());
+}
+
+GROVE_TEST(CrossHub, OneRegistryForEveryHub) {
+  Runtime rt({.threads = 2});
+  auto named = spawn_opt(on(rt, 1), [] {
+    register_name("cross_hub_echo", self());
+    for (;;) {
+      receive([](std::pair<ActorRef, int> m) { send(m.first, m.second * 2); });
+    }
+  });
+  auto asker = spawn_opt(on(rt, 0), [] {
+    ActorRef echo;
+    while (!(echo = whereis("cross_hub_echo"))) sleep(0.001);
+    send("cross_hub_echo", std::pair<ActorRef, int>{self(), 21});
+    int answer = 0;
+    receive([&](int v) { answer = v; });
+    EXPECT_THROW(register_name("cross_hub_echo", self()), std::invalid_argument);
+    return answer;
+  });
+  EXPECT_EQ(asker.get(), 42);
+  named.kill();
+  ASSERT_TRUE(named.join(Deadline::after(30.0)));
+  EXPECT_FALSE(whereis("cross_hub_echo"));  // the name went with the actor
+}
+
+// Stopping the runtime kills every actor on every hub, links and all, and frees them (LSan).
+TEST(CrossHubShutdown, StopEndsLinkedActorsOnAllHubs) {
+  std::vector<ActorRef> actors;
+  {
+    Runtime rt({.threads = 3});
+    for (int i = 0; i < 12; ++i) {
+      ActorOptions o;
+      o.hub = &rt.hub(static_cast<std::size_t>(i) % 3);
+      ActorRef prev = actors.empty() ? ActorRef() : actors.back();
+      actors.push_back(spawn_opt(o, [prev] {
+        if (prev) link(prev);
+        if (prev) (void)monitor(prev);
+        sleep(3600.0);
+      }));
+    }
+    rt.stop();
+  }
+  for (const auto& a : actors) EXPECT_TRUE(a.dead());
+}
+
+}  // namespace
+}  // namespace grove
