@@ -841,15 +841,46 @@ void deliver_remote(const ActorRef& to, Envelope* message) {
   (void)ActorAccess::home(*to.get()).post(message);
 }
 
+}  // namespace internal
+
+// The innermost PlaceOn of a fiber, kept fiber-local (hub/local.h's mechanism).
+struct PlaceOn::Scope {
+  Scope* outer;
+  Hub* hub;
+  ActorRef link_to;
+  std::string name;
+};
+
+namespace internal {
 namespace {
-[[gnu::tls_model("initial-exec")]] thread_local Hub* placed_hub = nullptr;
-[[gnu::tls_model("initial-exec")]] thread_local ActorBase* placed_link = nullptr;
+const char place_on_key_anchor = 0;
+const std::uint64_t kPlaceOnKey = reinterpret_cast<std::uintptr_t>(&place_on_key_anchor);
+void keep_scope(void*) noexcept {}  // owned by the PlaceOn object
+
+PlaceOn::Scope* placed_here() noexcept {
+  Hub* hub = Hub::current_if_exists();
+  if (hub == nullptr) return nullptr;
+  return static_cast<PlaceOn::Scope*>(hub->current_fiber().local(kPlaceOnKey));
+}
 }  // namespace
 
-Hub* placement(Hub* requested) noexcept { return requested != nullptr ? requested : placed_hub; }
+Hub* placement(Hub* requested) noexcept {
+  if (requested != nullptr) return requested;
+  PlaceOn::Scope* s = placed_here();
+  return s != nullptr ? s->hub : nullptr;
+}
+
+std::string take_placed_name() {
+  PlaceOn::Scope* s = placed_here();
+  return s != nullptr ? std::exchange(s->name, std::string()) : std::string();
+}
 
 void link_at_birth(ActorBase& child, bool link_caller) {
-  ActorBase* parent = link_caller ? &current_actor() : placed_link;
+  ActorBase* parent = link_caller ? &current_actor() : nullptr;
+  if (PlaceOn::Scope* s = placed_here(); s != nullptr && s->link_to) {
+    if (parent == nullptr) parent = s->link_to.get();
+    s->link_to = ActorRef();  // the first spawn only
+  }
   if (parent == nullptr) return;
   // Nobody else knows the child yet: both halves can be made here, before it runs.
   ActorAccess::extras(*parent).links.emplace_back(&child);
@@ -884,17 +915,20 @@ WaitList& mailbox_waiters(Mailbox& box) { return box.waiters(); }
 
 }  // namespace internal
 
-PlaceOn::PlaceOn(Hub* hub, ActorRef link_to)
-    : previous_hub_(internal::placed_hub),
-      previous_link_(internal::placed_link),
-      link_to_(std::move(link_to)) {
-  internal::placed_hub = hub;
-  internal::placed_link = link_to_.get();
+PlaceOn::PlaceOn(Hub* hub, ActorRef link_to, std::string name)
+    : scope_(std::make_unique<Scope>(
+          Scope{internal::placed_here(), hub, std::move(link_to), std::move(name)})) {
+  Hub::current().current_fiber().set_local(internal::kPlaceOnKey, scope_.get(),
+                                           &internal::keep_scope);
 }
 
 PlaceOn::~PlaceOn() {
-  internal::placed_hub = previous_hub_;
-  internal::placed_link = previous_link_;
+  Fiber& fiber = Hub::current().current_fiber();
+  if (scope_->outer != nullptr) {
+    fiber.set_local(internal::kPlaceOnKey, scope_->outer, &internal::keep_scope);
+  } else {
+    (void)fiber.erase_local(internal::kPlaceOnKey);
+  }
 }
 
 // Registry bookkeeping: whether the actor has a name (so that its death looks it up).

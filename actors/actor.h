@@ -425,19 +425,21 @@ struct ActorOptions {
   Hub* hub = nullptr;
 };
 
-// While it lives, spawns on this thread that name no hub go to `hub`, and when `link_to` is
-// given they are linked to it before they can run (how a supervisor places children).
+// While it lives, spawns made by the calling fiber that name no hub go to `hub` (null: this
+// hub). The first such spawn is also linked to `link_to` before it can run, and named `name`
+// if it was given no name: how a supervisor places a child through its start function. Other
+// fibers of the thread are not affected, even if the calling fiber waits meanwhile.
 class PlaceOn {
  public:
-  explicit PlaceOn(Hub* hub, ActorRef link_to = ActorRef());
+  explicit PlaceOn(Hub* hub, ActorRef link_to = ActorRef(), std::string name = {});
   ~PlaceOn();
   PlaceOn(const PlaceOn&) = delete;
   PlaceOn& operator=(const PlaceOn&) = delete;
 
+  struct Scope;  // internal (actors/actor.cc)
+
  private:
-  Hub* previous_hub_;
-  ActorBase* previous_link_;
-  ActorRef link_to_;
+  std::unique_ptr<Scope> scope_;
 };
 
 void register_name(const std::string& name, const ActorRef& actor);  // actors/registry.h
@@ -446,6 +448,8 @@ namespace internal {
 void set_mailbox_limit(ActorBase& actor, const MailboxLimit& limit);
 // The hub a spawn goes to (options, else a PlaceOn scope), null for this thread's.
 Hub* placement(Hub* requested) noexcept;
+// The PlaceOn name for the first spawn of the scope (empty once taken, or without a scope).
+std::string take_placed_name();
 // Links a new actor on another hub to the calling actor, or to the PlaceOn scope's actor,
 // before it runs (both halves at once); then posts its start to its hub.
 void link_at_birth(ActorBase& child, bool link_caller);
@@ -465,6 +469,8 @@ auto spawn_opt(ActorOptions options, F&& f, Args&&... args) {
     actor->set_name(std::move(options.name));
   } else if (!options.register_as.empty()) {
     actor->set_name(options.register_as);
+  } else if (std::string placed = internal::take_placed_name(); !placed.empty()) {
+    actor->set_name(std::move(placed));
   }
   if (options.mailbox.max_messages != 0) internal::set_mailbox_limit(*actor, options.mailbox);
   // Everything that can fail comes before the actor may run: the name, then the stack.

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <deque>
 
+#include "hub/runtime.h"
+
 namespace grove {
 
 const char* to_string(Strategy s) {
@@ -108,10 +110,19 @@ struct Supervisor::State {
     return nullptr;
   }
 
+  static Hub* hub_for(const ChildHub& choice) {
+    Runtime* rt = Runtime::current();
+    if (rt == nullptr || choice.is_same()) return nullptr;
+    return &rt->hub(choice.is_spread() ? rt->least_loaded() : choice.index());
+  }
+
   // Starts one child: spawn through its start function and link. Throws SupervisorError.
   void start(Child& c) {
     ActorRef a;
     try {
+      // Placed on the spec's hub, linked before it runs and named after the spec (unless the
+      // start function names it): a child that fails at once is seen with its own reason.
+      PlaceOn place(hub_for(c.spec.hub), self(), c.spec.id);
       a = c.spec.start();
     } catch (...) {
       if (dying()) throw;
@@ -124,8 +135,9 @@ struct Supervisor::State {
                                         name, c.spec.id));
     }
     // A child the start function left unnamed goes by its ChildSpec id in every report, as OTP
-    // names a child by its id ("<Greenlet \"keyspace\" ...>", not "Greenlet-48").
-    if (a.name() == fmt::format("Greenlet-{}", a.id())) a.get()->set_name(c.spec.id);
+    // names a child by its id ("<Greenlet \"keyspace\" ...>", not "Greenlet-48"): PlaceOn
+    // named it at birth. link() is for a start function that returned an actor it did not
+    // spawn itself.
     link(a);  // a child that already died arrives as Exit{noproc}
     c.actor = a;
   }

@@ -22,6 +22,9 @@
 // Every child failure, restart and give-up is one spdlog line naming the supervisor, the child
 // id and the reason.
 //
+// Children may run on other hubs of a Runtime (ChildSpec::hub); S1–S10 hold the same, links and
+// exit signals crossing hubs as messages.
+//
 // Thread: call the methods from fibers of the supervisor's hub; they are executed by the
 // supervisor actor itself, in mailbox order, and the caller waits for the answer.
 //
@@ -64,12 +67,34 @@ class Shutdown {
   double seconds_;
 };
 
+// Which hub a child runs on, when the supervisor runs in a Runtime (hub/runtime.h): its own
+// (the default), hub `i` of the runtime, or the least loaded hub at each start ("spread").
+// Outside a Runtime every child runs on the supervisor's hub.
+class ChildHub {
+ public:
+  static ChildHub same() { return ChildHub(kSame); }
+  static ChildHub index(std::size_t i) { return ChildHub(i); }
+  static ChildHub spread() { return ChildHub(kSpread); }
+  bool is_same() const { return index_ == kSame; }
+  bool is_spread() const { return index_ == kSpread; }
+  std::size_t index() const { return index_; }
+
+ private:
+  static constexpr std::size_t kSame = static_cast<std::size_t>(-1);
+  static constexpr std::size_t kSpread = static_cast<std::size_t>(-2);
+  explicit ChildHub(std::size_t i) : index_(i) {}
+  std::size_t index_;
+};
+
 struct ChildSpec {
   std::string id;
-  std::function<ActorRef()> start;  // spawns the child and returns it
+  // Spawns the child and returns it. It is called on the supervisor's hub; spawns it makes that
+  // name no hub go to `hub`, and the first one is linked to the supervisor before it runs.
+  std::function<ActorRef()> start;
   Restart restart = Restart::kPermanent;
   std::optional<Shutdown> shutdown;  // default: 5 s for workers, infinity for supervisors
   ChildType type = ChildType::kWorker;
+  ChildHub hub = ChildHub::same();  // restarts go to the same choice
 };
 
 struct SupervisorFlags {

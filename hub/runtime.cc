@@ -134,9 +134,14 @@ std::optional<std::size_t> Runtime::index_of(const Hub& hub) const noexcept {
 }
 
 std::size_t Runtime::least_loaded() const noexcept {
-  std::size_t best = 0;
+  // Ties go round: a burst of placements sees loads that have not moved yet (a fiber counts once
+  // it starts on its hub), and should not all land on one hub.
+  const std::size_t n = hubs_.size();
+  const std::size_t first = cursor_.fetch_add(1, std::memory_order_relaxed) % n;
+  std::size_t best = first;
   std::size_t best_load = static_cast<std::size_t>(-1);
-  for (std::size_t i = 0; i < hubs_.size(); ++i) {
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = (first + k) % n;
     const std::size_t load = hubs_[i]->hub->load();
     if (load < best_load) {
       best = i;

@@ -20,6 +20,7 @@
 // returns or throws: the building block for "start this there and tell me the result".
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -53,7 +54,7 @@ class Runtime {
   RemoteHub remote(std::size_t i) const;
   // The index of `hub` in this runtime, or nullopt.
   std::optional<std::size_t> index_of(const Hub& hub) const noexcept;
-  // The hub with the fewest live fibers (ties: the lowest index). A hint, read without locks.
+  // The hub with the fewest live fibers (ties taken in turn). A hint, read without locks.
   std::size_t least_loaded() const noexcept;
   // Runs `fn` on hub i's own fiber (must not block). False if that hub has stopped.
   bool post(std::size_t i, std::function<void()> fn) const;
@@ -68,6 +69,7 @@ class Runtime {
   struct Slot;
   void run_hub(Slot& slot, std::size_t index);
   std::vector<std::unique_ptr<Slot>> hubs_;
+  mutable std::atomic<std::size_t> cursor_{0};
   bool stopped_ = false;
 };
 

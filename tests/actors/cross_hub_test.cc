@@ -1,6 +1,9 @@
 // Actors on different hubs (a Runtime's threads): messages, links, monitors, exit signals and
 // the registry follow the same rules (E1–E9) as on one hub.
 #include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -8,6 +11,7 @@
 
 #include "actors/actor.h"
 #include "actors/registry.h"
+#include "actors/supervisor.h"
 #include "hub/runtime.h"
 #include "tests/support/grove_test.h"
 
@@ -252,6 +256,99 @@ GROVE_TEST(CrossHub, OneRegistryForEveryHub) {
   named.kill();
   ASSERT_TRUE(named.join(Deadline::after(30.0)));
   EXPECT_FALSE(whereis("cross_hub_echo"));  // the name went with the actor
+}
+
+// S2 + placement: a child on hub 1 that crashes is restarted on hub 1.
+GROVE_TEST(CrossHub, SupervisorRestartsAChildOnTheHubItsSpecNames) {
+  Runtime rt({.threads = 2});
+  auto driver = spawn_opt(on(rt, 0), [&rt] {
+    trap_exit(true);  // the supervisor is linked to its starter; its end is not ours
+    ChildSpec worker{.id = "worker", .start = [] { return spawn([] { receive([](Go) {}); throw std::runtime_error("crash"); }); }};
+    worker.hub = ChildHub::index(1);
+    auto sup = Supervisor::start({.strategy = Strategy::kOneForOne, .intensity = 5}, {worker});
+    const ActorRef first = sup.which_children().at(0).actor;
+    bool ok = &first->hub() == &rt.hub(1) && first.name() == "worker";
+    send(first, Go{});
+    ActorRef second;
+    for (int i = 0; i < 10000 && (!second || second == first); ++i) {
+      second = sup.which_children().at(0).actor;
+      sleep(0.001);
+    }
+    ok = ok && second && second != first && &second->hub() == &rt.hub(1);
+    ok = ok && first.exit_reason().is_exception();
+    sup.stop();
+    ok = ok && second.dead() && second.exit_reason() == ExitReason::shutdown();
+    return ok;
+  });
+  ASSERT_TRUE(driver.join(Deadline::after(60.0)));
+  EXPECT_TRUE(driver.get());
+}
+
+// "spread" puts children on the least loaded hubs; stop() ends them in reverse start order
+// (S7) with `shutdown`, each on its own hub.
+GROVE_TEST(CrossHub, SupervisorSpreadsChildrenAndStopsThemInReverseOrder) {
+  Runtime rt({.threads = 3});
+  auto driver = spawn_opt(on(rt, 0), [&rt] {
+    trap_exit(true);
+    auto order = std::make_shared<std::vector<std::string>>();
+    auto mutex = std::make_shared<std::mutex>();
+    std::vector<ChildSpec> specs;
+    for (int i = 0; i < 3; ++i) {
+      const std::string id = "c" + std::to_string(i);
+      ChildSpec c{.id = id, .start = [id, order, mutex] {
+                    return spawn([id, order, mutex] {
+                      trap_exit(true);
+                      {
+                        std::lock_guard lock(*mutex);
+                        order->push_back(id + ":ready");
+                      }
+                      receive([&](Exit e) {
+                        std::lock_guard lock(*mutex);
+                        order->push_back(id + ":" + e.reason.to_string());
+                      });
+                    });
+                  }};
+      c.hub = ChildHub::spread();
+      specs.push_back(std::move(c));
+    }
+    auto sup = Supervisor::start({}, specs);
+    std::set<const Hub*> hubs;
+    for (const auto& c : sup.which_children()) hubs.insert(&c.actor->hub());
+    for (;;) {  // every child trapping exits
+      {
+        std::lock_guard lock(*mutex);
+        if (order->size() == 3) break;
+      }
+      sleep(0.001);
+    }
+    sup.stop();
+    std::lock_guard lock(*mutex);
+    return hubs.size() >= 2 && order->size() == 6 &&
+           std::vector<std::string>(order->begin() + 3, order->end()) ==
+               std::vector<std::string>{"c2:shutdown", "c1:shutdown", "c0:shutdown"};
+  });
+  ASSERT_TRUE(driver.join(Deadline::after(60.0)));
+  EXPECT_TRUE(driver.get());
+}
+
+// S6: more restarts than the intensity allows, children on another hub: the supervisor gives up
+// with `shutdown` and its children end.
+GROVE_TEST(CrossHub, SupervisorGivesUpAcrossHubs) {
+  Runtime rt({.threads = 2});
+  auto driver = spawn_opt(on(rt, 0), [] {
+    trap_exit(true);
+    ChildSpec crasher{.id = "crasher", .start = [] { return spawn([] { throw std::runtime_error("crash"); }); }};
+    crasher.hub = ChildHub::index(1);
+    ChildSpec idle{.id = "idle", .start = [] { return spawn([] { sleep(3600.0); }); }};
+    idle.hub = ChildHub::index(1);
+    auto sup = Supervisor::start({.intensity = 2, .period = 60.0}, {idle, crasher});
+    const ActorRef idle_actor = sup.which_children().at(0).actor;
+    (void)sup.actor().join(Deadline::after(30.0));
+    return sup.gave_up() && sup.actor().exit_reason() == ExitReason::shutdown() &&
+           idle_actor.join(Deadline::after(30.0));
+  });
+  ASSERT_TRUE(driver.join(Deadline::after(60.0)));
+  EXPECT_TRUE(driver.get());
 }
 
 // Stopping the runtime kills every actor on every hub, links and all, and frees them (LSan).
