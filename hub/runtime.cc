@@ -69,10 +69,11 @@ Runtime::Runtime(RuntimeOptions options) {
       slot.remote = hub.remote();
       slot.stop_waiters = &stop_waiters;
       {
+        // Notified under the lock: the constructor's cv and mutex go away once it sees `ready`.
         std::lock_guard lock(mutex);
         ++ready;
+        cv.notify_all();
       }
-      cv.notify_all();
       run_hub(slot, i);
       slot.stop_waiters = nullptr;
       Hub::destroy_current();

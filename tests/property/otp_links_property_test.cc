@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
@@ -22,6 +24,7 @@
 
 #include "actors/actor.h"
 #include "facade/testing.h"
+#include "hub/runtime.h"
 #include "tests/property/otp_harness.h"
 #include "tests/property/otp_links_model.h"
 
@@ -60,35 +63,71 @@ class World {
     for (const auto& a : actors) (void)a.join(grove::Deadline::after(10.0));
   }
 
+  // With a runtime, actor n lives on hub n % size (the driver stays on its own hub).
+  explicit World(grove::Runtime* runtime) : runtime_(runtime) {}
+
+  grove::ActorOptions placed() {
+    grove::ActorOptions o;
+    if (runtime_ != nullptr) {
+      std::lock_guard lock(mutex_);
+      o.hub = &runtime_->hub(actors.size() % runtime_->size());
+    }
+    return o;
+  }
   void spawn(bool hold) {
-    const int me = static_cast<int>(actors.size());
-    add(grove::spawn([this, me, hold] { interpret(me, hold); }));
+    const int me = size();
+    add(grove::spawn_opt(placed(), [this, me, hold] { interpret(me, hold); }));
   }
   void add(grove::ActorRef a) {
+    std::lock_guard lock(mutex_);
     actors.push_back(std::move(a));
     logs.emplace_back();
   }
-  int index_of(const grove::ActorRef& a) const {
+  int size() {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(actors.size());
+  }
+  grove::ActorRef actor(int i) {
+    std::lock_guard lock(mutex_);
+    return actors[static_cast<std::size_t>(i)];
+  }
+  int index_of(const grove::ActorRef& a) {
     if (!a) return kDriver;
+    std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < actors.size(); ++i) {
       if (actors[i] == a) return static_cast<int>(i);
     }
     return kUnknown;
   }
-  int ref_index(grove::MonitorRef r) const {
+  int ref_index(grove::MonitorRef r) {
+    std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < refs.size(); ++i) {
       if (refs[i] == r) return static_cast<int>(i);
     }
     return kUnknown;
   }
+  void add_ref(grove::MonitorRef r) {
+    std::lock_guard lock(mutex_);
+    refs.push_back(r);
+  }
+  grove::MonitorRef ref(int i) {
+    std::lock_guard lock(mutex_);
+    return refs[static_cast<std::size_t>(i)];
+  }
+  grove::Runtime* runtime() const { return runtime_; }
 
   std::vector<grove::ActorRef> actors;
   std::vector<std::vector<Msg>> logs;
   std::vector<grove::MonitorRef> refs;     // by the model's monitor index
-  bool tearing_down = false;
+  std::atomic<bool> tearing_down{false};
 
  private:
-  void record(int me, Msg m) { logs[me].push_back(m); }
+  grove::Runtime* runtime_ = nullptr;
+  std::mutex mutex_;  // actors on several hubs add, log and look up at once
+  void record(int me, Msg m) {
+    std::lock_guard lock(mutex_);
+    logs[me].push_back(m);
+  }
   void interpret(int me, bool hold);
   void execute(int me, const Order& c);
 };
@@ -134,31 +173,34 @@ void World::interpret(int me, bool hold) {
 
 void World::execute(int me, const Order& c) {
   switch (c.op) {
-    case Order::kLink: grove::link(actors[c.target]); break;
-    case Order::kUnlink: grove::unlink(actors[c.target]); break;
-    case Order::kMonitor: refs.push_back(grove::monitor(actors[c.target])); break;
+    case Order::kLink: grove::link(actor(c.target)); break;
+    case Order::kUnlink: grove::unlink(actor(c.target)); break;
+    case Order::kMonitor: add_ref(grove::monitor(actor(c.target))); break;
     case Order::kDemonitor: {
-      const bool active = grove::demonitor(refs[c.value], c.flag);
+      const bool active = grove::demonitor(ref(c.value), c.flag);
       record(me, {Msg::kDemonitor, kSelf, {}, active ? 1 : 0});
       break;
     }
-    case Order::kExit: grove::exit(actors[c.target], otp_model::to_grove(c.reason)); break;
+    case Order::kExit: grove::exit(actor(c.target), otp_model::to_grove(c.reason)); break;
     case Order::kCrash: throw std::runtime_error("crash");
     case Order::kRaise: throw grove::ExitSignal{otp_model::to_grove(c.reason)};
     case Order::kTrap: grove::trap_exit(c.flag); break;
     case Order::kSpawnLink: {
-      const int child = static_cast<int>(actors.size());
-      add(grove::spawn_link([this, child, hold = c.flag] { interpret(child, hold); }));
+      const int child = size();
+      grove::ActorOptions options = placed();
+      options.link = true;
+      add(grove::spawn_opt(options, [this, child, hold = c.flag] { interpret(child, hold); }));
       break;
     }
     case Order::kLinkToDoomed: {  // an actor that never runs: killed while linked, maybe unlinked
-      grove::ActorOptions options;
+      grove::ActorOptions options = placed();
       options.start = false;
-      const int doomed = static_cast<int>(actors.size());
+      const int doomed = size();
       add(grove::spawn_opt(options, [this, doomed] { interpret(doomed, false); }));
-      grove::link(actors[doomed]);
-      actors[doomed].kill();
-      if (c.flag) grove::unlink(actors[doomed]);
+      const grove::ActorRef a = actor(doomed);
+      grove::link(a);
+      a.kill();
+      if (c.flag) grove::unlink(a);
       break;
     }
     case Order::kNote: record(me, {Msg::kNote, kDriver, {}, c.value}); break;
@@ -168,6 +210,31 @@ void World::execute(int me, const Order& c) {
 
 // ---------------------------------------------------------------------------------------------
 // One step of a schedule
+
+// Until nothing more happens on any hub: this hub settles, then every hub of the runtime is
+// asked (run_on, in its inbox behind anything posted to it before) whether it has a ready fiber
+// and how many fibers it has made ready so far; two rounds in a row with nothing ready and no
+// count moved mean every signal and message that follows from the step has been handled.
+void settle(World& w) {
+  otp_model::settle();
+  grove::Runtime* rt = w.runtime();
+  if (rt == nullptr) return;
+  std::vector<std::uint64_t> last(rt->size(), ~std::uint64_t{0});
+  for (int quiet = 0, rounds = 0; quiet < 2; ++rounds) {
+    if (rounds > 100000) RC_FAIL("the hubs never went quiet");
+    bool still = true;
+    for (std::size_t i = 0; i < rt->size(); ++i) {
+      const auto [ready, wakeups] = grove::run_on(rt->hub(i), [] {
+        const grove::HubStats s = grove::Hub::current().stats();
+        return std::pair<std::size_t, std::uint64_t>{s.ready, s.wakeups};
+      });
+      if (ready != 0 || wakeups != last[i]) still = false;
+      last[i] = wakeups;
+    }
+    otp_model::settle();
+    quiet = still ? quiet + 1 : 0;
+  }
+}
 
 std::string show_actor(int a) {
   if (a == kDriver) return "driver";
@@ -250,7 +317,7 @@ struct Step final : rc::state::Command<LinksModel, World> {
     std::vector<std::size_t> seen;
     for (const auto& log : w.logs) seen.push_back(log.size());
     perform(m, w);
-    otp_model::settle();
+    settle(w);
     check(nextState(m), w, seen);
   }
 
@@ -298,7 +365,7 @@ struct Step final : rc::state::Command<LinksModel, World> {
       case kSpawn: w.spawn(flag); return;
       case kKill: signal(w, Reason::kill()); return;
       case kBurst:
-        for (int i = 0; i < k; ++i) grove::send(w.actors[to], Order{Order::kNote, 0, {}, false, i});
+        for (int i = 0; i < k; ++i) grove::send(w.actor(to), Order{Order::kNote, 0, {}, false, i});
         signal(w, r);
         return;
       case kDouble:
@@ -322,7 +389,7 @@ struct Step final : rc::state::Command<LinksModel, World> {
       case kHold: c.op = Order::kHold; break;
       case kCatchAll: c.op = Order::kCatchAll; break;
     }
-    grove::send(w.actors[by], c);
+    grove::send(w.actor(by), c);
   }
 
   // Every actor's liveness, exit reason, how many Exit/Down it holds queued, and what it handled
@@ -441,16 +508,19 @@ rc::Gen<std::shared_ptr<const rc::state::Command<LinksModel, World>>> gen_step(c
   });
 }
 
-void run_schedules(Ops ops) {
+// `hubs` > 0: the actors are spread over a Runtime of that many hubs.
+void run_schedules(Ops ops, std::size_t hubs = 0) {
   LinksModel initial;
   for (int i = 0; i < 3; ++i) initial.spawn(/*hold=*/i == 2);
   const auto steps = *rc::state::gen::commands(initial, [ops](const LinksModel& m) { return gen_step(m, ops); });
+  std::unique_ptr<grove::Runtime> runtime;
+  if (hubs > 0) runtime = std::make_unique<grove::Runtime>(grove::RuntimeOptions{.threads = hubs});
   grove::testing::in_hub(
       [&] {
         grove::testing::ExpectFailures crashes;  // the crash command is reported by the hub
-        World world;
+        World world(runtime.get());
         for (int i = 0; i < 3; ++i) world.spawn(/*hold=*/i == 2);
-        otp_model::settle();
+        settle(world);
         rc::state::runAll(steps, initial, world);
       },
       60.0);
@@ -467,4 +537,11 @@ RC_GTEST_PROP(OtpLinks, LinksMonitorsAndExitSignalsFollowTheModel, ()) {
 // row) and actors that catch (...) around their receive.
 RC_GTEST_PROP(OtpLinks, SignalsActFirstAndAKillIsFinal, ()) {
   run_schedules(Ops::kWithRaces);
+}
+
+// E1–E11 with the actors spread over 2–4 hubs: every link, monitor and signal between actors of
+// different hubs crosses as a message, and the rules are the same.
+RC_GTEST_PROP(OtpLinks, TheRulesHoldAcrossHubs, ()) {
+  const auto hubs = *rc::gen::inRange<std::size_t>(2, 5);
+  run_schedules(Ops::kWithRaces, hubs);
 }

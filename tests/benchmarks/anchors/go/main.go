@@ -5,6 +5,8 @@
 //	anchors echo PORT     goroutine per connection copying what it reads back
 //	anchors http PORT     net/http answering "Hello, World!"
 //	anchors micro         `figure value unit` lines, the figures of gevent_micro.py
+//	anchors pingpong      two goroutines on an unbuffered channel each way, GOMAXPROCS=2:
+//	                      the twin of tests/benchmarks/cross_hub.cc (wall clock)
 //
 // Micro times are the process's CPU time (getrusage), as for the gevent and grove figures.
 package main
@@ -18,10 +20,11 @@ import (
 	"runtime"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: anchors echo PORT | anchors http PORT | anchors micro")
+	fmt.Fprintln(os.Stderr, "usage: anchors echo PORT | anchors http PORT | anchors micro | anchors pingpong [N]")
 	os.Exit(2)
 }
 
@@ -50,6 +53,8 @@ func main() {
 		os.Exit(1)
 	case "micro":
 		runMicro()
+	case "pingpong":
+		runPingPong()
 	default:
 		usage()
 	}
@@ -279,4 +284,32 @@ func runMicro() {
 	for _, f := range figures {
 		fmt.Printf("%s %.6g %s\n", f.name, f.run(), f.unit)
 	}
+}
+
+// runPingPong: a round trip is one send each way on unbuffered channels between two goroutines,
+// with two Ps so that they may run on two threads, as grove's two hubs do.
+func runPingPong() {
+	runtime.GOMAXPROCS(2)
+	n := 200000
+	if len(os.Args) > 2 {
+		if v, err := strconv.Atoi(os.Args[2]); err == nil && v > 0 {
+			n = v
+		}
+	}
+	ping := make(chan int)
+	pong := make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+	}()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		ping <- i
+		<-pong
+	}
+	s := time.Since(start).Seconds()
+	close(ping)
+	fmt.Printf("go_rtt %.3f us\n", s/float64(n)*1e6)
+	fmt.Printf("go_msgs %.0f /s\n", 2*float64(n)/s)
 }
