@@ -114,6 +114,9 @@ class Hub {
  public:
   static constexpr int kMinSwitchesPerPoll = 1024;
   static constexpr double kMaxPollIntervalSeconds = 0.001;
+  // How long a hub that just received work from another thread polls its inbox before it
+  // sleeps in the poller (see loop_run).
+  static constexpr double kInboxSpinSeconds = 20e-6;
 
   // This thread's hub, created on first use.
   static Hub& current() {
@@ -206,6 +209,9 @@ class Hub {
   static void on_inbox(struct ev_loop* loop, struct ev_io* w, int events);
   // Runs what other threads posted; true if it ran anything.
   bool drain_inbox();
+  // Waits up to kInboxSpinSeconds, without a syscall, for something to be posted.
+  bool spin_for_inbox();
+  bool inbox_active_ = false;  // the inbox had work since the hub last went to sleep
   void loop_run();  // body of the hub's own fiber
   void on_fiber_dead(Fiber& f) noexcept;
   void add_live(Fiber& f) noexcept;

@@ -164,6 +164,25 @@ GROVE_TEST(CrossHub, E1_AfterUnlinkNoExitSignalArrives) {
   EXPECT_EQ(other.exit_reason(), ExitReason::user("late"));
 }
 
+// The kill's exit signal is still on its way when unlink() runs: it is dropped on arrival, and a
+// trapping linker finds no Exit (on one hub the Exit is already queued by then).
+GROVE_TEST(CrossHub, E1_KillThenUnlinkAcrossHubsDeliversNothing) {
+  Runtime rt({.threads = 2});
+  auto linker = spawn_opt(on(rt, 0), [&rt] {
+    trap_exit(true);
+    ActorOptions o = on(rt, 1);
+    o.start = false;
+    auto doomed = spawn_opt(o, [] {});
+    link(doomed);
+    doomed.kill();
+    unlink(doomed);
+    (void)doomed.join(Deadline::after(30.0));
+    const bool got = receive_for(std::chrono::milliseconds(200), [](Exit) {});
+    return !got && doomed.exit_reason() == ExitReason::killed();
+  });
+  EXPECT_TRUE(linker.get());
+}
+
 GROVE_TEST(CrossHub, E8_MonitorsAcrossHubs) {
   Runtime rt({.threads = 2});
   auto target = spawn_opt(on(rt, 1), [] {
