@@ -314,10 +314,10 @@ class ActorRef {
   void start() const { actor_->start(); }
   void start_later(double seconds) const;
 
-  // Waits for the actor to die; false on timeout. Never throws the actor's error.
-  [[nodiscard]] bool join(Deadline deadline = Deadline::never()) const {
-    return actor_->join(deadline);
-  }
+  // Waits for the actor to die; false on timeout. Never throws the actor's error. join()
+  // without a deadline returns once the actor is dead (true), so its result may be ignored.
+  [[nodiscard]] bool join(Deadline deadline) const { return actor_->join(deadline); }
+  bool join() const { return actor_->join(); }
   template <class Rep, class Period>
   [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) const {
     return actor_->join(Deadline::after(d));

@@ -103,8 +103,10 @@ class Fiber {
   // arrives through a link the receiver removes before acting on it is dropped). True if one was.
   bool withdraw_pending_kill() noexcept;
 
-  // Waits until the fiber is dead. False on timeout.
-  [[nodiscard]] bool join(Deadline deadline = Deadline::never());
+  // Waits until the fiber is dead. False on timeout. join() without a deadline returns once the
+  // fiber is dead (true), so its result may be ignored.
+  [[nodiscard]] bool join(Deadline deadline);
+  bool join() { return join(Deadline::never()); }
   template <class Rep, class Period>
   [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) {
     return join(Deadline::after(d));
