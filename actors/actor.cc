@@ -291,11 +291,17 @@ internal::ActorExtras& ActorBase::extras() {
 
 const std::string& ActorBase::name() const {
   if (extras_ && !extras_->name.empty()) return extras_->name;
-  const_cast<ActorBase*>(this)->extras().name = fmt::format("Greenlet-{}", id());
+  auto* self = const_cast<ActorBase*>(this);
+  self->extras().name = fmt::format("Greenlet-{}", id());
+  self->set_debug_name(extras_->name.c_str());
   return extras_->name;
 }
 
-void ActorBase::set_name(std::string name) { extras().name = std::move(name); }
+void ActorBase::set_name(std::string name) {
+  internal::ActorExtras& e = extras();
+  e.name = std::move(name);
+  set_debug_name(e.name.c_str());  // what hub/debug/grove-gdb.py shows
+}
 
 std::size_t ActorBase::mailbox_size() const noexcept {
   return extras_ && extras_->mailbox ? extras_->mailbox->size() : 0;
