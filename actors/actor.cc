@@ -733,6 +733,14 @@ WaitList& mailbox_waiters(Mailbox& box) { return box.waiters(); }
 
 }  // namespace internal
 
+WaitSource mailbox_source() {
+  internal::Mailbox& box = internal::own_mailbox();
+  return WaitSource(
+      box.waiters(),
+      [](const void* b) noexcept { return static_cast<const internal::Mailbox*>(b)->size() != 0; },
+      &box);
+}
+
 // Registry bookkeeping needs the extras.
 namespace internal {
 void set_registered_name(ActorBase& a, std::string name) {
