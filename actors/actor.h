@@ -662,6 +662,13 @@ Received receive_or_until(const WaitSource& other, Deadline deadline, H&&... han
   }
 }
 
+// The calling actor's mailbox as a source for wait_any (hub/wait_any.h): ready while a message
+// of any type is queued. It takes nothing: receive after it fired (a message no handler of that
+// receive takes stays queued, and keeps the source ready). receive_or is the usual way to wait
+// for the mailbox and one more source; this is for more. Calling actor only (std::logic_error
+// elsewhere); valid while the actor lives.
+WaitSource mailbox_source();
+
 template <class... H>
 Received receive_or(const WaitSource& other, H&&... handlers) {
   return receive_or_until(other, Deadline::never(), std::forward<H>(handlers)...);

@@ -44,6 +44,9 @@ namespace grove {
 
 class Hub;
 class Timeout;
+namespace internal {
+struct DebugLayout;
+}  // namespace internal
 
 enum class KillMode : std::uint8_t {
   kFinal,  // thrown at every later wait point (OTP's kill: it cannot be swallowed)
@@ -158,8 +161,14 @@ class Fiber {
 
   bool is_actor_ = false;  // set by actors/ in its constructor
 
+  // The name a debugger shows for this fiber (hub/debug/grove-gdb.py reads it from memory, so it
+  // must be a plain string): an actor's name. Null shows "Fiber-<id>". The string must stay
+  // valid until it is replaced or the fiber is destroyed. Hub thread only.
+  void set_debug_name(const char* name) noexcept { debug_name_ = name; }
+
  private:
   friend class Hub;
+  friend struct internal::DebugLayout;
   friend class Waiter;
   friend class WaitList;
   friend class Timeout;
@@ -177,6 +186,7 @@ class Fiber {
   Hub* hub_;
   std::uint64_t id_;
   const char* what_ = "";
+  const char* debug_name_ = nullptr;
 
   Fiber* next_ready_ = nullptr;
   Fiber* prev_live_ = nullptr;
