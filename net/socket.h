@@ -70,8 +70,12 @@ class Socket {
   Socket() noexcept;
   // A new socket (socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC added); timeout = default_timeout().
   static Socket create(int family = AF_INET, int type = SOCK_STREAM, int protocol = 0);
-  // Takes ownership of an open descriptor and makes it non-blocking.
+  // Takes ownership of an open descriptor and makes it non-blocking (and asks the kernel for
+  // its family and type: three system calls).
   static Socket adopt(int fd);
+  // Takes ownership of a descriptor the caller opened non-blocking and whose family and type it
+  // knows (accept4 or socketpair with SOCK_NONBLOCK): no system call.
+  static Socket adopt(int fd, int family, int type);
 
   Socket(Socket&& other) noexcept;
   Socket& operator=(Socket&& other) noexcept;
