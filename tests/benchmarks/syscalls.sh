@@ -8,7 +8,8 @@
 # kv (redis-benchmark -c 50 -n 10000, SET then GET). strace slows the server a lot: the counts
 # are what this measures, not speed. Prints one table per section, scaled to 10,000 requests
 # (connection setup and teardown included). Scratch files go to $SYSCALLS_TMP
-# (default /tmp/grove_syscalls).
+# (default /tmp/grove_syscalls). SYSCALLS_BIN=DIR takes echo_server, http_hello, kv_server and
+# echo_load from DIR instead of building them (to compare two builds).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -19,10 +20,15 @@ sections=("$@")
 out=${SYSCALLS_TMP:-/tmp/grove_syscalls}
 base=${SYSCALLS_PORT_BASE:-24700}  # ports base+2 (echo), base+11 (http), base+22 (kv)
 mkdir -p "$out"
-bazel build //examples:echo_server //examples:http_hello //examples:kv_server \
-  //tests/benchmarks/anchors:echo_load >"$out/build.log" 2>&1 ||
-  { echo "syscalls.sh: bazel build failed, see $out/build.log" >&2; exit 1; }
-bin=$(bazel info bazel-bin 2>/dev/null)
+if [ -n "${SYSCALLS_BIN:-}" ]; then
+  servers=$SYSCALLS_BIN load=$SYSCALLS_BIN/echo_load
+else
+  bazel build //examples:echo_server //examples:http_hello //examples:kv_server \
+    //tests/benchmarks/anchors:echo_load >"$out/build.log" 2>&1 ||
+    { echo "syscalls.sh: bazel build failed, see $out/build.log" >&2; exit 1; }
+  bin=$(bazel info bazel-bin 2>/dev/null)
+  servers=$bin/examples load=$bin/tests/benchmarks/anchors/echo_load
+fi
 
 pid=""
 stop() {  # ends the traced server; strace then writes its summary and exits
@@ -59,18 +65,18 @@ table() {
 for section in "${sections[@]}"; do
   case "$section" in
     echo)
-      start $((base + 2)) "$bin/examples/echo_server" --port $((base + 2))
-      line=$("$bin/tests/benchmarks/anchors/echo_load" $((base + 2)) 50 64 "$seconds")
+      start $((base + 2)) "$servers/echo_server" --port $((base + 2))
+      line=$("$load" $((base + 2)) 50 64 "$seconds")
       stop
       read -r _ _ _ trips _ _ <<<"$line"
       table "echo_server" "$trips" ;;
     http)
-      start $((base + 11)) "$bin/examples/http_hello" --port $((base + 11))
+      start $((base + 11)) "$servers/http_hello" --port $((base + 11))
       count=$(wrk -t1 -c50 -d"${seconds}s" http://127.0.0.1:$((base + 11))/ | awk '/requests in/ { print $1 }')
       stop
       table "http_hello" "$count" ;;
     kv)
-      start $((base + 22)) "$bin/examples/kv_server" --port $((base + 22))
+      start $((base + 22)) "$servers/kv_server" --port $((base + 22))
       redis-benchmark -p $((base + 22)) -c 50 -n 10000 -t set,get -q >/dev/null 2>&1
       stop
       table "kv_server (SET and GET)" 20000 ;;
