@@ -1908,13 +1908,7 @@ struct Commands {
   // simplification of redis-server's reverse-binary cursor; see README.md).
   static bool scan(Session& s, const Args& a, ReplyWriter& out) {
     std::uint64_t cursor = 0;
-    {
-      auto [p, ec] = std::from_chars(a[1].data(), a[1].data() + a[1].size(), cursor);
-      if (ec != std::errc() || p != a[1].data() + a[1].size()) {
-        out.error("ERR invalid cursor");
-        return true;
-      }
-    }
+    if (!kit::parse_cursor(a[1], out, cursor)) return true;
     std::string_view pattern;
     std::string_view type_filter;
     std::int64_t count = 10;
@@ -1941,25 +1935,16 @@ struct Commands {
         return true;
       }
     }
-    const Store::Table& table = store(s).table();
-    const std::size_t buckets = table.bucket_count();
     std::vector<const std::string*> found;
-    std::size_t bucket = cursor;
-    std::int64_t visited = 0;
-    while (bucket < buckets && visited < count) {
-      for (auto it = table.begin(bucket); it != table.end(bucket); ++it) {
-        ++visited;
-        if (it->second.expires_at != 0 && it->second.expires_at <= s.now_) continue;
-        if (!pattern.empty() && !glob_match(pattern, it->first)) continue;
-        if (!type_filter.empty() && !equals_nocase(type_filter, type_name(it->second.type()))) {
-          continue;
-        }
-        found.push_back(&it->first);
-      }
-      ++bucket;
-    }
-    out.array_header(2);
-    out.bulk(bucket >= buckets ? "0" : to_text(static_cast<std::int64_t>(bucket)));
+    const std::uint64_t next =
+        kit::scan_buckets(store(s).table(), cursor, count, [&](const auto& key_entry) {
+          const auto& [key, entry] = key_entry;
+          if (entry.expires_at != 0 && entry.expires_at <= s.now_) return;
+          if (!pattern.empty() && !glob_match(pattern, key)) return;
+          if (!type_filter.empty() && !equals_nocase(type_filter, type_name(entry.type()))) return;
+          found.push_back(&key);
+        });
+    kit::reply_scan_cursor(out, next);
     out.array_header(found.size());
     for (const std::string* k : found) out.bulk(*k);
     return true;

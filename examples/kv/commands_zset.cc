@@ -915,44 +915,24 @@ bool zintercard(Session& s, const Args& a, ReplyWriter& o) {
 // ZSCAN key cursor [MATCH pattern] [COUNT n]: a small set (redis's listpack) answers whole, in
 // order; a large one by buckets of its hash table, as SCAN.
 bool zscan(Session& s, const Args& a, ReplyWriter& out) {
-  std::uint64_t cursor = 0;
-  if (!kit::parse_cursor(a[2], out, cursor)) return true;
-  bool wrong = false;
-  ZSet* z = zset_for_read(s, a[1], out, wrong);
-  if (wrong) return true;
-  if (!z) {
-    out.array_header(2);
-    out.bulk("0");
-    out.array_header(0);
-    return true;
-  }
-  std::string_view pattern;
-  std::int64_t count = 10;
-  if (!kit::parse_scan_options(a, out, pattern, count)) return true;
+  kit::ScanRequest scan;
+  if (!kit::begin_scan(s, a, ValueType::kZset, out, scan)) return true;
+  const ZSet& z = scan.entry->zset();
+  const auto matches = [&](const std::string& member) {
+    return scan.pattern.empty() || glob_match(scan.pattern, member);
+  };
   Picked found;
-  std::string next = "0";
-  if (std::string_view(z->encoding()) == "listpack") {
-    for (const Item& item : *z) {
-      if (pattern.empty() || glob_match(pattern, *item.member)) found.push_back(item);
+  std::uint64_t next = 0;
+  if (std::string_view(z.encoding()) == "listpack") {
+    for (const Item& item : z) {
+      if (matches(*item.member)) found.push_back(item);
     }
   } else {
-    const ZSet::Scores& scores = z->scores();
-    const std::size_t buckets = scores.bucket_count();
-    std::size_t bucket = cursor;
-    std::int64_t visited = 0;
-    while (bucket < buckets && visited < count) {
-      for (auto it = scores.begin(bucket); it != scores.end(bucket); ++it) {
-        ++visited;
-        if (pattern.empty() || glob_match(pattern, it->first)) {
-          found.push_back(Item{it->second, &it->first});
-        }
-      }
-      ++bucket;
-    }
-    if (bucket < buckets) next = std::to_string(bucket);
+    next = kit::scan_buckets(z.scores(), scan.cursor, scan.count, [&](const auto& member_score) {
+      if (matches(member_score.first)) found.push_back(Item{member_score.second, &member_score.first});
+    });
   }
-  out.array_header(2);
-  out.bulk(next);
+  kit::reply_scan_cursor(out, next);
   reply_items(found, true, out);
   return true;
 }
