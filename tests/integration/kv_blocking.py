@@ -208,3 +208,34 @@ assert jobs == sorted(f"job{i}" for i in range(100)), jobs[:5]
 assert admin.call("EXISTS", "zwork") == 0
 finish(*consumers)
 report("bzpop-concurrent", "100 consumers, 100 producers: each member delivered once")
+
+# 14. BZMPOP: first blocked first served, each client up to its COUNT from the end it names, in
+#     ZMPOP's nested reply; a client of BZPOPMIN on the same key takes its turn in between; a
+#     timeout gives a null array; a closed BZMPOP client leaves no waiter.
+first, between, second = block(("BZMPOP", "0", "2", "nothing", "zm", "MIN", "COUNT", "2"),
+                               ("BZPOPMIN", "zm", "0"),
+                               ("BZMPOP", "0", "1", "zm", "MAX", "COUNT", "10"))
+assert admin.call("ZADD", "zm", *[x for i in range(6) for x in (i, f"e{i}")]) == 6
+report("bzmpop", [first.read(), between.read(), second.read()])
+assert admin.call("EXISTS", "zm") == 0
+report("bzmpop-timeout", first.call("BZMPOP", "0.1", "2", "never", "zm", "MAX"))
+gone, = block(("BZMPOP", "0", "1", "zk2", "MIN"))
+gone.close()
+await_blocked(0)
+admin.call("ZADD", "zk2", "1", "kept")
+report("bzmpop-closed", admin.call("ZRANGE", "zk2", "0", "-1"))
+finish(first, between, second)
+
+# 15. 50 BZMPOP consumers (COUNT 2) on two keys, 100 producers adding one member each at once:
+#     every member reaches exactly one consumer.
+consumers = block(*[("BZMPOP", "0", "2", "zw1", "zw2", "MIN", "COUNT", "2")] * 50, in_order=False)
+from_many(*[("ZADD", f"zw{i % 2 + 1}", i, f"job{i}") for i in range(100)])
+got = []
+for cl in consumers:
+    key, pairs = cl.read()
+    got += [member for member, _ in pairs]
+remaining = admin.call("ZRANGE", "zw1", "0", "-1") + admin.call("ZRANGE", "zw2", "0", "-1")
+assert sorted(got + remaining) == sorted(f"job{i}" for i in range(100)), (len(got), remaining)
+assert len(got) == len(set(got)), "a member was popped twice"
+finish(*consumers)
+report("bzmpop-concurrent", "50 consumers, 100 producers: each member delivered at most once, none lost")

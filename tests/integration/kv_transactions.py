@@ -107,6 +107,7 @@ def exec_wakes_blocked_clients(waiters=10):
     assert c.call("MULTI") == "+OK"
     c.call("BLPOP", "nothing", 0)
     c.call("BRPOP", "jobs", 0)
+    c.call("BZMPOP", 0, 1, "nothing", "MIN")
     show("blocking inside exec", c.call("EXEC"))
     c.call("RPUSH", "jobs", *range(waiters))
     rest = [b.read() for b in blocked[3:]]
@@ -245,8 +246,10 @@ def keyspace_notifications():
         ("ZADD", "zl", "0", "a", "0", "b", "0", "c"), ("ZREMRANGEBYLEX", "zl", "[a", "[a"),
         ("ZRANGESTORE", "zr", "z", "0", "-1"), ("ZRANGESTORE", "zr", "nothing", "0", "-1"),
         ("ZUNIONSTORE", "zu", "2", "z", "zl"), ("ZINTERSTORE", "zu", "2", "z", "nothing"),
-        ("ZDIFFSTORE", "zd", "1", "z"), ("ZPOPMIN", "z"), ("ZPOPMAX", "z", "5"),
-        ("BZPOPMAX", "zl", "1"), ("ZREM", "zl", "b"), ("ZREMRANGEBYRANK", "zd", "0", "-1"),
+        ("ZDIFFSTORE", "zd", "1", "z"), ("ZMPOP", "2", "nothing", "z", "MIN", "COUNT", "1"),
+        ("ZPOPMIN", "z"), ("ZPOPMAX", "z", "5"),
+        ("BZPOPMAX", "zl", "1"), ("ZREM", "zl", "b"), ("BZMPOP", "1", "1", "zd", "MAX"),
+        ("ZREMRANGEBYRANK", "zd", "0", "-1"),
         ("SET", "gone", "x", "PX", "1"),
     ]
     for w in writes:
