@@ -831,14 +831,22 @@ struct Commands {
     return true;
   }
 
+  // MSET/MSETNX's writes: key by key, each followed by its "set" (a created key's "new" comes
+  // first, from the Store), in redis-server's order.
+  static void set_each(Session& s, const Args& a) {
+    log(s, a);
+    for (std::size_t i = 1; i < a.size(); i += 2) {
+      store(s).set(a[i], a[i + 1], Store::kNoExpiry);
+      changed(s, a[i], kNotifyString, "set");
+    }
+  }
+
   static bool mset(Session& s, const Args& a, ReplyWriter& out) {
     if (a.size() % 2 == 0) {
       wrong_arity(out, "mset");
       return true;
     }
-    for (std::size_t i = 1; i < a.size(); i += 2) store(s).set(a[i], a[i + 1], Store::kNoExpiry);
-    log(s, a);
-    for (std::size_t i = 1; i < a.size(); i += 2) changed(s, a[i], kNotifyString, "set");
+    set_each(s, a);
     out.ok();
     return true;
   }
@@ -854,9 +862,7 @@ struct Commands {
         return true;
       }
     }
-    for (std::size_t i = 1; i < a.size(); i += 2) store(s).set(a[i], a[i + 1], Store::kNoExpiry);
-    log(s, a);
-    for (std::size_t i = 1; i < a.size(); i += 2) changed(s, a[i], kNotifyString, "set");
+    set_each(s, a);
     out.integer(1);
     return true;
   }

@@ -359,13 +359,14 @@ bool smove(Session& s, const Args& a, ReplyWriter& out) {
     out.integer(0);
     return true;
   }
+  // redis-server's order: the source's events, then the destination created ("new") and added to.
   const bool emptied = source->set().empty();
   if (emptied) st.erase(a[1]);
-  const bool added =
-      st.find_or_create(a[2], kit::now(s), ValueType::kSet).first->set().add(a[3]);
   kit::log(s, a);
   kit::changed(s, a[1], kNotifySet, "srem");
   if (emptied) kit::changed(s, a[1], kNotifyGeneric, "del");
+  const bool added =
+      st.find_or_create(a[2], kit::now(s), ValueType::kSet).first->set().add(a[3]);
   if (added) kit::changed(s, a[2], kNotifySet, "sadd");
   out.integer(1);
   return true;

@@ -212,7 +212,7 @@ def keyspace_notifications():
     and order, for a subscriber of both __keyspace and __keyevent."""
     s, c = connect(), connect()
     c.call("FLUSHALL")
-    show("config set", c.call("CONFIG", "SET", "notify-keyspace-events", "KEA"))
+    show("config set", c.call("CONFIG", "SET", "notify-keyspace-events", "KEAn"))
     show("config get", c.call("CONFIG", "GET", "notify-keyspace-events"))
     s.send("PSUBSCRIBE", "__key*__:*")
     s.read()
