@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -138,6 +139,14 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
   };
   std::map<std::string, Peer> peers;
   std::set<std::pair<std::string, std::uint64_t>> gone;  // incarnations replaced by newer ones
+  std::set<std::pair<std::string, std::uint64_t>> silent;  // down for silence; may be heard again
+  // What libnats' connection callbacks see. They run on its own thread, possibly after the node
+  // is gone, so they get this small record, freed by the last of them (closed).
+  struct ConnInfo {
+    std::string name;
+    std::atomic<bool> closing{false};
+  };
+  ConnInfo* conn_info = nullptr;
 
   NodeStats stats;
 
@@ -256,6 +265,7 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
   // Whether links/monitors to `pid` can be set up now; if not, the reason they fire with.
   std::optional<ExitReason> unreachable(const Pid& pid) {
     if (gone.count({pid.node, pid.incarnation}) != 0) return ExitReason::noproc();
+    if (silent.count({pid.node, pid.incarnation}) != 0) return noconnection();
     auto it = peers.find(pid.node);
     if (it == peers.end()) {
       // Never heard of: give it node_timeout to show up, like a node that went quiet.
@@ -272,6 +282,7 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
   void on_heartbeat(const std::string& node, std::uint64_t inc) {
     if (node == options.name && inc == incarnation) return;
     if (gone.count({node, inc}) != 0) return;
+    silent.erase({node, inc});  // heard again after a partition: up, with its old links fired
     auto [it, inserted] = peers.try_emplace(node);
     Peer& peer = it->second;
     if (!inserted && peer.incarnation != inc) {
@@ -331,6 +342,7 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
     for (auto& [name, inc] : down) {
       const bool heard = peers[name].heard;
       peers.erase(name);
+      silent.insert({name, inc});
       node_down(name, inc, heard ? "no heartbeat within node_timeout" : "never heard from");
     }
   }
@@ -488,13 +500,16 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
   }
 
   static void on_disconnected(natsConnection*, void* closure) {
-    spdlog::warn("cluster node {}: lost the NATS connection; reconnecting", static_cast<Impl*>(closure)->options.name);
+    const auto* info = static_cast<const ConnInfo*>(closure);
+    if (info->closing) return;
+    spdlog::warn("cluster node {}: lost the NATS connection; reconnecting", info->name);
   }
   static void on_reconnected(natsConnection* nc, void* closure) {
     char url[256] = "";
     (void)natsConnection_GetConnectedUrl(nc, url, sizeof url);
-    spdlog::info("cluster node {}: reconnected to {}", static_cast<Impl*>(closure)->options.name, url);
+    spdlog::info("cluster node {}: reconnected to {}", static_cast<const ConnInfo*>(closure)->name, url);
   }
+  static void on_closed(natsConnection*, void* closure) { delete static_cast<ConnInfo*>(closure); }
 
   void subscribe(natsSubscription** out, const std::string& to, bool heartbeat) {
     auto* in = new Inbound{weak_from_this(), remote, heartbeat};
@@ -512,6 +527,7 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
     const auto check = [&](natsStatus s, const char* what) {
       if (s != NATS_OK) {
         if (opts != nullptr) natsOptions_Destroy(opts);
+        delete std::exchange(conn_info, nullptr);
         throw ClusterError(fmt::format("cluster node {}: {}: {}", options.name, what, natsStatus_GetText(s)));
       }
     };
@@ -524,8 +540,10 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
     check(natsOptions_SetMaxReconnect(opts, -1), "reconnect");
     check(natsOptions_SetCustomReconnectDelay(opts, &Impl::reconnect_delay, &options), "backoff");
     check(natsOptions_SetReconnectBufSize(opts, 8 << 20), "reconnect buffer");
-    check(natsOptions_SetDisconnectedCB(opts, &Impl::on_disconnected, this), "callbacks");
-    check(natsOptions_SetReconnectedCB(opts, &Impl::on_reconnected, this), "callbacks");
+    conn_info = new ConnInfo{options.name};
+    check(natsOptions_SetDisconnectedCB(opts, &Impl::on_disconnected, conn_info), "callbacks");
+    check(natsOptions_SetReconnectedCB(opts, &Impl::on_reconnected, conn_info), "callbacks");
+    check(natsOptions_SetClosedCB(opts, &Impl::on_closed, conn_info), "callbacks");
     check(natsOptions_SetNoEcho(opts, false), "echo");
     check(loop->install(opts), "event loop");
     // The handshake blocks: it runs on the thread pool while this greenlet waits.
@@ -533,12 +551,14 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
     natsOptions_Destroy(opts);
     if (s != NATS_OK) {
       nc = nullptr;
+      delete std::exchange(conn_info, nullptr);  // no connection, no closed callback
       throw ClusterError(fmt::format("cluster node {}: cannot connect to {}: {}", options.name,
                                      fmt::join(options.servers, ","), natsStatus_GetText(s)));
     }
   }
 
   void close() noexcept {
+    if (conn_info != nullptr) conn_info->closing = true;
     if (heartbeat && !heartbeat->dead()) heartbeat->kill(std::make_exception_ptr(GreenletExit("node closed")));
     if (nc != nullptr) {
       if (sub != nullptr) (void)natsSubscription_Unsubscribe(sub);
