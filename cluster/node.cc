@@ -150,6 +150,11 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
 
   NodeStats stats;
 
+  // The global registry (null when the server has no JetStream).
+  jsCtx* js = nullptr;
+  kvStore* kv = nullptr;
+  std::map<std::string, std::uint64_t> owned;  // names held by local actors -> actor id
+
   std::string subject_of(const std::string& node, std::uint64_t inc) const {
     return fmt::format("{}.node.{}.{:x}", options.subject_prefix, node, inc);
   }
@@ -242,6 +247,14 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
       watchers.erase(it);
     }
     exported.erase(id);
+    for (auto it = owned.begin(); it != owned.end();) {
+      if (it->second == id) {
+        release_in_background(it->first, from);
+        it = owned.erase(it);
+      } else {
+        ++it;
+      }
+    }
     // Monitors this actor held on remote actors die with it.
     std::erase_if(outgoing, [id](const auto& entry) { return entry.second.watcher.id() == id; });
   }
@@ -303,6 +316,7 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
   // what that node's actors held here is forgotten.
   void node_down(const std::string& node, std::uint64_t inc, const char* why) {
     ++stats.nodes_down;
+    if (kv != nullptr) release_node_in_background(node, inc);
     spdlog::warn("cluster node {}: node {} ({:x}) is down: {}", options.name, node, inc, why);
     const auto on_node = [&](const Pid& p) { return p.node == node && p.incarnation == inc; };
     const ExitReason reason = noconnection();
@@ -355,6 +369,181 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
     p.pack(options.name);
     p.pack(incarnation);
     publish(hb_subject, buffer);
+  }
+
+  // ---- the global registry (blocking KV calls run on the thread pool)
+
+  struct KvValue {
+    bool found = false;       // the key exists (deleted keys count as absent)
+    std::uint64_t revision = 0;
+    std::string value;        // empty: released
+  };
+
+  KvValue kv_get(const std::string& key) {
+    return run_in_thread([&] {
+      KvValue out;
+      kvEntry* e = nullptr;
+      const natsStatus s = kvStore_Get(&e, kv, key.c_str());
+      if (s == NATS_NOT_FOUND) return out;
+      if (s != NATS_OK) throw ClusterError(fmt::format("registry get {}: {}", key, natsStatus_GetText(s)));
+      out.found = true;
+      out.revision = kvEntry_Revision(e);
+      out.value.assign(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e)));
+      kvEntry_Destroy(e);
+      return out;
+    });
+  }
+
+  // Create-if-absent (revision 0) or compare-and-set on `revision`; false if someone else won.
+  bool kv_write(const std::string& key, const std::string& value, const KvValue& seen) {
+    return run_in_thread([&] {
+      std::uint64_t rev = 0;
+      const natsStatus s = seen.found
+          ? kvStore_Update(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()), seen.revision)
+          : kvStore_Create(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()));
+      return s == NATS_OK;
+    });
+  }
+
+  static std::string encode_pid(const Pid& pid) {
+    msgpack::sbuffer buffer;
+    msgpack::pack(buffer, pid);
+    return std::string(buffer.data(), buffer.size());
+  }
+  static std::optional<Pid> decode_pid(const std::string& value) {
+    if (value.empty()) return std::nullopt;
+    try {
+      return msgpack::unpack(value.data(), value.size()).get().as<Pid>();
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  // Whether the holder `pid` is known to be gone: an older incarnation, a node declared down.
+  bool stale(const Pid& pid) const {
+    if (pid.node == options.name) return pid.incarnation != incarnation || !local(pid);
+    if (gone.count({pid.node, pid.incarnation}) != 0 || silent.count({pid.node, pid.incarnation}) != 0) return true;
+    const auto it = peers.find(pid.node);
+    return it != peers.end() && it->second.heard && it->second.incarnation != pid.incarnation;
+  }
+
+  std::string registry_key(const std::string& name) const {
+    const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+             c == '_' || c == '/' || c == '=' || c == '.';
+    });
+    if (!ok || name.front() == '.' || name.back() == '.') {
+      throw std::invalid_argument(fmt::format("cluster registry name \"{}\": use letters, digits, -_/=.", name));
+    }
+    if (kv == nullptr) throw ClusterError("cluster registry: the NATS server has no JetStream");
+    return name;
+  }
+
+  bool register_global(const std::string& name, const ActorRef& actor) {
+    const std::string key = registry_key(name);
+    const Pid pid = export_actor(actor);
+    if (actor.dead()) return false;
+    const std::string value = encode_pid(pid);
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      const KvValue seen = kv_get(key);
+      if (seen.found) {
+        const std::optional<Pid> holder = decode_pid(seen.value);
+        if (holder && *holder == pid) return true;
+        if (holder && !stale(*holder)) return false;
+      }
+      if (kv_write(key, value, seen)) {
+        if (actor.dead()) {  // died while we waited: give the name back
+          release_in_background(name, pid);
+          return false;
+        }
+        owned[name] = pid.actor;
+        return true;
+      }
+      // Someone wrote in between: look again.
+    }
+    return false;
+  }
+
+  std::optional<Pid> whereis_global(const std::string& name) {
+    const KvValue seen = kv_get(registry_key(name));
+    std::optional<Pid> holder = decode_pid(seen.value);
+    if (holder && stale(*holder)) holder.reset();
+    return holder;
+  }
+
+  // Empties `name` if `holder` still holds it (compare-and-set: a newer holder is kept).
+  void release(const std::string& name, const Pid& holder) {
+    const KvValue seen = kv_get(name);
+    if (!seen.found) return;
+    const std::optional<Pid> now = decode_pid(seen.value);
+    if (now && *now == holder) (void)kv_write(name, std::string(), seen);
+  }
+
+  void release_in_background(const std::string& name, const Pid& holder) {
+    std::weak_ptr<Impl> weak = weak_from_this();
+    spawn_fiber([weak, name, holder] {
+      if (auto self = weak.lock(); self && self->kv != nullptr) {
+        try {
+          self->release(name, holder);
+        } catch (const std::exception& e) {
+          spdlog::warn("cluster node {}: releasing {}: {}", self->options.name, name, e.what());
+        }
+      }
+    });
+  }
+
+  // Releases every name held by an actor of `node`'s incarnation `inc` (each node that sees it
+  // down does this; the compare-and-set makes the repeats harmless).
+  void release_node_in_background(const std::string& node, std::uint64_t inc) {
+    std::weak_ptr<Impl> weak = weak_from_this();
+    spawn_fiber([weak, node, inc] {
+      auto self = weak.lock();
+      if (!self || self->kv == nullptr) return;
+      try {
+        kvStore* kv = self->kv;
+        std::vector<std::string> keys = run_in_thread([kv] {
+          std::vector<std::string> out;
+          kvKeysList list{};
+          if (kvStore_Keys(&list, kv, nullptr) == NATS_OK) {
+            for (int i = 0; i < list.Count; ++i) out.emplace_back(list.Keys[i]);
+            kvKeysList_Destroy(&list);
+          }
+          return out;
+        });
+        for (const std::string& key : keys) {
+          const KvValue seen = self->kv_get(key);
+          const std::optional<Pid> holder = decode_pid(seen.value);
+          if (holder && holder->node == node && holder->incarnation == inc) {
+            (void)self->kv_write(key, std::string(), seen);
+          }
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("cluster node {}: releasing the names of node {}: {}", self->options.name, node, e.what());
+      }
+    });
+  }
+
+  void open_registry() {
+    const std::string bucket = options.subject_prefix + "_registry";
+    const natsStatus s = run_in_thread([&] {
+      natsStatus st = natsConnection_JetStream(&js, nc, nullptr);
+      if (st != NATS_OK) return st;
+      kvConfig cfg;
+      kvConfig_Init(&cfg);
+      cfg.Bucket = bucket.c_str();
+      cfg.History = 1;
+      st = js_CreateKeyValue(&kv, js, &cfg);
+      if (st != NATS_OK) {
+        kv = nullptr;
+        st = js_KeyValue(&kv, js, bucket.c_str());  // another node made it first
+      }
+      return st;
+    });
+    if (s != NATS_OK) {
+      kv = nullptr;
+      spdlog::warn("cluster node {}: no global registry (JetStream bucket {}): {}", options.name, bucket,
+                   natsStatus_GetText(s));
+    }
   }
 
   // ---- inbound
@@ -565,6 +754,10 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
       if (hb_sub != nullptr) (void)natsSubscription_Unsubscribe(hb_sub);
       natsConnection_Close(nc);
     }
+    if (kv != nullptr) kvStore_Destroy(kv);
+    if (js != nullptr) jsCtx_Destroy(js);
+    kv = nullptr;
+    js = nullptr;
     if (sub != nullptr) natsSubscription_Destroy(sub);
     if (hb_sub != nullptr) natsSubscription_Destroy(hb_sub);
     if (nc != nullptr) natsConnection_Destroy(nc);
@@ -598,6 +791,7 @@ Node::Node(NodeOptions options) : impl_(std::make_shared<Impl>()) {
     n.connect();
     n.subscribe(&n.sub, n.subject, false);
     n.subscribe(&n.hb_sub, n.hb_subject, true);
+    n.open_registry();
   } catch (...) {
     n.close();
     throw;
@@ -712,6 +906,22 @@ void Node::exit(const Pid& target, ExitReason reason) {
   const Pid from = grove::in_actor() ? n.export_actor(grove::self()) : Pid{n.options.name, n.incarnation, 0};
   n.send_signal(kSignal, from, target, &reason);
 }
+
+bool Node::register_global(const std::string& name, const ActorRef& actor) {
+  return impl_->register_global(name, actor);
+}
+
+void Node::unregister_global(const std::string& name) {
+  Impl& n = *impl_;
+  const std::string key = n.registry_key(name);
+  const auto it = n.owned.find(key);
+  if (it == n.owned.end()) return;
+  const Pid holder{n.options.name, n.incarnation, it->second};
+  n.owned.erase(it);
+  n.release(key, holder);
+}
+
+std::optional<Pid> Node::whereis_global(const std::string& name) { return impl_->whereis_global(name); }
 
 bool Node::is_up(const std::string& node) const {
   if (node == impl_->options.name) return true;

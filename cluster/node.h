@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -122,6 +123,26 @@ class Node {
   bool demonitor(MonitorRef ref);
   void exit(const Pid& target, ExitReason reason);
   void kill(const Pid& target) { exit(target, ExitReason::kill()); }
+
+  // The global registry, on a JetStream key-value bucket (`<prefix>_registry`) the nodes share.
+  // register_global makes `actor` (a local one) known under `name` to every node, atomically:
+  // false if the name is taken by an actor that is alive as far as this node knows (an owner on
+  // a node declared down, or on an older incarnation, counts as gone). The name is released when
+  // its actor dies, or when a node notices that the owner's node is down. Names: letters,
+  // digits, '-', '_', '.', '/', '='. These calls wait for the server (parking the calling
+  // greenlet, not the hub); they throw ClusterError when the server has no JetStream.
+  bool register_global(const std::string& name, const ActorRef& actor);
+  // Releases `name` if an actor of this node holds it.
+  void unregister_global(const std::string& name);
+  std::optional<Pid> whereis_global(const std::string& name);
+  // Sends to the actor registered as `name`; std::invalid_argument if there is none (as send to
+  // an unknown local name).
+  template <class M>
+  void send(const std::string& name, M message) {
+    const std::optional<Pid> to = whereis_global(name);
+    if (!to) throw std::invalid_argument("cluster send: no actor is registered as \"" + name + "\"");
+    send(*to, std::move(message));
+  }
 
   // Whether `node` is heard now (its heartbeats arrive in time). This node is always up.
   bool is_up(const std::string& node) const;

@@ -81,6 +81,8 @@ void NatsLoop::close() noexcept {
   nc_ = nullptr;
   watcher_.stop();
   changed();
+  // The pump holds this loop until it ends; holding it back would make a cycle.
+  pump_ = FiberRef();
 }
 
 void NatsLoop::ensure_pump() {

@@ -44,7 +44,19 @@ struct Linked {  // the peer made the link asked for
   MSGPACK_DEFINE();
 };
 
+struct Contend {  // try register_global(name) for the peer's actor
+  std::string name;
+  MSGPACK_DEFINE(name);
+};
+struct Registered {
+  std::string node;
+  bool won = false;
+  MSGPACK_DEFINE(node, won);
+};
+
 inline void register_types() {
+  register_type<Contend>("test.Contend");
+  register_type<Registered>("test.Registered");
   register_type<Hello>("test.Hello");
   register_type<Ping>("test.Ping");
   register_type<Pong>("test.Pong");

@@ -306,5 +306,87 @@ GROVE_TEST(ClusterNode, GarbageAndOversizedPayloadsAreDroppedWithALogLine) {
   });
 }
 
+template <class F>
+bool eventually(F condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    grove::sleep(0.05);
+  }
+  return true;
+}
+
+GROVE_TEST(ClusterRegistry, GlobalNameIsUniqueUnderConcurrentRegistrationAndReleasedOnDeath) {
+  Cluster c;
+  as_actor([&] {
+    Process b = c.start_peer("b");
+    Process d = c.start_peer("d");
+    std::map<std::string, Pid> peers;
+    for (int i = 0; i < 2; ++i) {
+      const Pid p = await_hello();
+      peers[p.node] = p;
+    }
+    for (int round = 0; round < 5; ++round) {
+      const std::string name = fmt::format("leader-{}", round);
+      // Every node asks at once: the two peers and a local actor.
+      for (auto& [node, pid] : peers) c.node->send(pid, Contend{name});
+      auto local = grove::spawn([] { grove::receive([](const Crash&) {}); });
+      const bool local_won = c.node->register_global(name, local);
+      int winners = local_won ? 1 : 0;
+      std::string winner = local_won ? "t" : "";
+      for (int i = 0; i < 2; ++i) {
+        ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [&](const Registered& r) {
+          if (r.won) {
+            ++winners;
+            winner = r.node;
+          }
+        }));
+      }
+      ASSERT_EQ(winners, 1) << "round " << round;
+      const std::optional<Pid> where = c.node->whereis_global(name);
+      ASSERT_TRUE(where.has_value());
+      EXPECT_EQ(where->node, winner);
+      if (local_won) local.kill();
+      else grove::exit(local, ExitReason::user("lost"));
+    }
+    // send(name) reaches the holder; its death releases the name.
+    const std::optional<Pid> holder = c.node->whereis_global("leader-0");
+    ASSERT_TRUE(holder.has_value());
+    if (holder->node != "t") {
+      const MonitorRef ref = c.node->monitor(*holder);
+      c.node->send("leader-0", Crash{"done"});
+      ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [&](const RemoteDown& d) {
+        EXPECT_EQ(d.ref, ref);
+        EXPECT_EQ(d.reason, ExitReason::user("done"));
+      }));
+    }
+    EXPECT_TRUE(eventually([&] { return !c.node->whereis_global("leader-0"); }));
+    EXPECT_THROW(c.node->send("leader-0", Ping{}), std::invalid_argument);
+    auto again = grove::spawn([] { grove::receive([](const Crash&) {}); });
+    EXPECT_TRUE(c.node->register_global("leader-0", again));
+    again.kill();
+  });
+}
+
+GROVE_TEST(ClusterRegistry, NamesOfANodeKilledWithSigkillAreReleased) {
+  Cluster c;
+  as_actor([&] {
+    Process b = c.start_peer("b");
+    const Pid peer = await_hello();
+    c.node->send(peer, Contend{"owned-by-b"});
+    ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [](const Registered& r) { EXPECT_TRUE(r.won); }));
+    ASSERT_TRUE(eventually([&] { return c.node->is_up("b"); }));
+    EXPECT_EQ(c.node->whereis_global("owned-by-b"), std::optional<Pid>(peer));
+    b.signal(SIGKILL);
+    // Once b is declared down its name is free, for whereis and for a new registration.
+    ASSERT_TRUE(eventually([&] { return !c.node->is_up("b"); }));
+    EXPECT_FALSE(c.node->whereis_global("owned-by-b").has_value());
+    auto heir = grove::spawn([] { grove::receive([](const Crash&) {}); });
+    EXPECT_TRUE(c.node->register_global("owned-by-b", heir));
+    EXPECT_EQ(c.node->whereis_global("owned-by-b"), std::optional<Pid>(c.node->pid(heir)));
+    heir.kill();
+  });
+}
+
 }  // namespace
 }  // namespace grove::cluster::testing

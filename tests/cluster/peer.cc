@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
             node.link(l.target);
             node.send(report_to, Linked{});
           },
+          [&](const Contend& c) {
+            node.send(report_to, Registered{node.name(), node.register_global(c.name, grove::self())});
+          },
           [&](const Crash& c) { grove::exit(grove::self(), grove::ExitReason::user(c.reason)); });
     }
   });
