@@ -350,20 +350,18 @@ GROVE_TEST(ClusterRegistry, GlobalNameIsUniqueUnderConcurrentRegistrationAndRele
       else grove::exit(local, ExitReason::user("lost"));
     }
     // send(name) reaches the holder; its death releases the name.
-    const std::optional<Pid> holder = c.node->whereis_global("leader-0");
-    ASSERT_TRUE(holder.has_value());
-    if (holder->node != "t") {
-      const MonitorRef ref = c.node->monitor(*holder);
-      c.node->send("leader-0", Crash{"done"});
-      ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [&](const RemoteDown& d) {
-        EXPECT_EQ(d.ref, ref);
-        EXPECT_EQ(d.reason, ExitReason::user("done"));
-      }));
-    }
-    EXPECT_TRUE(eventually([&] { return !c.node->whereis_global("leader-0"); }));
-    EXPECT_THROW(c.node->send("leader-0", Ping{}), std::invalid_argument);
+    c.node->send(peers["b"], Contend{"leader-last"});
+    ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [](const Registered& r) { EXPECT_TRUE(r.won); }));
+    const MonitorRef ref = c.node->monitor(peers["b"]);
+    c.node->send("leader-last", Crash{"done"});
+    ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [&](const RemoteDown& d) {
+      EXPECT_EQ(d.ref, ref);
+      EXPECT_EQ(d.reason, ExitReason::user("done"));
+    }));
+    EXPECT_TRUE(eventually([&] { return !c.node->whereis_global("leader-last"); }));
+    EXPECT_THROW(c.node->send("leader-last", Ping{}), std::invalid_argument);
     auto again = grove::spawn([] { grove::receive([](const Crash&) {}); });
-    EXPECT_TRUE(c.node->register_global("leader-0", again));
+    EXPECT_TRUE(c.node->register_global("leader-last", again));
     again.kill();
   });
 }
