@@ -499,6 +499,10 @@ bool in_actor() noexcept {
 
 bool trap_exit(bool on) { return std::exchange(ActorAccess::trap(current_actor()), on); }
 
+bool traps_exit(const ActorRef& actor) noexcept {
+  return actor && !actor.dead() && ActorAccess::trap(*actor.get());
+}
+
 void link(const ActorRef& other) {
   ActorBase& me = current_actor();
   if (!other || other.get() == &me) return;

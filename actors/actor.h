@@ -465,6 +465,10 @@ bool in_actor() noexcept;
 
 // Delivers Exit/Down messages instead of dying from linked actors' exits. Returns the old value.
 bool trap_exit(bool on);
+// Whether `actor` is alive and traps exits now (what an exit signal arriving from outside the
+// hub, such as another node's, would become: an Exit message or the end of the actor). Hub of
+// the actor only.
+bool traps_exit(const ActorRef& actor) noexcept;
 
 // Two-way link with `other` (E1). Linking to a dead actor delivers an exit signal with `noproc`
 // at once (E7). Idempotent.
