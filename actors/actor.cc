@@ -326,11 +326,17 @@ internal::ActorExtras& ActorBase::extras() {
 
 const std::string& ActorBase::name() const {
   if (extras_ && !extras_->name.empty()) return extras_->name;
-  const_cast<ActorBase*>(this)->extras().name = fmt::format("Greenlet-{}", id());
+  auto* self = const_cast<ActorBase*>(this);
+  self->extras().name = fmt::format("Greenlet-{}", id());
+  self->set_debug_name(extras_->name.c_str());
   return extras_->name;
 }
 
-void ActorBase::set_name(std::string name) { extras().name = std::move(name); }
+void ActorBase::set_name(std::string name) {
+  internal::ActorExtras& e = extras();
+  e.name = std::move(name);
+  set_debug_name(e.name.c_str());  // what hub/debug/grove-gdb.py shows
+}
 
 std::size_t ActorBase::mailbox_size() const noexcept {
   return extras_ && extras_->mailbox ? extras_->mailbox->size() : 0;
@@ -589,6 +595,10 @@ bool in_actor() noexcept {
 }
 
 bool trap_exit(bool on) { return std::exchange(ActorAccess::trap(current_actor()), on); }
+
+bool traps_exit(const ActorRef& actor) noexcept {
+  return actor && !actor.dead() && ActorAccess::trap(*actor.get());
+}
 
 void link(const ActorRef& other) {
   ActorBase& me = current_actor();
@@ -914,6 +924,14 @@ void mailbox_remove(Mailbox& box, Envelope* e) { box.remove(e); }
 WaitList& mailbox_waiters(Mailbox& box) { return box.waiters(); }
 
 }  // namespace internal
+
+WaitSource mailbox_source() {
+  internal::Mailbox& box = internal::own_mailbox();
+  return WaitSource(
+      box.waiters(),
+      [](const void* b) noexcept { return static_cast<const internal::Mailbox*>(b)->size() != 0; },
+      &box);
+}
 
 PlaceOn::PlaceOn(Hub* hub, ActorRef link_to, std::string name)
     : scope_(std::make_unique<Scope>(

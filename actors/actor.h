@@ -324,8 +324,10 @@ class ActorRef {
   void start_later(double seconds) const;
 
   // Waits for the actor to die; false on timeout. Never throws the actor's error. From
-  // another hub the wait is a message each way.
-  [[nodiscard]] bool join(Deadline deadline = Deadline::never()) const;
+  // another hub the wait is a message each way. join() without a deadline returns once the
+  // actor is dead (true), so its result may be ignored.
+  [[nodiscard]] bool join(Deadline deadline) const;
+  bool join() const { return join(Deadline::never()); }
   template <class Rep, class Period>
   [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) const {
     return join(Deadline::after(d));
@@ -511,6 +513,10 @@ bool in_actor() noexcept;
 
 // Delivers Exit/Down messages instead of dying from linked actors' exits. Returns the old value.
 bool trap_exit(bool on);
+// Whether `actor` is alive and traps exits now (what an exit signal arriving from outside the
+// hub, such as another node's, would become: an Exit message or the end of the actor). Hub of
+// the actor only.
+bool traps_exit(const ActorRef& actor) noexcept;
 
 // Two-way link with `other` (E1). Linking to a dead actor delivers an exit signal with `noproc`
 // at once (E7). Idempotent.
@@ -708,6 +714,13 @@ Received receive_or_until(const WaitSource& other, Deadline deadline, H&&... han
     if (*fired == 1) return Received::kOther;
   }
 }
+
+// The calling actor's mailbox as a source for wait_any (hub/wait_any.h): ready while a message
+// of any type is queued. It takes nothing: receive after it fired (a message no handler of that
+// receive takes stays queued, and keeps the source ready). receive_or is the usual way to wait
+// for the mailbox and one more source; this is for more. Calling actor only (std::logic_error
+// elsewhere); valid while the actor lives.
+WaitSource mailbox_source();
 
 template <class... H>
 Received receive_or(const WaitSource& other, H&&... handlers) {

@@ -19,6 +19,9 @@
 // untouched (the rvalue forms move from it only on success). Kill and Timeout scopes are thrown
 // at the wait point, as everywhere.
 //
+// wait_source() makes a queue one of the sources of wait_any (hub/wait_any.h, Go's select over
+// receiving channels): it fires when a get would not wait, and takes nothing.
+//
 // Wake order: FIFO among parked getters, and among parked putters. A put that finds a parked
 // getter moves the item into it and wakes it without yielding (the getter runs at a later pass);
 // a get that frees space in a bounded queue moves the longest-parked putter's item in and wakes

@@ -17,7 +17,7 @@
 //   grove::RLock lock;
 //   void update() {
 //     grove::RLock::Guard held(lock);  // re-entrant: update() may call itself
-//     ...
+//     // ...
 //   }
 #pragma once
 

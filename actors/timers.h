@@ -11,7 +11,7 @@
 //
 //   struct Tick {};
 //   grove::TimerHandle tick = grove::send_after(grove::self(), Tick{}, 1.0);
-//   ...
+//   // ...
 //   tick.cancel();  // no Tick will arrive
 #pragma once
 

@@ -183,6 +183,11 @@ int serve(kv::Server& server) {
     kv::key_changed(server, key, kv::kNotifyExpired, "expired");
   };
 
+  // A created key: the "new" notification (class n), from the AOF's replay on too.
+  server.store->on_new_key = [&server](const std::string& key) {
+    kv::notify_keyspace_event(server, kv::kNotifyNew, "new", key);
+  };
+
   grove::Event stop;
   int exit_code = 0;
   server.request_shutdown = [&] { stop.set(); };

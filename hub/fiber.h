@@ -44,6 +44,9 @@ namespace grove {
 
 class Hub;
 class Timeout;
+namespace internal {
+struct DebugLayout;
+}  // namespace internal
 
 enum class KillMode : std::uint8_t {
   kFinal,  // thrown at every later wait point (OTP's kill: it cannot be swallowed)
@@ -104,8 +107,10 @@ class Fiber {
   // arrives through a link the receiver removes before acting on it is dropped). True if one was.
   bool withdraw_pending_kill() noexcept;
 
-  // Waits until the fiber is dead. False on timeout.
-  [[nodiscard]] bool join(Deadline deadline = Deadline::never());
+  // Waits until the fiber is dead. False on timeout. join() without a deadline returns once the
+  // fiber is dead (true), so its result may be ignored.
+  [[nodiscard]] bool join(Deadline deadline);
+  bool join() { return join(Deadline::never()); }
   template <class Rep, class Period>
   [[nodiscard]] bool join_for(std::chrono::duration<Rep, Period> d) {
     return join(Deadline::after(d));
@@ -158,8 +163,14 @@ class Fiber {
 
   bool is_actor_ = false;  // set by actors/ in its constructor
 
+  // The name a debugger shows for this fiber (hub/debug/grove-gdb.py reads it from memory, so it
+  // must be a plain string): an actor's name. Null shows "Fiber-<id>". The string must stay
+  // valid until it is replaced or the fiber is destroyed. Hub thread only.
+  void set_debug_name(const char* name) noexcept { debug_name_ = name; }
+
  private:
   friend class Hub;
+  friend struct internal::DebugLayout;
   friend class Waiter;
   friend class WaitList;
   friend class Timeout;
@@ -178,6 +189,7 @@ class Fiber {
   Hub* hub_;
   std::uint64_t id_;
   const char* what_ = "";
+  const char* debug_name_ = nullptr;
 
   Fiber* next_ready_ = nullptr;
   Fiber* prev_live_ = nullptr;

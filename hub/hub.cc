@@ -607,7 +607,7 @@ WaitStatus WaitList::wait(Deadline deadline, const char* what) {
 
 class Hub::MainFiber final : public Fiber {
  public:
-  MainFiber() : Fiber(0) {}
+  MainFiber() : Fiber(0) { set_debug_name("main"); }
   std::string describe() const override { return "<main fiber>"; }
 
  private:
@@ -616,7 +616,7 @@ class Hub::MainFiber final : public Fiber {
 
 class Hub::LoopFiber final : public Fiber {
  public:
-  LoopFiber() : Fiber(0) {}
+  LoopFiber() : Fiber(0) { set_debug_name("hub"); }
   std::string describe() const override { return "<hub>"; }
 
  private:
@@ -706,9 +706,11 @@ Hub::Hub() : loop_(std::make_unique<internal::Loop>()), inbox_(std::make_shared<
       },
       this);
   loop_fiber_ = loop_fiber;
+  internal::register_for_debuggers(*this);
 }
 
 Hub::~Hub() {
+  internal::unregister_for_debuggers(*this);
   if (watch_) internal::unwatch(this);
   internal::drop_timers(*this);
   {

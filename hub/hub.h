@@ -62,6 +62,11 @@ struct Posted {
 };
 struct EhGlobals;
 struct Watch;
+struct DebugLayout;
+// Puts `hub` on (and takes it off) the process-wide list of hubs that debuggers walk to find
+// every fiber (hub/debugger.cc). Any thread; cheap (a mutex, once per hub).
+void register_for_debuggers(Hub& hub) noexcept;
+void unregister_for_debuggers(Hub& hub) noexcept;
 }  // namespace internal
 
 // What the hub tells its error handler about a failure nobody else owns.
@@ -182,6 +187,9 @@ class Hub {
   friend class Waiter;
   friend class Timeout;
   friend struct internal::Watch;
+  friend struct internal::DebugLayout;
+  friend void internal::register_for_debuggers(Hub& hub) noexcept;
+  friend void internal::unregister_for_debuggers(Hub& hub) noexcept;
   class MainFiber;
   class LoopFiber;
 
@@ -233,6 +241,11 @@ class Hub {
   std::atomic<std::size_t> load_{0};  // live_count_, readable from any thread
   Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch
   bool destroying_ = false;
+  // The process-wide list of hubs for debuggers (hub/debugger.cc), and the kernel's id of this
+  // hub's thread, so a debugger can tell which thread runs which hub.
+  Hub* prev_hub_ = nullptr;
+  Hub* next_hub_ = nullptr;
+  std::int64_t thread_id_ = 0;
 
   void run_callbacks();
   std::vector<std::function<void()>> callbacks_;

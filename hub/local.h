@@ -13,8 +13,8 @@
 // (it may wait). Cost: a linear scan of the fiber's few slots per get(); one allocation per value.
 //
 //   grove::FiberLocal<std::string> request_id;
-//   grove::spawn([&] { request_id.get() = "a"; handle(); });  // handle() reads "a"
-//   grove::spawn([&] { request_id.get() = "b"; handle(); });  // ... and here "b"
+//   grove::spawn_fiber([&] { request_id.get() = "a"; handle(); });  // handle() reads "a"
+//   grove::spawn_fiber([&] { request_id.get() = "b"; handle(); });  // ... and here "b"
 #pragma once
 
 #include <atomic>

@@ -10,7 +10,7 @@
 // Thread: hub thread only, handles included. Cost: one allocation and one libev timer per call.
 //
 //   grove::TimerHandle retry = grove::call_later(0.5, [conn] { conn->reconnect_soon(); });
-//   ...
+//   // ...
 //   if (connected) retry.cancel();
 #pragma once
 

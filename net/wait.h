@@ -20,7 +20,7 @@
 //
 //   grove::net::Watcher readable(pipe_fd, grove::net::kRead);
 //   grove::spawn_fiber([&] { grove::net::cancel_wait(readable); });
-//   try { grove::net::wait(readable, 5.0); } catch (const grove::net::SocketError& e) { ... }
+//   try { grove::net::wait(readable, 5.0); } catch (const grove::net::SocketError& e) { report(e); }
 #pragma once
 
 #include <exception>

@@ -10,7 +10,7 @@
 // Thread: create and destroy on one hub thread, from a fiber or the main fiber. Cost: one fd,
 // one fiber parked on it (costs nothing while no signal arrives).
 //
-//   grove::servers::StreamServer server(...);
+//   grove::servers::StreamServer server("127.0.0.1:6000", handle);
 //   grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) { server.stop(); });
 //   server.serve_forever();  // returns after Ctrl-C, once the handlers finished
 #pragma once

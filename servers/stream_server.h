@@ -28,7 +28,7 @@
 // Thread: create, start and stop from fibers of one hub. Lifetime: the destructor stops with a
 // zero timeout. Cost: one actor (pooled stack) per connection, one setsockopt per TCP accept.
 //
-//   grove::servers::StreamServer server("127.0.0.1:6000", [](auto& conn, const auto& peer) {
+//   grove::servers::StreamServer server("127.0.0.1:6000", [](grove::servers::Stream& conn, const grove::net::Address&) {
 //     char buf[4096];
 //     while (std::size_t n = conn.read_some(buf, sizeof buf)) conn.write_all({buf, n});
 //   });

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "hub/wait.h"
+#include "hub/wait_any.h"
 
 namespace grove {
 
@@ -174,6 +175,7 @@ class QueueCore {
     fail_all<GetSlot>(getters_);
     fail_all<GetSlot>(peekers_);
     fail_all<PutSlot>(putters_);
+    watchers_.wake_all();
   }
   bool is_shutdown() const noexcept { return shutdown_; }
 
@@ -192,6 +194,23 @@ class QueueCore {
   std::size_t getters_waiting() const noexcept { return getters_.size() + peekers_.size(); }
   std::size_t putters_waiting() const noexcept { return putters_.size(); }
   std::size_t joiners_waiting() const noexcept { return joiners_.size(); }
+  // Registrations of wait_any on wait_source().
+  std::size_t watchers_waiting() const noexcept { return watchers_.size(); }
+
+  // The queue as a source for wait_any (hub/wait_any.h): ready when a get would not wait — an
+  // item is buffered, a putter is parked (a Channel's, or a full queue's), or the queue is shut
+  // down (the get then says so). It takes nothing: get (or try_get) after it fired. A put that
+  // finds a getter parked in get() hands the item to it, so a source can fire and then find the
+  // queue empty again, as after select(2) with several readers: try_get, and wait again.
+  WaitSource wait_source() noexcept {
+    return WaitSource(
+        watchers_,
+        [](const void* q) noexcept {
+          const auto* self = static_cast<const QueueCore*>(q);
+          return !self->items_.empty() || !self->putters_.empty() || self->shutdown_;
+        },
+        this);
+  }
 
   // ---- iteration: `for (auto& item : queue)` gets items until the queue is shut down and
   // empty. Each step is a blocking get().
@@ -269,11 +288,13 @@ class QueueCore {
     if (has_room()) {
       items_.push(std::move(item));
       ++unfinished_;
+      if (!watchers_.empty()) [[unlikely]] watchers_.wake_all();
       return QueueStatus::kOk;
     }
     if (!block) return QueueStatus::kTimedOut;
     PutSlot slot(&item);
     putters_.push_back(slot.waiter);
+    if (!watchers_.empty()) [[unlikely]] watchers_.wake_all();  // a get can take from it now
     if (slot.waiter.wait(deadline, "queue put") == WaitStatus::kWoken) return slot.status;
     return QueueStatus::kTimedOut;
   }
@@ -349,6 +370,7 @@ class QueueCore {
   WaitList peekers_;
   WaitList putters_;
   WaitList joiners_;
+  WaitList watchers_;  // wait_any on wait_source(): woken (all) when a get may not have to wait
 };
 
 }  // namespace internal

@@ -75,6 +75,26 @@ bool parse_scan_options(const Args& a, ReplyWriter& out, std::string_view& patte
   return true;
 }
 
+bool begin_scan(Session& s, const Args& a, ValueType type, ReplyWriter& out, ScanRequest& scan) {
+  if (!parse_cursor(a[2], out, scan.cursor)) return false;
+  scan.entry = store(s).find(a[1], now(s));
+  if (!scan.entry) {
+    reply_scan_cursor(out, 0);
+    out.array_header(0);
+    return false;
+  }
+  if (scan.entry->type() != type) {
+    wrong_type(out);
+    return false;
+  }
+  return parse_scan_options(a, out, scan.pattern, scan.count);
+}
+
+void reply_scan_cursor(ReplyWriter& out, std::uint64_t next) {
+  out.array_header(2);
+  out.bulk(fmt::format_int(next).str());
+}
+
 std::uint64_t random() {
   static std::mt19937_64 generator{std::random_device{}()};
   return generator();

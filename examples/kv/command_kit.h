@@ -82,13 +82,45 @@ bool block_timeout(std::string_view arg, ReplyWriter& out, grove::Deadline& dead
 bool block(Session& s, std::vector<std::string> keys, grove::Deadline deadline, const char* what,
            std::function<bool(BlockedClient&, std::string_view)> serve, ReplyWriter& out);
 
-// The cursor argument of the *SCAN commands: an unsigned decimal. False: "invalid cursor" was
-// replied.
+// The cursor argument of the *SCAN commands: strtoul's syntax, as redis-server's
+// parseScanCursorOrReply (a sign is accepted: "-1" wraps). False: "invalid cursor" was replied.
 bool parse_cursor(std::string_view arg, ReplyWriter& out, std::uint64_t& cursor);
 // The [MATCH pattern] [COUNT n] options of SSCAN/HSCAN/ZSCAN from a[3]. False: the error was
-// replied.
+// replied. MATCH * gives an empty pattern (everything matches).
 bool parse_scan_options(const Args& a, ReplyWriter& out, std::string_view& pattern,
                         std::int64_t& count);
+
+// What SSCAN/HSCAN/ZSCAN key cursor [MATCH pattern] [COUNT n] asked for.
+struct ScanRequest {
+  Entry* entry = nullptr;  // the key's value, of the command's type
+  std::uint64_t cursor = 0;
+  std::string_view pattern;  // empty: every element
+  std::int64_t count = 10;
+};
+// The part of SSCAN/HSCAN/ZSCAN before the walk, in redis-server's order: the cursor (invalid:
+// error), the key (missing: the empty scan [0, []] is replied; another type: WRONGTYPE), then the
+// options (a bad one: error). True: go on and walk `scan.entry`; false: the reply was written.
+bool begin_scan(Session& s, const Args& a, ValueType type, ReplyWriter& out, ScanRequest& scan);
+// The head of a scan's reply: [next cursor, then the caller writes the array of elements].
+void reply_scan_cursor(ReplyWriter& out, std::uint64_t next);
+// Walks the buckets of an unordered container from bucket `cursor` until `count` elements were
+// visited (a whole bucket at a time, as SCAN does), calling visit(element) for each; returns the
+// next cursor, 0 when the walk reached the end. A cursor past the last bucket ends at once.
+template <typename Table, typename Visit>
+std::uint64_t scan_buckets(const Table& table, std::uint64_t cursor, std::int64_t count,
+                           Visit&& visit) {
+  const std::size_t buckets = table.bucket_count();
+  std::uint64_t bucket = cursor;
+  std::int64_t visited = 0;
+  while (bucket < buckets && visited < count) {
+    for (auto it = table.begin(bucket); it != table.end(bucket); ++it) {
+      ++visited;
+      visit(*it);
+    }
+    ++bucket;
+  }
+  return bucket < buckets ? bucket : 0;
+}
 // A random 64-bit number (SPOP, SRANDMEMBER, HRANDFIELD, ...).
 std::uint64_t random();
 
@@ -141,6 +173,9 @@ bool zpopmin(Session& s, const Args& a, ReplyWriter& out);
 bool zpopmax(Session& s, const Args& a, ReplyWriter& out);
 bool bzpopmin(Session& s, const Args& a, ReplyWriter& out);
 bool bzpopmax(Session& s, const Args& a, ReplyWriter& out);
+bool zmpop(Session& s, const Args& a, ReplyWriter& out);
+bool bzmpop(Session& s, const Args& a, ReplyWriter& out);
+bool zrandmember(Session& s, const Args& a, ReplyWriter& out);
 bool zunion(Session& s, const Args& a, ReplyWriter& out);
 bool zinter(Session& s, const Args& a, ReplyWriter& out);
 bool zdiff(Session& s, const Args& a, ReplyWriter& out);

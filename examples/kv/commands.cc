@@ -831,14 +831,22 @@ struct Commands {
     return true;
   }
 
+  // MSET/MSETNX's writes: key by key, each followed by its "set" (a created key's "new" comes
+  // first, from the Store), in redis-server's order.
+  static void set_each(Session& s, const Args& a) {
+    log(s, a);
+    for (std::size_t i = 1; i < a.size(); i += 2) {
+      store(s).set(a[i], a[i + 1], Store::kNoExpiry);
+      changed(s, a[i], kNotifyString, "set");
+    }
+  }
+
   static bool mset(Session& s, const Args& a, ReplyWriter& out) {
     if (a.size() % 2 == 0) {
       wrong_arity(out, "mset");
       return true;
     }
-    for (std::size_t i = 1; i < a.size(); i += 2) store(s).set(a[i], a[i + 1], Store::kNoExpiry);
-    log(s, a);
-    for (std::size_t i = 1; i < a.size(); i += 2) changed(s, a[i], kNotifyString, "set");
+    set_each(s, a);
     out.ok();
     return true;
   }
@@ -854,9 +862,7 @@ struct Commands {
         return true;
       }
     }
-    for (std::size_t i = 1; i < a.size(); i += 2) store(s).set(a[i], a[i + 1], Store::kNoExpiry);
-    log(s, a);
-    for (std::size_t i = 1; i < a.size(); i += 2) changed(s, a[i], kNotifyString, "set");
+    set_each(s, a);
     out.integer(1);
     return true;
   }
@@ -1908,13 +1914,7 @@ struct Commands {
   // simplification of redis-server's reverse-binary cursor; see README.md).
   static bool scan(Session& s, const Args& a, ReplyWriter& out) {
     std::uint64_t cursor = 0;
-    {
-      auto [p, ec] = std::from_chars(a[1].data(), a[1].data() + a[1].size(), cursor);
-      if (ec != std::errc() || p != a[1].data() + a[1].size()) {
-        out.error("ERR invalid cursor");
-        return true;
-      }
-    }
+    if (!kit::parse_cursor(a[1], out, cursor)) return true;
     std::string_view pattern;
     std::string_view type_filter;
     std::int64_t count = 10;
@@ -1941,25 +1941,16 @@ struct Commands {
         return true;
       }
     }
-    const Store::Table& table = store(s).table();
-    const std::size_t buckets = table.bucket_count();
     std::vector<const std::string*> found;
-    std::size_t bucket = cursor;
-    std::int64_t visited = 0;
-    while (bucket < buckets && visited < count) {
-      for (auto it = table.begin(bucket); it != table.end(bucket); ++it) {
-        ++visited;
-        if (it->second.expires_at != 0 && it->second.expires_at <= s.now_) continue;
-        if (!pattern.empty() && !glob_match(pattern, it->first)) continue;
-        if (!type_filter.empty() && !equals_nocase(type_filter, type_name(it->second.type()))) {
-          continue;
-        }
-        found.push_back(&it->first);
-      }
-      ++bucket;
-    }
-    out.array_header(2);
-    out.bulk(bucket >= buckets ? "0" : to_text(static_cast<std::int64_t>(bucket)));
+    const std::uint64_t next =
+        kit::scan_buckets(store(s).table(), cursor, count, [&](const auto& key_entry) {
+          const auto& [key, entry] = key_entry;
+          if (entry.expires_at != 0 && entry.expires_at <= s.now_) return;
+          if (!pattern.empty() && !glob_match(pattern, key)) return;
+          if (!type_filter.empty() && !equals_nocase(type_filter, type_name(entry.type()))) return;
+          found.push_back(&key);
+        });
+    kit::reply_scan_cursor(out, next);
     out.array_header(found.size());
     for (const std::string* k : found) out.bulk(*k);
     return true;
@@ -2507,6 +2498,9 @@ const std::vector<Commands::Spec>& Commands::table() {
       {"zpopmax", -2, &zset_commands::zpopmax, "write"},
       {"bzpopmin", -3, &zset_commands::bzpopmin, "write"},
       {"bzpopmax", -3, &zset_commands::bzpopmax, "write"},
+      {"zmpop", -4, &zset_commands::zmpop, "write"},
+      {"bzmpop", -5, &zset_commands::bzmpop, "write"},
+      {"zrandmember", -2, &zset_commands::zrandmember, "readonly"},
       {"zunion", -3, &zset_commands::zunion, "readonly"},
       {"zinter", -3, &zset_commands::zinter, "readonly"},
       {"zdiff", -3, &zset_commands::zdiff, "readonly"},

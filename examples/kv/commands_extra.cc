@@ -251,42 +251,23 @@ bool hrandfield(Session& s, const Args& a, ReplyWriter& out) {
 // HSCAN key cursor [MATCH pattern] [COUNT n]: a small hash (redis's listpack) answers whole, in
 // insertion order; a large one by buckets of its hash table, as SCAN.
 bool hscan(Session& s, const Args& a, ReplyWriter& out) {
-  std::uint64_t cursor = 0;
-  if (!kit::parse_cursor(a[2], out, cursor)) return true;
-  Entry* e = kit::store(s).find(a[1], kit::now(s));
-  if (e && e->type() != ValueType::kHash) return kit::wrong_type(out);
-  if (!e) {
-    out.array_header(2);
-    out.bulk("0");
-    out.array_header(0);
-    return true;
-  }
-  std::string_view pattern;
-  std::int64_t count = 10;
-  if (!kit::parse_scan_options(a, out, pattern, count)) return true;
+  kit::ScanRequest scan;
+  if (!kit::begin_scan(s, a, ValueType::kHash, out, scan)) return true;
+  const auto matches = [&](const std::string& field) {
+    return scan.pattern.empty() || glob_match(scan.pattern, field);
+  };
   std::vector<Field> found;
-  std::string next = "0";
-  if (const Hash::Table* table = e->hash().table()) {
-    const std::size_t buckets = table->bucket_count();
-    std::size_t bucket = cursor;
-    std::int64_t visited = 0;
-    while (bucket < buckets && visited < count) {
-      for (auto it = table->begin(bucket); it != table->end(bucket); ++it) {
-        ++visited;
-        if (pattern.empty() || glob_match(pattern, it->first)) {
-          found.emplace_back(&it->first, &it->second);
-        }
-      }
-      ++bucket;
-    }
-    if (bucket < buckets) next = std::to_string(bucket);
+  std::uint64_t next = 0;
+  if (const Hash::Table* table = scan.entry->hash().table()) {
+    next = kit::scan_buckets(*table, scan.cursor, scan.count, [&](const auto& field_value) {
+      if (matches(field_value.first)) found.emplace_back(&field_value.first, &field_value.second);
+    });
   } else {
-    for (const auto& [field, value] : e->hash().small()) {
-      if (pattern.empty() || glob_match(pattern, field)) found.emplace_back(&field, &value);
+    for (const auto& [field, value] : scan.entry->hash().small()) {
+      if (matches(field)) found.emplace_back(&field, &value);
     }
   }
-  out.array_header(2);
-  out.bulk(next);
+  kit::reply_scan_cursor(out, next);
   reply_fields(found, true, out);
   return true;
 }

@@ -9,6 +9,7 @@
 // logged as the SREM (or DEL) of what it popped, so a replay removes the same members.
 #include <algorithm>
 #include <climits>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -358,13 +359,14 @@ bool smove(Session& s, const Args& a, ReplyWriter& out) {
     out.integer(0);
     return true;
   }
+  // redis-server's order: the source's events, then the destination created ("new") and added to.
   const bool emptied = source->set().empty();
   if (emptied) st.erase(a[1]);
-  const bool added =
-      st.find_or_create(a[2], kit::now(s), ValueType::kSet).first->set().add(a[3]);
   kit::log(s, a);
   kit::changed(s, a[1], kNotifySet, "srem");
   if (emptied) kit::changed(s, a[1], kNotifyGeneric, "del");
+  const bool added =
+      st.find_or_create(a[2], kit::now(s), ValueType::kSet).first->set().add(a[3]);
   if (added) kit::changed(s, a[2], kNotifySet, "sadd");
   out.integer(1);
   return true;
@@ -422,35 +424,17 @@ bool sintercard(Session& s, const Args& a, ReplyWriter& out) {
 // SSCAN key cursor [MATCH pattern] [COUNT n]. A small integer set (redis's intset) answers in one
 // call; otherwise the cursor is a bucket index of the hash table, as in SCAN.
 bool sscan(Session& s, const Args& a, ReplyWriter& out) {
-  std::uint64_t cursor = 0;
-  if (!kit::parse_cursor(a[2], out, cursor)) return true;
-  bool wrong = false;
-  Set* set = set_for_read(s, a[1], out, wrong);
-  if (wrong) return true;
-  if (!set) {
-    out.array_header(2);
-    out.bulk("0");
-    out.array_header(0);
-    return true;
-  }
-  std::string_view pattern;
-  std::int64_t count = 10;
-  if (!kit::parse_scan_options(a, out, pattern, count)) return true;
-  const Set::Members& members = set->members();
-  const bool whole = std::string_view(set->encoding()) == "intset";
-  const std::size_t buckets = members.bucket_count();
+  kit::ScanRequest scan;
+  if (!kit::begin_scan(s, a, ValueType::kSet, out, scan)) return true;
+  const Set& set = scan.entry->set();
+  const bool whole = std::string_view(set.encoding()) == "intset";
   std::vector<const std::string*> found;
-  std::size_t bucket = whole ? 0 : cursor;
-  std::int64_t visited = 0;
-  while (bucket < buckets && (whole || visited < count)) {
-    for (auto it = members.begin(bucket); it != members.end(bucket); ++it) {
-      ++visited;
-      if (pattern.empty() || glob_match(pattern, *it)) found.push_back(&*it);
-    }
-    ++bucket;
-  }
-  out.array_header(2);
-  out.bulk(bucket >= buckets ? "0" : std::to_string(bucket));
+  const std::uint64_t next = kit::scan_buckets(
+      set.members(), whole ? 0 : scan.cursor,
+      whole ? std::numeric_limits<std::int64_t>::max() : scan.count, [&](const std::string& m) {
+        if (scan.pattern.empty() || glob_match(scan.pattern, m)) found.push_back(&m);
+      });
+  kit::reply_scan_cursor(out, next);
   reply_members(found, out);
   return true;
 }

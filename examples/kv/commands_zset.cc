@@ -2,14 +2,14 @@
 // errors: ZADD (NX XX GT LT CH INCR), ZINCRBY, ZREM, ZSCORE, ZMSCORE, ZCARD, ZCOUNT, ZLEXCOUNT,
 // ZRANK/ZREVRANK, ZRANGE (BYSCORE BYLEX REV LIMIT WITHSCORES), ZRANGESTORE, ZRANGEBYSCORE,
 // ZREVRANGEBYSCORE, ZREVRANGE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZREMRANGEBYRANK/SCORE/LEX,
-// ZPOPMIN/ZPOPMAX, BZPOPMIN/BZPOPMAX, ZUNION/ZINTER/ZDIFF(STORE) (WEIGHTS, AGGREGATE), ZINTERCARD,
-// ZSCAN.
+// ZPOPMIN/ZPOPMAX, BZPOPMIN/BZPOPMAX, ZMPOP/BZMPOP, ZUNION/ZINTER/ZDIFF(STORE) (WEIGHTS,
+// AGGREGATE), ZINTERCARD, ZRANDMEMBER, ZSCAN.
 //
 // Scores: doubles, printed as redis 7.0 prints them in RESP2 (kit::reply_double: "inf", "-inf",
 // else %.17g). Ranges follow redis's syntax: "(" makes a score bound exclusive; lex bounds are
 // "[x", "(x", "-" and "+". Like redis, a BYLEX range assumes the members share one score.
 //
-// Blocking: BZPOPMIN/BZPOPMAX park through kit::block (kv/blocking.h), first blocked first
+// Blocking: BZPOPMIN/BZPOPMAX/BZMPOP park through kit::block (kv/blocking.h), first blocked first
 // served; a ZADD that creates the key serves them right after it runs.
 //
 // Persistence: writes log themselves as given (they are deterministic); a blocked pop that is
@@ -18,7 +18,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <climits>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -507,17 +509,26 @@ bool zremrange_generic(Session& s, const Args& a, RangeBy by, ReplyWriter& out) 
 
 // --- pops --------------------------------------------------------------------------------------
 
-// Pops up to `count` elements from the low (min) or high end of `key`'s set into `out` as
-// member, score pairs (after the key when `with_key`), deleting an emptied key and logging the
-// pop. The caller checked the type and that the set is not empty.
+// How a pop replies: ZPOPMIN's [member, score, ...], BZPOPMIN's [key, member, score], or
+// ZMPOP/BZMPOP's [key, [[member, score], ...]].
+enum class PopShape { kFlat, kKeyed, kNested };
+
+// Pops up to `count` elements from the low (min) or high end of `key`'s set into `out` in
+// `shape`, deleting an emptied key and logging the pop (as ZPOPMIN/ZPOPMAX key count, which is
+// what redis-server propagates for every pop command). The caller checked the type and that the
+// set is not empty.
 void pop_into(Session& s, std::string_view key, ZSet& z, bool min, std::int64_t count,
-              bool with_key, ReplyWriter& out) {
+              PopShape shape, ReplyWriter& out) {
   const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(count), z.size());
-  out.array_header(n * 2 + (with_key ? 1 : 0));
-  if (with_key) out.bulk(key);
+  switch (shape) {
+    case PopShape::kFlat: out.array_header(n * 2); break;
+    case PopShape::kKeyed: out.array_header(n * 2 + 1); out.bulk(key); break;
+    case PopShape::kNested: out.array_header(2); out.bulk(key); out.array_header(n); break;
+  }
   for (std::size_t i = 0; i < n; ++i) {
     Iterator it = min ? z.begin() : z.at_rank(z.size() - 1);
     const std::string member = *it->member;
+    if (shape == PopShape::kNested) out.array_header(2);
     out.bulk(member);
     kit::reply_double(out, it->score);
     z.erase(member);
@@ -549,7 +560,7 @@ bool zpop_generic(Session& s, const Args& a, bool min, ReplyWriter& out) {
     out.array_header(0);
     return true;
   }
-  pop_into(s, a[1], *z, min, count, false, out);
+  pop_into(s, a[1], *z, min, count, PopShape::kFlat, out);
   return true;
 }
 
@@ -563,7 +574,7 @@ bool bzpop_generic(Session& s, const Args& a, bool min, ReplyWriter& out) {
     ZSet* z = zset_for_read(s, key, out, wrong);
     if (wrong) return true;
     if (!z) continue;
-    pop_into(s, key, *z, min, 1, true, out);
+    pop_into(s, key, *z, min, 1, PopShape::kKeyed, out);
     return true;
   }
   return kit::block(s, std::vector<std::string>(keys.begin(), keys.end()), deadline,
@@ -572,10 +583,69 @@ bool bzpop_generic(Session& s, const Args& a, bool min, ReplyWriter& out) {
                       Entry* e = kit::store(s).find(key, unix_ms());
                       if (!e || e->type() != ValueType::kZset) return false;
                       ReplyWriter reply(b.reply);
-                      pop_into(s, key, e->zset(), min, 1, true, reply);
+                      pop_into(s, key, e->zset(), min, 1, PopShape::kKeyed, reply);
                       return true;
                     },
                     out);
+}
+
+// ZMPOP numkeys key... MIN|MAX [COUNT count] (from a[1]) and BZMPOP timeout numkeys ... (from
+// a[2]), parsed in redis-server's zmpopGenericCommand order: numkeys, then MIN|MAX, then COUNT.
+struct MultiPop {
+  Args keys;
+  bool min = true;
+  std::int64_t count = 1;
+};
+bool parse_multi_pop(const Args& a, std::size_t numkeys_at, ReplyWriter& out, MultiPop& m) {
+  std::int64_t numkeys = 0;
+  if (!parse_int64(a[numkeys_at], numkeys) || numkeys < 1) {
+    out.error("ERR numkeys should be greater than 0");
+    return false;
+  }
+  const std::size_t left = a.size() - numkeys_at - 1;  // arguments after numkeys
+  if (static_cast<std::uint64_t>(numkeys) >= left) {
+    out.error(kit::kSyntaxError);
+    return false;
+  }
+  const std::size_t where_at = numkeys_at + 1 + static_cast<std::size_t>(numkeys);
+  if (kit::equals_nocase(a[where_at], "min")) {
+    m.min = true;
+  } else if (kit::equals_nocase(a[where_at], "max")) {
+    m.min = false;
+  } else {
+    out.error(kit::kSyntaxError);
+    return false;
+  }
+  bool counted = false;
+  for (std::size_t j = where_at + 1; j < a.size(); ++j) {
+    if (!counted && kit::equals_nocase(a[j], "count") && j + 1 < a.size()) {
+      ++j;
+      if (!parse_int64(a[j], m.count) || m.count < 1) {
+        out.error("ERR count should be greater than 0");
+        return false;
+      }
+      counted = true;
+    } else {
+      out.error(kit::kSyntaxError);
+      return false;
+    }
+  }
+  m.keys.assign(a.begin() + static_cast<std::ptrdiff_t>(numkeys_at) + 1,
+                a.begin() + static_cast<std::ptrdiff_t>(where_at));
+  return true;
+}
+
+// Pops from the first of `m.keys` holding a sorted set. False: none does (nothing replied), or
+// `wrong` when a key before one holds another type (WRONGTYPE replied).
+bool multi_pop(Session& s, const MultiPop& m, ReplyWriter& out, bool& wrong) {
+  for (std::string_view key : m.keys) {
+    ZSet* z = zset_for_read(s, key, out, wrong);
+    if (wrong) return false;
+    if (!z) continue;
+    pop_into(s, key, *z, m.min, m.count, PopShape::kNested, out);
+    return true;
+  }
+  return false;
 }
 
 // --- ZUNION / ZINTER / ZDIFF ---------------------------------------------------------------------
@@ -886,6 +956,36 @@ bool zremrangebylex(Session& s, const Args& a, ReplyWriter& o) {
 }
 
 bool zpopmin(Session& s, const Args& a, ReplyWriter& o) { return zpop_generic(s, a, true, o); }
+
+// ZMPOP numkeys key... MIN|MAX [COUNT count]: a null array when every key is missing.
+bool zmpop(Session& s, const Args& a, ReplyWriter& out) {
+  MultiPop m;
+  if (!parse_multi_pop(a, 1, out, m)) return true;
+  bool wrong = false;
+  if (!multi_pop(s, m, out, wrong) && !wrong) out.null_array();
+  return true;
+}
+
+// BZMPOP timeout numkeys key... MIN|MAX [COUNT count]: the arguments are checked before the
+// timeout, as redis-server does; then as ZMPOP, or blocks until a key gets a sorted set (served
+// with up to COUNT elements of it) or the timeout passes (a null array).
+bool bzmpop(Session& s, const Args& a, ReplyWriter& out) {
+  MultiPop m;
+  if (!parse_multi_pop(a, 2, out, m)) return true;
+  grove::Deadline deadline;
+  if (!kit::block_timeout(a[1], out, deadline)) return true;
+  bool wrong = false;
+  if (multi_pop(s, m, out, wrong) || wrong) return true;
+  return kit::block(s, std::vector<std::string>(m.keys.begin(), m.keys.end()), deadline, "BZMPOP",
+                    [&s, min = m.min, count = m.count](BlockedClient& b, std::string_view key) {
+                      Entry* e = kit::store(s).find(key, unix_ms());
+                      if (!e || e->type() != ValueType::kZset) return false;
+                      ReplyWriter reply(b.reply);
+                      pop_into(s, key, e->zset(), min, count, PopShape::kNested, reply);
+                      return true;
+                    },
+                    out);
+}
 bool zpopmax(Session& s, const Args& a, ReplyWriter& o) { return zpop_generic(s, a, false, o); }
 bool bzpopmin(Session& s, const Args& a, ReplyWriter& o) { return bzpop_generic(s, a, true, o); }
 bool bzpopmax(Session& s, const Args& a, ReplyWriter& o) { return bzpop_generic(s, a, false, o); }
@@ -912,47 +1012,100 @@ bool zintercard(Session& s, const Args& a, ReplyWriter& o) {
   return combine(s, a, SetOp::kInter, false, true, "zintercard", o);
 }
 
-// ZSCAN key cursor [MATCH pattern] [COUNT n]: a small set (redis's listpack) answers whole, in
-// order; a large one by buckets of its hash table, as SCAN.
-bool zscan(Session& s, const Args& a, ReplyWriter& out) {
-  std::uint64_t cursor = 0;
-  if (!kit::parse_cursor(a[2], out, cursor)) return true;
+// ZRANDMEMBER key [count [WITHSCORES]], as redis-server 7.0's zrandmemberWithCountCommand: the
+// count is checked before the key; a negative count may repeat members (in random order); a
+// count at least the size answers the whole set from the highest element down; a smaller one
+// distinct members in random order.
+bool zrandmember(Session& s, const Args& a, ReplyWriter& out) {
+  const bool has_count = a.size() >= 3;
+  std::int64_t count = 1;
+  bool with_scores = false;
+  if (has_count) {
+    if (!parse_int64(a[2], count)) {
+      out.error(kit::kNotInteger);
+      return true;
+    }
+    if (count == LLONG_MIN) {
+      out.error(
+          "ERR value is out of range, value must between -9223372036854775807 and "
+          "9223372036854775807");
+      return true;
+    }
+    if (a.size() > 4 || (a.size() == 4 && !kit::equals_nocase(a[3], "withscores"))) {
+      out.error(kit::kSyntaxError);
+      return true;
+    }
+    with_scores = a.size() == 4;
+    if (with_scores && (count < -LLONG_MAX / 2 || count > LLONG_MAX / 2)) {
+      out.error("ERR value is out of range");
+      return true;
+    }
+  }
   bool wrong = false;
-  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  const ZSet* z = zset_for_read(s, a[1], out, wrong);
   if (wrong) return true;
-  if (!z) {
-    out.array_header(2);
-    out.bulk("0");
+  if (!has_count) {
+    if (z) out.bulk(*z->at_rank(kit::random() % z->size())->member); else out.null_bulk();
+    return true;
+  }
+  if (!z || count == 0) {
     out.array_header(0);
     return true;
   }
-  std::string_view pattern;
-  std::int64_t count = 10;
-  if (!kit::parse_scan_options(a, out, pattern, count)) return true;
+  const std::size_t size = z->size();
+  if (count < 0 || count == 1) {
+    const std::uint64_t n = count < 0 ? static_cast<std::uint64_t>(-count) : 1;
+    out.array_header(n * (with_scores ? 2 : 1));
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const Iterator it = z->at_rank(kit::random() % size);
+      out.bulk(*it->member);
+      if (with_scores) kit::reply_double(out, it->score);
+    }
+    return true;
+  }
+  Picked picked;
+  if (static_cast<std::uint64_t>(count) >= size) {
+    for (std::size_t rank = size; rank-- > 0;) picked.push_back(*z->at_rank(rank));
+  } else {
+    // `count` distinct ranks: a partial Fisher-Yates shuffle of 0..size-1, whose swaps are kept
+    // in a map so it costs O(count), not O(size).
+    std::unordered_map<std::size_t, std::size_t> swapped;
+    const auto rank_at = [&](std::size_t i) {
+      const auto found = swapped.find(i);
+      return found == swapped.end() ? i : found->second;
+    };
+    for (std::size_t i = 0; i < static_cast<std::size_t>(count); ++i) {
+      const std::size_t j = i + kit::random() % (size - i);
+      const std::size_t chosen = rank_at(j);
+      swapped[j] = rank_at(i);
+      picked.push_back(*z->at_rank(chosen));
+    }
+  }
+  reply_items(picked, with_scores, out);
+  return true;
+}
+
+// ZSCAN key cursor [MATCH pattern] [COUNT n]: a small set (redis's listpack) answers whole, in
+// order; a large one by buckets of its hash table, as SCAN.
+bool zscan(Session& s, const Args& a, ReplyWriter& out) {
+  kit::ScanRequest scan;
+  if (!kit::begin_scan(s, a, ValueType::kZset, out, scan)) return true;
+  const ZSet& z = scan.entry->zset();
+  const auto matches = [&](const std::string& member) {
+    return scan.pattern.empty() || glob_match(scan.pattern, member);
+  };
   Picked found;
-  std::string next = "0";
-  if (std::string_view(z->encoding()) == "listpack") {
-    for (const Item& item : *z) {
-      if (pattern.empty() || glob_match(pattern, *item.member)) found.push_back(item);
+  std::uint64_t next = 0;
+  if (std::string_view(z.encoding()) == "listpack") {
+    for (const Item& item : z) {
+      if (matches(*item.member)) found.push_back(item);
     }
   } else {
-    const ZSet::Scores& scores = z->scores();
-    const std::size_t buckets = scores.bucket_count();
-    std::size_t bucket = cursor;
-    std::int64_t visited = 0;
-    while (bucket < buckets && visited < count) {
-      for (auto it = scores.begin(bucket); it != scores.end(bucket); ++it) {
-        ++visited;
-        if (pattern.empty() || glob_match(pattern, it->first)) {
-          found.push_back(Item{it->second, &it->first});
-        }
-      }
-      ++bucket;
-    }
-    if (bucket < buckets) next = std::to_string(bucket);
+    next = kit::scan_buckets(z.scores(), scan.cursor, scan.count, [&](const auto& member_score) {
+      if (matches(member_score.first)) found.push_back(Item{member_score.second, &member_score.first});
+    });
   }
-  out.array_header(2);
-  out.bulk(next);
+  kit::reply_scan_cursor(out, next);
   reply_items(found, true, out);
   return true;
 }

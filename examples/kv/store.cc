@@ -116,7 +116,10 @@ Entry* Store::find(std::string_view key, std::int64_t now) {
 
 Entry& Store::set(std::string_view key, std::string_view value, std::int64_t expires_at) {
   auto it = table_.find(key);
-  if (it == table_.end()) it = table_.emplace(std::string(key), Entry{}).first;
+  if (it == table_.end()) {
+    it = table_.emplace(std::string(key), Entry{}).first;
+    added(it->first);
+  }
   Entry& e = it->second;
   if (auto* str = std::get_if<std::string>(&e.value)) {
     str->assign(value.data(), value.size());  // keeps the capacity it had
@@ -131,6 +134,7 @@ std::pair<Entry*, bool> Store::find_or_create(std::string_view key, std::int64_t
                                               ValueType type) {
   if (Entry* e = find(key, now)) return {e, false};
   auto it = table_.emplace(std::string(key), Entry{make_value(type)}).first;
+  added(it->first);
   created(it->first, it->second);
   return {&it->second, true};
 }
@@ -138,7 +142,10 @@ std::pair<Entry*, bool> Store::find_or_create(std::string_view key, std::int64_t
 Entry& Store::put(std::string_view key, Value value, std::int64_t expires_at) {
   auto it = table_.find(key);
   const bool fresh = it == table_.end();
-  if (fresh) it = table_.emplace(std::string(key), Entry{}).first;
+  if (fresh) {
+    it = table_.emplace(std::string(key), Entry{}).first;
+    added(it->first);
+  }
   Entry& e = it->second;
   e.value = std::move(value);
   if (e.expires_at != expires_at) set_expiry(it->first, e, expires_at);
@@ -150,6 +157,7 @@ void Store::rename(std::string_view from, std::string_view to) {
   auto node = table_.extract(table_.find(from));
   node.key() = std::string(to);  // the key string stays in its node: the expiry index holds
   auto it = table_.insert(std::move(node)).position;
+  added(it->first);
   created(it->first, it->second);
 }
 

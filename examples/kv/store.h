@@ -172,6 +172,10 @@ class Store {
   // key where the server did, and a later write to the same key applies to a fresh value. The
   // server also touches the key's watchers and sends the "expired" notification (kv/events.h).
   std::function<void(const std::string& key)> on_expire;
+  // Called with each key that a write creates (a key that did not exist, or RENAME's
+  // destination), when it is created: before the write's own notification, as redis-server's
+  // dbAdd fires "new" (kv/events.h, class n).
+  std::function<void(const std::string& key)> on_new_key;
 
   // Blocking commands (see the header comment): the blocking registry counts its clients here,
   // and takes the keys that became ready.
@@ -181,6 +185,9 @@ class Store {
  private:
   void index_volatile(const std::string& key, Entry& entry);
   void unindex_volatile(Entry& entry);
+  void added(const std::string& key) {
+    if (on_new_key) on_new_key(key);
+  }
   void created(const std::string& key, const Entry& entry) {
     if (blocked_clients > 0 &&
         (entry.type() == ValueType::kList || entry.type() == ValueType::kZset)) {

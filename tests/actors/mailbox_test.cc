@@ -1,10 +1,14 @@
 // Mailbox: send, selective receive, timeouts, cross-thread sends.
 #include <atomic>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "actors/actor.h"
+#include "hub/wait_any.h"
+#include "tests/hub/wait_conformance.h"
 #include "tests/support/grove_test.h"
 
 namespace grove {
@@ -140,5 +144,57 @@ GROVE_TEST(Mailbox, ReceiveOutsideAnActorIsAnError) {
   EXPECT_THROW(receive([](A) {}), std::logic_error);
 }
 
+// receive in the wait-conformance suite: the waiter is an actor receiving on its own mailbox;
+// release() sends it a message its receive takes. One receiver per mailbox, so no wake order.
+// The mailbox as a wait_any source (mailbox_source) is the "many sources" part.
+struct ReceiveWait {
+  static constexpr testing::Wake kWake = testing::Wake::kSingleWaiter;
+  template <class F>
+  static FiberRef spawn(F body) {
+    ActorRef actor = grove::spawn(std::move(body));
+    return FiberRef(actor.get());
+  }
+  bool wait(Deadline d) {
+    receiver = self();
+    return receive_until(d, [](int) {});
+  }
+  WaitSource source() {
+    receiver = self();
+    return mailbox_source();
+  }
+  void release() { send(receiver, 1); }
+  void done() {}
+  // The receiver parks only in these waits.
+  std::size_t waiting() const {
+    return receiver && receiver->state() == FiberState::kParked ? 1 : 0;
+  }
+  ActorRef receiver;
+};
+
+GROVE_TEST(Mailbox, SourceIsReadyWhileAnyMessageIsQueued) {
+  std::optional<std::size_t> before, after;
+  std::size_t queued = 0;
+  auto a = spawn([&] {
+    WaitList idle;
+    before = wait_any({WaitSource(idle, nullptr, nullptr), mailbox_source()}, Deadline::after(0.0));
+    send(self(), std::string("not an int"));
+    after = wait_any({WaitSource(idle, nullptr, nullptr), mailbox_source()}, Deadline::after(0.0));
+    queued = self()->mailbox_size();
+  });
+  ASSERT_TRUE(a.join(Deadline::after(20.0)));
+  EXPECT_EQ(before, std::nullopt);
+  EXPECT_EQ(after, std::optional<std::size_t>(1));
+  EXPECT_EQ(queued, 1u) << "wait_any only looks";
+}
+
+GROVE_TEST(Mailbox, SourceOutsideAnActorIsAnError) {
+  EXPECT_THROW((void)mailbox_source(), std::logic_error);
+}
+
 }  // namespace
+
+namespace testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(Receive, WaitConformance, ::testing::Types<ReceiveWait>);
+}  // namespace testing
+
 }  // namespace grove

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,19 @@ using namespace std::chrono_literals;
 template <class Q>
 struct GetFromEmpty {
   static constexpr testing::Wake kWake = testing::Wake::kOnePerRelease;
-  bool wait(Deadline d) { return q.get(d).ok(); }
-  void release() { ASSERT_EQ(q.try_put(1), QueueStatus::kOk); }
+  bool wait(Deadline d) { return q->get(d).ok(); }
+  void release() { ASSERT_EQ(q->try_put(1), QueueStatus::kOk); }
   void done() {}
-  std::size_t waiting() const { return q.getters_waiting(); }
-  Q q;
+  std::size_t waiting() const { return q->getters_waiting() + q->watchers_waiting(); }
+  // A Channel's put only completes into a parked get(): its source is tested on its own below.
+  WaitSource source()
+    requires(!Q::kRendezvous)
+  {
+    return q->wait_source();
+  }
+  using Destroyed = ObjectDestroyed;
+  void destroy() { q.reset(); }
+  std::optional<Q> q{std::in_place};
 };
 
 struct PutWhenFull {
@@ -444,6 +453,64 @@ GROVE_TEST(Queue, IterationGetsItemsUntilShutdown) {
   q.shutdown();
   ASSERT_TRUE(consumer->join());
   EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3}));
+}
+
+
+// ---- queues as wait_any sources (hub/wait_any.h)
+
+GROVE_TEST(Queue, WaitAnyOverQueuesSaysWhichHasAnItem) {
+  Queue<int> first;
+  Queue<std::string> second;
+  std::optional<std::size_t> fired;
+  std::string got;
+  FiberRef selector = spawn_fiber([&] {
+    fired = wait_any({first.wait_source(), second.wait_source()}, Deadline::after(20.0));
+    if (fired == 1u) got = *second.try_get();
+  });
+  sleep(0.0);
+  ASSERT_EQ(first.watchers_waiting() + second.watchers_waiting(), 2u);
+  ASSERT_EQ(second.put("job"), QueueStatus::kOk);
+  ASSERT_TRUE(selector->join(Deadline::after(20.0)));
+  EXPECT_EQ(fired, std::optional<std::size_t>(1));
+  EXPECT_EQ(got, "job");
+  EXPECT_EQ(first.watchers_waiting() + second.watchers_waiting(), 0u);
+}
+
+GROVE_TEST(Queue, WaitAnyReturnsAtOnceForABufferedItem) {
+  Queue<int> empty;
+  Queue<int> full;
+  ASSERT_EQ(full.put(7), QueueStatus::kOk);
+  EXPECT_EQ(wait_any({empty.wait_source(), full.wait_source()}, Deadline::after(0.0)),
+            std::optional<std::size_t>(1));
+  EXPECT_EQ(full.size(), 1u) << "wait_any only looks";
+}
+
+GROVE_TEST(Queue, ShutdownFiresItsSource) {
+  Queue<int> q;
+  std::optional<std::size_t> fired;
+  FiberRef selector = spawn_fiber([&] { fired = wait_any({q.wait_source()}, Deadline::after(20.0)); });
+  sleep(0.0);
+  q.shutdown();
+  ASSERT_TRUE(selector->join(Deadline::after(20.0)));
+  EXPECT_EQ(fired, std::optional<std::size_t>(0));
+  EXPECT_EQ(q.try_get().status(), QueueStatus::kShutDown);
+}
+
+GROVE_TEST(Channel, SourceFiresWhenAPutterWaits) {
+  Channel<int> c;
+  std::optional<std::size_t> fired;
+  std::optional<int> got;
+  FiberRef selector = spawn_fiber([&] {
+    fired = wait_any({c.wait_source()}, Deadline::after(20.0));
+    if (fired) got = *c.try_get();
+  });
+  QueueStatus put_status = QueueStatus::kTimedOut;
+  FiberRef putter = spawn_fiber([&] { put_status = c.put(5, Deadline::after(20.0)); });
+  ASSERT_TRUE(selector->join(Deadline::after(20.0)));
+  ASSERT_TRUE(putter->join(Deadline::after(20.0)));
+  EXPECT_EQ(fired, std::optional<std::size_t>(0));
+  EXPECT_EQ(got, std::optional<int>(5));
+  EXPECT_EQ(put_status, QueueStatus::kOk) << "the try_get after the source fired took the item";
 }
 
 }  // namespace

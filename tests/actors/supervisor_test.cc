@@ -12,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "actors/event.h"
 #include "actors/registry.h"
+#include "hub/timeout.h"
+#include "tests/hub/wait_conformance.h"
 #include "tests/support/grove_test.h"
 
 namespace grove {
@@ -573,5 +576,58 @@ GROVE_TEST(Registry, RegisterWhereisAndFreedOnDeath) {
   b.get();
 }
 
+// Supervisor requests in the wait-conformance suite: each wait is a start_child whose start
+// function waits on `gate`, so the first request keeps the supervisor busy and every caller
+// waits for its reply; release() opens the gate and the supervisor answers them in the order
+// they asked. The deadline is a Timeout scope around the request (requests take none). The
+// supervisor killed under a waiting caller is "destroyed with a waiter": SupervisorError.
+struct SupervisorCallWait {
+  static constexpr testing::Wake kWake = testing::Wake::kAllAtOnce;
+  ~SupervisorCallWait() {
+    gate.set();
+    if (!sup.actor().dead()) sup.stop();
+  }
+  bool wait(Deadline d) {
+    ++calling;
+    struct Leave {
+      std::size_t& n;
+      ~Leave() { --n; }
+    } leave{calling};
+    ChildSpec spec;
+    spec.id = fmt::format("child-{}", ++started);
+    spec.start = [gate = &gate] {
+      (void)gate->wait();
+      return ActorRef(spawn([] { receive([](Quit) {}); }));
+    };
+    Timeout scope(d.remaining());
+    try {
+      (void)sup.start_child(std::move(spec));
+      return true;
+    } catch (const Timeout& t) {
+      if (t == scope) return false;
+      throw;
+    }
+  }
+  void release() { gate.set(); }
+  void done() {}
+  std::size_t waiting() const { return calling; }
+  using Destroyed = SupervisorError;
+  void destroy() {
+    sup.actor().kill();
+    EXPECT_TRUE(sup.actor().join(Deadline::after(20.0)));
+  }
+
+  Event gate;
+  Supervisor sup = Supervisor::start({.name = "busy"}, {});
+  std::size_t calling = 0;
+  int started = 0;
+};
+
 }  // namespace
+
+namespace testing {
+INSTANTIATE_TYPED_TEST_SUITE_P(SupervisorCall, WaitConformance,
+                               ::testing::Types<SupervisorCallWait>);
+}  // namespace testing
+
 }  // namespace grove

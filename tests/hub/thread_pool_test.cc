@@ -2,11 +2,14 @@
 #include "hub/thread_pool.h"
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "hub/hub.h"
+#include "tests/hub/wait_conformance.h"
 #include "tests/support/grove_test.h"
 
 namespace {
@@ -106,3 +109,54 @@ GROVE_TEST(ThreadPool, ShrinkingStopsIdleWorkersAndZeroQueuesJobs) {
 }
 
 }  // namespace
+
+namespace grove::testing {
+namespace {
+
+// run_in_thread in the wait-conformance suite. The job is a blocking call with a deadline of
+// its own (a condition variable wait), as jobs usually are; release() lets one job through.
+// A killed or timed-out waiter waits for its job to end (documented: a thread cannot be
+// interrupted), so a job gives up after kJobLimit even without a deadline, or such a test
+// would wait forever. Completion order is the worker threads', so there is no wake order.
+struct RunInThreadWait {
+  static constexpr Wake kWake = Wake::kSingleWaiter;
+  static constexpr double kJobLimit = 0.5;
+  bool wait(Deadline d) {
+    ++in_flight;
+    struct Leave {
+      std::size_t& n;
+      ~Leave() { --n; }
+    } leave{in_flight};
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(std::min(d.remaining(), kJobLimit)));
+    return run_in_thread([this, until] {
+      std::unique_lock lock(mutex);
+      return ready.wait_until(lock, until, [this] {
+        if (permits == 0) return false;
+        --permits;
+        return true;
+      });
+    });
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex);
+      ++permits;
+    }
+    ready.notify_all();
+  }
+  void done() {}
+  std::size_t waiting() const { return in_flight; }
+
+  std::mutex mutex;
+  std::condition_variable ready;
+  int permits = 0;            // guarded by mutex
+  std::size_t in_flight = 0;  // hub thread
+};
+
+}  // namespace
+
+INSTANTIATE_TYPED_TEST_SUITE_P(RunInThread, WaitConformance, ::testing::Types<RunInThreadWait>);
+
+}  // namespace grove::testing

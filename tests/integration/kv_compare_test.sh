@@ -406,7 +406,22 @@ zscan_all() {
 }
 [ "$(zscan_all "$KV_PORT" | wc -l)" = 300 ] || fail "ZSCAN missed members"
 [ "$(zscan_all "$REDIS_PORT")" = "$(zscan_all "$KV_PORT")" ] || fail "ZSCAN differs"
-echo "ok: sorted sets (seeded random commands, ZSCAN)"
+# ZRANDMEMBER's picks are random in both servers: check what redis promises, on both (so the
+# checks are right about redis too). A positive count below the size gives distinct members, a
+# negative one exactly that many picks (repeats allowed); WITHSCORES pairs each with its own
+# score (m<i> has i.25); no count gives one member.
+for port in "$REDIS_PORT" "$KV_PORT"; do
+  zr() { redis-cli -p "$port" zrandmember bigz "$@"; }
+  [ "$(zr 5 | sort -u | grep -c '^m[0-9]*$')" = 5 ] || fail "ZRANDMEMBER 5 on $port"
+  [ "$(zr 250 | sort -u | grep -c '^m[0-9]*$')" = 250 ] || fail "ZRANDMEMBER 250 on $port"
+  [ "$(zr -400 | grep -c '^m[0-9]*$')" = 400 ] || fail "ZRANDMEMBER -400 on $port"
+  [ "$(zr -50 withscores | paste - - | grep -cE '^m([0-9]+)\s\1\.25$')" = 50 ] \
+    || fail "ZRANDMEMBER -50 WITHSCORES on $port: a wrong count or score"
+  [ "$(zr 3 withscores | paste - - | grep -cE '^m([0-9]+)\s\1\.25$')" = 3 ] \
+    || fail "ZRANDMEMBER 3 WITHSCORES on $port"
+  zr | grep -qE '^m([0-9]+)$' || fail "ZRANDMEMBER without a count on $port"
+done
+echo "ok: sorted sets (seeded random commands, ZSCAN, ZRANDMEMBER)"
 
 # HELLO 2: the same reply but for the client id; AUTH as the default user and SETNAME apply.
 hello() { redis-cli -p "$1" hello 2 auth default any setname hi | sed '8s/.*/ID/'; }

@@ -20,64 +20,18 @@
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 
+from kv_resp import Client
+
 DEADLINE = 120.0
 
 
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Client:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", int(port)), timeout=DEADLINE)
-        self.buf = b""
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError("closed")
-        self.buf += chunk
-
-    def read(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(line.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self._fill()
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data.decode()
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.read() for _ in range(n)]
-        raise ValueError(line)
-
-    def call(self, *args):
-        self.sock.sendall(encode(*args))
-        return self.read()
-
-    def pipeline(self, commands):
-        self.sock.sendall(b"".join(encode(*c) for c in commands))
-        return [self.read() for _ in commands]
+def connect(port):
+    """Error replies raise ReplyError (a RuntimeError): no driver step expects one."""
+    return Client(port, timeout=DEADLINE, raise_errors=True)
 
 
 def info(c, field):
@@ -88,7 +42,7 @@ def info(c, field):
 
 
 def load(port, keys):
-    c = Client(port)
+    c = connect(port)
     batch = []
     for i in range(keys):
         kind = i % 5
@@ -124,7 +78,7 @@ def load(port, keys):
 def load_big(port, lists):
     """`lists` lists of 1,000 elements and as many hashes of 200 fields: few commands, a long
     rewrite."""
-    c = Client(port)
+    c = connect(port)
     for i in range(0, lists, 50):
         c.pipeline([("RPUSH", f"big:l:{j}", *range(1000)) for j in range(i, i + 50)] +
                    [("HSET", f"big:h:{j}", *[x for f in range(200) for x in (f, f)])
@@ -132,14 +86,14 @@ def load_big(port, lists):
 
 
 def rewrite_under_writes(port):
-    c = Client(port)
+    c = connect(port)
     before = int(info(c, "aof_rewrites"))
     stop = threading.Event()
     errors = []
 
     def writer(w):
         try:
-            me = Client(port)
+            me = connect(port)
             i = 0
             while not stop.is_set():
                 me.pipeline([
@@ -160,7 +114,7 @@ def rewrite_under_writes(port):
     for t in threads:
         t.start()
     time.sleep(0.2)
-    assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+    assert c.call("BGREWRITEAOF") == "+Background append only file rewriting started"
     try:
         c.call("BGREWRITEAOF")
         raise AssertionError("a second BGREWRITEAOF was accepted while one runs")
@@ -182,7 +136,7 @@ def rewrite_under_writes(port):
 
 
 def digest(port):
-    c = Client(port)
+    c = connect(port)
     cursor, keys = "0", set()
     while True:
         cursor, found = c.call("SCAN", cursor, "COUNT", 1000)
@@ -193,7 +147,7 @@ def digest(port):
     out = []
     for i in range(0, len(keys), 1000):
         chunk = keys[i:i + 1000]
-        types = c.pipeline([("TYPE", k) for k in chunk])
+        types = [t.removeprefix("+") for t in c.pipeline([("TYPE", k) for k in chunk])]
         reads = {"string": lambda k: ("GET", k), "list": lambda k: ("LRANGE", k, 0, -1),
                  "hash": lambda k: ("HGETALL", k), "set": lambda k: ("SMEMBERS", k),
                  "zset": lambda k: ("ZRANGE", k, 0, -1, "WITHSCORES")}
@@ -205,14 +159,14 @@ def digest(port):
 
 
 def kill_during_rewrite(port, pid, keys_file):
-    c = Client(port)
-    w = Client(port)
+    c = connect(port)
+    w = connect(port)
     acked = []
-    assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+    assert c.call("BGREWRITEAOF") == "+Background append only file rewriting started"
     i = 0
     while True:
         key = f"during:{i}"
-        assert w.call("SET", key, i) == "OK"
+        assert w.call("SET", key, i) == "+OK"
         acked.append(key)
         i += 1
         running = info(c, "aof_rewrite_in_progress") == "1"
@@ -221,7 +175,7 @@ def kill_during_rewrite(port, pid, keys_file):
             restarts = getattr(kill_during_rewrite, "restarts", 0) + 1
             kill_during_rewrite.restarts = restarts
             assert restarts < 50, "every rewrite finished before 5 writes: load more keys"
-            assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+            assert c.call("BGREWRITEAOF") == "+Background append only file rewriting started"
             continue
         if i >= 5:
             os.kill(int(pid), signal.SIGKILL)
@@ -232,7 +186,7 @@ def kill_during_rewrite(port, pid, keys_file):
 
 
 def check(port, keys_file):
-    c = Client(port)
+    c = connect(port)
     keys = open(keys_file).read().split()
     values = c.pipeline([("GET", k) for k in keys])
     lost = [k for k, v in zip(keys, values) if v != k.split(":")[1]]

@@ -7,85 +7,17 @@ redis-server and kv_server and requires the same lines. It also asserts the prop
 against either server fails on its own when one is broken. Every wait has a generous deadline: a
 busy machine only makes it slower.
 """
-import socket
 import sys
 import threading
 import time
 
+from kv_resp import DEADLINE, Client
+
 PORT = int(sys.argv[1])
-DEADLINE = 60.0
 
 
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Client:
-    def __init__(self):
-        self.sock = socket.create_connection(("127.0.0.1", PORT), timeout=DEADLINE)
-        self.buf = b""
-
-    def send(self, *args):
-        self.sock.sendall(encode(*args))
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed")
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def read(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind in (b"+", b"-"):
-            return line.decode()
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self._fill()
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data.decode()
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.read() for _ in range(n)]
-        raise ValueError(f"bad reply {line!r}")
-
-    def call(self, *args):
-        self.send(*args)
-        return self.read()
-
-    def pending(self, wait):
-        """Whether a reply arrives within `wait` seconds (used only to assert that none does)."""
-        if self.buf:
-            return True
-        self.sock.settimeout(wait)
-        try:
-            chunk = self.sock.recv(65536)
-        except socket.timeout:
-            return False
-        finally:
-            self.sock.settimeout(DEADLINE)
-        if not chunk:
-            raise ConnectionError("closed")
-        self.buf += chunk
-        return True
-
-    def close(self):
-        self.sock.close()
+def connect():
+    return Client(PORT)
 
 
 def show(name, value):
@@ -111,14 +43,14 @@ def blocked_clients(c):
 def optimistic_counter(clients=20, increments=50):
     """N clients increment one counter with WATCH/GET/MULTI/SET/EXEC, retrying on a null EXEC:
     the final value is exactly N x increments, and some EXECs were refused (they did race)."""
-    c = Client()
+    c = connect()
     c.call("DEL", "counter")
     retries = [0] * clients
     errors = []
 
     def worker(i):
         try:
-            me = Client()
+            me = connect()
             done = 0
             while done < increments:
                 assert me.call("WATCH", "counter") == "+OK"
@@ -153,11 +85,11 @@ def optimistic_counter(clients=20, increments=50):
 def exec_wakes_blocked_clients(waiters=10):
     """BLPOP clients blocked on a list are served after the EXEC that pushed to it, in the
     order they blocked, and see the transaction's final state (a pop inside it included)."""
-    c = Client()
+    c = connect()
     c.call("DEL", "jobs")
     blocked = []
     for i in range(waiters):
-        b = Client()
+        b = connect()
         b.send("BLPOP", "jobs", 0)
         blocked.append(b)
         wait_until("client %d to block" % i, lambda: blocked_clients(c) == i + 1)
@@ -175,6 +107,7 @@ def exec_wakes_blocked_clients(waiters=10):
     assert c.call("MULTI") == "+OK"
     c.call("BLPOP", "nothing", 0)
     c.call("BRPOP", "jobs", 0)
+    c.call("BZMPOP", 0, 1, "nothing", "MIN")
     show("blocking inside exec", c.call("EXEC"))
     c.call("RPUSH", "jobs", *range(waiters))
     rest = [b.read() for b in blocked[3:]]
@@ -187,7 +120,7 @@ def exec_wakes_blocked_clients(waiters=10):
 def watch_from_other_connections():
     """WATCH is invalidated by a write from any connection, by an expiry, by FLUSHALL/FLUSHDB,
     but not by a read or by a write to another key."""
-    a, b = Client(), Client()
+    a, b = connect(), connect()
     a.call("FLUSHALL")
 
     def attempt(name, setup, interfere):
@@ -226,13 +159,13 @@ def watch_from_other_connections():
 
 
 def subscribe_inside_multi():
-    c = Client()
+    c = connect()
     c.send("MULTI")
     c.send("SUBSCRIBE", "tx-channel")
     c.send("PSUBSCRIBE", "tx-*")
     c.send("EXEC")
     show("subscribe inside multi", [c.read() for _ in range(4)])
-    p = Client()
+    p = connect()
     show("publish count", p.call("PUBLISH", "tx-channel", "hi"))
     show("received", [c.read(), c.read()])
     show("multi while subscribed", c.call("MULTI"))
@@ -241,7 +174,7 @@ def subscribe_inside_multi():
 
 
 def pattern_subscriptions():
-    s, p = Client(), Client()
+    s, p = connect(), connect()
     s.send("PSUBSCRIBE", "news.*", "h?llo", "news.*")
     show("psubscribe", [s.read() for _ in range(3)])
     s.send("SUBSCRIBE", "news.sport")
@@ -277,9 +210,9 @@ def pattern_subscriptions():
 def keyspace_notifications():
     """Every write of every type notifies as redis-server does: the same channels, messages,
     and order, for a subscriber of both __keyspace and __keyevent."""
-    s, c = Client(), Client()
+    s, c = connect(), connect()
     c.call("FLUSHALL")
-    show("config set", c.call("CONFIG", "SET", "notify-keyspace-events", "KEA"))
+    show("config set", c.call("CONFIG", "SET", "notify-keyspace-events", "KEAn"))
     show("config get", c.call("CONFIG", "GET", "notify-keyspace-events"))
     s.send("PSUBSCRIBE", "__key*__:*")
     s.read()
@@ -313,8 +246,10 @@ def keyspace_notifications():
         ("ZADD", "zl", "0", "a", "0", "b", "0", "c"), ("ZREMRANGEBYLEX", "zl", "[a", "[a"),
         ("ZRANGESTORE", "zr", "z", "0", "-1"), ("ZRANGESTORE", "zr", "nothing", "0", "-1"),
         ("ZUNIONSTORE", "zu", "2", "z", "zl"), ("ZINTERSTORE", "zu", "2", "z", "nothing"),
-        ("ZDIFFSTORE", "zd", "1", "z"), ("ZPOPMIN", "z"), ("ZPOPMAX", "z", "5"),
-        ("BZPOPMAX", "zl", "1"), ("ZREM", "zl", "b"), ("ZREMRANGEBYRANK", "zd", "0", "-1"),
+        ("ZDIFFSTORE", "zd", "1", "z"), ("ZMPOP", "2", "nothing", "z", "MIN", "COUNT", "1"),
+        ("ZPOPMIN", "z"), ("ZPOPMAX", "z", "5"),
+        ("BZPOPMAX", "zl", "1"), ("ZREM", "zl", "b"), ("BZMPOP", "1", "1", "zd", "MAX"),
+        ("ZREMRANGEBYRANK", "zd", "0", "-1"),
         ("SET", "gone", "x", "PX", "1"),
     ]
     for w in writes:
@@ -352,7 +287,7 @@ def keyspace_notifications():
 def client_kill_and_list():
     """CLIENT KILL closes other connections (a blocked one leaves no waiter behind); CLIENT
     LIST shows a transaction (flags=x, multi=<queued>) and pattern subscriptions (psub)."""
-    c = Client()
+    c = connect()
 
     def closed(victim):
         try:
@@ -361,22 +296,22 @@ def client_kill_and_list():
         except (ConnectionError, ConnectionResetError):
             return "closed"
 
-    v = Client()
+    v = connect()
     vid = v.call("CLIENT", "ID")
     show("kill id", c.call("CLIENT", "KILL", "ID", vid))
     show("victim", closed(v))
     show("kill again", c.call("CLIENT", "KILL", "ID", vid))
-    b = Client()
+    b = connect()
     bid = b.call("CLIENT", "ID")
     b.send("BLPOP", "never-pushed", 0)
     wait_until("the client to block", lambda: blocked_clients(c) == 1)
     show("kill blocked", c.call("CLIENT", "KILL", "ID", bid))
     show("blocked victim", closed(b))
     wait_until("no blocked client", lambda: blocked_clients(c) == 0)
-    p = Client()
+    p = connect()
     p.send("PSUBSCRIBE", "a*", "b*")
     p.read(), p.read()
-    m = Client()
+    m = connect()
     m.call("MULTI")
     m.call("SET", "k", "v")
     m.call("INCR", "n")

@@ -1,6 +1,6 @@
 """Sorted sets on redis-server and kv_server side by side: the same seeded random commands
 (ranges by rank, score and lex with REV and LIMIT, counts, ranks, ZADD flags, ZINCRBY, removals
-by range, pops, ZUNIONSTORE/ZINTER/ZDIFF with weights and aggregates) on a small set (redis's
+by range, pops (ZPOPMIN/ZPOPMAX/ZMPOP), ZRANDMEMBER of the whole set, ZUNIONSTORE/ZINTER/ZDIFF with weights and aggregates) on a small set (redis's
 listpack) and a large one (its skiplist) must get the same replies, byte for byte.
 
 Usage: kv_zset_fuzz.py REDIS_PORT KV_PORT [SEED]
@@ -83,6 +83,8 @@ for size, key in ((40, "small"), (400, "large")):
         elif op == 4:
             m = "m%d" % rng.randint(0, size)
             both("ZRANK", key, m); both("ZREVRANK", key, m); both("ZSCORE", key, m)
+            # A count of at least the size is not random: the whole set, highest first.
+            both("ZRANDMEMBER", key, size * 2, *(["WITHSCORES"] if rng.random() < 0.5 else []))
         elif op == 5:
             both("ZADD", key, *rng.sample(["NX", "XX", "GT", "LT", "CH"], rng.randint(0, 2)),
                  score(), "m%d" % rng.randint(0, size))
@@ -95,7 +97,11 @@ for size, key in ((40, "small"), (400, "large")):
         elif op == 9:
             both("ZREMRANGEBYLEX", "lexk", lexbound(), lexbound())
         elif op == 10:
-            both(rng.choice(["ZPOPMIN", "ZPOPMAX"]), key, rng.randint(0, 3))
+            if rng.random() < 0.5:
+                both(rng.choice(["ZPOPMIN", "ZPOPMAX"]), key, rng.randint(0, 3))
+            else:
+                both("ZMPOP", 2, "nothing", key, rng.choice(["MIN", "MAX"]), "COUNT",
+                     rng.randint(1, 4))
         else:
             both("ZUNIONSTORE", "u", 2, key, "lexk", "WEIGHTS", rng.randint(-2, 2), 1,
                  "AGGREGATE", rng.choice(["SUM", "MIN", "MAX"]))

@@ -1,0 +1,64 @@
+// tests/cluster/peer.cc — a node process the cluster tests start beside themselves.
+//
+//   cluster_peer --nats URL --name b --report PID [--node-timeout S]
+//
+// Connects as node `b`, starts one actor and sends Hello{its pid} to PID (the test's actor).
+// The actor answers Ping with Pong, sends a Burst of Numbered messages in order, links to a
+// pid it is given (LinkTo), and ends with the reason a Crash names. The process exits when its
+// actor has ended.
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/actor.h"
+#include "cluster/node.h"
+#include "tests/cluster/messages.h"
+
+using namespace grove::cluster;
+using namespace grove::cluster::testing;
+
+int main(int argc, char** argv) {
+  CLI::App app{"cluster test peer"};
+  std::string url;
+  std::string name;
+  std::string report;
+  double node_timeout = 3.0;
+  app.add_option("--nats", url)->required();
+  app.add_option("--name", name)->required();
+  app.add_option("--report", report)->required();
+  app.add_option("--node-timeout", node_timeout);
+  CLI11_PARSE(app, argc, argv);
+  register_types();
+
+  const Pid report_to = parse_pid(report);
+  NodeOptions options;
+  options.name = name;
+  options.servers = {url};
+  options.node_timeout = node_timeout;
+  options.heartbeat_interval = node_timeout / 6;
+  Node node(options);
+
+  auto actor = grove::spawn([&] {
+    node.send(report_to, Hello{node.self_pid()});
+    for (;;) {
+      grove::receive(
+          [&](const Ping& p) { node.send(p.from, Pong{p.seq, node.name()}); },
+          [&](const Burst& b) {
+            for (std::uint64_t i = 0; i < b.count; ++i) node.send(b.to, Numbered{node.name(), i});
+          },
+          [&](const LinkTo& l) {
+            node.link(l.target);
+            node.send(report_to, Linked{});
+          },
+          [&](const Contend& c) {
+            node.send(report_to, Registered{node.name(), node.register_global(c.name, grove::self())});
+          },
+          [&](const Crash& c) { grove::exit(grove::self(), grove::ExitReason::user(c.reason)); });
+    }
+  });
+  (void)actor.join();
+  // Let the exit signals and Down messages of its links and monitors leave.
+  grove::sleep(0.5);
+  spdlog::info("peer {}: actor ended: {}", name, actor.exit_reason().to_string());
+  return 0;
+}
