@@ -2393,16 +2393,19 @@ struct Commands {
 
   static const Spec* find(std::string_view name) {
     static const auto* index = [] {
-      auto* m = new std::unordered_map<std::string, const Spec*>;
-      for (const Spec& spec : table()) (*m)[spec.name] = &spec;
+      // Keys view the names in table(), which lives as long as the program.
+      auto* m = new std::unordered_map<std::string_view, const Spec*>;
+      for (const Spec& spec : table()) (*m)[std::string_view(spec.name)] = &spec;
       return m;
     }();
+    // Looked up once per command: lowered in place (ASCII, as redis compares names), no copy.
     char lower[32];
     if (name.size() >= sizeof lower) return nullptr;
     for (std::size_t i = 0; i < name.size(); ++i) {
-      lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+      const char c = name[i];
+      lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
-    auto it = index->find(std::string(lower, name.size()));
+    auto it = index->find(std::string_view(lower, name.size()));
     return it == index->end() ? nullptr : it->second;
   }
 };
