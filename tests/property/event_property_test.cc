@@ -1,84 +1,97 @@
-// Model-based property of Event: random set/clear/wait (tried / timed / blocking) from three
-// fibers against a sequential model ("was set while waiting" wakes every parked waiter).
+// Model-based properties of the core Event and AsyncResult (actors/event.h,
+// actors/async_result.h): random set/clear/wait and set/set_exception/get/wait, tried / timed /
+// blocking, from three fibers, against the shared models in event_model.h (the facade's
+// property test runs the same models).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
-#include <deque>
-#include <ostream>
+#include <exception>
+#include <functional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "actors/async_result.h"
 #include "actors/event.h"
 #include "hub/testing.h"
+#include "tests/property/event_model.h"
 #include "tests/property/workers.h"
 
 namespace grove::testing {
 namespace {
 
-enum class OpType { kSet, kClear, kWait };
-struct Op {
-  OpType type;
-  int worker;
-  Mode mode;
-};
-std::ostream& operator<<(std::ostream& os, const Op& op) {
-  os << "w" << op.worker << ".";
-  if (op.type == OpType::kSet) return os << "set()";
-  if (op.type == OpType::kClear) return os << "clear()";
-  return os << "wait(" << to_string(op.mode) << ")";
+// Runs `body` on a fresh hub; the property fails on a mismatch or on anything the hub reported.
+void check(const std::function<std::string()>& body) {
+  std::string mismatch;
+  const Outcome outcome = run_in_hub([&] { mismatch = body(); });
+  RC_LOG() << mismatch << "\n" << outcome.describe();
+  RC_ASSERT(outcome.ok());
+  RC_ASSERT(mismatch.empty());
 }
 
-struct Model {
-  bool flag = false;
-  std::deque<int> waiters;
-  ModelLogs logs;
-  void apply(const Op& op) {
-    switch (op.type) {
-      case OpType::kSet:
-        flag = true;
-        for (int w : waiters) logs.done(w, "true");
-        waiters.clear();
-        return logs.done(op.worker, "set");
-      case OpType::kClear:
-        flag = false;
-        return logs.done(op.worker, "cleared");
-      case OpType::kWait:
-        if (flag) return logs.done(op.worker, "true");
-        if (op.mode != Mode::kBlock) return logs.done(op.worker, "false");
-        waiters.push_back(op.worker);
-        logs.busy[op.worker] = true;
-    }
-  }
-};
-
 RC_GTEST_PROP(EventModel, EventMatchesTheModel, ()) {
-  const auto ops = *rc::gen::container<std::vector<Op>>(rc::gen::apply(
-      [](OpType t, int w, int m) { return Op{t, w, static_cast<Mode>(m)}; },
-      rc::gen::weightedElement<OpType>({{2, OpType::kSet}, {2, OpType::kClear}, {5, OpType::kWait}}),
-      rc::gen::inRange(0, Workers::kWorkers), rc::gen::inRange(0, 3)));
-  std::string real, expected;
-  const Outcome outcome = run_in_hub([&] {
+  const auto ops = *rc::gen::container<std::vector<EventOp>>(gen_event_op());
+  check([&] {
     Event e;
-    Model model;
-    Workers workers;
-    for (const Op& op : ops) {
-      if (workers.busy(op.worker) != model.logs.busy[op.worker] || workers.busy(op.worker)) continue;
-      model.apply(op);
-      std::function<std::string()> job;
-      if (op.type == OpType::kSet) job = [&e] { e.set(); return std::string("set"); };
-      if (op.type == OpType::kClear) job = [&e] { e.clear(); return std::string("cleared"); };
-      if (op.type == OpType::kWait) {
-        job = [&e, m = op.mode] { return std::string(e.wait(deadline_for(m)) ? "true" : "false"); };
+    EventModel model;
+    auto job_for = [&e](const EventOp& op) -> std::function<std::string()> {
+      switch (op.type) {
+        case EventOpType::kSet: return [&e] { return e.set(), std::string("set"); };
+        case EventOpType::kClear: return [&e] { return e.clear(), std::string("cleared"); };
+        case EventOpType::kWait:
+          return [&e, d = deadline_for(op.mode)] { return std::string(e.wait(d) ? "true" : "false"); };
       }
-      workers.issue(op.worker, std::move(job), op.mode == Mode::kTimed && op.type == OpType::kWait);
-    }
-    real = workers.summary() + (e.is_set() ? " | set" : " | clear");
-    expected = model.logs.summary() + (model.flag ? " | set" : " | clear");
+      return nullptr;
+    };
+    return run_against_model(ops, model, job_for, [&] {
+      return std::pair(std::string(e.is_set() ? "set" : "clear"),
+                       std::string(model.flag ? "set" : "clear"));
+    });
   });
-  RC_LOG() << "real:  " << real << "\nmodel: " << expected << "\n" << outcome.describe();
-  RC_ASSERT(outcome.ok());
-  RC_ASSERT(real == expected);
+}
+
+RC_GTEST_PROP(EventModel, AsyncResultMatchesTheModel, ()) {
+  const auto ops = *rc::gen::container<std::vector<ResultOp>>(gen_result_op());
+  check([&] {
+    AsyncResult<int> r;
+    ResultModel model;
+    auto job_for = [&r](const ResultOp& op) -> std::function<std::string()> {
+      const Deadline d = deadline_for(op.mode);
+      switch (op.type) {
+        case ResultOpType::kSet: return [&r, v = op.value] { return r.set(v), std::string("ok"); };
+        case ResultOpType::kSetException:
+          return [&r] {
+            r.set_exception(std::make_exception_ptr(std::runtime_error("error")));
+            return std::string("ok");
+          };
+        case ResultOpType::kGet:
+          return [&r, d] {
+            try {
+              return "get=" + std::to_string(r.get(d));
+            } catch (const TimedOut&) {
+              return std::string("timeout");
+            } catch (const std::runtime_error&) {
+              return std::string("error");
+            }
+          };
+        case ResultOpType::kWait:
+          return [&r, d] {  // never throws the stored exception
+            return r.wait(d) && r.successful() ? "wait=" + std::to_string(*r.value())
+                                               : std::string("wait=none");
+          };
+      }
+      return nullptr;
+    };
+    auto state = [](bool ready, bool successful) {
+      return std::string(ready ? "ready" : "pending") + (successful ? " successful" : "");
+    };
+    return run_against_model(ops, model, job_for, [&] {
+      return std::pair(state(r.ready(), r.successful()),
+                       state(model.ready, model.ready && model.value.has_value()));
+    });
+  });
 }
 
 }  // namespace

@@ -1,115 +1,92 @@
-// Model-based property of Semaphore and BoundedSemaphore: random acquire/release/wait (tried /
-// timed / blocking) from three fibers against a sequential model with FIFO hand-over.
+// Model-based properties of the core Semaphore, BoundedSemaphore and RLock (actors/semaphore.h,
+// actors/rlock.h): random acquire/release/wait, tried / timed / blocking, from three fibers,
+// against the shared models in semaphore_model.h (the facade's property test runs the same
+// models).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
-#include <deque>
-#include <ostream>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "actors/rlock.h"
 #include "actors/semaphore.h"
 #include "hub/testing.h"
+#include "tests/property/semaphore_model.h"
 #include "tests/property/workers.h"
 
 namespace grove::testing {
 namespace {
 
-enum class OpType { kAcquire, kRelease, kWait };
-struct Op {
-  OpType type;
-  int worker;
-  Mode mode;
-};
-std::ostream& operator<<(std::ostream& os, const Op& op) {
-  os << "w" << op.worker << ".";
-  if (op.type == OpType::kRelease) return os << "release()";
-  return os << (op.type == OpType::kAcquire ? "acquire(" : "wait(") << to_string(op.mode) << ")";
+// Runs `body` on a fresh hub; the property fails on a mismatch or on anything the hub reported.
+void check(const std::function<std::string()>& body) {
+  std::string mismatch;
+  const Outcome outcome = run_in_hub([&] { mismatch = body(); });
+  RC_LOG() << mismatch << "\n" << outcome.describe();
+  RC_ASSERT(outcome.ok());
+  RC_ASSERT(mismatch.empty());
 }
-
-struct Model {
-  std::size_t counter, initial;
-  bool bounded;
-  std::deque<int> acquirers, watchers;
-  ModelLogs logs;
-  void apply(const Op& op) {
-    const int w = op.worker;
-    const bool block = op.mode == Mode::kBlock;
-    switch (op.type) {
-      case OpType::kRelease:
-        if (!acquirers.empty()) {
-          logs.done(acquirers.front(), "acquired");
-          acquirers.pop_front();
-        } else if (bounded && counter >= initial) {
-          return logs.done(w, "error");
-        } else {
-          ++counter;
-          for (int x : watchers) logs.done(x, "ready");
-          watchers.clear();
-        }
-        return logs.done(w, "released");
-      case OpType::kAcquire:
-        if (counter > 0) return --counter, logs.done(w, "acquired");
-        if (!block) return logs.done(w, "timeout");
-        acquirers.push_back(w);
-        logs.busy[w] = true;
-        return;
-      case OpType::kWait:
-        if (counter > 0) return logs.done(w, "ready");
-        if (!block) return logs.done(w, "timeout");
-        watchers.push_back(w);
-        logs.busy[w] = true;
-    }
-  }
-};
 
 template <class S>
-void check(bool bounded) {
+void check_semaphore(bool bounded) {
   const auto initial = static_cast<std::size_t>(*rc::gen::inRange(0, 3));
-  const auto ops = *rc::gen::container<std::vector<Op>>(rc::gen::apply(
-      [](OpType t, int w, int m) { return Op{t, w, static_cast<Mode>(m)}; },
-      rc::gen::weightedElement<OpType>(
-          {{4, OpType::kAcquire}, {4, OpType::kRelease}, {1, OpType::kWait}}),
-      rc::gen::inRange(0, Workers::kWorkers), rc::gen::inRange(0, 3)));
-  std::string real, expected;
-  const Outcome outcome = run_in_hub([&] {
+  const auto ops = *gen_lock_ops(true);
+  check([&] {
     S s(initial);
-    Model model{initial, initial, bounded};
-    Workers workers;
-    for (const Op& op : ops) {
-      if (workers.busy(op.worker) != model.logs.busy[op.worker] || workers.busy(op.worker)) continue;
-      model.apply(op);
-      std::function<std::string()> job;
-      const Mode m = op.mode;
-      if (op.type == OpType::kAcquire) {
-        job = [&s, m] { return std::string(s.acquire(deadline_for(m)) ? "acquired" : "timeout"); };
-      } else if (op.type == OpType::kWait) {
-        job = [&s, m] { return std::string(s.wait(deadline_for(m)) ? "ready" : "timeout"); };
-      } else {
-        job = [&s] {
-          try {
-            s.release();
-            return std::string("released");
-          } catch (const SemaphoreOverReleased&) {
-            return std::string("error");
-          }
-        };
+    SemaphoreModel model{initial, initial, bounded};
+    auto job_for = [&s](const LockOp& op) -> std::function<std::string()> {
+      const Deadline d = deadline_for(op.mode);
+      switch (op.type) {
+        case LockOpType::kAcquire: return [&s, d] { return std::string(s.acquire(d) ? "true" : "false"); };
+        case LockOpType::kWait: return [&s, d] { return std::string(s.wait(d) ? "true" : "false"); };
+        case LockOpType::kRelease:
+          return [&s] {
+            try {
+              s.release();
+              return std::string("ok");
+            } catch (const SemaphoreOverReleased&) {
+              return std::string("over-released");
+            }
+          };
       }
-      workers.issue(op.worker, std::move(job), m == Mode::kTimed && op.type != OpType::kRelease);
-    }
-    real = workers.summary() + " | counter=" + std::to_string(s.counter());
-    expected = model.logs.summary() + " | counter=" + std::to_string(model.counter);
+      return nullptr;
+    };
+    return run_against_model(ops, model, job_for, [&] {
+      return std::pair("counter=" + std::to_string(s.counter()),
+                       "counter=" + std::to_string(model.counter));
+    });
   });
-  RC_LOG() << "initial=" << initial << "\nreal:  " << real << "\nmodel: " << expected << "\n"
-           << outcome.describe();
-  RC_ASSERT(outcome.ok());
-  RC_ASSERT(real == expected);
 }
 
-RC_GTEST_PROP(SemaphoreModel, SemaphoreMatchesTheModel, ()) { check<Semaphore>(false); }
+RC_GTEST_PROP(SemaphoreModel, SemaphoreMatchesTheModel, ()) { check_semaphore<Semaphore>(false); }
 RC_GTEST_PROP(SemaphoreModel, BoundedSemaphoreMatchesTheModel, ()) {
-  check<BoundedSemaphore>(true);
+  check_semaphore<BoundedSemaphore>(true);
+}
+
+RC_GTEST_PROP(SemaphoreModel, RLockMatchesTheModel, ()) {
+  const auto ops = *gen_lock_ops(false);
+  check([&] {
+    RLock lock;
+    RLockModel model;
+    auto job_for = [&lock](const LockOp& op) -> std::function<std::string()> {
+      if (op.type == LockOpType::kAcquire) {
+        return [&lock, d = deadline_for(op.mode)] { return std::string(lock.acquire(d) ? "true" : "false"); };
+      }
+      return [&lock] {
+        try {
+          lock.release();
+          return std::string("ok");
+        } catch (const RLockNotOwned&) {
+          return std::string("not-owned");
+        }
+      };
+    };
+    return run_against_model(ops, model, job_for, [&] {
+      return std::pair("count=" + std::to_string(lock.count()), "count=" + std::to_string(model.count));
+    });
+  });
 }
 
 }  // namespace

@@ -16,7 +16,9 @@
 #include <array>
 #include <cstddef>
 #include <functional>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hub/hub.h"
@@ -119,5 +121,40 @@ struct ModelLogs {
     return out;
   }
 };
+
+// Issues every command the model accepts on fresh Workers, comparing the logs after each —
+// and `state()`, a {real, model} pair describing what else must agree (a size, a counter) — and
+// returns "" or the first difference. A parked worker issues nothing, in both. `job_for(op)`
+// gives the command that runs `op` on the real primitive and returns the model's word for what
+// happened. Timed and tried commands are awaited before the next one starts. The workers are
+// killed on return (their parked waits unwind), so the primitive can be inspected after.
+//
+//   const std::string mismatch = run_against_model(ops, model, job_for, [&] {
+//     return std::pair(std::to_string(q.size()), std::to_string(model.items.size()));
+//   });
+template <class Op, class Model, class JobFor, class State>
+std::string run_against_model(const std::vector<Op>& ops, Model& model, JobFor job_for,
+                              State state) {
+  Workers workers;
+  for (const Op& op : ops) {
+    if (workers.busy(op.worker)) continue;
+    model.apply(op);
+    workers.issue(op.worker, job_for(op), op.mode != Mode::kBlock);
+    const auto [real_state, model_state] = state();
+    const std::string real = workers.summary() + " | " + real_state;
+    const std::string expected = model.logs.summary() + " | " + model_state;
+    if (real != expected) {
+      std::ostringstream out;
+      out << "after " << op << "\nreal:  " << real << "\nmodel: " << expected;
+      return out.str();
+    }
+  }
+  return "";
+}
+
+template <class Op, class Model, class JobFor>
+std::string run_against_model(const std::vector<Op>& ops, Model& model, JobFor job_for) {
+  return run_against_model(ops, model, job_for, [] { return std::pair<std::string, std::string>(); });
+}
 
 }  // namespace grove::testing
