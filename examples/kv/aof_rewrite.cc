@@ -137,7 +137,7 @@ class Rewriter {
           out.array_header(2 + n);
           out.bulk("RPUSH");
           out.bulk(key);
-          for (std::size_t j = i; j < i + n; ++j) out.bulk(list[j]);
+          list.visit(i, n, [&](std::string_view element) { out.bulk(element); });
         }
         break;
       }

@@ -896,7 +896,7 @@ struct Commands {
 
   // Removes one element from a side of `list`.
   static std::string take(List& list, bool left) {
-    std::string value = std::move(left ? list.front() : list.back());
+    std::string value(left ? list.front() : list.back());
     if (left) list.pop_front(); else list.pop_back();
     return value;
   }
@@ -908,7 +908,15 @@ struct Commands {
     List& list = e.list();
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(count), list.size());
     if (as_array) out.array_header(n);
-    for (std::size_t i = 0; i < n; ++i) out.bulk(take(list, left));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (left) {
+        out.bulk(list.front());
+        list.pop_front();
+      } else {
+        out.bulk(list.back());
+        list.pop_back();
+      }
+    }
     changed(s, key, kNotifyList, left ? "lpop" : "rpop");
     drop_if_empty(s, key, e);
   }
@@ -927,7 +935,7 @@ struct Commands {
     }
     List& list = e->list();
     for (std::size_t i = 2; i < a.size(); ++i) {
-      if (left) list.emplace_front(a[i]); else list.emplace_back(a[i]);
+      if (left) list.push_front(a[i]); else list.push_back(a[i]);
     }
     out.integer(static_cast<std::int64_t>(list.size()));
     log(s, a);
@@ -994,20 +1002,19 @@ struct Commands {
       return true;
     }
     end = std::min(end, len - 1);
-    out.array_header(static_cast<std::size_t>(end - start + 1));
-    for (auto it = list.begin() + start, last = list.begin() + end; ; ++it) {
-      out.bulk(*it);
-      if (it == last) break;
-    }
+    const auto count = static_cast<std::size_t>(end - start + 1);
+    out.array_header(count);
+    list.visit(static_cast<std::size_t>(start), count, [&](std::string_view e) { out.bulk(e); });
     return true;
   }
 
-  // The element at a redis index (negative from the tail), or null when out of range.
-  static std::string* at_index(List& list, std::int64_t index) {
+  // The position of a redis index (negative from the tail) in `list`; false when out of range.
+  static bool at_index(const List& list, std::int64_t index, std::size_t& position) {
     const auto len = static_cast<std::int64_t>(list.size());
     if (index < 0) index += len;
-    if (index < 0 || index >= len) return nullptr;
-    return &list[static_cast<std::size_t>(index)];
+    if (index < 0 || index >= len) return false;
+    position = static_cast<std::size_t>(index);
+    return true;
   }
 
   static bool lindex(Session& s, const Args& a, ReplyWriter& out) {
@@ -1022,7 +1029,8 @@ struct Commands {
       out.error(kNotInteger);
       return true;
     }
-    if (const std::string* v = at_index(e->list(), index)) out.bulk(*v); else out.null_bulk();
+    std::size_t position = 0;
+    if (at_index(e->list(), index, position)) out.bulk(e->list().at(position)); else out.null_bulk();
     return true;
   }
 
@@ -1038,12 +1046,12 @@ struct Commands {
       out.error(kNotInteger);
       return true;
     }
-    std::string* v = at_index(e->list(), index);
-    if (!v) {
+    std::size_t position = 0;
+    if (!at_index(e->list(), index, position)) {
       out.error("ERR index out of range");
       return true;
     }
-    v->assign(a[3]);
+    e->list().set(position, a[3]);
     log(s, a);
     changed(s, a[1], kNotifyList, "lset");
     out.ok();
@@ -1066,17 +1074,7 @@ struct Commands {
     List& list = e->list();
     const std::uint64_t limit = count == 0 ? UINT64_MAX
                                            : static_cast<std::uint64_t>(count < 0 ? -(count + 1) : count - 1) + 1;
-    std::uint64_t removed = 0;
-    if (count >= 0) {
-      for (auto it = list.begin(); it != list.end() && removed < limit;) {
-        if (*it == a[3]) { it = list.erase(it); ++removed; } else { ++it; }
-      }
-    } else {
-      for (auto it = list.end(); it != list.begin() && removed < limit;) {
-        --it;
-        if (*it == a[3]) { it = list.erase(it); ++removed; }
-      }
-    }
+    const std::uint64_t removed = list.remove(a[3], limit, count < 0);
     out.integer(static_cast<std::int64_t>(removed));
     if (removed > 0) {
       log(s, a);
@@ -1107,8 +1105,8 @@ struct Commands {
       list.clear();
     } else {
       end = std::min(end, len - 1);
-      list.erase(list.begin() + end + 1, list.end());
-      list.erase(list.begin(), list.begin() + start);
+      list.erase(static_cast<std::size_t>(end) + 1, list.size());
+      list.erase(0, static_cast<std::size_t>(start));
     }
     log(s, a);
     changed(s, a[1], kNotifyList, "ltrim");
@@ -1129,12 +1127,17 @@ struct Commands {
       return true;
     }
     List& list = e->list();
-    auto it = std::find(list.begin(), list.end(), a[3]);
-    if (it == list.end()) {
+    std::size_t pivot = list.size();
+    list.visit_forward(0, [&](std::size_t i, std::string_view element) {
+      if (element != a[3]) return true;
+      pivot = i;
+      return false;
+    });
+    if (pivot == list.size()) {
       out.integer(-1);
       return true;
     }
-    list.emplace(after ? it + 1 : it, a[4]);
+    list.insert(after ? pivot + 1 : pivot, a[4]);
     log(s, a);
     changed(s, a[1], kNotifyList, "linsert");
     out.integer(static_cast<std::int64_t>(list.size()));
@@ -1177,15 +1180,22 @@ struct Commands {
       const bool backwards = rank < 0;
       std::int64_t skip = (backwards ? -rank : rank) - 1;
       const std::int64_t wanted = count == 0 ? len : (count < 0 ? 1 : count);
-      for (std::int64_t seen = 0; seen < len && (maxlen == 0 || seen < maxlen); ++seen) {
-        const std::int64_t i = backwards ? len - 1 - seen : seen;
-        if (list[static_cast<std::size_t>(i)] != a[2]) continue;
+      std::int64_t seen = 0;
+      auto match = [&](std::size_t i, std::string_view element) {
+        if (maxlen != 0 && seen >= maxlen) return false;
+        ++seen;
+        if (element != a[2]) return true;
         if (skip > 0) {
           --skip;
-          continue;
+          return true;
         }
-        found.push_back(i);
-        if (static_cast<std::int64_t>(found.size()) >= wanted) break;
+        found.push_back(static_cast<std::int64_t>(i));
+        return static_cast<std::int64_t>(found.size()) < wanted;
+      };
+      if (backwards) {
+        list.visit_backward(static_cast<std::size_t>(len - 1), match);
+      } else {
+        list.visit_forward(0, match);
       }
     }
     if (count >= 0) {
@@ -2374,16 +2384,19 @@ struct Commands {
 
   static const Spec* find(std::string_view name) {
     static const auto* index = [] {
-      auto* m = new std::unordered_map<std::string, const Spec*>;
-      for (const Spec& spec : table()) (*m)[spec.name] = &spec;
+      // Keys view the names in table(), which lives as long as the program.
+      auto* m = new std::unordered_map<std::string_view, const Spec*>;
+      for (const Spec& spec : table()) (*m)[std::string_view(spec.name)] = &spec;
       return m;
     }();
+    // Looked up once per command: lowered in place (ASCII, as redis compares names), no copy.
     char lower[32];
     if (name.size() >= sizeof lower) return nullptr;
     for (std::size_t i = 0; i < name.size(); ++i) {
-      lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+      const char c = name[i];
+      lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
-    auto it = index->find(std::string(lower, name.size()));
+    auto it = index->find(std::string_view(lower, name.size()));
     return it == index->end() ? nullptr : it->second;
   }
 };

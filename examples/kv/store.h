@@ -31,7 +31,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -43,6 +42,7 @@
 #include <vector>
 
 #include "examples/kv/collections.h"
+#include "examples/kv/packed_list.h"
 
 namespace kv {
 
@@ -61,7 +61,8 @@ enum class ValueType : std::uint8_t { kString = 0, kList = 1, kHash = 2, kSet = 
 // TYPE's name of a type ("string", "list", "hash", "set", "zset").
 const char* type_name(ValueType type);
 
-using List = std::deque<std::string>;
+// A list: elements packed into chunks, like redis-server's quicklist (kv/packed_list.h).
+using List = PackedList;
 // A hash: field -> value. Like redis-server's listpack encoding, a small hash keeps its fields in
 // insertion order in a vector (HGETALL answers in the same order as redis, and a few fields cost
 // little); past 128 fields, or with a field or value over 64 bytes, it becomes a hash table

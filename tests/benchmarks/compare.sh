@@ -3,19 +3,22 @@
 # same run, repeated in alternating order; prints medians and ratios (tests/benchmarks/README.md
 # says what each figure is and shows the latest table).
 #
-#   tests/benchmarks/compare.sh [--runs N] [--seconds S] [--requests N] [--quick] [SECTION...]
+#   tests/benchmarks/compare.sh [--runs N] [--seconds S] [--requests N] [--quick] [--no-pin]
+#                               [SECTION...]
 #
 # SECTION (default: all):
 #   echo   50 connections, 64-byte ping-pong (anchors/echo_load.c) against echo_server;
 #          anchor: anchors/epoll_echo.c, a bare epoll loop. Also gevent and Go.
 #   http   wrk -t1 -c50 against http_hello; anchor: nginx with one worker. Also gevent and Go.
-#   kv     redis-benchmark -c 50 SET, GET, LPUSH, LPOP, SADD, HSET, ZADD and LRANGE_100, -P 1
+#   kv     redis-benchmark -c 50, every test of its default suite (PING_INLINE ... MSET), -P 1
 #          and -P 16, against kv_server; anchor: redis-server. COMPARE_KV_TESTS="set get" picks
-#          tests. (LRANGE_100's CPU per request includes the LPUSHes that fill its list.)
+#          tests. (An LRANGE_* test's CPU per request includes the LPUSHes that fill its list.)
+#          Ends with a per-test table of the kv ratios (requests per second, CPU per request).
 #   micro  //tests/benchmarks:micro (Google Benchmark); anchor: anchors/gevent_micro.py, the
 #          same operations in gevent. Also Go, and Erlang/OTP for the actor figures.
 #
-# Servers run on cpu 0 and the load on cpu 1; micro benchmarks on cpu 0. Every server figure
+# Servers run on cpu 0 and the load on cpu 1; micro benchmarks on cpu 0 (--no-pin: wherever the
+# kernel puts them, which a machine busy with other work can favour). Every server figure
 # comes twice: requests per second (wall clock) and the server's CPU time per request, which a
 # loaded machine disturbs less. Everything it needs comes from the repository and from Debian
 # (scripts/setup --bench installs it); nothing is part of `bazel test`. Scratch files and the
@@ -30,13 +33,16 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 
 runs=3 seconds=4 requests=100000 micro_scale=1 micro_min_time=0.2 sections=()
 # redis-benchmark's tests in the kv section (COMPARE_KV_TESTS overrides: "set get", say).
-kv_tests=${COMPARE_KV_TESTS:-set get lpush lpop sadd hset zadd lrange_100}
+kv_tests=${COMPARE_KV_TESTS:-ping_inline ping_mbulk set get incr lpush rpush lpop rpop sadd hset \
+  spop zadd zpopmin lrange_100 lrange_300 lrange_500 lrange_600 mset}
+server_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=${2:?}; shift 2 ;;
     --seconds) seconds=${2:?}; shift 2 ;;
     --requests) requests=${2:?}; shift 2 ;;
     --quick) seconds=2 requests=20000 micro_scale=0.2 micro_min_time=0.05; shift ;;
+    --no-pin) server_cpu=() load_cpu=(); shift ;;
     echo | http | kv | micro) sections+=("$1"); shift ;;
     *) usage ;;
   esac
@@ -90,7 +96,7 @@ server_pid=""
 # start_server NAME PORT COMMAND...: runs COMMAND on cpu 0, waits until PORT accepts.
 start_server() {
   local name=$1 port=$2; shift 2
-  taskset -c 0 "$@" </dev/null >>"$out/logs/$section-$name.log" 2>&1 &
+  ${server_cpu[@]+"${server_cpu[@]}"} "$@" </dev/null >>"$out/logs/$section-$name.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 200); do
     nc -z 127.0.0.1 "$port" 2>/dev/null && { sleep 0.3; return 0; }
@@ -138,7 +144,7 @@ kv_contestants() {
 measure_echo() {  # name port
   local before after line
   before=$(cpu_ns "$server_pid")
-  line=$(taskset -c 1 "$bin/tests/benchmarks/anchors/echo_load" "$2" 50 64 "$seconds")
+  line=$(${load_cpu[@]+"${load_cpu[@]}"} "$bin/tests/benchmarks/anchors/echo_load" "$2" 50 64 "$seconds")
   after=$(cpu_ns "$server_pid")
   read -r _ rps _ trips _ errors <<<"$line"
   [ "$errors" = 0 ] || echo "compare.sh: $1 echo: $errors errors" >&2
@@ -149,7 +155,7 @@ measure_echo() {  # name port
 measure_http() {  # name port
   local before after report rps count
   before=$(cpu_ns "$server_pid")
-  report=$(taskset -c 1 wrk -t1 -c50 -d"${seconds}s" "http://127.0.0.1:$2/")
+  report=$(${load_cpu[@]+"${load_cpu[@]}"} wrk -t1 -c50 -d"${seconds}s" "http://127.0.0.1:$2/")
   after=$(cpu_ns "$server_pid")
   rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$report")
   count=$(awk '/requests in/ { print $1 }' <<<"$report")
@@ -166,9 +172,10 @@ measure_kv() {  # name port
     for test in $kv_tests; do
       before=$(cpu_ns "$server_pid")
       # The line of this test (LRANGE_100 is preceded by the LPUSH that fills its list).
-      rps=$(taskset -c 1 redis-benchmark -p "$2" -t "$test" -n "$requests" -c 50 -P "$pipeline" -q \
-        2>/dev/null | tr '\r' '\n' | awk -v t="${test^^}" 'index($0, t) == 1 &&
-          /requests per second/ { sub(/^[^:]*: /, ""); print $1; exit }')
+      rps=$(${load_cpu[@]+"${load_cpu[@]}"} redis-benchmark -p "$2" -t "$test" -n "$requests" \
+        -c 50 -P "$pipeline" -q 2>/dev/null | tr '\r' '\n' | awk -v t="${test^^}" '
+          (index($0, t ":") == 1 || index($0, t " (") == 1) && /requests per second/ {
+            sub(/^[^:]*: /, ""); print $1; exit }')
       after=$(cpu_ns "$server_pid")
       record kv "kv_${test}${suffix}_rps" "$1" "${rps:-n/a}" 1/s
       record kv "kv_${test}${suffix}_cpu_per_request" "$1" "$(us_per $((after - before)) "$requests")" us
@@ -188,15 +195,15 @@ run_servers() {  # section
 micro_one() {  # contestant
   case "$1" in
     grove)
-      taskset -c 0 "$bin/tests/benchmarks/micro" --benchmark_format=json \
+      ${server_cpu[@]+"${server_cpu[@]}"} "$bin/tests/benchmarks/micro" --benchmark_format=json \
         --benchmark_min_time="$micro_min_time" \
         --benchmark_filter='^BM_(HubYield|SpawnJoin|FiberSpawnJoin|ChannelRoundTrip|QueueThroughput|ActorPingPong|SocketPairPingPong/4096|IdleGreenletMemory)' \
         >"$out/micro.json" 2>"$out/logs/micro.log"
       "$python" "$anchors/results.py" gbench "$out/micro.json" ;;
-    gevent) taskset -c 0 "$python" "$anchors/gevent_micro.py" --scale "$micro_scale" | sed 's/^/gevent /' ;;
-    go) taskset -c 0 "$go_anchor" micro | sed 's/^/go /' ;;
+    gevent) ${server_cpu[@]+"${server_cpu[@]}"} "$python" "$anchors/gevent_micro.py" --scale "$micro_scale" | sed 's/^/gevent /' ;;
+    go) ${server_cpu[@]+"${server_cpu[@]}"} "$go_anchor" micro | sed 's/^/go /' ;;
     erlang)
-      taskset -c 0 erl +S 1 -noshell -pa "$erlang_anchor" -run erlang_micro main "$micro_scale" |
+      ${server_cpu[@]+"${server_cpu[@]}"} erl +S 1 -noshell -pa "$erlang_anchor" -run erlang_micro main "$micro_scale" |
         sed 's/^/erlang /' ;;
   esac | while read -r contestant figure value unit; do
     record micro "$figure" "$contestant" "$value" "$unit"
@@ -223,3 +230,7 @@ done
 
 echo "# $(nproc) cores; servers on cpu 0, load on cpu 1; $runs runs; raw figures in $results"
 "$python" "$anchors/results.py" table "$results"
+if [[ " ${sections[*]} " == *" kv "* ]]; then
+  echo
+  "$python" "$anchors/results.py" kv "$results"
+fi

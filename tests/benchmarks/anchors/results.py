@@ -4,6 +4,8 @@
                                     `contestant figure value unit` lines (grove's micro figures)
     results.py table RESULTS        RESULTS has `run section figure contestant value unit` lines;
                                     prints a Markdown table of medians and ratios
+    results.py kv RESULTS           the kv section per redis-benchmark test: grove's ratio to
+                                    redis-server (requests/s and CPU per request), -P 1 and -P 16
 
 Ratios read the same way everywhere: how many times better than the section's anchor, measured
 in the same run (> 1 is better than the anchor). For rates (unit ending in /s) that is
@@ -116,11 +118,48 @@ def table(path):
                   f"| {ratio} | {spread} |")
 
 
+def kv(path):
+    """One row per redis-benchmark test: the median over the runs of grove / redis-server taken
+    within each run, for requests per second and (inverted) CPU per request, plain and -P 16."""
+    runs = {}  # (figure, contestant) -> {run: value}
+    tests = []
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) != 6 or fields[0].startswith("#") or fields[1] != "kv":
+                continue
+            run, _, figure, contestant, value, _ = fields
+            try:
+                runs.setdefault((figure, contestant), {})[run] = float(value)
+            except ValueError:
+                continue
+            test = figure[len("kv_"):].split("_P16")[0].rsplit("_rps", 1)[0]
+            test = test.rsplit("_cpu_per_request", 1)[0]
+            if test not in tests:
+                tests.append(test)
+
+    def ratio(figure, unit):
+        grove, redis = runs.get((figure, "grove"), {}), runs.get((figure, "redis"), {})
+        paired = sorted(better_ratio(v, redis[r], unit) for r, v in grove.items() if r in redis)
+        if not paired:
+            return "n/a"
+        return f"{show_ratio(statistics.median(paired))} ({show_ratio(paired[0])}–{show_ratio(paired[-1])})"
+
+    print("| test | rps -P 1 | rps -P 16 | cpu/request -P 1 | cpu/request -P 16 |")
+    print("|---|---:|---:|---:|---:|")
+    for test in tests:
+        print(f"| {test.upper()} | {ratio(f'kv_{test}_rps', '1/s')} | {ratio(f'kv_{test}_P16_rps', '1/s')} "
+              f"| {ratio(f'kv_{test}_cpu_per_request', 'us')} "
+              f"| {ratio(f'kv_{test}_P16_cpu_per_request', 'us')} |")
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "gbench":
         gbench(argv[2])
     elif len(argv) == 3 and argv[1] == "table":
         table(argv[2])
+    elif len(argv) == 3 and argv[1] == "kv":
+        kv(argv[2])
     else:
         sys.exit(__doc__)
 
