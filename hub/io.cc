@@ -47,49 +47,21 @@ void IoWatcher::reset(int fd, int events) noexcept {
 
 void IoWatcher::stop() noexcept {
   if (active_) {
-    auto* loop = static_cast<struct ev_loop*>(loop_);
-    // libev counts a started watcher once; an unreferenced one gives its count back first.
-    if (!referenced_) ev_ref(loop);
-    ev_io_stop(loop, as_io(io_));
+    ev_io_stop(static_cast<struct ev_loop*>(loop_), as_io(io_));
     active_ = false;
-    referenced_ = false;
   }
 }
 
-void IoWatcher::arm() noexcept {
-  auto* loop = static_cast<struct ev_loop*>(loop_);
-  if (!active_) {
-    ev_io_start(loop, as_io(io_));
-    active_ = true;
-    referenced_ = true;
-  } else if (!referenced_) {
-    ev_ref(loop);
-    referenced_ = true;
-  }
-}
-
-void IoWatcher::disarm_idle() noexcept {
-  if (!active_) return;
-  if (!stays_armed()) {
-    stop();
-  } else if (referenced_) {
-    // Still registered, but nobody waits: it must not keep the loop alive.
-    ev_unref(static_cast<struct ev_loop*>(loop_));
-    referenced_ = false;
-  }
-}
-
-void IoWatcher::on_ready(struct ev_loop* /*loop*/, struct ev_io* w, int revents) {
+void IoWatcher::on_ready(struct ev_loop* loop, struct ev_io* w, int revents) {
   auto* self = static_cast<IoWatcher*>(w->data);
-  const int fired = revents & (EV_READ | EV_WRITE);
-  // Reported again before anyone took the last report: the fiber it woke has not run yet, or
-  // nobody has waited since. A level-triggered poller would go on reporting the fd at every
-  // poll, which on a long run queue makes every poll cost as much as all the fds still ready:
-  // stop watching until the next wait (which restarts it; before the next poll, for free).
-  const bool again = fired != 0 && (self->ready_ & fired) == fired;
-  self->ready_ |= fired;
+  self->ready_ |= revents & (EV_READ | EV_WRITE);
   if (self->waiter_ != nullptr) self->waiter_->wake();
-  if (again || !self->stays_armed()) self->stop();
+  // Stop polling until someone waits again: the readiness is remembered, and a level-triggered
+  // poller would otherwise report this fd at every poll until the woken fiber gets its turn,
+  // which on a long run queue makes every poll cost as much as all the fds still ready. Stopped
+  // and restarted before the next poll, the watcher costs no epoll_ctl (libev batches changes).
+  ev_io_stop(loop, w);
+  self->active_ = false;
 }
 
 int IoWatcher::wait(Deadline deadline, const char* what) {
@@ -106,10 +78,7 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
     IoWatcher* self;
     const bool& gone;
     ~Clear() {
-      if (!gone) {
-        self->waiter_ = nullptr;
-        self->disarm_idle();
-      }
+      if (!gone) self->waiter_ = nullptr;
     }
   } clear{this, gone};
   for (;;) {
@@ -118,7 +87,7 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
       if (waiter.wait(Deadline::after(0.0), what) == WaitStatus::kWoken) continue;
       return ready;
     }
-    arm();
+    start();
     if (waiter.wait(deadline, what) == WaitStatus::kTimedOut) return 0;
   }
 }
@@ -141,6 +110,13 @@ int IoWatcher::wait_any(IoWatcher* const* watchers, std::size_t count, Deadline 
   return n;
 }
 
+void IoWatcher::start() noexcept {
+  if (!active_) {
+    ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
+    active_ = true;
+  }
+}
+
 void IoWatcher::attach(Waiter& w, bool* gone) {
   if (waiter_ != nullptr) {
     throw ConcurrentObjectUseError(
@@ -149,13 +125,12 @@ void IoWatcher::attach(Waiter& w, bool* gone) {
   }
   waiter_ = &w;
   gone_ = gone;
-  arm();
+  start();
 }
 
 void IoWatcher::detach() noexcept {
   waiter_ = nullptr;
   gone_ = nullptr;
-  disarm_idle();
 }
 
 bool IoWatcher::cancel(std::exception_ptr error) noexcept {

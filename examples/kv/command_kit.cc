@@ -2,6 +2,7 @@
 // forward to the executor are at the end of commands.cc, next to what they forward to.
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -33,6 +34,26 @@ std::string format_double(double value) {
 }
 
 void reply_double(ReplyWriter& out, double value) { out.bulk(format_double(value)); }
+
+bool parse_random_count(const Args& a, std::string_view flag, ReplyWriter& out, RandomCount& r) {
+  r.has_count = a.size() >= 3;
+  if (!r.has_count) return true;
+  if (!parse_int64(a[2], r.count)) return out.error(kNotInteger), false;
+  if (r.count == LLONG_MIN) {
+    out.error(
+        "ERR value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+    return false;
+  }
+  if (a.size() > 4 || (a.size() == 4 && !equals_nocase(a[3], flag))) {
+    return out.error(kSyntaxError), false;
+  }
+  r.with_flag = a.size() == 4;
+  if (r.with_flag && (r.count < -LLONG_MAX / 2 || r.count > LLONG_MAX / 2)) {
+    return out.error("ERR value is out of range"), false;
+  }
+  return true;
+}
 
 bool parse_cursor(std::string_view arg, ReplyWriter& out, std::uint64_t& cursor) {
   // strtoul's syntax, as redis-server's parseScanCursorOrReply: a sign is allowed ("-1" wraps).

@@ -82,6 +82,17 @@ bool block_timeout(std::string_view arg, ReplyWriter& out, grove::Deadline& dead
 bool block(Session& s, std::vector<std::string> keys, grove::Deadline deadline, const char* what,
            std::function<bool(BlockedClient&, std::string_view)> serve, ReplyWriter& out);
 
+// The [count [WITH<flag>]] tail of HRANDFIELD and ZRANDMEMBER from a[2], in redis-server's
+// order: the count (not an integer, or LLONG_MIN: error), the flag `flag` (anything else:
+// syntax error), then, with the flag, a count whose doubled reply would overflow. False: the
+// error was replied. Without a count argument, `count` stays 1 and `with_flag` false.
+struct RandomCount {
+  bool has_count = false;
+  std::int64_t count = 1;
+  bool with_flag = false;
+};
+bool parse_random_count(const Args& a, std::string_view flag, ReplyWriter& out, RandomCount& r);
+
 // The cursor argument of the *SCAN commands: strtoul's syntax, as redis-server's
 // parseScanCursorOrReply (a sign is accepted: "-1" wraps). False: "invalid cursor" was replied.
 bool parse_cursor(std::string_view arg, ReplyWriter& out, std::uint64_t& cursor);

@@ -193,30 +193,11 @@ bool lcs(Session& s, const Args& a, ReplyWriter& out) {
 
 // HRANDFIELD key [count [WITHVALUES]]: a negative count may repeat fields.
 bool hrandfield(Session& s, const Args& a, ReplyWriter& out) {
-  std::int64_t count = 1;
-  const bool has_count = a.size() >= 3;
-  bool with_values = false;
-  if (has_count) {
-    if (!parse_int64(a[2], count)) {
-      out.error(kit::kNotInteger);
-      return true;
-    }
-    if (count == LLONG_MIN) {
-      out.error(
-          "ERR value is out of range, value must between -9223372036854775807 and "
-          "9223372036854775807");
-      return true;
-    }
-    if (a.size() > 4 || (a.size() == 4 && !kit::equals_nocase(a[3], "withvalues"))) {
-      out.error(kit::kSyntaxError);
-      return true;
-    }
-    with_values = a.size() == 4;
-    if (with_values && (count < -LLONG_MAX / 2 || count > LLONG_MAX / 2)) {
-      out.error("ERR value is out of range");
-      return true;
-    }
-  }
+  kit::RandomCount r;
+  if (!kit::parse_random_count(a, "withvalues", out, r)) return true;
+  const bool has_count = r.has_count;
+  const std::int64_t count = r.count;
+  const bool with_values = r.with_flag;
   Entry* e = kit::store(s).find(a[1], kit::now(s));
   if (e && e->type() != ValueType::kHash) return kit::wrong_type(out);
   if (!has_count) {

@@ -1017,30 +1017,11 @@ bool zintercard(Session& s, const Args& a, ReplyWriter& o) {
 // count at least the size answers the whole set from the highest element down; a smaller one
 // distinct members in random order.
 bool zrandmember(Session& s, const Args& a, ReplyWriter& out) {
-  const bool has_count = a.size() >= 3;
-  std::int64_t count = 1;
-  bool with_scores = false;
-  if (has_count) {
-    if (!parse_int64(a[2], count)) {
-      out.error(kit::kNotInteger);
-      return true;
-    }
-    if (count == LLONG_MIN) {
-      out.error(
-          "ERR value is out of range, value must between -9223372036854775807 and "
-          "9223372036854775807");
-      return true;
-    }
-    if (a.size() > 4 || (a.size() == 4 && !kit::equals_nocase(a[3], "withscores"))) {
-      out.error(kit::kSyntaxError);
-      return true;
-    }
-    with_scores = a.size() == 4;
-    if (with_scores && (count < -LLONG_MAX / 2 || count > LLONG_MAX / 2)) {
-      out.error("ERR value is out of range");
-      return true;
-    }
-  }
+  kit::RandomCount r;
+  if (!kit::parse_random_count(a, "withscores", out, r)) return true;
+  const bool has_count = r.has_count;
+  const std::int64_t count = r.count;
+  const bool with_scores = r.with_flag;
   bool wrong = false;
   const ZSet* z = zset_for_read(s, a[1], out, wrong);
   if (wrong) return true;

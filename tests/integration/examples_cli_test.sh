@@ -57,7 +57,10 @@ expect() {
 # address printed there; on failure, what went wrong).
 start() {
   local name=$1 log=$2; shift 2
-  "${bin[$name]}" "$@" >"$log" 2>&1 &
+  # Empty the log here: the background job's own redirection runs in the child, after this
+  # function may already have read a previous run's "listening on" line from the same file.
+  : >"$log"
+  "${bin[$name]}" "$@" >>"$log" 2>&1 &
   started=$!
   pids+=("$started")
   for _ in $(seq 600); do
