@@ -20,8 +20,10 @@
 // value; plain handlers take casts and other messages; an exception escaping a handler ends the
 // server with it, and every caller waiting on it gets kServerExited.
 //
-// Thread: the server must live on the caller's hub (calls across hubs arrive with a hub per
-// core); the reply may be sent from any thread.
+// Thread: the server may live on any hub of the process (a Runtime's or another thread's): on
+// another hub the request and the reply each travel through an inbox, and the watch on the
+// server is kept on the server's hub and dropped there when the call ends, so a long-lived
+// server collects nothing per call. The reply may be sent from any thread.
 //
 //   struct Get { std::string key; };
 //   auto kv = grove::spawn([] {
@@ -70,6 +72,49 @@ struct CallSlot {
     waiters.wake_all();
   }
 };
+// A call's watch on a server of another hub. The rawlink lives on the server's hub and is added
+// and removed there by posted messages (in that order: one sender's posts arrive in order); its
+// callback posts the exit reason back to the caller's hub. Keeps the caller's hub running while
+// the answer may come from another thread.
+class RemoteWatch {
+ public:
+  template <class OnExit>
+  RemoteWatch(const ActorRef& server, Hub& caller, OnExit on_exit)
+      : server_(server), caller_(caller), state_(std::make_shared<State>()) {
+    caller_.ref_external();
+    RemoteHub back = caller_.remote();
+    const bool posted = Hub::remote_of(&server_->hub()).post(
+        [server = server_, state = state_, back, on_exit]() mutable {
+          if (state->cancelled) return;
+          if (server.dead()) {  // died before the watch: noproc, as a monitor made now says
+            (void)back.post([on_exit] { on_exit(ExitReason::noproc()); });
+            return;
+          }
+          state->id = server.rawlink([back, on_exit](const ActorRef& dead) {
+            (void)back.post([on_exit, reason = dead.exit_reason()] { on_exit(reason); });
+          });
+        });
+    if (!posted) on_exit(ExitReason::noproc());  // its hub has ended: so has the server
+  }
+  ~RemoteWatch() {
+    (void)Hub::remote_of(&server_->hub()).post([server = server_, state = state_] {
+      state->cancelled = true;
+      if (state->id.id != 0) (void)server.unlink(state->id);
+    });
+    caller_.unref_external();
+  }
+  RemoteWatch(const RemoteWatch&) = delete;
+  RemoteWatch& operator=(const RemoteWatch&) = delete;
+
+ private:
+  struct State {  // touched only on the server's hub
+    CallbackId id{};
+    bool cancelled = false;
+  };
+  ActorRef server_;
+  Hub& caller_;
+  std::shared_ptr<State> state_;
+};
 }  // namespace internal
 
 // Where a server sends its reply. Copyable; the first reply wins.
@@ -110,26 +155,31 @@ Rep call(const ActorRef& server, Req request, double timeout_seconds = 5.0) {
                     "call: the server is not running (noproc)");
   }
   Hub& hub = Hub::current();
-  if (&server->hub() != &hub) {
-    throw std::logic_error("call: the server lives on another thread's hub");
-  }
   auto slot = std::make_shared<internal::CallSlot<Rep>>();
   slot->hub = &hub;
-  // Watch the server for the length of the call, like a monitor.
-  const CallbackId watch = server.rawlink([slot](const ActorRef& dead) {
+  // Watch the server for the length of the call, like a monitor; on another hub the watch is
+  // registered, and dropped, by messages to that hub (internal::RemoteWatch).
+  auto on_exit = [slot](const ExitReason& reason) {
     if (slot->abandoned) return;
-    slot->server_exit = dead.exit_reason();
+    slot->server_exit = reason;
     slot->waiters.wake_all();
-  });
+  };
+  std::optional<internal::RemoteWatch> remote_watch;
+  CallbackId local_watch{};
+  if (&server->hub() == &hub) {
+    local_watch = server.rawlink([on_exit](const ActorRef& dead) { on_exit(dead.exit_reason()); });
+  } else {
+    remote_watch.emplace(server, hub, on_exit);
+  }
   struct Leave {
     const ActorRef& server;
-    CallbackId watch;
+    CallbackId local_watch;
     internal::CallSlot<Rep>& slot;
     ~Leave() {
       slot.abandoned = true;  // late replies are dropped from now on
-      (void)server.unlink(watch);
+      if (local_watch.id != 0) (void)server.unlink(local_watch);
     }
-  } leave{server, watch, *slot};
+  } leave{server, local_watch, *slot};
   send(server, Request<R, Rep>{std::move(request), ReplyTo<Rep>(slot)});
   const Deadline deadline = Deadline::after(timeout_seconds);
   while (!slot->value && !slot->server_exit) {
@@ -138,6 +188,9 @@ Rep call(const ActorRef& server, Req request, double timeout_seconds = 5.0) {
   if (slot->value) return std::move(*slot->value);
   if (slot->server_exit) {
     const ExitReason reason = *slot->server_exit;
+    if (reason.kind() == ExitReason::Kind::kNoProc) {
+      throw CallError(CallError::Kind::kNoProc, reason, "call: the server is not running (noproc)");
+    }
     throw CallError(CallError::Kind::kServerExited, reason,
                     "call: the server exited before replying: " + reason.to_string());
   }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "actors/actor.h"
+#include "actors/call.h"
 #include "actors/registry.h"
 #include "actors/supervisor.h"
 #include "hub/runtime.h"
@@ -371,6 +373,92 @@ GROVE_TEST(CrossHub, SupervisorGivesUpAcrossHubs) {
 }
 
 // Stopping the runtime kills every actor on every hub, links and all, and frees them (LSan).
+struct Square {
+  int n;
+};
+struct Hang {};
+
+// A server on hub 1 answering Square and leaving Hang unanswered.
+ActorRef square_server(Runtime& rt) {
+  return spawn_opt(on(rt, 1), [] {
+    serve(on_call<Square>([](const Square& q) { return q.n * q.n; }), [](Request<Hang, int>) {});
+  });
+}
+
+GROVE_TEST(CrossHub, CallAcrossHubsFromAnActorAndFromAPlainFiber) {
+  Runtime rt({.threads = 2});
+  auto server = square_server(rt);
+  auto caller = spawn_opt(on(rt, 0), [server] {
+    int sum = 0;
+    for (int i = 0; i < 1000; ++i) sum += call<int>(server, Square{i}, 30.0);
+    return sum;
+  });
+  ASSERT_TRUE(caller.join(Deadline::after(60.0)));
+  EXPECT_EQ(caller.get(), 332833500);  // the sum of i*i for i < 1000
+  EXPECT_EQ(call<int>(server, Square{12}, 30.0), 144);  // from the test's own thread's hub
+  send(server, StopServer{});
+  ASSERT_TRUE(server.join(Deadline::after(30.0)));
+}
+
+GROVE_TEST(CrossHub, CallAcrossHubsSeesTheServerExitWithItsReason) {
+  Runtime rt({.threads = 2});
+  auto server = square_server(rt);
+  auto killer = spawn([server] {
+    sleep(0.01);
+    exit(server, ExitReason::user("crashed"));
+  });
+  try {
+    (void)call<int>(server, Hang{}, 60.0);
+    ADD_FAILURE() << "the call returned";
+  } catch (const CallError& e) {
+    EXPECT_EQ(e.kind(), CallError::Kind::kServerExited);
+    EXPECT_EQ(e.reason(), ExitReason::user("crashed"));
+  }
+  ASSERT_TRUE(killer.join(Deadline::after(30.0)));
+}
+
+GROVE_TEST(CrossHub, CallAcrossHubsToADeadServerIsNoproc) {
+  Runtime rt({.threads = 2});
+  auto server = square_server(rt);
+  send(server, StopServer{});
+  ASSERT_TRUE(server.join(Deadline::after(30.0)));
+  try {
+    (void)call<int>(server, Square{2}, 30.0);
+    ADD_FAILURE() << "the call returned";
+  } catch (const CallError& e) {
+    EXPECT_EQ(e.kind(), CallError::Kind::kNoProc);
+  }
+}
+
+GROVE_TEST(CrossHub, CallAcrossHubsTimesOutAndALateReplyIsDropped) {
+  Runtime rt({.threads = 2});
+  // Replies to each Square only when the next request arrives, so the first call times out and
+  // its answer arrives after the caller has left.
+  auto server = spawn_opt(on(rt, 1), [] {
+    std::optional<Request<Square, int>> held;
+    for (;;) {
+      receive([&](Request<Square, int> r) {
+        if (held) held->reply(held->body.n * held->body.n);
+        held = std::move(r);
+        if (held->body.n < 0) {
+          held->reply(-1);
+          held.reset();
+        }
+      },
+      [](StopServer) { throw ExitSignal{ExitReason::normal()}; });
+    }
+  });
+  try {
+    (void)call<int>(server, Square{3}, 0.05);
+    ADD_FAILURE() << "the call returned";
+  } catch (const CallError& e) {
+    EXPECT_EQ(e.kind(), CallError::Kind::kTimeout);
+  }
+  EXPECT_EQ(call<int>(server, Square{-5}, 30.0), -1);  // not the late 9
+  send(server, StopServer{});
+  ASSERT_TRUE(server.join(Deadline::after(30.0)));
+}
+
 TEST(CrossHubShutdown, StopEndsLinkedActorsOnAllHubs) {
   std::vector<ActorRef> actors;
   {
