@@ -2,6 +2,7 @@
 //
 // Try it:
 //   bazel run //examples:kv_server -- --port 6390 [--aof /tmp/kv.aof] [--appendfsync everysec]
+//     [--cluster nats://127.0.0.1:4222 --node a]   # nats-server -js: PUBLISH reaches every node
 //   redis-cli -p 6390 set greeting hello      # any Redis client works
 //   redis-benchmark -p 6390 -t set,get -q
 //
@@ -14,6 +15,8 @@
 //   │                                         takes DEBUG CRASH-KEYSPACE (kv/keyspace.h)
 //   ├── expiry        permanent worker        active expiry, 10 samples a second (kv/keyspace.h)
 //   ├── pubsub        supervisor, simple_one_for_one of temporary channel actors (kv/pubsub.h)
+//   ├── cluster       permanent worker        with --cluster only: PUBLISH to and from the
+//   │                                         other kv nodes (kv/cluster_bridge.h)
 //   ├── connections   supervisor, simple_one_for_one of temporary connection actors
 //   │                                         (kv/connection.h): a crash ends one client only
 //   └── listener      permanent worker        a servers::StreamServer that starts each client
@@ -35,6 +38,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -48,7 +52,9 @@
 #include "actors/event.h"
 #include "actors/supervisor.h"
 #include "examples/cli.h"
+#include "cluster/node.h"
 #include "examples/kv/aof.h"
+#include "examples/kv/cluster_bridge.h"
 #include "examples/kv/config.h"
 #include "examples/kv/connection.h"
 #include "examples/kv/events.h"
@@ -105,6 +111,13 @@ kv::Config parse_flags(examples::Command& cli, int argc, char** argv) {
       ->type_name("N")
       ->check(examples::integer_in(1, 4294967295LL))
       ->capture_default_str();
+  app.add_option("--cluster", config.cluster_urls,
+                 "NATS server URL(s), comma-separated: join the kv nodes there (PUBLISH reaches "
+                 "subscribers on every node)")
+      ->type_name("URL");
+  app.add_option("--node", config.node_name,
+                 "this node's name in the cluster (default: kv-PORT); letters, digits, - and _")
+      ->type_name("NAME");
   cli.exit_code(examples::kExitOk, "stopped by SIGINT, SIGTERM or SHUTDOWN");
   cli.exit_code(examples::kExitFailed,
                 "the root supervisor gave up (more than 10 restarts in 5 s)");
@@ -113,6 +126,7 @@ kv::Config parse_flags(examples::Command& cli, int argc, char** argv) {
                 "cannot listen on --host/--port (in use, not local, not permitted)");
   cli.exit_code(examples::kExitBadFile, "the --aof file cannot be opened, read or replayed");
   cli.exit_code(examples::kExitSystem, "the descriptor limit leaves no room for a client");
+  cli.exit_code(examples::kExitFailed, "--cluster: no NATS server reachable, or --node taken");
   cli.parse(argc, argv);
   config.port = port;
   (void)kv::parse_fsync_policy(appendfsync, config.appendfsync);  // IsMember admitted it
@@ -188,6 +202,28 @@ int serve(kv::Server& server) {
     kv::notify_keyspace_event(server, kv::kNotifyNew, "new", key);
   };
 
+  // --cluster: this process becomes a node of the cluster (kv/cluster_bridge.h).
+  std::unique_ptr<grove::cluster::Node> node;
+  if (!server.config.cluster_urls.empty()) {
+    grove::cluster::NodeOptions options;
+    options.name = server.config.node_name.empty() ? fmt::format("kv-{}", server.config.port)
+                                                   : server.config.node_name;
+    for (std::size_t at = 0; at <= server.config.cluster_urls.size();) {
+      const std::size_t comma =
+          std::min(server.config.cluster_urls.find(',', at), server.config.cluster_urls.size());
+      options.servers.push_back(server.config.cluster_urls.substr(at, comma - at));
+      at = comma + 1;
+    }
+    kv::register_cluster_types();
+    try {
+      node = std::make_unique<grove::cluster::Node>(options);
+    } catch (const std::exception& e) {
+      throw examples::StartupError(examples::kExitFailed,
+                                   fmt::format("cannot join --cluster {}: {}",
+                                               server.config.cluster_urls, e.what()));
+    }
+  }
+
   grove::Event stop;
   int exit_code = 0;
   server.request_shutdown = [&] { stop.set(); };
@@ -231,6 +267,13 @@ int serve(kv::Server& server) {
                         return channels.actor();
                       },
                       .type = grove::ChildType::kSupervisor});
+  if (node) {
+    children.push_back({.id = "cluster", .start = [&] {
+                          return grove::ActorRef(grove::spawn_opt(
+                              named("cluster"), kv::cluster_bridge_main, std::ref(server),
+                              std::ref(*node)));
+                        }});
+  }
   children.push_back({.id = "connections",
                       .start = [&] {
                         connections = pool_of("connections");
@@ -268,6 +311,10 @@ int serve(kv::Server& server) {
       stop.set();
     }
   });
+  if (node) {
+    spdlog::info("kv_server: node {} of the cluster at {}", node->name(),
+                 server.config.cluster_urls);
+  }
   spdlog::info("kv_server: ready to accept connections on {}", bound.to_string());
 
   (void)stop.wait();

@@ -2377,6 +2377,7 @@ struct Commands {
 
   static bool publish(Session& s, const Args& a, ReplyWriter& out) {
     out.integer(static_cast<std::int64_t>(s.server_.pubsub->publish(a[1], a[2])));
+    if (s.server_.forward_publish) s.server_.forward_publish(a[1], a[2]);
     return true;
   }
 

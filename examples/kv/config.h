@@ -48,6 +48,8 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 6390;
   std::string aof_path;  // empty: no persistence
+  std::string cluster_urls;  // --cluster: NATS URLs, comma-separated (empty: a single node)
+  std::string node_name;     // --node (empty: kv-PORT)
   FsyncPolicy appendfsync = FsyncPolicy::kEverySec;
   std::int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
   std::int64_t max_multibulk_count = 2147483647;

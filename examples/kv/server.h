@@ -49,6 +49,9 @@ struct Server {
   std::map<std::uint64_t, Session*> clients;  // by client id, for CLIENT LIST and INFO
   Watches watches;                             // WATCHed keys (kv/transaction.h)
   std::function<void()> request_shutdown;      // SHUTDOWN
+  // kv_server --cluster: hands a client's PUBLISH to the other nodes (kv/cluster_bridge.h);
+  // empty on a single node.
+  std::function<void(std::string_view channel, std::string_view message)> forward_publish;
   std::int64_t started_ms = 0;
   std::uint64_t next_client_id = 1;
   std::uint64_t connections_received = 0;
