@@ -47,21 +47,49 @@ void IoWatcher::reset(int fd, int events) noexcept {
 
 void IoWatcher::stop() noexcept {
   if (active_) {
-    ev_io_stop(static_cast<struct ev_loop*>(loop_), as_io(io_));
+    auto* loop = static_cast<struct ev_loop*>(loop_);
+    // libev counts a started watcher once; an unreferenced one gives its count back first.
+    if (!referenced_) ev_ref(loop);
+    ev_io_stop(loop, as_io(io_));
     active_ = false;
+    referenced_ = false;
   }
 }
 
-void IoWatcher::on_ready(struct ev_loop* loop, struct ev_io* w, int revents) {
+void IoWatcher::arm() noexcept {
+  auto* loop = static_cast<struct ev_loop*>(loop_);
+  if (!active_) {
+    ev_io_start(loop, as_io(io_));
+    active_ = true;
+    referenced_ = true;
+  } else if (!referenced_) {
+    ev_ref(loop);
+    referenced_ = true;
+  }
+}
+
+void IoWatcher::disarm_idle() noexcept {
+  if (!active_) return;
+  if (!stays_armed()) {
+    stop();
+  } else if (referenced_) {
+    // Still registered, but nobody waits: it must not keep the loop alive.
+    ev_unref(static_cast<struct ev_loop*>(loop_));
+    referenced_ = false;
+  }
+}
+
+void IoWatcher::on_ready(struct ev_loop* /*loop*/, struct ev_io* w, int revents) {
   auto* self = static_cast<IoWatcher*>(w->data);
-  self->ready_ |= revents & (EV_READ | EV_WRITE);
+  const int fired = revents & (EV_READ | EV_WRITE);
+  // Reported again before anyone took the last report: the fiber it woke has not run yet, or
+  // nobody has waited since. A level-triggered poller would go on reporting the fd at every
+  // poll, which on a long run queue makes every poll cost as much as all the fds still ready:
+  // stop watching until the next wait (which restarts it; before the next poll, for free).
+  const bool again = fired != 0 && (self->ready_ & fired) == fired;
+  self->ready_ |= fired;
   if (self->waiter_ != nullptr) self->waiter_->wake();
-  // Stop polling until someone waits again: the readiness is remembered, and a level-triggered
-  // poller would otherwise report this fd at every poll until the woken fiber gets its turn,
-  // which on a long run queue makes every poll cost as much as all the fds still ready. Stopped
-  // and restarted before the next poll, the watcher costs no epoll_ctl (libev batches changes).
-  ev_io_stop(loop, w);
-  self->active_ = false;
+  if (again || !self->stays_armed()) self->stop();
 }
 
 int IoWatcher::wait(Deadline deadline, const char* what) {
@@ -78,7 +106,10 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
     IoWatcher* self;
     const bool& gone;
     ~Clear() {
-      if (!gone) self->waiter_ = nullptr;
+      if (!gone) {
+        self->waiter_ = nullptr;
+        self->disarm_idle();
+      }
     }
   } clear{this, gone};
   for (;;) {
@@ -87,7 +118,7 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
       if (waiter.wait(Deadline::after(0.0), what) == WaitStatus::kWoken) continue;
       return ready;
     }
-    start();
+    arm();
     if (waiter.wait(deadline, what) == WaitStatus::kTimedOut) return 0;
   }
 }
@@ -110,13 +141,6 @@ int IoWatcher::wait_any(IoWatcher* const* watchers, std::size_t count, Deadline 
   return n;
 }
 
-void IoWatcher::start() noexcept {
-  if (!active_) {
-    ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
-    active_ = true;
-  }
-}
-
 void IoWatcher::attach(Waiter& w, bool* gone) {
   if (waiter_ != nullptr) {
     throw ConcurrentObjectUseError(
@@ -125,12 +149,13 @@ void IoWatcher::attach(Waiter& w, bool* gone) {
   }
   waiter_ = &w;
   gone_ = gone;
-  start();
+  arm();
 }
 
 void IoWatcher::detach() noexcept {
   waiter_ = nullptr;
   gone_ = nullptr;
+  disarm_idle();
 }
 
 bool IoWatcher::cancel(std::exception_ptr error) noexcept {

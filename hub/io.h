@@ -2,12 +2,23 @@
 //
 // Model: an IoWatcher is one interest (fd + directions) registered with the hub's libev loop.
 // `wait()` parks the calling fiber until the fd is ready, the deadline passes, or someone calls
-// `cancel(error)`. The watcher stops itself when it reports readiness and keeps that readiness
-// for the next wait, which returns it at once; a woken fiber is never reported ready again while
-// it waits for its turn (the poller is level-triggered: with thousands of woken fibers queued,
-// every poll would report them all). libev applies watcher changes once per poll, so a fiber
-// that waits again before the next poll (read, handle, wait: the usual cycle) costs no poller
-// change (no epoll_ctl).
+// `cancel(error)`. Readiness the poller reports is latched in the watcher: a report that arrives
+// while nobody waits is kept, and the next wait returns it at once.
+//
+// The poller is told as little as possible, since every change of interest is an epoll_ctl:
+//   - A read-only watcher stays registered from its first wait until stop(), reset() or its
+//     destruction, waiter or not, so a request/response connection costs no poller change per
+//     request even when its fiber waits on other things (a timer, a backend) between reads.
+//     Between waits it does not keep the loop alive (a main fiber waiting on nothing else still
+//     gets LoopExit).
+//   - A watcher that includes kIoWrite is registered only while a fiber waits on it: a socket
+//     is nearly always writable, and a standing write interest would be reported at every poll.
+//   - A woken fiber is not reported again while it waits for its turn: when the poller reports
+//     readiness that is still latched (the fiber that was woken has not run yet, or nobody has
+//     waited since), the watcher stops watching until the next wait. The poller is
+//     level-triggered; with thousands of woken fibers queued, every poll would otherwise report
+//     them all. libev applies watcher changes once per poll, so a watcher stopped and restarted
+//     between two polls costs nothing.
 //
 // One fiber at a time may wait on a watcher: a second one gets ConcurrentObjectUseError
 // (gevent's rule for two greenlets reading one socket).
@@ -78,7 +89,7 @@ class IoWatcher {
   }
   int events() const noexcept { return events_; }
   bool has_waiter() const noexcept { return waiter_ != nullptr; }
-  // Whether the poller watches the fd now: from a wait() until the fd is reported ready.
+  // Whether the poller watches the fd now (see the header comment for when it does).
   bool watching() const noexcept { return active_; }
 
  private:
@@ -89,13 +100,19 @@ class IoWatcher {
   // before detach().
   void attach(Waiter& w, bool* gone);
   void detach() noexcept;
-  void start() noexcept;
+  // The poller watches the fd and the loop counts it as something a fiber waits for.
+  void arm() noexcept;
+  // Nobody waits any more: a read-only watcher stays registered without keeping the loop alive;
+  // one with kIoWrite stops.
+  void disarm_idle() noexcept;
+  bool stays_armed() const noexcept { return events_ == kIoRead; }
 
   alignas(8) unsigned char io_[64];  // the ev_io (checked in io.cc)
   int fd_ = -1;
   int events_ = 0;
-  int ready_ = 0;  // readiness seen while nobody waited
-  bool active_ = false;
+  int ready_ = 0;  // readiness reported by the poller and not taken yet
+  bool active_ = false;      // ev_io started
+  bool referenced_ = false;  // while active: counted in the loop's liveness (a fiber waits)
   void* loop_ = nullptr;
   Waiter* waiter_ = nullptr;
   bool* gone_ = nullptr;  // set by the destructor, read by the wait in progress
