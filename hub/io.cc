@@ -41,30 +41,82 @@ void IoWatcher::reset(int fd, int events) noexcept {
   fd_ = fd;
   events_ = events;
   ready_ = 0;
-  if (loop_ == nullptr) loop_ = Hub::current().ev_loop();
   ev_io_set(as_io(io_), fd, events);
 }
 
 void IoWatcher::stop() noexcept {
   if (active_) {
     auto* loop = static_cast<struct ev_loop*>(loop_);
-    // libev counts a started watcher once; an unreferenced one gives its count back first.
+    // libev counts a started watcher once; an unreferenced one gives its count back first. (If
+    // libev stopped the watcher itself, for a bad fd, that stop already gave the count back and
+    // ev_io_stop does nothing: the books balance the same way.)
     if (!referenced_) ev_ref(loop);
     ev_io_stop(loop, as_io(io_));
     active_ = false;
     referenced_ = false;
+    unlink();
   }
 }
 
 void IoWatcher::arm() noexcept {
-  auto* loop = static_cast<struct ev_loop*>(loop_);
   if (!active_) {
-    ev_io_start(loop, as_io(io_));
+    // The loop is the one of the hub the waiting fiber runs on, looked up at each registration:
+    // a watcher may outlive the hub it was registered with.
+    Hub& hub = Hub::current();
+    loop_ = hub.ev_loop();
+    ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
     active_ = true;
     referenced_ = true;
+    link(hub);
   } else if (!referenced_) {
-    ev_ref(loop);
+    ev_ref(static_cast<struct ev_loop*>(loop_));
     referenced_ = true;
+  }
+}
+
+void IoWatcher::link(Hub& hub) {
+  auto& by_fd = hub.io_by_fd_;
+  const auto index = static_cast<std::size_t>(fd_);
+  if (index >= by_fd.size()) by_fd.resize(index + 1, nullptr);
+  hub_ = &hub;
+  prev_on_fd_ = nullptr;
+  next_on_fd_ = by_fd[index];
+  if (next_on_fd_ != nullptr) next_on_fd_->prev_on_fd_ = this;
+  by_fd[index] = this;
+}
+
+void IoWatcher::unlink() noexcept {
+  if (hub_ == nullptr) return;
+  if (prev_on_fd_ != nullptr) {
+    prev_on_fd_->next_on_fd_ = next_on_fd_;
+  } else {
+    hub_->io_by_fd_[static_cast<std::size_t>(fd_)] = next_on_fd_;
+  }
+  if (next_on_fd_ != nullptr) next_on_fd_->prev_on_fd_ = prev_on_fd_;
+  prev_on_fd_ = next_on_fd_ = nullptr;
+  hub_ = nullptr;
+  loop_ = nullptr;
+}
+
+void IoWatcher::closing(int fd) noexcept {
+  Hub* hub = Hub::current_if_exists();
+  if (hub == nullptr || fd < 0 || static_cast<std::size_t>(fd) >= hub->io_by_fd_.size()) return;
+  while (IoWatcher* w = hub->io_by_fd_[static_cast<std::size_t>(fd)]) {
+    w->stop();
+    // Marks the fd as set anew: libev re-registers it at the next start even when that start
+    // comes before the next poll (otherwise it would see no change and keep the old file's
+    // registration, which the kernel dropped at close).
+    ev_io_set(as_io(w->io_), fd, w->events_);
+    if (w->waiter_ != nullptr) {
+      w->ready_ |= w->events_;
+      w->waiter_->wake();
+    }
+  }
+}
+
+void IoWatcher::hub_ending(Hub& hub) noexcept {
+  for (IoWatcher*& head : hub.io_by_fd_) {
+    while (head != nullptr) head->stop();  // unlinks it: head moves on
   }
 }
 
@@ -89,7 +141,14 @@ void IoWatcher::on_ready(struct ev_loop* /*loop*/, struct ev_io* w, int revents)
   const bool again = fired != 0 && (self->ready_ & fired) == fired;
   self->ready_ |= fired;
   if (self->waiter_ != nullptr) self->waiter_->wake();
-  if (again || !self->stays_armed()) self->stop();
+  if (!ev_is_active(w)) {
+    // libev stopped the watcher itself and reported EV_ERROR (an fd its poller could not take).
+    // Keep the books in step, and make a later start register the fd afresh.
+    self->stop();
+    ev_io_set(w, self->fd_, self->events_);
+  } else if (again || !self->stays_armed()) {
+    self->stop();
+  }
 }
 
 int IoWatcher::wait(Deadline deadline, const char* what) {

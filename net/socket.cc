@@ -257,6 +257,7 @@ struct Socket::Impl {
     }
     read_watcher.stop();
     write_watcher.stop();
+    IoWatcher::closing(fd);  // and any other watcher on the fd (net::wait, a Selector key)
     ::close(fd);
     fd = -1;
   }
