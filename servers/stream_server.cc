@@ -249,7 +249,8 @@ void StreamServer::State::accept_loop() {
         grove::sleep(options.emfile_pause);
         break;
       }
-      net::Accepted client{net::Socket::adopt(fd),
+      // accept4 made it non-blocking, and it has the listener's family and type.
+      net::Accepted client{net::Socket::adopt(fd, listener.family(), listener.type()),
                            net::Address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)};
       out_of_descriptors = false;
       ++accepted;
