@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -318,6 +319,15 @@ StreamServerStats StreamServer::stats() const {
 }
 
 std::size_t StreamServer::hub_index() noexcept { return tls_hub_index; }
+
+void StreamServer::each_hub(const std::function<void(std::size_t hub)>& fn) const {
+  const std::size_t n = std::max<std::size_t>(state_->options.threads, 1);
+  if (!spread_ || spread_->shards.empty()) {
+    for (std::size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) run_on(spread_->runtime->hub(i), [&fn, i] { fn(i); });
+}
 
 void StreamServer::start_spread() {
   State& s = *state_;

@@ -184,6 +184,10 @@ class StreamServer {
   // Which of the server's hubs the caller runs on, from a handler or on_stopping: 0 to
   // threads - 1 (always 0 with threads = 1).
   static std::size_t hub_index() noexcept;
+  // Runs `fn(i)` for each hub i of the server, in turn, on that hub (it must not block), and
+  // waits for each: how per-hub state is read or changed from the caller. With threads = 1,
+  // before start() or after stop() (the hub threads have ended) it runs right here.
+  void each_hub(const std::function<void(std::size_t hub)>& fn) const;
 
   struct State;
   struct Spread;

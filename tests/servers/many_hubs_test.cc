@@ -282,6 +282,40 @@ GROVE_TEST(ManyHubs, AGroupPolicyIsRefused) {
   EXPECT_THROW(server.start(), std::invalid_argument);
 }
 
+// HTTP on two hubs: requests answered on both, counters added up over the hubs, and stop()
+// ends the idle keep-alive connections of every hub at once.
+GROVE_TEST(ManyHubs, HttpServerAnswersOnEveryHubAndStopEndsIdleConnectionsEverywhere) {
+  HttpServerOptions options;
+  options.stream.threads = 2;
+  HttpServer server(
+      "127.0.0.1:0",
+      [](grove::servers::HttpRequest&, grove::servers::HttpResponse& response) {
+        response.send(200, fmt::format("hub {}", StreamServer::hub_index()), "text/plain");
+      },
+      options);
+  server.start();
+  std::vector<grove::net::Socket> clients;
+  std::set<std::string> bodies;
+  for (int i = 0; i < kConnections; ++i) {
+    clients.push_back(connect_to(server.server_port()));
+    clients.back().sendall("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    grove::servers::testing::ReplyReader reader(clients.back());
+    const auto reply = reader.read();
+    ASSERT_EQ(reply.status, 200);
+    bodies.insert(reply.body);
+  }
+  EXPECT_EQ(bodies, (std::set<std::string>{"hub 0", "hub 1"}));
+  EXPECT_EQ(server.stats().requests, std::uint64_t(kConnections));
+  // Every client waits, idle, on its keep-alive connection: stop() closes them all, whichever
+  // hub holds them, without waiting out the (long) timeout.
+  server.stop(3600.0);
+  for (auto& c : clients) {
+    grove::servers::testing::ReplyReader reader(c);
+    EXPECT_TRUE(reader.closed_within(30.0));
+  }
+  EXPECT_EQ(server.stats().requests, std::uint64_t(kConnections));  // read after the hubs ended
+}
+
 // One hub: the server runs on the calling hub, as it always did.
 GROVE_TEST(ManyHubs, OneHubServesOnTheCallersHub) {
   std::atomic<int> on_caller{0};
