@@ -22,6 +22,7 @@
 #include "actors/group.h"
 #include "hub/hub.h"
 #include "hub/runtime.h"
+#include "servers/datagram_server.h"
 #include "servers/http_server.h"
 #include "servers/stream_server.h"
 #include "tests/servers/client.h"
@@ -314,6 +315,39 @@ GROVE_TEST(ManyHubs, HttpServerAnswersOnEveryHubAndStopEndsIdleConnectionsEveryw
     EXPECT_TRUE(reader.closed_within(30.0));
   }
   EXPECT_EQ(server.stats().requests, std::uint64_t(kConnections));  // read after the hubs ended
+}
+
+// UDP on two hubs: each hub has its own socket on the port, answers go out from the hub that
+// received the datagram, and stop() ends both hub threads.
+GROVE_TEST(ManyHubs, DatagramServerAnswersFromEveryHub) {
+  const std::size_t threads_before = thread_count();
+  grove::servers::DatagramServerOptions options;
+  options.threads = 2;
+  grove::servers::DatagramServer server(
+      "127.0.0.1:0",
+      [](std::string_view data, const grove::net::Address& peer, auto& server) {
+        server.sendto(fmt::format("{} from hub {}", data, grove::Runtime::current_index()), peer);
+      },
+      options);
+  server.start();
+  EXPECT_EQ(thread_count(), threads_before + 2);
+  std::set<std::string> hubs;
+  for (int i = 0; i < kConnections; ++i) {
+    grove::net::Socket client = grove::net::Socket::create(AF_INET, SOCK_DGRAM);
+    client.settimeout(30.0);
+    client.sendto(fmt::format("ping {}", i), server.address());
+    const auto reply = client.recvfrom(100);
+    const std::string expected = fmt::format("ping {} from hub ", i);
+    ASSERT_EQ(reply.data.substr(0, expected.size()), expected);
+    EXPECT_EQ(reply.from.port(), server.server_port());  // answered from the server's port
+    hubs.insert(reply.data.substr(expected.size()));
+  }
+  EXPECT_EQ(hubs, (std::set<std::string>{"0", "1"}));
+  EXPECT_EQ(server.received(), std::uint64_t(kConnections));
+  server.stop();
+  EXPECT_FALSE(server.started());
+  EXPECT_EQ(server.received(), std::uint64_t(kConnections));
+  EXPECT_EQ(thread_count(), threads_before);
 }
 
 // One hub: the server runs on the calling hub, as it always did.
