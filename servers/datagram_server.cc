@@ -42,9 +42,13 @@ struct DatagramServer::Spread {
   std::vector<std::shared_ptr<State>> shards;
   std::vector<std::uint64_t> final_received;  // taken by stop()
   net::Address bound;
-
-  State& here() const { return *shards[Runtime::current_index()]; }
 };
+
+namespace {
+// On a hub of a DatagramServer's Runtime: that hub's shard (each Runtime belongs to one server).
+// Not found through Spread::shards, which the starting thread is still filling meanwhile.
+thread_local DatagramServer::State* tls_shard = nullptr;
+}  // namespace
 
 DatagramServer::DatagramServer(std::string_view address, DatagramHandler handler,
                                DatagramServerOptions options)
@@ -149,6 +153,7 @@ void DatagramServer::start() {
           st->socket.bind(at);
         }
         const net::Address bound = st->socket.getsockname();
+        tls_shard = st.get();
         st->start_here(*this);
         return std::make_pair(std::move(st), bound);
       });
@@ -192,7 +197,10 @@ void DatagramServer::stop() {
   }
   for (auto& g : stopping) (void)g.join();
   for (std::size_t i = 0; i < sp.shards.size(); ++i) {
-    run_on(sp.runtime->hub(i), [st = std::move(sp.shards[i])]() mutable { st.reset(); });
+    run_on(sp.runtime->hub(i), [st = std::move(sp.shards[i])]() mutable {
+      tls_shard = nullptr;
+      st.reset();
+    });
   }
   sp.shards.clear();
   sp.runtime->stop();
@@ -203,7 +211,7 @@ bool DatagramServer::started() const noexcept { return state_->started && !state
 
 std::size_t DatagramServer::sendto(std::string_view data, const net::Address& to) {
   if (spread_ && Runtime::current() == spread_->runtime.get()) {
-    return spread_->here().socket.sendto(data, to);
+    return tls_shard->socket.sendto(data, to);
   }
   return state_->socket.sendto(data, to);
 }
