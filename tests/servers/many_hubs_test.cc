@@ -183,6 +183,39 @@ GROVE_TEST(ManyHubs, StopClosesEveryConnectionOnEveryHubAndEndsTheThreads) {
   EXPECT_THROW(connect_to(port), grove::net::SocketError);  // no listener left on any hub
 }
 
+// stop(timeout) gives the handlers of every hub their time to finish before it kills any.
+GROVE_TEST(ManyHubs, StopLetsTheHandlersOfEveryHubFinish) {
+  std::array<std::atomic<int>, 2> entered{};
+  std::atomic<int> finished{0};
+  StreamServer server(
+      "127.0.0.1:0",
+      [&](Stream& conn, const grove::net::Address&) {
+        char c;
+        if (conn.read_some(&c, 1) != 1) return;
+        entered[StreamServer::hub_index()].fetch_add(1);
+        grove::sleep(0.2);  // work in progress when stop() comes
+        conn.write_all("done");
+        finished.fetch_add(1);
+      },
+      on_hubs(2));
+  server.start();
+  std::vector<grove::net::Socket> clients;
+  for (int i = 0; i < kConnections; ++i) {
+    clients.push_back(connect_to(server.server_port()));
+    clients.back().sendall("x");
+  }
+  const grove::Deadline all_in = grove::Deadline::after(30.0);
+  while (entered[0].load() + entered[1].load() < kConnections && !all_in.passed()) {
+    grove::sleep(0.002);
+  }
+  ASSERT_EQ(entered[0].load() + entered[1].load(), kConnections);
+  EXPECT_GT(entered[0].load(), 0);
+  EXPECT_GT(entered[1].load(), 0);
+  server.stop(60.0);  // returns when they are done, long before the 60 s
+  EXPECT_EQ(finished.load(), kConnections);
+  for (auto& c : clients) EXPECT_EQ(read_n(c, 4), "done");
+}
+
 // A handler that throws on the second hub ends its own connection only: both hubs go on
 // serving.
 GROVE_TEST(ManyHubs, AHandlerThatThrowsOnTheSecondHubLeavesTheServerServing) {
