@@ -1136,20 +1136,20 @@ HttpServer::HttpServer(net::Socket listener, HttpHandler handler, HttpServerOpti
 HttpServer::~HttpServer() = default;
 
 HttpServerStats HttpServer::stats() const {
-  HttpServerStats total;
-  server_->each_hub([&](std::size_t i) {
-    const HttpServerStats& one = states_[i]->stats;
-    total.requests += one.requests;
-    total.bytes_received += one.bytes_received;
-    total.bytes_parsed += one.bytes_parsed;
+  auto total = std::make_shared<HttpServerStats>();
+  server_->each_hub([total, states = states_](std::size_t i) {
+    const HttpServerStats& one = states[i]->stats;
+    total->requests += one.requests;
+    total->bytes_received += one.bytes_received;
+    total->bytes_parsed += one.bytes_parsed;
   });
-  return total;
+  return *total;
 }
 
 void HttpServer::stop(double timeout) {
   // From now on every answer says `Connection: close` (also those finished while the accept
   // loop is being stopped).
-  server_->each_hub([this](std::size_t i) { states_[i]->stopping = true; });
+  server_->each_hub([states = states_](std::size_t i) { states[i]->stopping = true; });
   server_->stop(timeout);
 }
 

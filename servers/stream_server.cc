@@ -1,15 +1,16 @@
 // servers/stream_server.cc — the accept loop and the connection actors.
 #include "servers/stream_server.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -111,13 +112,17 @@ struct StreamServer::Spread {
   net::Address bound;
   std::vector<StreamServerStats> final_stats;  // taken by stop()
 
-  // Runs `fn(shard)` on each shard's hub in turn and waits for it (fn must not block).
+  // Runs `fn(shard)` on each shard's hub in turn, waits for it (fn must not block) and
+  // returns what each returned. `fn` is copied to each hub and must not refer to the caller's
+  // frame: if the caller is killed while it waits, the hub still runs it.
   template <class F>
-  void each(F fn) const {
+  auto collect(F fn) const {
+    std::vector<std::invoke_result_t<F&, State&>> out;
     for (std::size_t i = 0; i < shards.size(); ++i) {
       State* st = shards[i].get();
-      run_on(runtime->hub(i), [st, &fn] { fn(*st); });
+      out.push_back(run_on(runtime->hub(i), [st, fn]() mutable { return fn(*st); }));
     }
+    return out;
   }
 
   // Runs `fn(shard)` in an actor on each shard's hub (fn may block), all at once, and waits for
@@ -129,7 +134,7 @@ struct StreamServer::Spread {
     for (std::size_t i = 0; i < shards.size(); ++i) {
       ActorOptions on;
       on.hub = &runtime->hub(i);
-      on.name = "StreamServer stop";
+      on.name = "StreamServer hub stop";
       State* st = shards[i].get();  // not owned by the actor: shards[i] is released on its hub
       running.push_back(spawn_opt(std::move(on), [st, fn] { fn(*st); }));
     }
@@ -272,11 +277,17 @@ void StreamServer::stop(double timeout) {
 
 void StreamServer::stop_accepting() {
   state_->resumed.clear();
-  if (spread_) spread_->each([](State& st) { st.resumed.clear(); });
+  if (spread_) (void)spread_->collect([](State& st) {
+      st.resumed.clear();
+      return true;
+    });
 }
 void StreamServer::start_accepting() {
   state_->resumed.set();
-  if (spread_) spread_->each([](State& st) { st.resumed.set(); });
+  if (spread_) (void)spread_->collect([](State& st) {
+      st.resumed.set();
+      return true;
+    });
 }
 bool StreamServer::accepting() const noexcept {
   return started() && state_->resumed.is_set();
@@ -294,7 +305,9 @@ net::Address StreamServer::address() const {
 std::size_t StreamServer::connection_count() const {
   if (!spread_) return state_->connections->size();
   std::size_t n = 0;
-  spread_->each([&n](State& st) { n += st.connections->size(); });
+  for (const std::size_t one : spread_->collect([](State& st) { return st.connections->size(); })) {
+    n += one;
+  }
   return n;
 }
 
@@ -304,11 +317,9 @@ StreamServerStats StreamServer::stats() const {
     out.accepted_by_hub = {out.accepted};
     return out;
   }
-  std::vector<StreamServerStats> each = spread_->final_stats;
-  if (!spread_->shards.empty()) {
-    each.clear();
-    spread_->each([&each](State& st) { each.push_back(st.stats); });
-  }
+  const std::vector<StreamServerStats> each =
+      spread_->shards.empty() ? spread_->final_stats
+                              : spread_->collect([](State& st) { return st.stats; });
   StreamServerStats out;
   for (const StreamServerStats& one : each) {
     out.accepted += one.accepted;
@@ -320,13 +331,14 @@ StreamServerStats StreamServer::stats() const {
 
 std::size_t StreamServer::hub_index() noexcept { return tls_hub_index; }
 
-void StreamServer::each_hub(const std::function<void(std::size_t hub)>& fn) const {
+void StreamServer::each_hub(std::function<void(std::size_t hub)> fn) const {
   const std::size_t n = std::max<std::size_t>(state_->options.threads, 1);
   if (!spread_ || spread_->shards.empty()) {
     for (std::size_t i = 0; i < n; ++i) fn(i);
     return;
   }
-  for (std::size_t i = 0; i < n; ++i) run_on(spread_->runtime->hub(i), [&fn, i] { fn(i); });
+  auto shared = std::make_shared<std::function<void(std::size_t)>>(std::move(fn));
+  for (std::size_t i = 0; i < n; ++i) run_on(spread_->runtime->hub(i), [shared, i] { (*shared)(i); });
 }
 
 void StreamServer::start_spread() {

@@ -186,8 +186,10 @@ class StreamServer {
   static std::size_t hub_index() noexcept;
   // Runs `fn(i)` for each hub i of the server, in turn, on that hub (it must not block), and
   // waits for each: how per-hub state is read or changed from the caller. With threads = 1,
-  // before start() or after stop() (the hub threads have ended) it runs right here.
-  void each_hub(const std::function<void(std::size_t hub)>& fn) const;
+  // before start() or after stop() (the hub threads have ended) it runs right here. If the
+  // caller is killed while it waits, `fn` still runs on the hubs it was sent to: it should
+  // hold what it writes to (a shared_ptr), not point into the caller's frame.
+  void each_hub(std::function<void(std::size_t hub)> fn) const;
 
   struct State;
   struct Spread;

@@ -216,6 +216,28 @@ GROVE_TEST(ManyHubs, StopLetsTheHandlersOfEveryHubFinish) {
   for (auto& c : clients) EXPECT_EQ(read_n(c, 4), "done");
 }
 
+// stop_accepting() pauses every hub's accept loop (clients wait in the kernel's backlog) and
+// start_accepting() resumes them all.
+GROVE_TEST(ManyHubs, StopAndStartAcceptingActOnEveryHub) {
+  CountingEcho echo;
+  StreamServer server("127.0.0.1:0", echo.handler(), on_hubs(2));
+  server.start();
+  server.stop_accepting();
+  EXPECT_FALSE(server.accepting());
+  std::vector<grove::net::Socket> clients;
+  for (int i = 0; i < 16; ++i) {
+    clients.push_back(connect_to(server.server_port()));
+    clients.back().sendall("w");
+  }
+  grove::sleep(0.2);  // a chance for a hub that was not paused to accept (it must not)
+  EXPECT_EQ(server.stats().accepted, 0u);
+  server.start_accepting();
+  EXPECT_TRUE(server.accepting());
+  for (auto& c : clients) EXPECT_EQ(read_n(c, 1), "w");
+  EXPECT_EQ(server.stats().accepted, 16u);
+  server.stop();
+}
+
 // A handler that throws on the second hub ends its own connection only: both hubs go on
 // serving.
 GROVE_TEST(ManyHubs, AHandlerThatThrowsOnTheSecondHubLeavesTheServerServing) {
