@@ -686,9 +686,10 @@ Socket create_connection(const Address& address, std::optional<double> timeout,
   return sock;
 }
 
-Socket create_server(const Address& address, int backlog) {
+Socket create_server(const Address& address, int backlog, bool reuse_port) {
   Socket sock = Socket::create(address.family(), SOCK_STREAM, 0);
   if (address.is_ip()) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  if (reuse_port) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
   sock.bind(address);
   sock.listen(backlog);
   return sock;

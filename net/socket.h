@@ -202,7 +202,9 @@ Socket fromfd(int fd);
 Socket create_connection(const Address& address, std::optional<double> timeout = std::nullopt,
                          const std::optional<Address>& source_address = std::nullopt);
 
-// A TCP listening socket with SO_REUSEADDR, bound to `address` (port 0 = any free port).
-Socket create_server(const Address& address, int backlog = 128);
+// A TCP listening socket with SO_REUSEADDR, bound to `address` (port 0 = any free port). With
+// `reuse_port`, also SO_REUSEPORT: more sockets may then bind the same address (each with
+// SO_REUSEPORT) and the kernel spreads new connections over them.
+Socket create_server(const Address& address, int backlog = 128, bool reuse_port = false);
 
 }  // namespace grove::net
