@@ -5,6 +5,10 @@
 // sample them at random the way redis-server does (active expiry) while every lookup deletes an
 // expired key it meets (lazy expiry); either way `on_expire` hears of it.
 //
+// Lookups: a command that reads a key uses find_for_read(), which counts INFO's keyspace hits and
+// misses and reports a miss through `on_key_miss` (the "keymiss" notification); a write uses
+// find(), uncounted — redis-server's lookupKeyRead and lookupKeyWrite.
+//
 // Values: a Value is a variant whose alternative index is the ValueType, so TYPE and the
 // WRONGTYPE checks read one byte. A string is held inline (small keys cost what they did); an
 // aggregate (a list, a hash, a set or a sorted set; kv/collections.h) is held by pointer, so the Entry stays small whatever the type. As in redis-server, an aggregate never
