@@ -202,10 +202,16 @@ GROVE_TEST(ClusterCall, ReplyAfterTheTimeoutIsDroppedNotMistakenForTheNextReply)
   as_actor([&] {
     Peer b = c.start_peer("b");
     const std::uint64_t dropped_before = c.node->stats().dropped;
+    // The first request this node makes has id 1.
     EXPECT_EQ(call_error([&] { c.node->call<std::int64_t>(b.pid, SlowEcho{1.0, 7}, 0.1); }).kind(),
               CallError::Kind::kTimeout);
-    // The server answers in order: by the time this reply is here, the late 7 has come (the
-    // server sent it first, on the same connection) and gone nowhere.
+    // The server is still busy with it. Meanwhile the answer to the first call arrives late (sent
+    // here by hand: the serving node itself stops waiting at the caller's timeout).
+    const std::string subject = fmt::format("grove.node.t.{:x}", c.node->incarnation());
+    auto late = grove::spawn([&] { publish_raw(c.nats.url(), {{subject, pack(1, 10, 1, 0, std::int64_t{7})}}); });
+    // The next call gets its own answer, not the late 7.
+    EXPECT_EQ(c.node->call<std::int64_t>(b.pid, SlowEcho{0.5, 2}, kWait), 2);
+    ASSERT_TRUE(late.join_for(std::chrono::seconds(30)));
     EXPECT_EQ(c.node->call<std::int64_t>(b.pid, Add{1, 1}, kWait), 2);
     EXPECT_EQ(grove::self()->mailbox_size(), 0u) << "a late reply reached the caller's mailbox";
     EXPECT_EQ(c.node->stats().dropped, dropped_before) << "a late reply is not bad input";
