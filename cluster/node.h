@@ -37,6 +37,10 @@
 //   auto echo = grove::spawn([] { for (;;) grove::receive([](Ping p) { ... }); });
 //   grove::cluster::Pid pid = node.pid(echo);       // give it to another node in a message
 //   node.send(other_pid, Ping{pid, 1});
+//
+//   node.register_function("echo", echo_loop);      // on node b
+//   grove::cluster::Pid e = node.spawn("b", "echo"); // on node a
+//   int sum = node.call<int>(e, Add{2, 3}, 1.0);     // register_call<Add, int>("example.Add")
 #pragma once
 
 #include <cstddef>
