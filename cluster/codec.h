@@ -17,12 +17,20 @@
 //     MSGPACK_DEFINE(from, seq);
 //   };
 //   grove::cluster::register_type<Ping>("example.Ping");
+//
+// A request answered across nodes (Node::call) is registered as a pair: register_call<Req, Rep>
+// names the request type; Req and Rep must be msgpack-encodable. The serving actor receives the
+// usual grove::Request<Req, Rep> (actors/call.h), so a serve() loop answers local and remote
+// callers alike.
+//
+//   grove::cluster::register_call<Get, int>("example.Get");
 #pragma once
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <functional>
 #include <tuple>
 #include <typeinfo>
 #include <utility>
@@ -30,6 +38,7 @@
 #include <msgpack.hpp>
 
 #include "actors/actor.h"
+#include "actors/call.h"
 
 namespace grove::cluster {
 
@@ -65,11 +74,24 @@ class TypeRegistrationError : public std::logic_error {
 
 namespace internal {
 
+// How a request made by another node ended on the serving node: a reply (its msgpack
+// encoding), or the CallError the local call gave.
+struct CallOutcome {
+  bool ok = false;
+  std::string reply;
+  CallError::Kind error = CallError::Kind::kTimeout;
+  ExitReason reason;
+};
+using CallDone = std::function<void(CallOutcome)>;
+
 struct TypeEntry {
   std::string name;
   // Decodes `payload` as the registered type and queues it in `to`'s mailbox; throws
-  // msgpack::type_error (or another std::exception) when it does not decode.
+  // msgpack::type_error (or another std::exception) when it does not decode. Null for a call.
   void (*deliver)(const ActorRef& to, const msgpack::object& payload) = nullptr;
+  // For a request type (register_call): decodes `payload` at once (throws as deliver does), then
+  // calls `to` locally on a new fiber with the usual grove::call and hands the outcome to `done`.
+  void (*call)(const ActorRef& to, const msgpack::object& payload, double timeout, CallDone done) = nullptr;
 };
 
 // Registers `entry` for `type` (idempotent for the same pair).
@@ -88,6 +110,35 @@ void register_type(std::string name) {
                                        M value = payload.as<M>();
                                        grove::send(to, std::move(value));
                                      }});
+}
+
+// Registers the request type Req, answered with Rep, under `name` for Node::call. Do it once per
+// process, in every process that makes or serves such calls.
+template <class Req, class Rep>
+void register_call(std::string name) {
+  internal::TypeEntry entry;
+  entry.name = std::move(name);
+  entry.call = [](const ActorRef& to, const msgpack::object& payload, double timeout, internal::CallDone done) {
+    Req request = payload.as<Req>();
+    spawn_fiber([to, request = std::move(request), timeout, done = std::move(done)]() mutable {
+      internal::CallOutcome outcome;
+      try {
+        const Rep reply = grove::call<Rep>(to, std::move(request), timeout);
+        msgpack::sbuffer buffer;
+        msgpack::pack(buffer, reply);
+        outcome.ok = true;
+        outcome.reply.assign(buffer.data(), buffer.size());
+      } catch (const CallError& e) {
+        outcome.error = e.kind();
+        outcome.reason = e.reason();
+      } catch (const std::exception& e) {  // no reply: the caller times out; the node logs why
+        outcome.error = CallError::Kind::kTimeout;
+        outcome.reason = ExitReason::user(e.what());
+      }
+      done(std::move(outcome));
+    });
+  };
+  internal::register_type_entry(typeid(Request<Req, Rep>), std::move(entry));
 }
 
 // The name M was registered under; throws TypeRegistrationError if it was not.

@@ -8,8 +8,13 @@
 //   kSignal    [1, 4, from pid, to, reason]  (exit/2, E9)
 //   kMonitor   [1, 5, watcher pid, ref, to]  kDemonitor [1, 6, watcher pid, ref, to]
 //   kDown      [1, 7, from pid, ref, to, reason]
-// `to` is an actor id on the receiving node; a reason is [kind, text]. A heartbeat on
-// `<prefix>.hb` is [1, node name, incarnation].
+//   kSpawn     [1, 8, reply node, request id, function name, args or nil]
+//   kCall      [1, 9, reply node, request id, to, type name, payload, timeout]
+//   kReply     [1, 10, request id, status, body]   (to a kSpawn or kCall)
+// `to` is an actor id on the receiving node; a reason is [kind, text]; a reply node is a Pid
+// with actor 0. A reply's status and body: kOk and the value (a Pid, a call's reply), kExited
+// and a reason, kUnknownFunction or kBadArguments and a text. A heartbeat on `<prefix>.hb` is
+// [1, node name, incarnation].
 
 #include "cluster/node.h"
 
@@ -45,7 +50,24 @@ enum Kind : int {
   kMonitor = 5,
   kDemonitor = 6,
   kDown = 7,
+  kSpawn = 8,
+  kCall = 9,
+  kReply = 10,
 };
+
+enum ReplyStatus : int {
+  kOk = 0,
+  kExited = 1,
+  kUnknownFunction = 2,
+  kBadArguments = 3,
+};
+
+// Starts every frame: [version, kind, <fields more>].
+void begin_frame(msgpack::packer<msgpack::sbuffer>& p, Kind kind, std::uint32_t fields) {
+  p.pack_array(2 + fields);
+  p.pack(kVersion);
+  p.pack(static_cast<int>(kind));
+}
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -150,6 +172,25 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
 
   NodeStats stats;
 
+  // Functions other nodes may spawn here, by name.
+  std::unordered_map<std::string, std::function<ActorRef(const msgpack::object*)>> functions;
+  // Requests to other nodes (spawn, call) waiting for a kReply, by request id. Each lives on the
+  // stack of the greenlet that waits for it, which removes it when it stops waiting: a reply
+  // that comes later finds nothing and is dropped.
+  struct Pending {
+    std::string node;
+    std::uint64_t incarnation = 0;
+    std::function<void(const msgpack::object&)> accept;  // takes an kOk body; throws if it does not decode
+    bool answered = false;
+    int status = kOk;
+    ExitReason reason;     // kExited
+    std::string refusal;   // kUnknownFunction, kBadArguments
+    WaitList waiters;
+  };
+  std::unordered_map<std::uint64_t, Pending*> pending;
+  std::uint64_t next_request = 1;
+  WaitList peer_heard;  // woken when a node is heard for the first time (or a new incarnation)
+
   // The global registry (null when the server has no JetStream).
   jsCtx* js = nullptr;
   kvStore* kv = nullptr;
@@ -173,42 +214,51 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
     ++stats.sent;
   }
 
-  // [1, kind, from, to(, reason)]
-  void send_signal(Kind kind, const Pid& from, const Pid& to, const ExitReason* reason) {
+  // Builds one frame of `kind` (`fields` after the header, packed by `pack_fields`) and
+  // publishes it to incarnation `inc` of `node`.
+  template <class F>
+  void send_frame(const std::string& node, std::uint64_t inc, Kind kind, std::uint32_t fields, F&& pack_fields) {
     msgpack::sbuffer buffer;
     msgpack::packer<msgpack::sbuffer> p(buffer);
-    p.pack_array(reason != nullptr ? 5 : 4);
-    p.pack(kVersion);
-    p.pack(static_cast<int>(kind));
-    p.pack(from);
-    p.pack(to.actor);
-    if (reason != nullptr) pack_reason(p, *reason);
-    publish(subject_of(to.node, to.incarnation), buffer);
+    begin_frame(p, kind, fields);
+    pack_fields(p, buffer);
+    publish(subject_of(node, inc), buffer);
+  }
+
+  // [1, kind, from, to(, reason)]
+  void send_signal(Kind kind, const Pid& from, const Pid& to, const ExitReason* reason) {
+    send_frame(to.node, to.incarnation, kind, reason != nullptr ? 3 : 2, [&](auto& p, auto&) {
+      p.pack(from);
+      p.pack(to.actor);
+      if (reason != nullptr) pack_reason(p, *reason);
+    });
   }
 
   void send_monitor_frame(Kind kind, const Pid& watcher, std::uint64_t ref, const Pid& target) {
-    msgpack::sbuffer buffer;
-    msgpack::packer<msgpack::sbuffer> p(buffer);
-    p.pack_array(5);
-    p.pack(kVersion);
-    p.pack(static_cast<int>(kind));
-    p.pack(watcher);
-    p.pack(ref);
-    p.pack(target.actor);
-    publish(subject_of(target.node, target.incarnation), buffer);
+    send_frame(target.node, target.incarnation, kind, 3, [&](auto& p, auto&) {
+      p.pack(watcher);
+      p.pack(ref);
+      p.pack(target.actor);
+    });
   }
 
   void send_down(const Pid& from, std::uint64_t ref, const Pid& watcher, const ExitReason& reason) {
-    msgpack::sbuffer buffer;
-    msgpack::packer<msgpack::sbuffer> p(buffer);
-    p.pack_array(6);
-    p.pack(kVersion);
-    p.pack(static_cast<int>(kDown));
-    p.pack(from);
-    p.pack(ref);
-    p.pack(watcher.actor);
-    pack_reason(p, reason);
-    publish(subject_of(watcher.node, watcher.incarnation), buffer);
+    send_frame(watcher.node, watcher.incarnation, kDown, 4, [&](auto& p, auto&) {
+      p.pack(from);
+      p.pack(ref);
+      p.pack(watcher.actor);
+      pack_reason(p, reason);
+    });
+  }
+
+  // [1, 10, request id, status, body]; `pack_body` packs the one body field.
+  template <class F>
+  void send_reply(const Pid& to, std::uint64_t request, ReplyStatus status, F&& pack_body) {
+    send_frame(to.node, to.incarnation, kReply, 3, [&](auto& p, auto& buffer) {
+      p.pack(request);
+      p.pack(static_cast<int>(status));
+      pack_body(p, buffer);
+    });
   }
 
   // ---- local actors seen from other nodes
@@ -304,12 +354,12 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
       gone.insert({node, old});
       node_down(node, old, peer.heard ? "replaced by a new incarnation" : "named incarnation never seen");
     }
-    if (!peer.heard || peer.incarnation != inc) {
-      spdlog::info("cluster node {}: node {} ({:x}) is up", options.name, node, inc);
-    }
+    const bool news = !peer.heard || peer.incarnation != inc;
+    if (news) spdlog::info("cluster node {}: node {} ({:x}) is up", options.name, node, inc);
     peer.incarnation = inc;
     peer.last_heard = now_seconds();
     peer.heard = true;
+    if (news) peer_heard.wake_all();
   }
 
   // Every link and monitor to actors of `node`'s incarnation `inc` fires with noconnection;
@@ -345,6 +395,15 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
     }
     for (auto& [ref, o] : downs) grove::send(o.watcher, RemoteDown{MonitorRef{ref}, o.target, reason});
     for (auto& [actor, from] : signals) apply_signal(actor, from, reason);
+    // Requests waiting on that node end as a monitor of the callee would: with noconnection.
+    for (auto& [id, p] : pending) {
+      if (p->node == node && p->incarnation == inc && !p->answered) {
+        p->answered = true;
+        p->status = kExited;
+        p->reason = reason;
+        p->waiters.wake_all();
+      }
+    }
   }
 
   void check_peers() {
@@ -364,7 +423,7 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
   void send_heartbeat() {
     msgpack::sbuffer buffer;
     msgpack::packer<msgpack::sbuffer> p(buffer);
-    p.pack_array(3);
+    p.pack_array(3);  // not a node frame: [version, name, incarnation]
     p.pack(kVersion);
     p.pack(options.name);
     p.pack(incarnation);
@@ -589,6 +648,7 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
         const auto type = field(a, 3).as<std::string_view>();
         const internal::TypeEntry* entry = internal::find_type(type);
         if (entry == nullptr) throw BadFrame(fmt::format("unknown message type \"{}\"", type));
+        if (entry->deliver == nullptr) throw BadFrame(fmt::format("\"{}\" is a call, not a message", type));
         if (!to) return;  // a dead actor: dropped silently, as locally
         entry->deliver(to, field(a, 4));
         return;
@@ -657,9 +717,120 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
         grove::send(watcher, RemoteDown{MonitorRef{ref}, from, reason});
         return;
       }
+      case kSpawn: on_spawn(a); return;
+      case kCall: on_call(a); return;
+      case kReply: on_reply(a); return;
       default:
         throw BadFrame("unknown message kind");
     }
+  }
+
+  // ---- spawn and call, the serving side
+
+  // Starts the function `name` here; SpawnError when there is none or `args` do not fit it.
+  ActorRef start_function(const std::string& name, const msgpack::object* args) {
+    const auto it = functions.find(name);
+    if (it == functions.end()) {
+      throw SpawnError(SpawnError::Kind::kUnknownFunction,
+                       fmt::format("spawn: no function \"{}\" is registered on node {}", name, options.name));
+    }
+    try {
+      return it->second(args);
+    } catch (const msgpack::type_error&) {
+      throw SpawnError(SpawnError::Kind::kBadArguments,
+                       fmt::format("spawn: the arguments do not fit function \"{}\" on node {}", name, options.name));
+    }
+  }
+
+  // [1, 8, reply node, request id, function name, args or nil]
+  void on_spawn(const msgpack::object_array& a) {
+    const auto reply_to = field(a, 2).as<Pid>();
+    const auto request = field(a, 3).as<std::uint64_t>();
+    const auto name = field(a, 4).as<std::string>();
+    const msgpack::object& args = field(a, 5);
+    if (!valid_token(reply_to.node)) throw BadFrame("spawn request with a bad reply node");
+    try {
+      const ActorRef started = start_function(name, args.is_nil() ? nullptr : &args);
+      const Pid pid = export_actor(started);
+      send_reply(reply_to, request, kOk, [&](auto& p, auto&) { p.pack(pid); });
+    } catch (const SpawnError& e) {
+      spdlog::warn("cluster node {}: spawn asked by node {}: {}", options.name, reply_to.node, e.what());
+      const ReplyStatus status = e.kind() == SpawnError::Kind::kUnknownFunction ? kUnknownFunction : kBadArguments;
+      send_reply(reply_to, request, status, [&](auto& p, auto&) { p.pack(std::string(e.what())); });
+    }
+  }
+
+  // [1, 9, reply node, request id, to, type name, payload, timeout]
+  void on_call(const msgpack::object_array& a) {
+    const auto reply_to = field(a, 2).as<Pid>();
+    const auto request = field(a, 3).as<std::uint64_t>();
+    const auto id = field(a, 4).as<std::uint64_t>();
+    const auto type = field(a, 5).as<std::string_view>();
+    const msgpack::object& payload = field(a, 6);
+    const auto timeout = field(a, 7).as<double>();
+    if (!valid_token(reply_to.node)) throw BadFrame("call with a bad reply node");
+    if (!(timeout > 0) || timeout > 86400) throw BadFrame("call with a bad timeout");
+    const internal::TypeEntry* entry = internal::find_type(type);
+    if (entry == nullptr || entry->call == nullptr) throw BadFrame(fmt::format("unknown call type \"{}\"", type));
+    const ActorRef to = target(id);
+    if (!to) {  // as locally: a dead or unknown server is noproc
+      send_reply(reply_to, request, kExited, [](auto& p, auto&) { pack_reason(p, ExitReason::noproc()); });
+      return;
+    }
+    std::weak_ptr<Impl> weak = weak_from_this();
+    entry->call(to, payload, timeout, [weak, reply_to, request](internal::CallOutcome outcome) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (outcome.ok) {
+        self->send_reply(reply_to, request, kOk, [&](auto&, auto& buffer) {
+          buffer.write(outcome.reply.data(), outcome.reply.size());
+        });
+      } else if (outcome.error == CallError::Kind::kTimeout) {
+        // No reply: the caller reaches its own deadline.
+        spdlog::warn("cluster node {}: a call from node {} got no reply: {}", self->options.name, reply_to.node,
+                     outcome.reason.is_normal() ? std::string("timeout") : outcome.reason.to_string());
+      } else {
+        self->send_reply(reply_to, request, kExited, [&](auto& p, auto&) { pack_reason(p, outcome.reason); });
+      }
+    });
+  }
+
+  // [1, 10, request id, status, body]
+  void on_reply(const msgpack::object_array& a) {
+    const auto request = field(a, 2).as<std::uint64_t>();
+    const auto status = field(a, 3).as<int>();
+    const msgpack::object& body = field(a, 4);
+    const auto it = pending.find(request);
+    if (it == pending.end() || it->second->answered) return;  // the requester gave up: dropped
+    Pending& p = *it->second;
+    switch (status) {
+      case kOk: p.accept(body); break;  // throws when it does not decode: dropped, still waiting
+      case kExited: p.reason = unpack_reason(body); break;
+      case kUnknownFunction:
+      case kBadArguments: p.refusal = body.as<std::string>(); break;
+      default: throw BadFrame(fmt::format("reply with unknown status {}", status));
+    }
+    p.status = status;
+    p.answered = true;
+    p.waiters.wake_all();
+  }
+
+  // ---- spawn and call, the asking side
+
+  // Registers `p` under a new request id until the scope ends.
+  struct PendingScope {
+    Impl& node;
+    std::uint64_t id;
+    PendingScope(Impl& n, Pending& p) : node(n), id(n.next_request++) { node.pending.emplace(id, &p); }
+    ~PendingScope() { node.pending.erase(id); }
+  };
+
+  // Waits until `p` is answered; false at the deadline.
+  static bool await(Pending& p, Deadline deadline, const char* what) {
+    while (!p.answered) {
+      if (p.waiters.wait(deadline, what) == WaitStatus::kTimedOut) return p.answered;
+    }
+    return true;
   }
 
   // ---- the connection
@@ -824,15 +995,96 @@ Pid Node::self_pid() { return impl_->export_actor(grove::self()); }
 ActorRef Node::local(const Pid& pid) const { return impl_->local(pid); }
 
 void Node::begin_send(msgpack::packer<msgpack::sbuffer>& p, const Pid& to, const std::string& type) {
-  p.pack_array(5);
-  p.pack(kVersion);
-  p.pack(static_cast<int>(kSend));
+  begin_frame(p, kSend, 3);
   p.pack(to.actor);
   p.pack(type);
 }
 
 void Node::publish_to(const Pid& to, const msgpack::sbuffer& frame) {
   impl_->publish(impl_->subject_of(to.node, to.incarnation), frame);
+}
+
+void Node::define_function(std::string name, std::function<ActorRef(const msgpack::object*)> start) {
+  impl_->functions[std::move(name)] = std::move(start);
+}
+
+Pid Node::spawn_remote(const std::string& node, const std::string& function, const msgpack::sbuffer* args,
+                       double timeout_seconds) {
+  Impl& n = *impl_;
+  if (!valid_token(node)) throw std::invalid_argument(fmt::format("spawn: bad node name \"{}\"", node));
+  if (node == n.options.name) {
+    std::optional<msgpack::object_handle> decoded;
+    if (args != nullptr) decoded = msgpack::unpack(args->data(), args->size());
+    return n.export_actor(n.start_function(function, decoded ? &decoded->get() : nullptr));
+  }
+  const Deadline deadline = Deadline::after(timeout_seconds);
+  // A node not heard yet gets node_timeout to show up (its heartbeats come more often).
+  const Deadline heard_by = Deadline::after(std::min(timeout_seconds, n.options.node_timeout));
+  while (!is_up(node)) {
+    if (n.peer_heard.wait(heard_by, "cluster spawn: node up") == WaitStatus::kTimedOut && !is_up(node)) {
+      throw SpawnError(SpawnError::Kind::kNodeDown, fmt::format("spawn: node {} is not up", node));
+    }
+  }
+  Impl::Pending pending;
+  pending.node = node;
+  pending.incarnation = n.peers.at(node).incarnation;
+  Pid spawned;
+  pending.accept = [&](const msgpack::object& o) { spawned = o.as<Pid>(); };
+  const Impl::PendingScope scope(n, pending);
+  n.send_frame(pending.node, pending.incarnation, kSpawn, 4, [&](auto& p, auto& buffer) {
+    p.pack(Pid{n.options.name, n.incarnation, 0});
+    p.pack(scope.id);
+    p.pack(function);
+    if (args != nullptr) buffer.write(args->data(), args->size());
+    else p.pack_nil();
+  });
+  if (!Impl::await(pending, deadline, "cluster spawn")) {
+    throw SpawnError(SpawnError::Kind::kTimeout,
+                     fmt::format("spawn: node {} did not answer within {} s", node, timeout_seconds));
+  }
+  switch (pending.status) {
+    case kOk: return spawned;
+    case kUnknownFunction: throw SpawnError(SpawnError::Kind::kUnknownFunction, pending.refusal);
+    case kBadArguments: throw SpawnError(SpawnError::Kind::kBadArguments, pending.refusal);
+    default:
+      throw SpawnError(SpawnError::Kind::kNodeDown,
+                       fmt::format("spawn: node {} went down: {}", node, pending.reason.to_string()));
+  }
+}
+
+void Node::call_remote(const Pid& server, const std::string& type, const msgpack::sbuffer& request,
+                       double timeout_seconds, const std::function<void(const msgpack::object&)>& accept) {
+  Impl& n = *impl_;
+  // What a monitor of the server would say, as a CallError (the local call's kinds).
+  const auto ended = [](const ExitReason& reason) {
+    if (reason.kind() == ExitReason::Kind::kNoProc) {
+      return CallError(CallError::Kind::kNoProc, reason, "call: the server is not running (noproc)");
+    }
+    return CallError(CallError::Kind::kServerExited, reason,
+                     "call: the server exited before replying: " + reason.to_string());
+  };
+  if (!server || (server.node == n.options.name && server.incarnation == n.incarnation)) {
+    throw ended(ExitReason::noproc());  // here, and not local(): gone
+  }
+  if (auto reason = n.unreachable(server)) throw ended(*reason);
+  Impl::Pending pending;
+  pending.node = server.node;
+  pending.incarnation = server.incarnation;
+  pending.accept = accept;
+  const Impl::PendingScope scope(n, pending);
+  n.send_frame(server.node, server.incarnation, kCall, 6, [&](auto& p, auto& buffer) {
+    p.pack(Pid{n.options.name, n.incarnation, 0});
+    p.pack(scope.id);
+    p.pack(server.actor);
+    p.pack(type);
+    buffer.write(request.data(), request.size());
+    p.pack(timeout_seconds);
+  });
+  if (!Impl::await(pending, Deadline::after(timeout_seconds), "cluster call")) {
+    throw CallError(CallError::Kind::kTimeout, ExitReason::normal(),
+                    fmt::format("call: no reply from {} within {} s", to_string(server), timeout_seconds));
+  }
+  if (pending.status != kOk) throw ended(pending.reason);
 }
 
 void Node::link(const Pid& other) {

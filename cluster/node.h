@@ -15,6 +15,12 @@
 //                    actor gives `noproc`.
 //   monitor(pid)     E8: exactly one RemoteDown{ref, from, reason}; `noproc` if already dead.
 //   exit(pid, r)     E9 (ExitReason::kill() cannot be trapped).
+//   spawn(node, f)   starts, on `node`, the function registered there as `f` (register_function)
+//                    as a new actor and returns its Pid; SpawnError says why it could not.
+//   call(pid, req)   grove::call across nodes (actors/call.h): the reply, or CallError with the
+//                    same kinds as locally — kNoProc for a dead actor, kServerExited with the
+//                    reason when it dies before replying (noconnection when its node goes down),
+//                    kTimeout at the deadline; a reply that arrives later is dropped.
 // When a node goes down, every link and monitor to its actors fires with reason `noconnection`
 // (ExitReason::user("noconnection")). Reasons cross the wire as their kind and text; an
 // `exception` reason arrives as a user reason with the exception's text.
@@ -31,17 +37,24 @@
 //   auto echo = grove::spawn([] { for (;;) grove::receive([](Ping p) { ... }); });
 //   grove::cluster::Pid pid = node.pid(echo);       // give it to another node in a message
 //   node.send(other_pid, Ping{pid, 1});
+//
+//   node.register_function("echo", echo_loop);      // on node b
+//   grove::cluster::Pid e = node.spawn("b", "echo"); // on node a
+//   int sum = node.call<int>(e, Add{2, 3}, 1.0);     // register_call<Add, int>("example.Add")
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "actors/actor.h"
+#include "actors/call.h"
 #include "actors/exit_reason.h"
 #include "cluster/codec.h"
 
@@ -79,6 +92,22 @@ struct RemoteExit {
 
 // The reason links and monitors fire with when the other node is down.
 ExitReason noconnection();
+
+// Why spawn(node, function) gave no actor.
+class SpawnError : public ClusterError {
+ public:
+  enum class Kind {
+    kUnknownFunction,  // nothing is registered under that name on that node
+    kBadArguments,     // the arguments do not decode as the function's parameter type
+    kNodeDown,         // the node is not up (not heard within node_timeout), or went down
+    kTimeout,          // no answer within the timeout
+  };
+  SpawnError(Kind kind, const std::string& what) : ClusterError(what), kind_(kind) {}
+  Kind kind() const noexcept { return kind_; }
+
+ private:
+  Kind kind_;
+};
 
 struct NodeStats {
   std::uint64_t sent = 0;        // messages published (sends, signals, heartbeats)
@@ -144,6 +173,54 @@ class Node {
     send(*to, std::move(message));
   }
 
+  // Makes `body` startable by other nodes under `name` (and by this one): spawn(node, name)
+  // runs it as a new actor here. With an argument type, register_function<Args>(name, body)
+  // takes a `body(Args)` and spawn passes the value (msgpack-encodable). Names: any text; one
+  // body per name (a second registration replaces the first).
+  template <class F>
+    requires std::is_invocable_v<F&>
+  void register_function(std::string name, F body) {
+    define_function(std::move(name), [body = std::move(body)](const msgpack::object*) mutable {
+      return ActorRef(grove::spawn(body));
+    });
+  }
+  template <class Args, class F>
+    requires std::is_invocable_v<F&, Args>
+  void register_function(std::string name, F body) {
+    define_function(std::move(name), [body = std::move(body)](const msgpack::object* args) mutable {
+      if (args == nullptr) throw msgpack::type_error();
+      return ActorRef(grove::spawn(body, args->as<Args>()));
+    });
+  }
+
+  // Starts the function registered as `function` on node `node` (Erlang's spawn(Node, Fun)) and
+  // returns the new actor's Pid. Parks the calling greenlet until the node answers; waits for a
+  // node not heard yet at most node_timeout. Throws SpawnError.
+  Pid spawn(const std::string& node, const std::string& function, double timeout_seconds = 5.0) {
+    return spawn_remote(node, function, nullptr, timeout_seconds);
+  }
+  template <class Args>
+  Pid spawn(const std::string& node, const std::string& function, const Args& args, double timeout_seconds = 5.0) {
+    msgpack::sbuffer packed;
+    msgpack::pack(packed, args);
+    return spawn_remote(node, function, &packed, timeout_seconds);
+  }
+
+  // grove::call<Rep>(server, request, timeout) for a server anywhere in the cluster (see the
+  // header comment). Req/Rep must be registered as a pair (register_call<Req, Rep>) in both
+  // processes. A local server is called locally.
+  template <class Rep, class Req>
+  Rep call(const Pid& server, Req request, double timeout_seconds = 5.0) {
+    using R = std::decay_t<Req>;
+    if (ActorRef here = local(server)) return grove::call<Rep>(here, std::move(request), timeout_seconds);
+    const std::string& type = type_name<Request<R, Rep>>();
+    msgpack::sbuffer packed;
+    msgpack::pack(packed, request);
+    std::optional<Rep> reply;
+    call_remote(server, type, packed, timeout_seconds, [&](const msgpack::object& o) { reply.emplace(o.as<Rep>()); });
+    return std::move(*reply);
+  }
+
   // Whether `node` is heard now (its heartbeats arrive in time). This node is always up.
   bool is_up(const std::string& node) const;
   // The nodes heard now, this one included.
@@ -163,6 +240,12 @@ class Node {
   }
   static void begin_send(msgpack::packer<msgpack::sbuffer>& p, const Pid& to, const std::string& type);
   void publish_to(const Pid& to, const msgpack::sbuffer& frame);
+  void define_function(std::string name, std::function<ActorRef(const msgpack::object* args)> start);
+  Pid spawn_remote(const std::string& node, const std::string& function, const msgpack::sbuffer* args,
+                   double timeout_seconds);
+  // Sends `request` (packed) and waits; `accept` decodes the reply (throws if it does not).
+  void call_remote(const Pid& server, const std::string& type, const msgpack::sbuffer& request,
+                   double timeout_seconds, const std::function<void(const msgpack::object&)>& accept);
 
   std::shared_ptr<Impl> impl_;
 };

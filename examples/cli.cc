@@ -66,6 +66,14 @@ const Endpoint& Command::listen_options(std::string default_host, std::uint16_t 
   return endpoint_;
 }
 
+const std::size_t& Command::threads_option() {
+  app_.add_option("--threads", threads_, "hubs (one thread each) that accept and serve connections")
+      ->type_name("N")
+      ->check(integer_in(1, 1024))
+      ->capture_default_str();
+  return threads_;
+}
+
 void Command::exit_code(ExitCode code, std::string meaning) { exit_codes_[code] = std::move(meaning); }
 
 void Command::parse(int argc, char** argv) {
@@ -122,7 +130,7 @@ CLI::Validator positive_seconds() {
       "", "positive_seconds");
 }
 
-grove::net::Socket listen(const Endpoint& at, int backlog) {
+grove::net::Socket listen(const Endpoint& at, int backlog, bool reuse_port) {
   const std::string host = at.host.empty() || at.host == "*" ? "0.0.0.0" : at.host;
   std::vector<grove::net::AddrInfo> found;
   try {
@@ -145,7 +153,7 @@ grove::net::Socket listen(const Endpoint& at, int backlog) {
   std::string last_error = "no address";
   for (const grove::net::AddrInfo& candidate : found) {
     try {
-      return grove::net::create_server(candidate.address, backlog);
+      return grove::net::create_server(candidate.address, backlog, reuse_port);
     } catch (const grove::net::SocketError& e) {
       const std::string where = candidate.address.to_string();
       last_error = fmt::format("cannot listen on {}{}: {}", where,

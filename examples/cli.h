@@ -37,6 +37,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -90,6 +91,10 @@ class Command {
   // to --help. The Endpoint lives as long as the Command.
   const Endpoint& listen_options(std::string default_host, std::uint16_t default_port);
 
+  // Adds --threads N (1 to 1024, default 1): how many hubs, each a thread, accept and serve
+  // connections (servers/stream_server.h, "Many hubs"). The value lives as long as the Command.
+  const std::size_t& threads_option();
+
   // Lists `code` in --help with this meaning (replacing the default text for that code).
   void exit_code(ExitCode code, std::string meaning);
   // Text --help prints after the exit codes.
@@ -103,6 +108,7 @@ class Command {
   std::string name_;
   CLI::App app_;
   Endpoint endpoint_;
+  std::size_t threads_ = 1;
   std::map<int, std::string> exit_codes_;
   std::string help_sections_;
 };
@@ -118,8 +124,9 @@ CLI::Validator positive_seconds();
 // Resolves `at.host` and returns a TCP socket listening on its first address that can be bound
 // (IPv4 addresses first, as Go's net.Listen does for a name). StartupError: kExitNoHost when
 // the name does not resolve, kExitCannotListen when no address can be bound (the port in use
-// stops the search at once), kExitSystem when GROVE_RESOLVER is not a resolver.
-grove::net::Socket listen(const Endpoint& at, int backlog = 128);
+// stops the search at once), kExitSystem when GROVE_RESOLVER is not a resolver. `reuse_port`:
+// SO_REUSEPORT, so that a server on several hubs can bind a listener per hub beside it.
+grove::net::Socket listen(const Endpoint& at, int backlog = 128, bool reuse_port = false);
 
 // "NAME listening on 127.0.0.1:6000" ("[::1]:6000" for IPv6), with the port actually bound, on
 // stdout, flushed (tests and scripts wait for this line).

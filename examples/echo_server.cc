@@ -4,6 +4,8 @@
 //   nc 127.0.0.1 6000        # type lines; they come back; Ctrl-C the server to stop it
 //   --host accepts a name (localhost) or an address (::1); --port 0 takes any free port, and
 //   the line "echo_server listening on 127.0.0.1:PORT" shows which. --help lists the exit codes.
+//   --threads 2   serves on two hubs (threads), each with its own listener on the port
+//                 (SO_REUSEPORT): the kernel spreads the connections over them.
 //
 // Each connection is handled by its own greenlet-actor: read what is there, write it back, until
 // the client closes. Reads and writes look blocking but only park this connection's greenlet.
@@ -35,11 +37,14 @@ void echo(Stream& connection, const grove::net::Address& peer) {
 int main(int argc, char** argv) {
   examples::Command cli("echo_server", "Echoes every byte back to its sender; stop with Ctrl-C.");
   const examples::Endpoint& at = cli.listen_options("127.0.0.1", 6000);
+  const std::size_t& threads = cli.threads_option();
   cli.exit_code(examples::kExitOk, "stopped by SIGINT or SIGTERM");
   cli.parse(argc, argv);
 
   return examples::run(cli, [&] {
-    grove::servers::StreamServer server(examples::listen(at), echo);
+    grove::servers::StreamServerOptions options;
+    options.threads = threads;
+    grove::servers::StreamServer server(examples::listen(at, 128, threads > 1), echo, options);
     grove::servers::SignalWatch stop({SIGINT, SIGTERM}, [&](int) { server.stop(1.0); });
     server.start();
     examples::print_listening(cli, server.address());

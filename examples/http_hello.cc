@@ -3,6 +3,7 @@
 //   bazel run //examples:http_hello -- --port 8080
 //   curl -v http://127.0.0.1:8080/         # or: wrk -t1 -c50 -d5s http://127.0.0.1:8080/
 //   --access-log on                        # one log line per request (off: benchmarks)
+//   --threads 2                            # serve on two hubs (threads), SO_REUSEPORT
 //
 // This is the server compared with nginx in tests/benchmarks/compare.sh. Keep-alive,
 // pipelining, HEAD and the limits come from grove::servers::HttpServer; each keep-alive request
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   examples::Command cli("http_hello",
                         "Answers every HTTP request with 200 'Hello, World!'; stop with Ctrl-C.");
   const examples::Endpoint& at = cli.listen_options("127.0.0.1", 8080);
+  const std::size_t& threads = cli.threads_option();
   std::string access_log = "off";
   cli.app()
       .add_option("--access-log", access_log, "one log line per request (off for benchmarks)")
@@ -30,8 +32,9 @@ int main(int argc, char** argv) {
   return examples::run(cli, [&] {
     grove::servers::HttpServerOptions options;
     options.access_log = access_log == "on";
+    options.stream.threads = threads;
     grove::servers::HttpServer server(
-        examples::listen(at),
+        examples::listen(at, 128, threads > 1),
         [](grove::servers::HttpRequest& request, grove::servers::HttpResponse& response) {
           // An uploaded body is read (and dropped) first: that read is what answers an
           // `Expect: 100-continue`. A GET has none and costs nothing here.

@@ -183,6 +183,7 @@ int serve(kv::Server& server) {
       throw examples::StartupError(examples::kExitBadFile, e.what());  // names the file
     }
     server.commands_processed = 0;
+    server.store->keyspace_hits = server.store->keyspace_misses = 0;  // INFO counts clients' reads
     // From here on (not while replaying), a key deleted by expiry is recorded as its DEL.
     server.store->on_expire = [&server](const std::string& key) {
       server.aof->append({"DEL", key});
@@ -200,6 +201,11 @@ int serve(kv::Server& server) {
   // A created key: the "new" notification (class n), from the AOF's replay on too.
   server.store->on_new_key = [&server](const std::string& key) {
     kv::notify_keyspace_event(server, kv::kNotifyNew, "new", key);
+  };
+
+  // A read of a missing key: the "keymiss" notification (class m).
+  server.store->on_key_miss = [&server](std::string_view key) {
+    kv::notify_keyspace_event(server, kv::kNotifyKeyMiss, "keymiss", key);
   };
 
   // --cluster: this process becomes a node of the cluster (kv/cluster_bridge.h).

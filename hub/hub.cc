@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "hub/internal/switch.h"
+#include "hub/io.h"
 #include "hub/monitor.h"
 #include "hub/timeout.h"
 #include "hub/timer.h"
@@ -718,6 +719,8 @@ Hub::~Hub() {
     live_hubs().erase(this);
   }
   inbox_->close();
+  // Watchers still registered (a socket that outlives its hub) leave the loop before it goes.
+  IoWatcher::hub_ending(*this);
   ev_ref(loop_->loop);
   ev_io_stop(loop_->loop, &loop_->wake);
   ev_loop_destroy(loop_->loop);

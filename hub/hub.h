@@ -41,6 +41,8 @@ struct ev_io;
 
 namespace grove {
 
+class IoWatcher;
+
 namespace internal {
 // Installs the SIGSEGV handler that names a greenlet overflowing its stack (once per process) and
 // gives this thread an alternate signal stack (hub/overflow.cc).
@@ -186,6 +188,7 @@ class Hub {
   friend class Fiber;
   friend class Waiter;
   friend class Timeout;
+  friend class IoWatcher;
   friend struct internal::Watch;
   friend struct internal::DebugLayout;
   friend void internal::register_for_debuggers(Hub& hub) noexcept;
@@ -255,6 +258,9 @@ class Hub {
   std::atomic<bool> idle_in_poll_{false};
   std::shared_ptr<internal::Watch> watch_;
   std::unique_ptr<internal::Loop> loop_;
+  // The IoWatchers registered with the loop, by fd: the heads of intrusive lists kept by
+  // hub/io.cc (for IoWatcher::closing, and so that the hub's end stops them all).
+  std::vector<IoWatcher*> io_by_fd_;
   std::shared_ptr<internal::Inbox> inbox_;
   internal::StackPool stacks_;
   ErrorHandler error_handler_;

@@ -41,27 +41,114 @@ void IoWatcher::reset(int fd, int events) noexcept {
   fd_ = fd;
   events_ = events;
   ready_ = 0;
-  if (loop_ == nullptr) loop_ = Hub::current().ev_loop();
   ev_io_set(as_io(io_), fd, events);
 }
 
 void IoWatcher::stop() noexcept {
   if (active_) {
-    ev_io_stop(static_cast<struct ev_loop*>(loop_), as_io(io_));
+    auto* loop = static_cast<struct ev_loop*>(loop_);
+    // libev counts a started watcher once; an unreferenced one gives its count back first. (If
+    // libev stopped the watcher itself, for a bad fd, that stop already gave the count back and
+    // ev_io_stop does nothing: the books balance the same way.)
+    if (!referenced_) ev_ref(loop);
+    ev_io_stop(loop, as_io(io_));
     active_ = false;
+    referenced_ = false;
+    unlink();
   }
 }
 
-void IoWatcher::on_ready(struct ev_loop* loop, struct ev_io* w, int revents) {
+void IoWatcher::arm() noexcept {
+  if (!active_) {
+    // The loop is the one of the hub the waiting fiber runs on, looked up at each registration:
+    // a watcher may outlive the hub it was registered with.
+    Hub& hub = Hub::current();
+    loop_ = hub.ev_loop();
+    ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
+    active_ = true;
+    referenced_ = true;
+    link(hub);
+  } else if (!referenced_) {
+    ev_ref(static_cast<struct ev_loop*>(loop_));
+    referenced_ = true;
+  }
+}
+
+void IoWatcher::link(Hub& hub) {
+  auto& by_fd = hub.io_by_fd_;
+  const auto index = static_cast<std::size_t>(fd_);
+  if (index >= by_fd.size()) by_fd.resize(index + 1, nullptr);
+  hub_ = &hub;
+  prev_on_fd_ = nullptr;
+  next_on_fd_ = by_fd[index];
+  if (next_on_fd_ != nullptr) next_on_fd_->prev_on_fd_ = this;
+  by_fd[index] = this;
+}
+
+void IoWatcher::unlink() noexcept {
+  if (hub_ == nullptr) return;
+  if (prev_on_fd_ != nullptr) {
+    prev_on_fd_->next_on_fd_ = next_on_fd_;
+  } else {
+    hub_->io_by_fd_[static_cast<std::size_t>(fd_)] = next_on_fd_;
+  }
+  if (next_on_fd_ != nullptr) next_on_fd_->prev_on_fd_ = prev_on_fd_;
+  prev_on_fd_ = next_on_fd_ = nullptr;
+  hub_ = nullptr;
+  loop_ = nullptr;
+}
+
+void IoWatcher::closing(int fd) noexcept {
+  Hub* hub = Hub::current_if_exists();
+  if (hub == nullptr || fd < 0 || static_cast<std::size_t>(fd) >= hub->io_by_fd_.size()) return;
+  while (IoWatcher* w = hub->io_by_fd_[static_cast<std::size_t>(fd)]) {
+    w->stop();
+    // Marks the fd as set anew: libev re-registers it at the next start even when that start
+    // comes before the next poll (otherwise it would see no change and keep the old file's
+    // registration, which the kernel dropped at close).
+    ev_io_set(as_io(w->io_), fd, w->events_);
+    if (w->waiter_ != nullptr) {
+      w->ready_ |= w->events_;
+      w->waiter_->wake();
+    }
+  }
+}
+
+void IoWatcher::hub_ending(Hub& hub) noexcept {
+  for (IoWatcher*& head : hub.io_by_fd_) {
+    while (head != nullptr) head->stop();  // unlinks it: head moves on
+  }
+}
+
+void IoWatcher::disarm_idle() noexcept {
+  if (!active_) return;
+  if (!stays_armed()) {
+    stop();
+  } else if (referenced_) {
+    // Still registered, but nobody waits: it must not keep the loop alive.
+    ev_unref(static_cast<struct ev_loop*>(loop_));
+    referenced_ = false;
+  }
+}
+
+void IoWatcher::on_ready(struct ev_loop* /*loop*/, struct ev_io* w, int revents) {
   auto* self = static_cast<IoWatcher*>(w->data);
-  self->ready_ |= revents & (EV_READ | EV_WRITE);
+  const int fired = revents & (EV_READ | EV_WRITE);
+  // Reported again before anyone took the last report: the fiber it woke has not run yet, or
+  // nobody has waited since. A level-triggered poller would go on reporting the fd at every
+  // poll, which on a long run queue makes every poll cost as much as all the fds still ready:
+  // stop watching until the next wait (which restarts it; before the next poll, for free).
+  const bool again = fired != 0 && (self->ready_ & fired) == fired;
+  self->ready_ |= fired;
   if (self->waiter_ != nullptr) self->waiter_->wake();
-  // Stop polling until someone waits again: the readiness is remembered, and a level-triggered
-  // poller would otherwise report this fd at every poll until the woken fiber gets its turn,
-  // which on a long run queue makes every poll cost as much as all the fds still ready. Stopped
-  // and restarted before the next poll, the watcher costs no epoll_ctl (libev batches changes).
-  ev_io_stop(loop, w);
-  self->active_ = false;
+  if (!ev_is_active(w)) {
+    // libev stopped the watcher itself and reported EV_ERROR (an fd its poller could not take).
+    // Keep the books in step, and make a later start register the fd afresh.
+    self->stop();
+    ev_io_set(w, self->fd_, self->events_);
+  } else if (again || !self->stays_armed()) {
+    self->stop();
+  }
 }
 
 int IoWatcher::wait(Deadline deadline, const char* what) {
@@ -78,7 +165,10 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
     IoWatcher* self;
     const bool& gone;
     ~Clear() {
-      if (!gone) self->waiter_ = nullptr;
+      if (!gone) {
+        self->waiter_ = nullptr;
+        self->disarm_idle();
+      }
     }
   } clear{this, gone};
   for (;;) {
@@ -87,7 +177,7 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
       if (waiter.wait(Deadline::after(0.0), what) == WaitStatus::kWoken) continue;
       return ready;
     }
-    start();
+    arm();
     if (waiter.wait(deadline, what) == WaitStatus::kTimedOut) return 0;
   }
 }
@@ -110,13 +200,6 @@ int IoWatcher::wait_any(IoWatcher* const* watchers, std::size_t count, Deadline 
   return n;
 }
 
-void IoWatcher::start() noexcept {
-  if (!active_) {
-    ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
-    active_ = true;
-  }
-}
-
 void IoWatcher::attach(Waiter& w, bool* gone) {
   if (waiter_ != nullptr) {
     throw ConcurrentObjectUseError(
@@ -125,12 +208,13 @@ void IoWatcher::attach(Waiter& w, bool* gone) {
   }
   waiter_ = &w;
   gone_ = gone;
-  start();
+  arm();
 }
 
 void IoWatcher::detach() noexcept {
   waiter_ = nullptr;
   gone_ = nullptr;
+  disarm_idle();
 }
 
 bool IoWatcher::cancel(std::exception_ptr error) noexcept {

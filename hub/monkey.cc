@@ -335,10 +335,14 @@ void wake_parked(int fd) {
     if (here != nullptr) wake_closed_locked(*st, here, closes);
     others = other_hubs_locked(*st, here, closes);
   }
+  IoWatcher::closing(fd);
   for (const Hub* hub : others) {
-    (void)Hub::remote_of(hub).post([st, closes] {
-      std::lock_guard lock(parked_mutex);
-      wake_closed_locked(*st, Hub::current_if_exists(), closes);
+    (void)Hub::remote_of(hub).post([fd, st, closes] {
+      {
+        std::lock_guard lock(parked_mutex);
+        wake_closed_locked(*st, Hub::current_if_exists(), closes);
+      }
+      IoWatcher::closing(fd);
     });
   }
 }
@@ -367,12 +371,14 @@ int close_tracked(int fd) {
   }
   if (others.empty()) {
     forget(fd);
+    IoWatcher::closing(fd);
     return NEXT(close)(fd);
   }
   auto remaining = std::make_shared<std::atomic<std::size_t>>(others.size());
   auto finish = [fd, st, remaining] {
     if (remaining->fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     forget(fd);
+    IoWatcher::closing(fd);
     {
       std::lock_guard lock(parked_mutex);
       st->closing = false;
@@ -380,12 +386,13 @@ int close_tracked(int fd) {
     NEXT(close)(fd);
   };
   for (const Hub* hub : others) {
-    const bool posted = Hub::remote_of(hub).post([st, finish] {
+    const bool posted = Hub::remote_of(hub).post([fd, st, finish] {
       {
         std::lock_guard lock(parked_mutex);
         // Every greenlet of this hub on the fd, also one that parked after the close began.
         wake_closed_locked(*st, Hub::current_if_exists(), std::numeric_limits<std::uint64_t>::max());
       }
+      IoWatcher::closing(fd);  // this hub's other watchers on the fd
       finish();
     });
     if (!posted) finish();  // that hub is gone, and its greenlets with it

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -156,61 +157,54 @@ struct Socket::Impl {
     return true;
   }
 
-  // The read pattern: syscall when believed ready (or non-blocking), wait on EAGAIN.
+  // The one read/write pattern: the system call when the direction is believed ready (or the
+  // socket is non-blocking), a wait on EAGAIN. `want` is what the call asked for: a shorter
+  // result means the kernel had no more (a stream's receive queue drained, or its send buffer
+  // full: nginx's rule); a datagram's size says nothing about what is left to read.
+  // `deadline`/`have_deadline` are shared by the calls of one sendall.
+  template <class Call>
+  std::size_t transfer(int direction, const char* op, std::size_t want, Deadline& deadline,
+                       bool& have_deadline, Call&& call) {
+    const bool reading = direction == kIoRead;
+    bool& ready = reading ? read_ready : write_ready;
+    IoWatcher& watcher = reading ? read_watcher : write_watcher;
+    for (;;) {
+      if (fd < 0) throw closed_error(op);
+      if (ready || timeout == 0) {
+        // The poller's last report is used up by this call (see readable()).
+        (void)watcher.take_ready();
+        const ssize_t n = call();
+        if (n >= 0) {
+          if (static_cast<std::size_t>(n) < want && (!reading || type == SOCK_STREAM)) {
+            ready = false;
+          }
+          return static_cast<std::size_t>(n);
+        }
+        const int e = errno;
+        if (e == EINTR) continue;
+        if (!would_block(e)) throw error(op, e);
+        ready = false;
+        if (timeout == 0) throw error(op, e);
+      }
+      if (!have_deadline) {
+        deadline = call_deadline();
+        have_deadline = true;
+      }
+      if (!wait(direction, deadline, op)) throw SocketTimeout(context(op));
+    }
+  }
+
   template <class Call>
   std::size_t read_op_loop(const char* op, std::size_t want, Call&& call) {
     Deadline deadline;
     bool have_deadline = false;
-    for (;;) {
-      if (fd < 0) throw closed_error(op);
-      if (read_ready || timeout == 0) {
-        // The poller's last report is used up by this read (see readable()).
-        (void)read_watcher.take_ready();
-        const ssize_t n = call();
-        if (n >= 0) {
-          // A short read on a stream drains the socket (nginx's rule); a datagram says nothing.
-          if (static_cast<std::size_t>(n) < want && type == SOCK_STREAM) read_ready = false;
-          return static_cast<std::size_t>(n);
-        }
-        const int e = errno;
-        if (e == EINTR) continue;
-        if (!would_block(e)) throw error(op, e);
-        read_ready = false;
-        if (timeout == 0) throw error(op, e);
-      }
-      if (!have_deadline) {
-        deadline = call_deadline();
-        have_deadline = true;
-      }
-      if (!wait(kIoRead, deadline, op)) throw SocketTimeout(context(op));
-    }
+    return transfer(kIoRead, op, want, deadline, have_deadline, std::forward<Call>(call));
   }
 
-  // The write pattern; `deadline`/`have_deadline` are shared across a sendall.
   template <class Call>
   std::size_t write_op_loop(const char* op, std::size_t want, Deadline& deadline,
                             bool& have_deadline, Call&& call) {
-    for (;;) {
-      if (fd < 0) throw closed_error(op);
-      if (write_ready || timeout == 0) {
-        (void)write_watcher.take_ready();
-        const ssize_t n = call();
-        if (n >= 0) {
-          if (static_cast<std::size_t>(n) < want) write_ready = false;
-          return static_cast<std::size_t>(n);
-        }
-        const int e = errno;
-        if (e == EINTR) continue;
-        if (!would_block(e)) throw error(op, e);
-        write_ready = false;
-        if (timeout == 0) throw error(op, e);
-      }
-      if (!have_deadline) {
-        deadline = call_deadline();
-        have_deadline = true;
-      }
-      if (!wait(kIoWrite, deadline, op)) throw SocketTimeout(context(op));
-    }
+    return transfer(kIoWrite, op, want, deadline, have_deadline, std::forward<Call>(call));
   }
 
   // 0, an errno, or -1 for "the timeout passed".
@@ -263,6 +257,7 @@ struct Socket::Impl {
     }
     read_watcher.stop();
     write_watcher.stop();
+    IoWatcher::closing(fd);  // and any other watcher on the fd (net::wait, a Selector key)
     ::close(fd);
     fd = -1;
   }
@@ -306,6 +301,11 @@ Socket Socket::adopt(int fd) {
   if (fd < 0) throw SocketError(EBADF, "adopt");
   set_nonblocking(fd);
   return Socket(Impl::from_fd(fd));
+}
+
+Socket Socket::adopt(int fd, int family, int type) {
+  if (fd < 0) throw SocketError(EBADF, "adopt");
+  return Socket(new Impl(fd, family, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)));
 }
 
 Socket::Socket(Socket&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
@@ -433,58 +433,81 @@ void Socket::sendall(std::string_view data, int flags) {
 }
 
 namespace {
-// Fills `iov` from `parts`, skipping the first `skip` bytes. Returns the iovec count.
-std::size_t fill_iovecs(std::span<const std::string_view> parts, std::size_t skip,
-                        std::vector<iovec>& iov, std::size_t& total) {
-  iov.clear();
-  total = 0;
-  for (std::string_view p : parts) {
-    if (skip >= p.size()) {
-      skip -= p.size();
-      continue;
+
+// The iovecs of one sendmsg: on the stack for up to kInline parts (a header and a body, a
+// few replies), on the heap beyond; at most IOV_MAX.
+class Iovecs {
+ public:
+  static constexpr std::size_t kInline = 8;
+
+  explicit Iovecs(std::size_t parts) {
+    if (parts > kInline) {
+      heap_.resize(std::min<std::size_t>(parts, IOV_MAX));
+      data_ = heap_.data();
+      capacity_ = heap_.size();
     }
-    p.remove_prefix(skip);
-    skip = 0;
-    if (p.empty()) continue;
-    if (iov.size() == IOV_MAX) break;
-    iov.push_back({const_cast<char*>(p.data()), p.size()});
-    total += p.size();
   }
-  return iov.size();
-}
+  Iovecs(const Iovecs&) = delete;
+  Iovecs& operator=(const Iovecs&) = delete;
+
+  // Points at `parts` minus their first `skip` bytes, skipping empty ones; returns the bytes
+  // covered (0 when nothing is left).
+  std::size_t fill(std::span<const std::string_view> parts, std::size_t skip) {
+    count_ = 0;
+    std::size_t total = 0;
+    for (std::string_view p : parts) {
+      if (skip >= p.size()) {
+        skip -= p.size();
+        continue;
+      }
+      p.remove_prefix(skip);
+      skip = 0;
+      if (count_ == capacity_) break;
+      data_[count_++] = {const_cast<char*>(p.data()), p.size()};
+      total += p.size();
+    }
+    return total;
+  }
+
+  ssize_t sendmsg(int fd, int flags) const {
+    msghdr msg{};
+    msg.msg_iov = data_;
+    msg.msg_iovlen = count_;
+    return ::sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
+  }
+
+ private:
+  iovec inline_[kInline];
+  std::vector<iovec> heap_;
+  iovec* data_ = inline_;
+  std::size_t capacity_ = kInline;
+  std::size_t count_ = 0;
+};
+
 }  // namespace
 
 std::size_t Socket::send_vectored(std::span<const std::string_view> parts, int flags) {
   Impl& s = open_impl(impl_, "send");
-  std::vector<iovec> iov;
-  std::size_t total = 0;
-  fill_iovecs(parts, 0, iov, total);
-  if (iov.empty()) return 0;
+  Iovecs iov(parts.size());
+  const std::size_t total = iov.fill(parts, 0);
+  if (total == 0) return 0;
   Deadline deadline;
   bool have_deadline = false;
-  return s.write_op_loop("send to", total, deadline, have_deadline, [&] {
-    msghdr msg{};
-    msg.msg_iov = iov.data();
-    msg.msg_iovlen = iov.size();
-    return ::sendmsg(s.fd, &msg, flags | MSG_NOSIGNAL);
-  });
+  return s.write_op_loop("send to", total, deadline, have_deadline,
+                         [&] { return iov.sendmsg(s.fd, flags); });
 }
 
 void Socket::sendall(std::span<const std::string_view> parts, int flags) {
   Impl& s = open_impl(impl_, "sendall");
-  std::vector<iovec> iov;
+  Iovecs iov(parts.size());
   std::size_t sent = 0;
   Deadline deadline;
   bool have_deadline = false;
   for (;;) {
-    std::size_t total = 0;
-    if (fill_iovecs(parts, sent, iov, total) == 0) return;
-    sent += s.write_op_loop("sendall to", total, deadline, have_deadline, [&] {
-      msghdr msg{};
-      msg.msg_iov = iov.data();
-      msg.msg_iovlen = iov.size();
-      return ::sendmsg(s.fd, &msg, flags | MSG_NOSIGNAL);
-    });
+    const std::size_t total = iov.fill(parts, sent);
+    if (total == 0) return;
+    sent += s.write_op_loop("sendall to", total, deadline, have_deadline,
+                            [&] { return iov.sendmsg(s.fd, flags); });
   }
 }
 
@@ -637,7 +660,7 @@ std::pair<Socket, Socket> socketpair(int family, int type, int protocol) {
   if (::socketpair(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol, fds) != 0) {
     throw SocketError(errno, "socketpair");
   }
-  return {Socket::adopt(fds[0]), Socket::adopt(fds[1])};
+  return {Socket::adopt(fds[0], family, type), Socket::adopt(fds[1], family, type)};
 }
 
 Socket fromfd(int fd) {
@@ -663,9 +686,10 @@ Socket create_connection(const Address& address, std::optional<double> timeout,
   return sock;
 }
 
-Socket create_server(const Address& address, int backlog) {
+Socket create_server(const Address& address, int backlog, bool reuse_port) {
   Socket sock = Socket::create(address.family(), SOCK_STREAM, 0);
   if (address.is_ip()) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  if (reuse_port) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
   sock.bind(address);
   sock.listen(backlog);
   return sock;

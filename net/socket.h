@@ -2,12 +2,13 @@
 // the calling fiber.
 //
 // Model: a Socket owns a non-blocking file descriptor. Every call tries the system call first and
-// waits (on the hub's libev loop, through one IoWatcher per direction that stays registered
-// between waits) only when the kernel says EAGAIN. Readiness is tracked per direction the way
+// waits (on the hub's libev loop, through one IoWatcher per direction: the read interest stays
+// registered from the first wait until close, the write interest only while a write waits; see
+// hub/io.h) only when the kernel says EAGAIN. Readiness is tracked per direction the way
 // nginx does: a read that returns less than asked for, or EAGAIN, marks the socket not readable,
 // and the next read waits first instead of paying for a system call that would fail; a write
 // that completes leaves it writable. So a request/response connection costs one read and one
-// write per exchange, plus the poll it shares with every other fiber.
+// write per exchange, plus the poll it shares with every other fiber, and no poller change.
 //
 // Timeouts follow Python's socket module: settimeout(std::nullopt) (the default, see
 // set_default_timeout) blocks; settimeout(0) makes every call non-blocking (a call that would
@@ -70,8 +71,12 @@ class Socket {
   Socket() noexcept;
   // A new socket (socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC added); timeout = default_timeout().
   static Socket create(int family = AF_INET, int type = SOCK_STREAM, int protocol = 0);
-  // Takes ownership of an open descriptor and makes it non-blocking.
+  // Takes ownership of an open descriptor and makes it non-blocking (and asks the kernel for
+  // its family and type: three system calls).
   static Socket adopt(int fd);
+  // Takes ownership of a descriptor the caller opened non-blocking and whose family and type it
+  // knows (accept4 or socketpair with SOCK_NONBLOCK): no system call.
+  static Socket adopt(int fd, int family, int type);
 
   Socket(Socket&& other) noexcept;
   Socket& operator=(Socket&& other) noexcept;
@@ -197,7 +202,9 @@ Socket fromfd(int fd);
 Socket create_connection(const Address& address, std::optional<double> timeout = std::nullopt,
                          const std::optional<Address>& source_address = std::nullopt);
 
-// A TCP listening socket with SO_REUSEADDR, bound to `address` (port 0 = any free port).
-Socket create_server(const Address& address, int backlog = 128);
+// A TCP listening socket with SO_REUSEADDR, bound to `address` (port 0 = any free port). With
+// `reuse_port`, also SO_REUSEPORT: more sockets may then bind the same address (each with
+// SO_REUSEPORT) and the kernel spreads new connections over them.
+Socket create_server(const Address& address, int backlog = 128, bool reuse_port = false);
 
 }  // namespace grove::net

@@ -12,7 +12,14 @@
 // the handlers still running. A handler that throws is reported through the hub (inline: the
 // error is reported and the loop goes on; spawned: its actor reports it).
 //
-// Thread: one hub. Lifetime: the destructor stops the server. Cost per datagram: one recvfrom,
+// Many hubs (`threads` > 1): start() runs a Runtime (hub/runtime.h) of that many hub threads,
+// each with its own socket bound to the same address with SO_REUSEPORT; the kernel spreads the
+// datagrams over them by their source, and each is handled on the hub that received it, where
+// server.sendto() answers from that hub's socket. The handler runs on every hub at once. A
+// socket you pass in must have SO_REUSEPORT set before it was bound; otherwise every hub
+// receives from a dup of it. stop() stops every hub and ends the Runtime's threads.
+//
+// Thread: create, start and stop from one hub. Lifetime: the destructor stops the server. Cost per datagram: one recvfrom,
 // plus what the handler sends; the receive buffer is `max_datagram` bytes, reused.
 //
 //   grove::servers::DatagramServer server("127.0.0.1:9000",
@@ -41,6 +48,8 @@ struct DatagramServerOptions {
   std::size_t max_datagram = 64 * 1024;
   bool spawn_per_datagram = false;
   std::size_t max_handlers = 1000;  // spawned handlers running at once (spawn_per_datagram)
+                                    // (per hub)
+  std::size_t threads = 1;          // hubs that receive and handle (see "Many hubs")
 };
 
 class DatagramServer {
@@ -62,18 +71,21 @@ class DatagramServer {
   void close() { stop(); }
   bool started() const noexcept;
 
-  // Sends one datagram from the server's socket.
+  // Sends one datagram from the server's socket (the calling hub's, with threads > 1).
   std::size_t sendto(std::string_view data, const net::Address& to);
 
   net::Address address() const;
   std::string server_host() const { return address().host(); }
   std::uint16_t server_port() const { return address().port(); }
+  // Datagrams received, on every hub (with threads > 1 a message to each hub while it runs).
   std::uint64_t received() const noexcept;
 
   struct State;
+  struct Spread;
 
  private:
   std::shared_ptr<State> state_;
+  std::unique_ptr<Spread> spread_;  // threads > 1, once started
 };
 
 }  // namespace grove::servers

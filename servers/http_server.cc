@@ -1075,12 +1075,19 @@ void serve_http(Stream& stream, const net::Address& peer, const HttpHandler& han
 }
 
 namespace {
-StreamServerOptions stream_options(const std::shared_ptr<HttpServer::State>& state) {
-  StreamServerOptions o = state->options.stream;
+using States = std::vector<std::shared_ptr<HttpServer::State>>;
+
+// The calling hub's state, in a handler or on_stopping.
+HttpServer::State& here(const States& states) {
+  return *states[states.size() == 1 ? 0 : StreamServer::hub_index()];
+}
+
+StreamServerOptions stream_options(const States& states) {
+  StreamServerOptions o = states[0]->options.stream;
   if (o.name == "StreamServer") o.name = "HttpServer";
-  std::weak_ptr<HttpServer::State> weak = state;
+  std::vector<std::weak_ptr<HttpServer::State>> weak(states.begin(), states.end());
   o.on_stopping = [weak] {
-    if (auto s = weak.lock()) {
+    if (auto s = weak[weak.size() == 1 ? 0 : StreamServer::hub_index()].lock()) {
       s->stopping = true;
       // Connections between requests have nothing to finish: end them now.
       std::vector<ActorRef> idle;
@@ -1093,39 +1100,56 @@ StreamServerOptions stream_options(const std::shared_ptr<HttpServer::State>& sta
   return o;
 }
 
-StreamHandler connection_handler(const std::shared_ptr<HttpServer::State>& state) {
-  return [state](Stream& stream, const net::Address& peer) {
-    internal::HttpConnection connection(stream, peer, state->handler, state->options,
-                                        state.get());
+StreamHandler connection_handler(const States& states) {
+  return [states](Stream& stream, const net::Address& peer) {
+    HttpServer::State& state = here(states);
+    internal::HttpConnection connection(stream, peer, state.handler, state.options, &state);
     connection.run();
   };
+}
+
+States make_states(HttpHandler handler, HttpServerOptions options) {
+  States states;
+  const std::size_t n = std::max<std::size_t>(options.stream.threads, 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto state = std::make_shared<HttpServer::State>();
+    state->options = options;
+    state->handler = handler;
+    states.push_back(std::move(state));
+  }
+  return states;
 }
 }  // namespace
 
 HttpServer::HttpServer(std::string_view address, HttpHandler handler, HttpServerOptions options)
-    : state_(std::make_shared<State>()) {
-  state_->options = std::move(options);
-  state_->handler = std::move(handler);
-  server_ = std::make_unique<StreamServer>(address, connection_handler(state_),
-                                           stream_options(state_));
+    : states_(make_states(std::move(handler), std::move(options))) {
+  server_ = std::make_unique<StreamServer>(address, connection_handler(states_),
+                                           stream_options(states_));
 }
 
 HttpServer::HttpServer(net::Socket listener, HttpHandler handler, HttpServerOptions options)
-    : state_(std::make_shared<State>()) {
-  state_->options = std::move(options);
-  state_->handler = std::move(handler);
-  server_ = std::make_unique<StreamServer>(std::move(listener), connection_handler(state_),
-                                           stream_options(state_));
+    : states_(make_states(std::move(handler), std::move(options))) {
+  server_ = std::make_unique<StreamServer>(std::move(listener), connection_handler(states_),
+                                           stream_options(states_));
 }
 
 HttpServer::~HttpServer() = default;
 
-HttpServerStats HttpServer::stats() const { return state_->stats; }
+HttpServerStats HttpServer::stats() const {
+  auto total = std::make_shared<HttpServerStats>();
+  server_->each_hub([total, states = states_](std::size_t i) {
+    const HttpServerStats& one = states[i]->stats;
+    total->requests += one.requests;
+    total->bytes_received += one.bytes_received;
+    total->bytes_parsed += one.bytes_parsed;
+  });
+  return *total;
+}
 
 void HttpServer::stop(double timeout) {
   // From now on every answer says `Connection: close` (also those finished while the accept
   // loop is being stopped).
-  state_->stopping = true;
+  server_->each_hub([states = states_](std::size_t i) { states[i]->stopping = true; });
   server_->stop(timeout);
 }
 

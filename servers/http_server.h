@@ -50,7 +50,12 @@
 // wait to be written (at most ~80 KiB of answers wait in the server), so it
 // stalls itself, never the server.
 //
-// Thread: one hub. Lifetime: Request and Response are valid only during the handler call.
+// Many hubs: with options.stream.threads > 1 connections are accepted and served on that many
+// hubs (see StreamServer); the handler runs on all of them at once. Each hub keeps its own
+// connection list and counters; stats() adds them up.
+//
+// Thread: create, start and stop from one hub. Lifetime: Request and Response are valid only
+// during the handler call.
 //
 //   grove::servers::HttpServer server("127.0.0.1:8080", [](auto& req, auto& res) {
 //     res.send(200, "Hello, World!", "text/plain");
@@ -224,7 +229,7 @@ class HttpServer {
   struct State;
 
  private:
-  std::shared_ptr<State> state_;
+  std::vector<std::shared_ptr<State>> states_;  // one per hub (options.stream.threads)
   std::unique_ptr<StreamServer> server_;
 };
 

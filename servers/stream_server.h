@@ -25,6 +25,20 @@
 // TLS: set `make_stream` (servers/tls_stream.h provides one from a net::TlsContext) and the
 // handler gets an encrypted Stream; handlers written against Stream serve both.
 //
+// Many hubs (`threads` > 1): start() runs a Runtime (hub/runtime.h) of that many hub threads
+// and gives each hub its own listener on the same address with SO_REUSEPORT, so the kernel
+// spreads new connections over the hubs; a connection is served on the hub that accepted it,
+// and never moves. The handler is copied to every hub and runs on all of them at once: what it
+// shares between connections must be safe across threads (or be an actor that it messages).
+// A listener you pass in must have SO_REUSEPORT set before it was bound (net::create_server's
+// `reuse_port`); one without it is shared by every hub as one accept queue (each hub accepts
+// from a dup of it). The spawn policy applies per hub (pool(n): n connections per hub); a
+// Group or a Supervisor belongs to one hub and is refused with `threads` > 1. close() and
+// stop() act on every hub and return when every hub has done so; stop() also ends the
+// Runtime (its threads are joined, whatever fibers are left there are unwound). stats() and
+// connection_count() ask each hub (a message each way). With `threads` = 1 (the default)
+// nothing of this exists: the server runs on the calling hub alone, as described above.
+//
 // Thread: create, start and stop from fibers of one hub. Lifetime: the destructor stops with a
 // zero timeout. Cost: one actor (pooled stack) per connection, one setsockopt per TCP accept.
 //
@@ -42,6 +56,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "actors/actor.h"
 #include "actors/group.h"
@@ -115,12 +130,16 @@ struct StreamServerOptions {
   std::string name = "StreamServer";  // for logs
   // Called by stop() after the listener closed, before it waits for the handlers: lets a
   // protocol end idle connections at once (the HTTP server does).
+  // With threads > 1 it runs on every hub (hub_index() says which).
   std::function<void()> on_stopping;
+  // Hubs that accept and serve (see "Many hubs" above); 1 = the calling hub only.
+  std::size_t threads = 1;
 };
 
 struct StreamServerStats {
   std::uint64_t accepted = 0;
   std::uint64_t descriptor_pauses = 0;  // EMFILE/ENFILE episodes
+  std::vector<std::uint64_t> accepted_by_hub;  // one entry per hub that serves
 };
 
 class StreamServer {
@@ -162,10 +181,25 @@ class StreamServer {
   std::size_t connection_count() const;
   StreamServerStats stats() const;
 
+  // Which of the server's hubs the caller runs on, from a handler or on_stopping: 0 to
+  // threads - 1 (always 0 with threads = 1).
+  static std::size_t hub_index() noexcept;
+  // Runs `fn(i)` for each hub i of the server, in turn, on that hub (it must not block), and
+  // waits for each: how per-hub state is read or changed from the caller. With threads = 1,
+  // before start() or after stop() (the hub threads have ended) it runs right here. If the
+  // caller is killed while it waits, `fn` still runs on the hubs it was sent to: it should
+  // hold what it writes to (a shared_ptr), not point into the caller's frame.
+  void each_hub(std::function<void(std::size_t hub)> fn) const;
+
   struct State;
+  struct Spread;
 
  private:
+  void start_spread();
+  void close_spread();
+  void stop_spread(double timeout);
   std::shared_ptr<State> state_;
+  std::unique_ptr<Spread> spread_;  // threads > 1, once started
 };
 
 // "host:port" for servers: a literal address, with "" / "*" meaning 0.0.0.0 and "localhost"

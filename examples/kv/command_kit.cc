@@ -98,7 +98,7 @@ bool parse_scan_options(const Args& a, ReplyWriter& out, std::string_view& patte
 
 bool begin_scan(Session& s, const Args& a, ValueType type, ReplyWriter& out, ScanRequest& scan) {
   if (!parse_cursor(a[2], out, scan.cursor)) return false;
-  scan.entry = store(s).find(a[1], now(s));
+  scan.entry = store(s).find_for_read(a[1], now(s));
   if (!scan.entry) {
     reply_scan_cursor(out, 0);
     out.array_header(0);

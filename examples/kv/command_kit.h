@@ -13,7 +13,7 @@
 // Thread: the server's hub, inside Session::execute.
 //
 //   bool scard(Session& s, const Args& a, ReplyWriter& out) {
-//     Entry* e = kit::store(s).find(a[1], kit::now(s));
+//     Entry* e = kit::store(s).find_for_read(a[1], kit::now(s));  // a read: a hit or a miss
 //     if (e && e->type() != ValueType::kSet) return kit::wrong_type(out);
 //     out.integer(e ? static_cast<std::int64_t>(e->set().size()) : 0);
 //     return true;

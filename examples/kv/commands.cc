@@ -334,14 +334,11 @@ struct Commands {
   }
 
   static bool get(Session& s, const Args& a, ReplyWriter& out) {
-    Store& st = store(s);
-    Entry* e = st.find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!e) {
-      ++st.keyspace_misses;
       out.null_bulk();
       return true;
     }
-    ++st.keyspace_hits;
     if (e->type() != ValueType::kString) return wrong_type(out);
     out.bulk(e->str());
     return true;
@@ -360,7 +357,8 @@ struct Commands {
       return true;
     }
     Store& st = store(s);
-    Entry* old = st.find(a[1], s.now_);
+    // With GET, the old value is read (counted as a hit or a miss, as redis-server's GET is).
+    Entry* old = (o.flags & kGet) ? st.find_for_read(a[1], s.now_) : st.find(a[1], s.now_);
     if (o.flags & kGet) {
       if (!holds(old, ValueType::kString)) return wrong_type(out);
       if (old) out.bulk(old->str()); else out.null_bulk();
@@ -416,7 +414,7 @@ struct Commands {
       return true;
     }
     Store& st = store(s);
-    Entry* e = st.find(a[1], s.now_);
+    Entry* e = st.find_for_read(a[1], s.now_);
     if (!e) {
       out.null_bulk();
       return true;
@@ -444,7 +442,7 @@ struct Commands {
 
   static bool getdel(Session& s, const Args& a, ReplyWriter& out) {
     Store& st = store(s);
-    Entry* e = st.find(a[1], s.now_);
+    Entry* e = st.find_for_read(a[1], s.now_);
     if (!e) {
       out.null_bulk();
       return true;
@@ -459,7 +457,7 @@ struct Commands {
 
   static bool getset(Session& s, const Args& a, ReplyWriter& out) {
     Store& st = store(s);
-    Entry* old = st.find(a[1], s.now_);
+    Entry* old = st.find_for_read(a[1], s.now_);
     if (!holds(old, ValueType::kString)) return wrong_type(out);
     if (old) out.bulk(old->str()); else out.null_bulk();
     st.set(a[1], a[2], Store::kNoExpiry);
@@ -575,7 +573,7 @@ struct Commands {
   }
 
   static bool strlen(Session& s, const Args& a, ReplyWriter& out) {
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!holds(e, ValueType::kString)) return wrong_type(out);
     out.integer(e ? static_cast<std::int64_t>(e->str().size()) : 0);
     return true;
@@ -619,7 +617,7 @@ struct Commands {
       out.error(kNotInteger);
       return true;
     }
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!e) {
       out.bulk("");
       return true;
@@ -688,7 +686,7 @@ struct Commands {
   static bool getbit(Session& s, const Args& a, ReplyWriter& out) {
     std::uint64_t offset = 0;
     if (!bit_offset(s, a[2], out, offset)) return true;
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!holds(e, ValueType::kString)) return wrong_type(out);
     out.integer(e ? bit_at(e->str(), offset) : 0);
     return true;
@@ -718,7 +716,7 @@ struct Commands {
 
   // BITCOUNT key [start end [BYTE|BIT]]
   static bool bitcount(Session& s, const Args& a, ReplyWriter& out) {
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!e) {
       out.integer(0);
       return true;
@@ -769,7 +767,7 @@ struct Commands {
       return true;
     }
     const int wanted = a[2] == "1" ? 1 : 0;
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!e) {
       out.integer(wanted ? -1 : 0);
       return true;
@@ -825,7 +823,7 @@ struct Commands {
   static bool mget(Session& s, const Args& a, ReplyWriter& out) {
     out.array_header(a.size() - 1);
     for (std::size_t i = 1; i < a.size(); ++i) {
-      Entry* e = store(s).find(a[i], s.now_);
+      Entry* e = store(s).find_for_read(a[i], s.now_);
       if (e && e->type() == ValueType::kString) out.bulk(e->str()); else out.null_bulk();
     }
     return true;
@@ -974,7 +972,7 @@ struct Commands {
   static bool rpop(Session& s, const Args& a, ReplyWriter& o) { return pop_generic(s, a, o, false); }
 
   static bool llen(Session& s, const Args& a, ReplyWriter& out) {
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!holds(e, ValueType::kList)) return wrong_type(out);
     out.integer(e ? static_cast<std::int64_t>(e->list().size()) : 0);
     return true;
@@ -987,7 +985,7 @@ struct Commands {
       out.error(kNotInteger);
       return true;
     }
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!holds(e, ValueType::kList)) return wrong_type(out);
     if (!e) {
       out.array_header(0);
@@ -1018,7 +1016,7 @@ struct Commands {
   }
 
   static bool lindex(Session& s, const Args& a, ReplyWriter& out) {
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!e) {
       out.null_bulk();
       return true;
@@ -1171,7 +1169,7 @@ struct Commands {
         return true;
       }
     }
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!holds(e, ValueType::kList)) return wrong_type(out);
     std::vector<std::int64_t> found;
     if (e) {
@@ -1514,7 +1512,7 @@ struct Commands {
   // The hash at `key` for reading: null when missing; `wrong` when it holds another type (the
   // error replied).
   static Hash* hash_for_read(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
-    Entry* e = store(s).find(key, s.now_);
+    Entry* e = store(s).find_for_read(key, s.now_);
     wrong = !holds(e, ValueType::kHash);
     if (wrong) wrong_type(out);
     return e && !wrong ? &e->hash() : nullptr;
@@ -1688,13 +1686,13 @@ struct Commands {
 
   static bool exists(Session& s, const Args& a, ReplyWriter& out) {
     std::int64_t found = 0;
-    for (std::size_t i = 1; i < a.size(); ++i) found += store(s).find(a[i], s.now_) ? 1 : 0;
+    for (std::size_t i = 1; i < a.size(); ++i) found += store(s).find_for_read(a[i], s.now_) ? 1 : 0;
     out.integer(found);
     return true;
   }
 
   static bool type(Session& s, const Args& a, ReplyWriter& out) {
-    const Entry* e = store(s).find(a[1], s.now_);
+    const Entry* e = store(s).find_for_read(a[1], s.now_);
     out.simple(e ? type_name(e->type()) : "none");
     return true;
   }
@@ -1765,7 +1763,7 @@ struct Commands {
       return true;
     }
     Store& st = store(s);
-    const Entry* source = st.find(a[1], s.now_);
+    const Entry* source = st.find_for_read(a[1], s.now_);
     if (!source) {
       out.integer(0);
       return true;
@@ -1864,7 +1862,7 @@ struct Commands {
   }
 
   static bool ttl_generic(Session& s, const Args& a, ReplyWriter& out, bool seconds) {
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!e) {
       out.integer(-2);
     } else if (e->expires_at == 0) {
@@ -1878,7 +1876,7 @@ struct Commands {
   static bool ttl(Session& s, const Args& a, ReplyWriter& o) { return ttl_generic(s, a, o, true); }
   // EXPIRETIME / PEXPIRETIME: the absolute expiry, -1 without one, -2 for a missing key.
   static bool expiretime_generic(Session& s, const Args& a, ReplyWriter& out, bool seconds) {
-    Entry* e = store(s).find(a[1], s.now_);
+    Entry* e = store(s).find_for_read(a[1], s.now_);
     if (!e) out.integer(-2);
     else if (e->expires_at == 0) out.integer(-1);
     else out.integer(seconds ? (e->expires_at + 500) / 1000 : e->expires_at);

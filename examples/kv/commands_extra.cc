@@ -23,7 +23,7 @@ namespace {
 
 // The string at `key` for LCS: empty when missing; false when the key holds another type.
 bool lcs_input(Session& s, std::string_view key, std::string_view& value) {
-  Entry* e = kit::store(s).find(key, kit::now(s));
+  Entry* e = kit::store(s).find_for_read(key, kit::now(s));
   if (e && e->type() != ValueType::kString) return false;
   value = e ? std::string_view(e->str()) : std::string_view();
   return true;
@@ -82,7 +82,10 @@ const char* encoding(Entry& e) {
 // lengths the walk moves along the second string).
 bool lcs(Session& s, const Args& a, ReplyWriter& out) {
   std::string_view x, y;
-  if (!lcs_input(s, a[1], x) || !lcs_input(s, a[2], y)) {
+  // Both keys are read before either's type is checked, as in redis-server.
+  const bool x_string = lcs_input(s, a[1], x);
+  const bool y_string = lcs_input(s, a[2], y);
+  if (!x_string || !y_string) {
     out.error("ERR The specified keys must contain string values");
     return true;
   }
@@ -198,7 +201,7 @@ bool hrandfield(Session& s, const Args& a, ReplyWriter& out) {
   const bool has_count = r.has_count;
   const std::int64_t count = r.count;
   const bool with_values = r.with_flag;
-  Entry* e = kit::store(s).find(a[1], kit::now(s));
+  Entry* e = kit::store(s).find_for_read(a[1], kit::now(s));
   if (e && e->type() != ValueType::kHash) return kit::wrong_type(out);
   if (!has_count) {
     if (e) out.bulk(*random_field(e->hash()).first); else out.null_bulk();
@@ -286,7 +289,8 @@ bool object(Session& s, const Args& a, ReplyWriter& out) {
     for (const char* line : kHelp) out.simple(line);
     return true;
   }
-  Entry* e = kit::store(s).find(a[2], kit::now(s));
+  // Counted as a read, but a miss is not notified (redis-server's LOOKUP_NONOTIFY).
+  Entry* e = kit::store(s).find_for_read(a[2], kit::now(s), Store::Miss::kQuiet);
   if (!e) {
     out.null_bulk();
     return true;

@@ -20,13 +20,22 @@ namespace kv::set_commands {
 
 namespace {
 
-// The set at `key` for reading: null when missing; `wrong` (and the error replied) when the key
+// The set a lookup found: null when missing; `wrong` (and the error replied) when the key
 // holds another type.
-Set* set_for_read(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
-  Entry* e = kit::store(s).find(key, kit::now(s));
+Set* as_set(Entry* e, ReplyWriter& out, bool& wrong) {
   wrong = e != nullptr && e->type() != ValueType::kSet;
   if (wrong) kit::wrong_type(out);
   return e && !wrong ? &e->set() : nullptr;
+}
+
+// The set at `key` for a command that reads it (a keyspace hit or miss, see Store::find_for_read).
+Set* set_for_read(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
+  return as_set(kit::store(s).find_for_read(key, kit::now(s)), out, wrong);
+}
+
+// The set at `key` for a command that changes it (not counted, as redis's lookupKeyWrite).
+Set* set_for_write(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
+  return as_set(kit::store(s).find(key, kit::now(s)), out, wrong);
 }
 
 // Integers only, at most 512 of them: in ascending order, as redis's intset answers; otherwise
@@ -196,7 +205,7 @@ bool sadd(Session& s, const Args& a, ReplyWriter& out) {
 // SREM key member...
 bool srem(Session& s, const Args& a, ReplyWriter& out) {
   bool wrong = false;
-  Set* set = set_for_read(s, a[1], out, wrong);
+  Set* set = set_for_write(s, a[1], out, wrong);
   if (wrong) return true;
   std::int64_t removed = 0;
   for (std::size_t i = 2; set && i < a.size(); ++i) removed += set->erase(a[i]) ? 1 : 0;
@@ -255,7 +264,7 @@ bool spop(Session& s, const Args& a, ReplyWriter& out) {
     return true;
   }
   bool wrong = false;
-  Set* set = set_for_read(s, a[1], out, wrong);
+  Set* set = set_for_write(s, a[1], out, wrong);
   if (wrong) return true;
   if (!set) {
     if (has_count) out.array_header(0); else out.null_bulk();

@@ -36,13 +36,22 @@ namespace {
 using Item = ZSet::Item;
 using Iterator = ZSet::Iterator;
 
-// The sorted set at `key` for reading: null when missing; `wrong` (and the error replied) when
-// the key holds another type.
-ZSet* zset_for_read(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
-  Entry* e = kit::store(s).find(key, kit::now(s));
+// The sorted set a lookup found: null when missing; `wrong` (and the error replied) when the key
+// holds another type.
+ZSet* as_zset(Entry* e, ReplyWriter& out, bool& wrong) {
   wrong = e != nullptr && e->type() != ValueType::kZset;
   if (wrong) kit::wrong_type(out);
   return e && !wrong ? &e->zset() : nullptr;
+}
+
+// The sorted set at `key` for a command that reads it (a keyspace hit or miss, see Store::find_for_read).
+ZSet* zset_for_read(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
+  return as_zset(kit::store(s).find_for_read(key, kit::now(s)), out, wrong);
+}
+
+// The sorted set at `key` for a command that changes it (not counted, as redis's lookupKeyWrite).
+ZSet* zset_for_write(Session& s, std::string_view key, ReplyWriter& out, bool& wrong) {
+  return as_zset(kit::store(s).find(key, kit::now(s)), out, wrong);
 }
 
 // Deletes `key` when its sorted set has become empty; true if it did.
@@ -471,7 +480,7 @@ bool zremrange_generic(Session& s, const Args& a, RangeBy by, ReplyWriter& out) 
     return true;
   }
   bool wrong = false;
-  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  ZSet* z = zset_for_write(s, a[1], out, wrong);
   if (wrong) return true;
   std::size_t first = 0, last = 0;  // ranks [first, last)
   if (z) {
@@ -554,7 +563,7 @@ bool zpop_generic(Session& s, const Args& a, bool min, ReplyWriter& out) {
     }
   }
   bool wrong = false;
-  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  ZSet* z = zset_for_write(s, a[1], out, wrong);
   if (wrong) return true;
   if (!z || count == 0) {
     out.array_header(0);
@@ -571,7 +580,7 @@ bool bzpop_generic(Session& s, const Args& a, bool min, ReplyWriter& out) {
   const Args keys(a.begin() + 1, a.end() - 1);
   for (std::string_view key : keys) {
     bool wrong = false;
-    ZSet* z = zset_for_read(s, key, out, wrong);
+    ZSet* z = zset_for_write(s, key, out, wrong);
     if (wrong) return true;
     if (!z) continue;
     pop_into(s, key, *z, min, 1, PopShape::kKeyed, out);
@@ -639,7 +648,7 @@ bool parse_multi_pop(const Args& a, std::size_t numkeys_at, ReplyWriter& out, Mu
 // `wrong` when a key before one holds another type (WRONGTYPE replied).
 bool multi_pop(Session& s, const MultiPop& m, ReplyWriter& out, bool& wrong) {
   for (std::string_view key : m.keys) {
-    ZSet* z = zset_for_read(s, key, out, wrong);
+    ZSet* z = zset_for_write(s, key, out, wrong);
     if (wrong) return false;
     if (!z) continue;
     pop_into(s, key, *z, m.min, m.count, PopShape::kNested, out);
@@ -712,7 +721,7 @@ bool combine(Session& s, const Args& a, SetOp op, bool store, bool cardinality_o
   std::vector<Source> sources(static_cast<std::size_t>(numkeys));
   std::size_t j = numkeys_at + 1;
   for (Source& source : sources) {
-    Entry* e = kit::store(s).find(a[j++], kit::now(s));
+    Entry* e = kit::store(s).find_for_read(a[j++], kit::now(s));
     if (!e) continue;
     if (e->type() == ValueType::kZset) source.zset = &e->zset();
     else if (e->type() == ValueType::kSet) source.set = &e->set();
@@ -832,7 +841,7 @@ bool zincrby(Session& s, const Args& a, ReplyWriter& out) {
 // ZREM key member...
 bool zrem(Session& s, const Args& a, ReplyWriter& out) {
   bool wrong = false;
-  ZSet* z = zset_for_read(s, a[1], out, wrong);
+  ZSet* z = zset_for_write(s, a[1], out, wrong);
   if (wrong) return true;
   std::int64_t removed = 0;
   for (std::size_t i = 2; z && i < a.size(); ++i) removed += z->erase(a[i]) ? 1 : 0;

@@ -114,6 +114,17 @@ Entry* Store::find(std::string_view key, std::int64_t now) {
   return &e;
 }
 
+Entry* Store::find_for_read(std::string_view key, std::int64_t now, Miss notify) {
+  Entry* e = find(key, now);
+  if (e) {
+    ++keyspace_hits;
+    return e;
+  }
+  ++keyspace_misses;
+  if (notify == Miss::kNotify && on_key_miss) on_key_miss(key);
+  return nullptr;
+}
+
 Entry& Store::set(std::string_view key, std::string_view value, std::int64_t expires_at) {
   auto it = table_.find(key);
   if (it == table_.end()) {

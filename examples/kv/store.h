@@ -5,6 +5,10 @@
 // sample them at random the way redis-server does (active expiry) while every lookup deletes an
 // expired key it meets (lazy expiry); either way `on_expire` hears of it.
 //
+// Lookups: a command that reads a key uses find_for_read(), which counts INFO's keyspace hits and
+// misses and reports a miss through `on_key_miss` (the "keymiss" notification); a write uses
+// find(), uncounted — redis-server's lookupKeyRead and lookupKeyWrite.
+//
 // Values: a Value is a variant whose alternative index is the ValueType, so TYPE and the
 // WRONGTYPE checks read one byte. A string is held inline (small keys cost what they did); an
 // aggregate (a list, a hash, a set or a sorted set; kv/collections.h) is held by pointer, so the Entry stays small whatever the type. As in redis-server, an aggregate never
@@ -133,8 +137,15 @@ class Store {
 
   Store();
 
-  // The live entry for `key`, deleting it first if it expired at `now` (lazy expiry).
+  // The live entry for `key`, deleting it first if it expired at `now` (lazy expiry). This is
+  // the lookup of writes and of what redis-server does not count (redis's lookupKeyWrite).
   Entry* find(std::string_view key, std::int64_t now);
+  // The lookup of a command that reads `key` (redis-server's lookupKeyRead): find(), counted as
+  // a keyspace hit or miss for INFO; a miss also calls on_key_miss (the "keymiss" notification)
+  // unless `notify` is kQuiet (OBJECT, which redis counts but does not notify). Every read goes
+  // through here, once per key it looks up, so the counters and notifications follow redis's.
+  enum class Miss : bool { kNotify, kQuiet };
+  Entry* find_for_read(std::string_view key, std::int64_t now, Miss notify = Miss::kNotify);
   // Creates or overwrites with a string, whatever the key held; `expires_at` kNoExpiry clears any
   // previous expiry.
   Entry& set(std::string_view key, std::string_view value, std::int64_t expires_at);
@@ -177,6 +188,9 @@ class Store {
   // destination), when it is created: before the write's own notification, as redis-server's
   // dbAdd fires "new" (kv/events.h, class n).
   std::function<void(const std::string& key)> on_new_key;
+  // Called with each key a read looked up and did not find (find_for_read), after its expiry if
+  // that is why: the server sends the "keymiss" notification (kv/events.h, class m).
+  std::function<void(std::string_view key)> on_key_miss;
 
   // Blocking commands (see the header comment): the blocking registry counts its clients here,
   // and takes the keys that became ready.

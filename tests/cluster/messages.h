@@ -54,7 +54,31 @@ struct Registered {
   MSGPACK_DEFINE(node, won);
 };
 
+// Calls the peer's actors serve (Node::call).
+struct Add {  // -> a + b
+  std::int64_t a = 0;
+  std::int64_t b = 0;
+  MSGPACK_DEFINE(a, b);
+};
+struct DieOnCall {  // the server ends with ExitReason::user(reason) instead of replying
+  std::string reason;
+  MSGPACK_DEFINE(reason);
+};
+struct SlowEcho {  // -> value, after `seconds`
+  double seconds = 0;
+  std::int64_t value = 0;
+  MSGPACK_DEFINE(seconds, value);
+};
+
+// Functions the peer registers for Node::spawn: "test.echo" (no arguments: the peer's actor
+// loop) and "test.report_to" (a Hello: sends Hello{its own pid} to Hello::actor, then the loop).
+inline constexpr const char* kEcho = "test.echo";
+inline constexpr const char* kReportTo = "test.report_to";
+
 inline void register_types() {
+  register_call<Add, std::int64_t>("test.Add");
+  register_call<DieOnCall, std::int64_t>("test.DieOnCall");
+  register_call<SlowEcho, std::int64_t>("test.SlowEcho");
   register_type<Contend>("test.Contend");
   register_type<Registered>("test.Registered");
   register_type<Hello>("test.Hello");

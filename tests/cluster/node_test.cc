@@ -5,94 +5,24 @@
 #include "cluster/node.h"
 
 #include <nats/nats.h>
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <chrono>
 #include <map>
-#include <memory>
-#include <mutex>
 
 #include "actors/actor.h"
 #include "actors/event.h"
 #include "hub/thread_pool.h"
-#include "tests/cluster/messages.h"
-#include "tests/cluster/processes.h"
-#include "tests/support/grove_test.h"
+#include "tests/cluster/fixture.h"
 
 namespace grove::cluster::testing {
 namespace {
 
-constexpr double kNodeTimeout = 1.5;
-constexpr double kWait = 30.0;  // generous: a loaded machine may be slow, never this slow
-
-// Counts log lines that contain `needle`.
-class CountingSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  explicit CountingSink(std::string needle) : needle_(std::move(needle)) {}
-  std::size_t count() const { return count_.load(); }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    if (std::string_view(msg.payload.data(), msg.payload.size()).find(needle_) != std::string_view::npos) ++count_;
-  }
-  void flush_() override {}
-
- private:
-  std::string needle_;
-  std::atomic<std::size_t> count_{0};
-};
-
-struct Cluster {
-  NatsServer nats;
-  std::unique_ptr<Node> node;
-
-  explicit Cluster(std::size_t max_message_bytes = 1 << 20) {
-    register_types();
-    NodeOptions options;
-    options.name = "t";
-    options.servers = {nats.url()};
-    options.node_timeout = kNodeTimeout;
-    options.heartbeat_interval = kNodeTimeout / 6;
-    options.max_message_bytes = max_message_bytes;
-    node = std::make_unique<Node>(options);
-  }
-
-  // Starts a peer node process that reports to the calling actor; returns its Hello.
-  Process start_peer(const std::string& name) {
-    return Process({peer_program(), "--nats", nats.url(), "--name", name, "--report",
-                    to_string(node->self_pid()), "--node-timeout", std::to_string(kNodeTimeout)});
-  }
-};
-
-Pid await_hello() {
-  Pid actor;
-  if (!grove::receive_until(Deadline::after(kWait), [&](const Hello& h) { actor = h.actor; })) {
-    ADD_FAILURE() << "no Hello from the peer";
-  }
-  return actor;
-}
-
-// Runs `body` as an actor and waits for it (the node calls need an actor).
-template <class F>
-void as_actor(F body) {
-  auto a = grove::spawn(std::move(body));
-  ASSERT_TRUE(a.join_for(std::chrono::seconds(120)));
-  if (auto e = a.exception()) std::rethrow_exception(e);
-}
-
 GROVE_TEST(ClusterNode, RemoteSendKeepsOrderPerSenderAcrossThreeNodes) {
   Cluster c;
   as_actor([&] {
-    Process b = c.start_peer("b");
-    Process d = c.start_peer("d");
-    std::map<std::string, Pid> peers;
-    for (int i = 0; i < 2; ++i) {
-      const Pid p = await_hello();
-      peers[p.node] = p;
-    }
-    ASSERT_EQ(peers.size(), 2u);
+    auto started = c.start_peers({"b", "d"});
+    std::map<std::string, Pid> peers{{"b", started["b"].pid}, {"d", started["d"].pid}};
     constexpr std::uint64_t kCount = 2000;
     const Pid me = c.node->self_pid();
     for (std::uint64_t i = 0; i < kCount; ++i) c.node->send(peers["b"], Ping{me, i});
@@ -116,8 +46,8 @@ GROVE_TEST(ClusterNode, RemoteSendKeepsOrderPerSenderAcrossThreeNodes) {
 GROVE_TEST(ClusterNode, E8_RemoteMonitorDeliversOneDownWithTheReasonThenNoproc) {
   Cluster c;
   as_actor([&] {
-    Process b = c.start_peer("b");
-    const Pid peer = await_hello();
+    Peer b = c.start_peer("b");
+    const Pid peer = b.pid;
     const MonitorRef ref = c.node->monitor(peer);
     const MonitorRef second = c.node->monitor(peer);  // monitors stack
     EXPECT_FALSE(ref == second);
@@ -146,8 +76,8 @@ GROVE_TEST(ClusterNode, E8_RemoteMonitorDeliversOneDownWithTheReasonThenNoproc) 
 GROVE_TEST(ClusterNode, E4_E5_RemoteLinkCarriesTheExitSignalBothWays) {
   Cluster c;
   as_actor([&] {
-    Process b = c.start_peer("b");
-    const Pid peer = await_hello();
+    Peer b = c.start_peer("b");
+    const Pid peer = b.pid;
     // A non-trapping local actor linked to the peer ends with the peer's reason (E4).
     grove::Event linked;
     auto follower = grove::spawn([&] {
@@ -181,8 +111,8 @@ GROVE_TEST(ClusterNode, E4_E5_RemoteLinkCarriesTheExitSignalBothWays) {
 GROVE_TEST(ClusterNode, E7_LinkToADeadRemoteActorGivesNoproc) {
   Cluster c;
   as_actor([&] {
-    Process b = c.start_peer("b");
-    const Pid peer = await_hello();
+    Peer b = c.start_peer("b");
+    const Pid peer = b.pid;
     const MonitorRef ref = c.node->monitor(peer);
     c.node->send(peer, Crash{"boom"});
     ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [&](const RemoteDown& d) { EXPECT_EQ(d.ref, ref); }));
@@ -198,8 +128,8 @@ GROVE_TEST(ClusterNode, E7_LinkToADeadRemoteActorGivesNoproc) {
 GROVE_TEST(ClusterNode, NodeKilledWithSigkillFiresLinksAndMonitorsWithNoconnection) {
   Cluster c;
   as_actor([&] {
-    Process b = c.start_peer("b");
-    const Pid peer = await_hello();
+    Peer b = c.start_peer("b");
+    const Pid peer = b.pid;
     // Wait until the peer's heartbeats arrive (it is up), then cut it off.
     const Pid me = c.node->self_pid();
     c.node->send(peer, Ping{me, 1});
@@ -211,7 +141,7 @@ GROVE_TEST(ClusterNode, NodeKilledWithSigkillFiresLinksAndMonitorsWithNoconnecti
     c.node->link(peer);
     const MonitorRef ref = c.node->monitor(peer);
     const auto killed_at = std::chrono::steady_clock::now();
-    b.signal(SIGKILL);
+    b.process.signal(SIGKILL);
     ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [&](const RemoteDown& d) {
       EXPECT_EQ(d.ref, ref);
       EXPECT_EQ(d.reason, noconnection());
@@ -235,8 +165,8 @@ GROVE_TEST(ClusterNode, NodeKilledWithSigkillFiresLinksAndMonitorsWithNoconnecti
 GROVE_TEST(ClusterNode, NatsServerRestartReconnectsAndWorkResumes) {
   Cluster c;
   as_actor([&] {
-    Process b = c.start_peer("b");
-    const Pid peer = await_hello();
+    Peer b = c.start_peer("b");
+    const Pid peer = b.pid;
     const Pid me = c.node->self_pid();
     c.node->send(peer, Ping{me, 1});
     ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [](const Pong&) {}));
@@ -256,16 +186,11 @@ GROVE_TEST(ClusterNode, NatsServerRestartReconnectsAndWorkResumes) {
 }
 
 GROVE_TEST(ClusterNode, GarbageAndOversizedPayloadsAreDroppedWithALogLine) {
-  auto sink = std::make_shared<CountingSink>("dropped a message");
-  spdlog::default_logger()->sinks().push_back(sink);
-  struct Unhook {
-    std::shared_ptr<CountingSink> s;
-    ~Unhook() { std::erase(spdlog::default_logger()->sinks(), s); }
-  } unhook{sink};
+  LogCounter dropped("dropped a message");
   Cluster c(64 * 1024);
   as_actor([&] {
-    Process b = c.start_peer("b");
-    const Pid peer = await_hello();
+    Peer b = c.start_peer("b");
+    const Pid peer = b.pid;
     const Pid me = c.node->self_pid();
     const std::string subject = fmt::format("grove.node.t.{:x}", c.node->incarnation());
     const auto pack = [](auto&&... fields) {
@@ -298,7 +223,7 @@ GROVE_TEST(ClusterNode, GarbageAndOversizedPayloadsAreDroppedWithALogLine) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (c.node->stats().dropped < bad.size() && std::chrono::steady_clock::now() < deadline) grove::sleep(0.02);
     EXPECT_EQ(c.node->stats().dropped, bad.size());
-    EXPECT_EQ(sink->count(), bad.size());
+    EXPECT_EQ(dropped.count(), bad.size());
     // The node goes on: a round trip still works, and nothing reached the actor.
     c.node->send(peer, Ping{me, 5});
     ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [](const Pong& p) { EXPECT_EQ(p.seq, 5u); }));
@@ -306,26 +231,11 @@ GROVE_TEST(ClusterNode, GarbageAndOversizedPayloadsAreDroppedWithALogLine) {
   });
 }
 
-template <class F>
-bool eventually(F condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    grove::sleep(0.05);
-  }
-  return true;
-}
-
 GROVE_TEST(ClusterRegistry, GlobalNameIsUniqueUnderConcurrentRegistrationAndReleasedOnDeath) {
   Cluster c;
   as_actor([&] {
-    Process b = c.start_peer("b");
-    Process d = c.start_peer("d");
-    std::map<std::string, Pid> peers;
-    for (int i = 0; i < 2; ++i) {
-      const Pid p = await_hello();
-      peers[p.node] = p;
-    }
+    auto started = c.start_peers({"b", "d"});
+    std::map<std::string, Pid> peers{{"b", started["b"].pid}, {"d", started["d"].pid}};
     for (int round = 0; round < 5; ++round) {
       const std::string name = fmt::format("leader-{}", round);
       // Every node asks at once: the two peers and a local actor.
@@ -369,13 +279,13 @@ GROVE_TEST(ClusterRegistry, GlobalNameIsUniqueUnderConcurrentRegistrationAndRele
 GROVE_TEST(ClusterRegistry, NamesOfANodeKilledWithSigkillAreReleased) {
   Cluster c;
   as_actor([&] {
-    Process b = c.start_peer("b");
-    const Pid peer = await_hello();
+    Peer b = c.start_peer("b");
+    const Pid peer = b.pid;
     c.node->send(peer, Contend{"owned-by-b"});
     ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [](const Registered& r) { EXPECT_TRUE(r.won); }));
     ASSERT_TRUE(eventually([&] { return c.node->is_up("b"); }));
     EXPECT_EQ(c.node->whereis_global("owned-by-b"), std::optional<Pid>(peer));
-    b.signal(SIGKILL);
+    b.process.signal(SIGKILL);
     // Once b is declared down its name is free, for whereis and for a new registration.
     ASSERT_TRUE(eventually([&] { return !c.node->is_up("b"); }));
     EXPECT_FALSE(c.node->whereis_global("owned-by-b").has_value());

@@ -4,8 +4,9 @@
 //
 // Connects as node `b`, starts one actor and sends Hello{its pid} to PID (the test's actor).
 // The actor answers Ping with Pong, sends a Burst of Numbered messages in order, links to a
-// pid it is given (LinkTo), and ends with the reason a Crash names. The process exits when its
-// actor has ended.
+// pid it is given (LinkTo), serves the calls of messages.h (Add, DieOnCall, SlowEcho), and ends
+// with the reason a Crash names. The functions kEcho and kReportTo start more actors like it
+// (Node::spawn). The process exits when its first actor has ended.
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -38,8 +39,7 @@ int main(int argc, char** argv) {
   options.heartbeat_interval = node_timeout / 6;
   Node node(options);
 
-  auto actor = grove::spawn([&] {
-    node.send(report_to, Hello{node.self_pid()});
+  const auto loop = [&node, report_to] {
     for (;;) {
       grove::receive(
           [&](const Ping& p) { node.send(p.from, Pong{p.seq, node.name()}); },
@@ -53,8 +53,25 @@ int main(int argc, char** argv) {
           [&](const Contend& c) {
             node.send(report_to, Registered{node.name(), node.register_global(c.name, grove::self())});
           },
+          [&](const grove::Request<Add, std::int64_t>& r) { r.reply(r.body.a + r.body.b); },
+          [&](const grove::Request<DieOnCall, std::int64_t>& r) {
+            grove::exit(grove::self(), grove::ExitReason::user(r.body.reason));
+          },
+          [&](const grove::Request<SlowEcho, std::int64_t>& r) {
+            grove::sleep(r.body.seconds);
+            r.reply(r.body.value);
+          },
           [&](const Crash& c) { grove::exit(grove::self(), grove::ExitReason::user(c.reason)); });
     }
+  };
+  node.register_function(kEcho, loop);
+  node.register_function<Hello>(kReportTo, [&node, loop](const Hello& h) {
+    node.send(h.actor, Hello{node.self_pid()});
+    loop();
+  });
+  auto actor = grove::spawn([&] {
+    node.send(report_to, Hello{node.self_pid()});
+    loop();
   });
   (void)actor.join();
   // Let the exit signals and Down messages of its links and monitors leave.

@@ -1,10 +1,14 @@
 // LoopExit: the main fiber waits on something nothing can complete.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <thread>
 
 #include "hub/hub.h"
+#include "hub/io.h"
 #include "hub/thread_pool.h"
 #include "hub/timeout.h"
 
@@ -28,6 +32,29 @@ TEST_F(LoopExitTest, MainWaitingOnNothingGetsLoopExitNamingTheWait) {
     EXPECT_NE(std::string(e.what()).find("block forever"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(never.empty());
+}
+
+// A read watcher stays registered between waits (hub/io.h), but with nobody waiting on it it
+// keeps nothing alive: the main fiber waiting on nothing else still gets LoopExit instead of
+// hanging; waiting on the watcher again counts.
+TEST_F(LoopExitTest, AnIdleRegisteredReadWatcherDoesNotHideLoopExit) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+  {
+    IoWatcher readable(fds[0], kIoRead);
+    EXPECT_EQ(readable.wait(Deadline::after(0.001)), 0);
+    ASSERT_TRUE(readable.watching());
+    WaitList never;
+    EXPECT_THROW((void)never.wait(Deadline::never(), "nothing"), LoopExit);
+    FiberRef writer = spawn_fiber([&] {
+      sleep(0.001);
+      ASSERT_EQ(::write(fds[1], "x", 1), 1);
+    });
+    EXPECT_EQ(readable.wait(), kIoRead);
+    EXPECT_TRUE(writer->join());
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST_F(LoopExitTest, MessageListsOtherParkedFibers) {

@@ -2,7 +2,7 @@
 # tests/integration/examples_cli_test.sh — every example's command line and start-up, as a
 # newcomer meets them (examples/cli.h):
 #   - --help prints the usage and the exit codes, exits 0 and runs nothing; an unknown option or a
-#     bad value (--port abc, --port 99999, ...) is one line on stderr and exit 2;
+#     bad value (--port abc, --port 99999, --threads 0, ...) is one line on stderr and exit 2;
 #   - start-up failures are one line naming what, where and why, each kind with its exit code: a
 #     port in use 4, a host that does not resolve 3, an unreadable or bad file 5, the system 6;
 #     never `terminate called after throwing` (134);
@@ -116,6 +116,10 @@ for name in "${servers[@]}"; do
   expect "$name" 2 "^$name: .*--nope" -- --nope
 done
 expect http_hello 2 "'80000' is not a port number" -- --port 80000
+for name in echo_server http_hello chat_server; do
+  expect "$name" 2 "^$name: --threads: 0 is out of range \(1 to 1024\)" -- --threads 0
+  expect "$name" 2 "^$name: --threads: 'abc' is not a whole number" -- --threads abc
+done
 expect http_hello 2 "^http_hello: --access-log: " -- --access-log maybe
 expect tls_echo 2 "^tls_echo: --cert requires --key" -- --cert /nonexistent.pem
 expect tls_echo 2 "^tls_echo: --key requires --cert" -- --key /nonexistent.pem

@@ -11,12 +11,15 @@
 #   3. replies that legitimately differ (INFO, CLIENT LIST, COMMAND, KEYS/SCAN order, PTTL) by
 #      their shape: the same fields, the same sets, values in range.
 #   Then the transaction, PUBSUB, CONFIG and CLIENT session (kv_session_server.txt), the same way.
+#   4. what reads cost: INFO's keyspace_hits/keyspace_misses after every read command of every
+#      type, and the "keymiss" notifications (class m), the same numbers and events (kv_reads.py).
 # Usage (bazel passes it): kv_compare_test.sh <kv_server binary> <kv_session.txt>
-#   <kv_zset_fuzz.py> <kv_session_server.txt>
+#   <kv_zset_fuzz.py> <kv_session_server.txt> <kv_reads.py>
 source "$(dirname "$0")/kv_lib.sh"
 SESSION="$2"
 ZSET_FUZZ="$3"
 SERVER_SESSION="$4"
+READS="$5"
 kv_start "$1"
 redis_start --enable-debug-command yes  # for DEBUG HELP and DEBUG's error replies
 
@@ -213,6 +216,9 @@ diff "$TMP/pub.$REDIS_PORT" "$TMP/pub.$KV_PORT" || fail "PUBLISH counts differ"
 diff "$TMP/sub.$REDIS_PORT.clean" "$TMP/sub.$KV_PORT.clean" || fail "subscriber output differs"
 grep -q "x y" "$TMP/sub.$KV_PORT" || fail "the kv subscriber missed a message"
 echo "ok: pub/sub"
+
+# --- 4. what reads count and notify ----------------------------------------------------------
+python3 "$READS" "$REDIS_PORT" "$KV_PORT" || fail "keyspace hits/misses or keymiss differ"
 
 # --- 3. shapes -------------------------------------------------------------------------------
 for port in "$REDIS_PORT" "$KV_PORT"; do
