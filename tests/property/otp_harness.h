@@ -12,10 +12,14 @@
 
 #include <exception>
 #include <stdexcept>
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "actors/actor.h"
 #include "hub/hub.h"
+#include "hub/runtime.h"
 #include "tests/property/otp_reason.h"
 
 namespace otp_model {
@@ -74,6 +78,31 @@ inline void settle() {
     if (rounds > 1000000) RC_FAIL("the hub never went quiet:\n" + hub.run_info());
     grove::yield();
     quiet = hub.stats().ready == 0 ? quiet + 1 : 0;
+  }
+}
+
+// With actors on other hubs: until nothing more happens on any hub. This hub settles, then every
+// hub of `rt` is asked (run_on, in its inbox behind anything posted to it before) whether it has
+// a ready fiber and how many fibers it has made ready so far; two rounds in a row with nothing
+// ready and no count moved mean every signal and message that follows from a step has been
+// handled. Without a runtime, settle().
+inline void settle(grove::Runtime* rt) {
+  settle();
+  if (rt == nullptr) return;
+  std::vector<std::uint64_t> last(rt->size(), ~std::uint64_t{0});
+  for (int quiet = 0, rounds = 0; quiet < 2; ++rounds) {
+    if (rounds > 100000) RC_FAIL("the hubs never went quiet");
+    bool still = true;
+    for (std::size_t i = 0; i < rt->size(); ++i) {
+      const auto [ready, wakeups] = grove::run_on(rt->hub(i), [] {
+        const grove::HubStats s = grove::Hub::current().stats();
+        return std::pair<std::size_t, std::uint64_t>{s.ready, s.wakeups};
+      });
+      if (ready != 0 || wakeups != last[i]) still = false;
+      last[i] = wakeups;
+    }
+    settle();
+    quiet = still ? quiet + 1 : 0;
   }
 }
 

@@ -214,30 +214,7 @@ void World::execute(int me, const Order& c) {
 // ---------------------------------------------------------------------------------------------
 // One step of a schedule
 
-// Until nothing more happens on any hub: this hub settles, then every hub of the runtime is
-// asked (run_on, in its inbox behind anything posted to it before) whether it has a ready fiber
-// and how many fibers it has made ready so far; two rounds in a row with nothing ready and no
-// count moved mean every signal and message that follows from the step has been handled.
-void settle(World& w) {
-  otp_model::settle();
-  grove::Runtime* rt = w.runtime();
-  if (rt == nullptr) return;
-  std::vector<std::uint64_t> last(rt->size(), ~std::uint64_t{0});
-  for (int quiet = 0, rounds = 0; quiet < 2; ++rounds) {
-    if (rounds > 100000) RC_FAIL("the hubs never went quiet");
-    bool still = true;
-    for (std::size_t i = 0; i < rt->size(); ++i) {
-      const auto [ready, wakeups] = grove::run_on(rt->hub(i), [] {
-        const grove::HubStats s = grove::Hub::current().stats();
-        return std::pair<std::size_t, std::uint64_t>{s.ready, s.wakeups};
-      });
-      if (ready != 0 || wakeups != last[i]) still = false;
-      last[i] = wakeups;
-    }
-    otp_model::settle();
-    quiet = still ? quiet + 1 : 0;
-  }
-}
+void settle(World& w) { otp_model::settle(w.runtime()); }
 
 std::string show_actor(int a) {
   if (a == kDriver) return "driver";

@@ -16,6 +16,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <cstddef>
 #include <ostream>
 #include <stdexcept>
@@ -24,6 +26,7 @@
 
 #include "actors/actor.h"
 #include "actors/supervisor.h"
+#include "hub/runtime.h"
 #include "facade/testing.h"
 #include "tests/property/otp_harness.h"
 #include "tests/property/otp_supervisor_model.h"
@@ -45,14 +48,17 @@ struct ChildOrder {
 
 class World {
  public:
-  World() = default;
+  // With a runtime, incarnation n of any child runs on hub n % size (the supervisor and the
+  // driver stay on the driver's hub), so every link and exit signal between the supervisor and
+  // its children crosses hubs.
+  explicit World(grove::Runtime* runtime = nullptr) : runtime_(runtime) {}
   World(const World&) = delete;
   World& operator=(const World&) = delete;
   ~World() {  // runs on failure too: no actor may outlive the log it writes to
     if (sup.actor()) grove::exit(sup.actor(), grove::ExitReason::kill());
-    for (const auto& a : incarnations) grove::exit(a, grove::ExitReason::kill());
+    for (const auto& a : incarnations_copy()) grove::exit(a, grove::ExitReason::kill());
     if (sup.actor()) (void)sup.actor().join(grove::Deadline::after(10.0));
-    for (const auto& a : incarnations) (void)a.join(grove::Deadline::after(10.0));
+    for (const auto& a : incarnations_copy()) (void)a.join(grove::Deadline::after(10.0));
   }
 
   grove::ChildSpec spec(const Model::Spec& s) {
@@ -70,14 +76,37 @@ class World {
   // The start function of a child: runs in the supervisor, spawns one incarnation.
   std::function<grove::ActorRef()> starter(std::string id, Behaviour behaviour) {
     return [this, id, behaviour] {
+      std::unique_lock lock(mutex_);
       const int incarnation = static_cast<int>(incarnations.size());
       const grove::ActorRef parent = grove::self();
-      grove::ActorRef a = grove::spawn([this, incarnation, behaviour, parent] { child(incarnation, behaviour, parent); });
-      incarnations.push_back(a);
+      grove::ActorOptions placed;
+      if (runtime_ != nullptr) placed.hub = &runtime_->hub(static_cast<std::size_t>(incarnation) % runtime_->size());
       ids.push_back(id);
       events.push_back({true, id, incarnation});
+      lock.unlock();  // (spawning may run the child at once, on this hub)
+      grove::ActorRef a = grove::spawn_opt(placed, [this, incarnation, behaviour, parent] { child(incarnation, behaviour, parent); });
+      lock.lock();
+      incarnations.push_back(a);
       return a;
     };
+  }
+
+  grove::Runtime* runtime() const { return runtime_; }
+  std::vector<grove::ActorRef> incarnations_copy() {
+    std::lock_guard lock(mutex_);
+    return incarnations;
+  }
+  std::vector<Event> events_since(std::size_t seen) {
+    std::lock_guard lock(mutex_);
+    return {events.begin() + static_cast<std::ptrdiff_t>(seen), events.end()};
+  }
+  std::size_t events_seen() {
+    std::lock_guard lock(mutex_);
+    return events.size();
+  }
+  grove::ActorRef incarnation(std::size_t i) {
+    std::lock_guard lock(mutex_);
+    return incarnations[i];
   }
 
   grove::Supervisor sup;
@@ -87,12 +116,18 @@ class World {
   std::vector<Event> events;
 
  private:
+  grove::Runtime* runtime_ = nullptr;
+  std::mutex mutex_;  // children on other hubs log their stops while the driver reads
+
   void child(int incarnation, Behaviour behaviour, const grove::ActorRef& parent) {
     if (behaviour != Behaviour::kPlain) grove::trap_exit(true);
     struct Stopped {  // logs the stop however the body ends
       World* w;
       int incarnation;
-      ~Stopped() { w->events.push_back({false, w->ids[incarnation], incarnation}); }
+      ~Stopped() {
+        std::lock_guard lock(w->mutex_);
+        w->events.push_back({false, w->ids[incarnation], incarnation});
+      }
     } stopped{this, incarnation};
     for (bool done = false; !done;) {
       grove::receive(
@@ -109,9 +144,9 @@ class World {
 };
 
 // Lets the hub settle, and waits out a supervisor that waits for a stubborn child's timeout.
-void settle(const World& w) {
+void settle(World& w) {
   for (;;) {
-    otp_model::settle();
+    otp_model::settle(w.runtime());
     const grove::ActorRef s = w.sup.actor();
     if (!s || s.dead() || std::string(s->waiting_on()) != "join") return;
     grove::sleep(kShutdownTimeout / 4);
@@ -196,7 +231,7 @@ struct Step final : rc::state::Command<Model, World> {
   }
 
   void run(const Model& m, World& w) const override {
-    const std::size_t seen = w.events.size();
+    const std::size_t seen = w.events_seen();
     const bool answer = perform(m, w);
     settle(w);
     const Model next = nextState(m);  // also sets answer_
@@ -243,7 +278,7 @@ struct Step final : rc::state::Command<Model, World> {
 
   // Runs the step on the real supervisor; returns the request's answer.
   bool perform(const Model& m, World& w) const {
-    const auto running = [&] { return w.incarnations[static_cast<std::size_t>(m.children[child].running)]; };
+    const auto running = [&] { return w.incarnation(static_cast<std::size_t>(m.children[child].running)); };
     switch (op) {
       case kStartSupervisor: {
         grove::SupervisorFlags flags;
@@ -281,7 +316,7 @@ struct Step final : rc::state::Command<Model, World> {
   }
 
   static void check(const Model& m, World& w, std::size_t seen) {
-    std::vector<Event> got(w.events.begin() + static_cast<std::ptrdiff_t>(seen), w.events.end());
+    std::vector<Event> got = w.events_since(seen);
     std::vector<Event> want = m.events;
     if (m.unordered) {
       std::sort(got.begin(), got.end());
@@ -294,7 +329,7 @@ struct Step final : rc::state::Command<Model, World> {
     for (const Event& e : want) {  // how each stopped child ended
       if (e.start) continue;
       std::string text;
-      const Reason r = otp_model::from_grove(w.incarnations[e.incarnation].exit_reason(), &text);
+      const Reason r = otp_model::from_grove(w.incarnation(static_cast<std::size_t>(e.incarnation)).exit_reason(), &text);
       if (!(r == m.ended_with[e.incarnation])) {
         RC_FAIL(fmt::format("child {}#{} ended with {}, the model says {}", e.id, e.incarnation, text,
                             m.ended_with[e.incarnation].to_string()));
@@ -320,7 +355,7 @@ struct Step final : rc::state::Command<Model, World> {
     for (std::size_t i = 0; same && i < children.size(); ++i) {
       const auto& c = m.children[i];
       same = children[i].id == c.spec.id &&
-             (c.running >= 0 ? children[i].actor == w.incarnations[c.running] && !children[i].actor.dead()
+             (c.running >= 0 ? children[i].actor == w.incarnation(static_cast<std::size_t>(c.running)) && !children[i].actor.dead()
                              : !children[i].actor);
     }
     if (!same) RC_FAIL(fmt::format("which_children: [{} ], the model says [{} ]", got_children, want_children));
@@ -385,19 +420,30 @@ struct QuietLogs {
   ~QuietLogs() { spdlog::set_level(was); }
 };
 
-}  // namespace
-
 // S1–S9: strategies, restart types, intensity, shutdown and dynamic children; E11 for a killed
 // supervisor.
-RC_GTEST_PROP(OtpSupervisor, RestartsAndStopsFollowTheModel, ()) {
+// `hubs` > 0: the children run on a Runtime of that many hubs.
+void run_schedules(std::size_t hubs = 0) {
   const Model initial;
   const auto steps = *rc::state::gen::commands(initial, gen_step);
   QuietLogs quiet;
+  std::unique_ptr<grove::Runtime> runtime;
+  if (hubs > 0) runtime = std::make_unique<grove::Runtime>(grove::RuntimeOptions{.threads = hubs});
   grove::testing::in_hub(
       [&] {
         grove::testing::ExpectFailures crashes;  // crashing children are reported by the hub
-        World world;
+        World world(runtime.get());
         rc::state::runAll(steps, initial, world);
       },
       60.0);
+}
+
+}  // namespace
+
+RC_GTEST_PROP(OtpSupervisor, RestartsAndStopsFollowTheModel, ()) { run_schedules(); }
+
+// S1–S9 with the children on 2–4 other hubs: the supervisor's links, its exit signals to the
+// children and their ends cross hubs as messages, and the rules are the same.
+RC_GTEST_PROP(OtpSupervisor, TheRulesHoldWithChildrenOnOtherHubs, ()) {
+  run_schedules(*rc::gen::inRange<std::size_t>(2, 5));
 }
