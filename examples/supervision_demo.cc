@@ -309,18 +309,18 @@ int main(int argc, char** argv) {
   auto* node_option = cli.app()
                           .add_option("--node", config.node, "this node's name (with --cluster)")
                           ->type_name("NAME")
-                          ->check(node_name())
-                          ->needs(cluster_option);
+                          ->check(node_name());
   auto* workers_option =
       cli.app()
           .add_option("--workers-on", workers_on,
                       "comma-separated nodes to run the workers on, preferred first: this node "
                       "is the boss (without it, the node hosts workers)")
-          ->type_name("NODES")
-          ->needs(node_option);
-  cluster_option->needs(node_option);
-  (void)seconds_option;
+          ->type_name("NODES");
+  // (Checked here rather than with CLI11's needs(), which would clutter --help.)
   cli.app().callback([&] {
+    if (node_option->count() > 0 && cluster_option->count() == 0) throw CLI::RequiresError("--node", "--cluster");
+    if (cluster_option->count() > 0 && node_option->count() == 0) throw CLI::RequiresError("--cluster", "--node");
+    if (workers_option->count() > 0 && node_option->count() == 0) throw CLI::RequiresError("--workers-on", "--node");
     if (workers_option->count() == 0) return;
     config.workers_on = split_commas(workers_on);
     for (std::string& name : config.workers_on) {
