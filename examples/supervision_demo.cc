@@ -35,9 +35,10 @@
 // never to the boss itself. So with `--workers-on workers,spare` the children move to spare,
 // and go back to workers at their next restart once workers is up again (a new incarnation).
 // With a single host listed there is nowhere else to go: each restart waits up to the node
-// timeout for the host to come back and fails if it does not, and the children come back when
-// the host does (restarted by hand); if the failed starts exceed a supervisor's restart budget
-// first, it gives up and the boss exits 1.
+// timeout for the host to come back, fails if it does not, and is tried again by its supervisor
+// (one try per 3 s stays within the restart budgets), so the children come back when the host is
+// started again (a new incarnation). Meanwhile the supervisor retrying is busy: a SIGTERM then
+// makes the remaining starts fail at once, the supervisors give up, and the boss exits 0.
 //
 // The nodes run until SIGINT or SIGTERM (exit 0), or for --seconds if it is given. The boss
 // waits up to 30 s for a node of --workers-on to join before it starts the tree.
@@ -280,7 +281,10 @@ int run_node(const ClusterConfig& config, std::optional<double> seconds) {
     }
   }
   gave_up = gave_up || top.gave_up();
-  fmt::print("done: {} restarts{}\n", restarts_so_far(), gave_up ? ", the supervision tree gave up" : "");
+  // A tree that gave up after SIGTERM did so because its starts failed fast while stopping.
+  const char* how = !gave_up ? "" : signalled ? " (the last starts were given up: no host was up)"
+                                              : ", the supervision tree gave up";
+  fmt::print("done: {} restarts{}\n", restarts_so_far(), how);
   std::fflush(stdout);
   if (gave_up && !signalled) return examples::kExitFailed;
   return examples::kExitOk;

@@ -8,7 +8,11 @@
 #   - workers killed with kill -9: the boss declares it down, its children end with reason
 #     noconnection, and remote_child's placement restarts each of them on spare (the first node
 #     of the list that is up), never on workers while it is down; the tree does not give up;
-#   - SIGTERM ends the boss and the spare host with exit 0.
+#   - workers started again (a new incarnation): the children return there at their next restart;
+#   - SIGTERM ends the boss and the hosts with exit 0;
+#   - a boss with a single host (--workers-on solo): solo killed, the restarts fail while it is
+#     down (nothing is started elsewhere, the tree does not give up), solo started again: the
+#     children run there again; solo killed again and the boss stopped meanwhile: exit 0.
 # Every wait is a hang guard (60 s) that returns as soon as its line is there: no timing asserted.
 # usage: supervision_cluster_test.sh SUPERVISION_DEMO
 set -euo pipefail
@@ -63,6 +67,9 @@ stop_node() {
   [ "$rc" = 0 ] || fail "node $1 exited $rc after SIGTERM, want 0"
 }
 
+# A worker start as the boss prints it (not remote_child's "not started on node X" warning).
+started='^ *[0-9.]+ s  (flaky|left|right)'
+
 node workers
 node spare
 wait_for "$tmp/workers.log" '^node workers: hosting workers'
@@ -83,7 +90,7 @@ wait_for "$boss" 'supervisor pair: child left exited with reason .*left crashed 
 wait_for "$boss" ' right started on node workers \(incarnation [2-9]'
 wait_for "$boss" 'supervisor pair: restarted child right'
 pass "left's crash on node workers restarts right with it (one_for_all)"
-grep -q ' started on node spare' "$boss" && fail "a worker went to spare while workers was up"
+grep -qE "$started on node spare" "$boss" && fail "a worker went to spare while workers was up"
 pass "no worker went to spare while workers was up"
 
 # --- kill -9 the workers node: noconnection, restarts on spare ----------------------------------
@@ -101,10 +108,18 @@ wait_for "$tmp/spare.log" ' flaky started on node spare'
 # And they go on crashing and restarting there: flaky starts on spare a second time.
 for _ in $(seq 1200); do [ "$(grep -c ' flaky started on node spare' "$boss")" -ge 2 ] && break; sleep 0.05; done
 [ "$(grep -c ' flaky started on node spare' "$boss")" -ge 2 ] || fail "flaky was not restarted on spare"
-tail -n "+$down_at" "$boss" | grep -q ' started on node workers' && fail "a worker was started on workers after it was declared down"
+tail -n "+$down_at" "$boss" | grep -qE "$started on node workers" && fail "a worker was started on workers after it was declared down"
 grep -q 'gives up' "$boss" && fail "a supervisor gave up"
 kill -0 "$boss_pid" || fail "the boss died"
 pass "flaky, left and right restarted on spare (the next node of --workers-on that is up)"
+
+# --- workers back (a new incarnation): the children go home at their next restart --------------
+up_again=$(wc -l <"$boss")
+node workers
+wait_for "$boss" 'node boss: node workers \([0-9a-f]+\) is up' "$up_again"
+wait_for "$boss" ' flaky started on node workers \(incarnation [0-9]+\)$' "$up_again"
+wait_for "$boss" ' right started on node workers \(incarnation [0-9]+\)$' "$up_again"
+pass "with workers up again, flaky and the pair are restarted there (the preferred node)"
 
 # --- SIGTERM: a clean end ---------------------------------------------------------------------
 stop_node boss
@@ -114,5 +129,35 @@ stop_node spare
 grep -qE '^node spare: done, [1-9][0-9]* workers started here$' "$tmp/spare.log" \
   || fail "spare did not sum up: $(tail -3 "$tmp/spare.log")"
 pass "the spare host exits 0 on SIGTERM: $(tail -1 "$tmp/spare.log")"
+stop_node workers
+
+# --- a single host: nowhere else to go ---------------------------------------------------------
+# The boss's restarts wait for the host and fail while it is down; the children come back on the
+# host's next incarnation; SIGTERM while the host is down still ends the boss with exit 0.
+node solo
+wait_for "$tmp/solo.log" '^node solo: hosting workers'
+node boss2 --workers-on solo
+boss2=$tmp/boss2.log
+wait_for "$boss2" ' flaky started on node solo \(incarnation [2-9]'
+kill -9 "$solo_pid"
+wait_for "$boss2" 'node boss2: node solo \([0-9a-f]+\) is down'
+down_at=$(grep -nE 'node boss2: node solo \([0-9a-f]+\) is down' "$boss2" | head -1 | cut -d: -f1)
+wait_for "$boss2" 'supervisor (top|pair): child (flaky|left|right) exited with reason noconnection' "$down_at"
+wait_for "$boss2" 'not started on node solo: spawn: node solo is not up' "$down_at"
+tail -n "+$down_at" "$boss2" | grep -qE "$started on node " && fail "boss2 started a worker while solo was down"
+grep -q 'gives up' "$boss2" && fail "boss2's tree gave up while solo was down"
+pass "solo down: boss2 sees noconnection, and its restarts fail while solo is down"
+up_again=$(wc -l <"$boss2")
+node solo
+for who in flaky left right; do
+  wait_for "$boss2" " $who started on node solo \(incarnation [0-9]+\)$" "$up_again"
+done
+pass "solo back: flaky, left and right run there again"
+kill -9 "$solo_pid"
+down_again=$(($(wc -l <"$boss2") + 1))
+wait_for "$boss2" 'node boss2: node solo \([0-9a-f]+\) is down' "$down_again"
+stop_node boss2
+pass "boss2 exits 0 on SIGTERM while its only host is down: $(tail -1 "$boss2")"
+
 grep -l 'terminate called\|Segmentation\|AddressSanitizer\|ThreadSanitizer' "$tmp"/*.log && fail "a node crashed"
 echo PASS
