@@ -1,5 +1,6 @@
 // supervision_demo — a small supervision tree whose workers crash on purpose; the supervisors
-// restart them and print each restart as it happens. Exits by itself after about 3 seconds.
+// restart them and print each restart as it happens. Alone, it exits by itself after about 3
+// seconds.
 //
 //   bazel run //examples:supervision_demo [-- --seconds 5]
 //
@@ -181,17 +182,25 @@ struct ClusterConfig {
   std::vector<std::string> workers_on;  // --workers-on; empty: this node hosts workers
 };
 
-// Runs this process as node config.node until `stop` is set; returns the exit code.
+// Why a node stops. Shared with the callbacks that set it (the tree's end may be reported after
+// run_node has returned).
+struct Stop {
+  grove::Event event;
+  bool signalled = false;  // SIGINT or SIGTERM
+  bool gave_up = false;    // the boss's tree ended by itself
+};
+
+// Runs this process as node config.node until SIGINT or SIGTERM (or `seconds`, if given; for a
+// boss, also until its tree gives up); returns the exit code.
 int run_node(const ClusterConfig& config, std::optional<double> seconds) {
   // Before the node: the NATS client starts threads of its own, which must inherit the mask
   // that keeps SIGINT and SIGTERM for the watch (else one of them takes the signal and dies).
-  grove::Event stop;
-  bool signalled = false;
-  grove::servers::SignalWatch signals({SIGINT, SIGTERM}, [&](int signo) {
+  const auto stop = std::make_shared<Stop>();
+  grove::servers::SignalWatch signals({SIGINT, SIGTERM}, [stop](int signo) {
     fmt::print("{:6.2f} s  {} received, stopping\n", elapsed(), strsignal(signo));
     std::fflush(stdout);
-    signalled = true;
-    stop.set();
+    stop->signalled = true;
+    stop->event.set();
   });
 
   cluster::NodeOptions options;
@@ -215,7 +224,7 @@ int run_node(const ClusterConfig& config, std::optional<double> seconds) {
     fmt::print("node {}: hosting workers (function \"{}\"); waiting for a boss\n", config.node,
                kWorkerFunction);
     std::fflush(stdout);
-    (void)stop.wait(until);
+    (void)stop->event.wait(until);
     fmt::print("node {}: done, {} workers started here\n", config.node, [] {
       int n = 0;
       for (const auto& [who, count] : incarnations) n += count;
@@ -234,14 +243,14 @@ int run_node(const ClusterConfig& config, std::optional<double> seconds) {
     const bool any_up = std::any_of(config.workers_on.begin(), config.workers_on.end(),
                                     [&](const std::string& n) { return node->is_up(n); });
     if (any_up) break;
-    if (stop.is_set()) return examples::kExitOk;
+    if (stop->event.is_set()) return examples::kExitOk;
     if (join_by.passed()) {
       throw examples::StartupError(
           examples::kExitFailed,
           fmt::format("no node of --workers-on ({}) joined --cluster {} within 30 s",
                       fmt::join(config.workers_on, ","), config.urls));
     }
-    (void)stop.wait(grove::Deadline::after(0.1));
+    (void)stop->event.wait(grove::Deadline::after(0.1));
   }
 
   // Once stopping, a restart does not wait for a host that is down: it fails at once, so that
@@ -262,14 +271,14 @@ int run_node(const ClusterConfig& config, std::optional<double> seconds) {
             }});
   };
   grove::Supervisor top = start_tree(remote_worker);
-  bool gave_up = false;
-  top.actor().rawlink([&](const grove::ActorRef&) {
-    if (!stop.is_set()) {
-      gave_up = true;
-      stop.set();
+  top.actor().rawlink([stop](const grove::ActorRef&) {
+    if (!stop->event.is_set()) {
+      stop->gave_up = true;
+      stop->event.set();
     }
   });
-  (void)stop.wait(until);
+  (void)stop->event.wait(until);
+  stop->event.set();  // (when --seconds ran out) the tree's end from here on is ours, not a give-up
   stopping = true;
   fmt::print("{:6.2f} s  stopping the tree\n", elapsed());
   std::fflush(stdout);
@@ -280,7 +289,8 @@ int run_node(const ClusterConfig& config, std::optional<double> seconds) {
       fmt::print("{:6.2f} s  {}\n", elapsed(), e.what());
     }
   }
-  gave_up = gave_up || top.gave_up();
+  const bool gave_up = stop->gave_up || top.gave_up();
+  const bool signalled = stop->signalled;
   // A tree that gave up after SIGTERM did so because its starts failed fast while stopping.
   const char* how = !gave_up ? "" : signalled ? " (the last starts were given up: no host was up)"
                                               : ", the supervision tree gave up";

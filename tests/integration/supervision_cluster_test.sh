@@ -12,7 +12,8 @@
 #   - SIGTERM ends the boss and the hosts with exit 0;
 #   - a boss with a single host (--workers-on solo): solo killed, the restarts fail while it is
 #     down (nothing is started elsewhere, the tree does not give up), solo started again: the
-#     children run there again; solo killed again and the boss stopped meanwhile: exit 0.
+#     children run there again; solo killed again and the boss stopped meanwhile: exit 0;
+#   - --seconds ends a boss (its tree stopped, not given up) and a host with exit 0.
 # Every wait is a hang guard (60 s) that returns as soon as its line is there: no timing asserted.
 # usage: supervision_cluster_test.sh SUPERVISION_DEMO
 set -euo pipefail
@@ -68,7 +69,7 @@ stop_node() {
 }
 
 # A worker start as the boss prints it (not remote_child's "not started on node X" warning).
-started='^ *[0-9.]+ s  (flaky|left|right)'
+started='^ *[0-9.]+ s  (flaky|left|right) started'
 
 node workers
 node spare
@@ -158,6 +159,20 @@ down_again=$(($(wc -l <"$boss2") + 1))
 wait_for "$boss2" 'node boss2: node solo \([0-9a-f]+\) is down' "$down_again"
 stop_node boss2
 pass "boss2 exits 0 on SIGTERM while its only host is down: $(tail -1 "$boss2")"
+
+# --- --seconds bounds a cluster run: the boss stops its tree (not a give-up) and exits 0 ----------
+node timed --seconds 4
+wait_for "$tmp/timed.log" '^node timed: hosting workers'
+set +e
+timeout 60 "$demo" --cluster "$url" --node timed_boss --workers-on timed --seconds 1.5 >"$tmp/timed_boss.log" 2>&1
+rc=$?
+wait "$timed_pid"; timed_rc=$?
+set -e
+[ "$rc" = 0 ] || fail "the boss with --seconds 1.5 exited $rc, want 0"
+grep -qE "$started on node timed" "$tmp/timed_boss.log" || fail "the timed boss started no worker on node timed"
+grep -qE '^done: [0-9]+ restarts$' "$tmp/timed_boss.log" || fail "the timed boss: $(tail -2 "$tmp/timed_boss.log")"
+[ "$timed_rc" = 0 ] || fail "the host with --seconds 4 exited $timed_rc, want 0"
+pass "--seconds ends boss and host with exit 0: $(tail -1 "$tmp/timed_boss.log")"
 
 grep -l 'terminate called\|Segmentation\|AddressSanitizer\|ThreadSanitizer' "$tmp"/*.log && fail "a node crashed"
 echo PASS
