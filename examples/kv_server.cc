@@ -208,6 +208,16 @@ int serve(kv::Server& server) {
     kv::notify_keyspace_event(server, kv::kNotifyKeyMiss, "keymiss", key);
   };
 
+  // Before the cluster node: libnats starts threads of its own, which must inherit the mask that
+  // keeps SIGINT and SIGTERM for this watch (else one of them takes SIGTERM and the process dies).
+  grove::Event stop;
+  int exit_code = 0;
+  server.request_shutdown = [&] { stop.set(); };
+  grove::servers::SignalWatch signals({SIGINT, SIGTERM}, [&](int signo) {
+    spdlog::info("kv_server: {} received, shutting down", strsignal(signo));
+    stop.set();
+  });
+
   // --cluster: this process becomes a node of the cluster (kv/cluster_bridge.h).
   std::unique_ptr<grove::cluster::Node> node;
   if (!server.config.cluster_urls.empty()) {
@@ -229,14 +239,6 @@ int serve(kv::Server& server) {
                                                server.config.cluster_urls, e.what()));
     }
   }
-
-  grove::Event stop;
-  int exit_code = 0;
-  server.request_shutdown = [&] { stop.set(); };
-  grove::servers::SignalWatch signals({SIGINT, SIGTERM}, [&](int signo) {
-    spdlog::info("kv_server: {} received, shutting down", strsignal(signo));
-    stop.set();
-  });
 
   // --- the supervision tree --------------------------------------------------------------------
   grove::Supervisor connections;

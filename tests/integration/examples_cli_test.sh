@@ -127,6 +127,18 @@ expect kv_server 2 "^kv_server: --appendfsync: " -- --appendfsync sometimes
 expect kv_server 2 "^kv_server: --maxclients: 0 is out of range" -- --maxclients 0
 expect supervision_demo 2 "^supervision_demo: --seconds: 'soon' is not a number of seconds" -- --seconds soon
 expect supervision_demo 2 "^supervision_demo: .*--port" -- --port 6000
+nats=nats://127.0.0.1:4222  # never reached: the command line is refused first
+expect supervision_demo 2 "^supervision_demo: --node requires --cluster" -- --node workers
+expect supervision_demo 2 "^supervision_demo: --cluster requires --node" -- --cluster "$nats"
+expect supervision_demo 2 "^supervision_demo: --workers-on requires --node" -- --workers-on workers
+expect supervision_demo 2 "^supervision_demo: --cluster: 1 required URL missing" -- --cluster
+expect supervision_demo 2 "^supervision_demo: --node: 'a\.b' is not a node name" -- --cluster "$nats" --node a.b
+expect supervision_demo 2 "^supervision_demo: --workers-on: 'boss' is this node \(--node\)" \
+  -- --cluster "$nats" --node boss --workers-on workers,boss
+expect supervision_demo 2 "^supervision_demo: --workers-on: '' is not a node name" \
+  -- --cluster "$nats" --node boss --workers-on workers,
+expect supervision_demo 2 "^supervision_demo: --workers-on: 'w!' is not a node name" \
+  -- --cluster "$nats" --node boss --workers-on 'w!'
 expect hello_fibers 2 "^hello_fibers: .*extra" -- extra
 expect gevent_tour 2 "^gevent_tour: .*--fast" -- --fast
 expect http_get 2 "^http_get: host is required" --
@@ -177,6 +189,11 @@ GROVE_RESOLVER=bogus expect echo_server 6 '^echo_server: GROVE_RESOLVER=bogus is
 expect http_get 3 "^http_get: getaddrinfo nosuchhost\.invalid: " -- nosuchhost.invalid 80
 closed=$(free_port)
 expect http_get 1 "^http_get: connect to 127\.0\.0\.1:$closed: Connection refused$" -- 127.0.0.1 "$closed"
+# No NATS server at --cluster: 1, for a host node and for the boss alike.
+expect supervision_demo 1 "^supervision_demo: cannot join --cluster nats://127\.0\.0\.1:$closed: " \
+  -- --cluster "nats://127.0.0.1:$closed" --node workers
+expect supervision_demo 1 "^supervision_demo: cannot join --cluster nats://127\.0\.0\.1:$closed: " \
+  -- --cluster "nats://127.0.0.1:$closed" --node boss --workers-on workers
 # Nothing ended in an uncaught exception along the way.
 grep -l 'terminate called' "$tmp"/err 2>/dev/null && fail "an example died of an uncaught exception"
 

@@ -5,6 +5,7 @@
 #     and a's own subscriber once (no echo back through NATS); PUBLISH answers the local count;
 #   - node b killed with kill -9 and started again (a new incarnation): a goes on publishing
 #     without error, and the new b's subscribers get what a publishes;
+#   - SIGTERM ends a cluster node with exit 0;
 #   - --cluster with no NATS server there is a one-line start-up error, exit 1.
 # usage: kv_cluster_test.sh KV_SERVER
 source "$(dirname "$0")/kv_lib.sh"
@@ -101,6 +102,14 @@ redis-cli -p "$a_port" publish news after-restart >/dev/null
 wait_for_lines "$TMP/b_sub2" '^after-restart$' 1
 kill -0 "$a_pid" || fail "node a died: $(cat "$TMP/a.log")"
 echo "ok: a restarted node b hears a again"
+
+# SIGTERM ends a cluster node cleanly (exit 0), as it does a single kv_server.
+kill -TERM "$a_pid"
+for _ in $(seq 600); do kill -0 "$a_pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$a_pid" 2>/dev/null && fail "node a still runs 30 s after SIGTERM"
+set +e; wait "$a_pid"; rc=$?; set -e
+[ "$rc" = 0 ] || fail "node a exited $rc on SIGTERM, want 0: $(tail -5 "$TMP/a.log")"
+echo "ok: node a exits 0 on SIGTERM"
 
 # No NATS server: a start-up error, exit 1.
 dead_port=$(free_port)
