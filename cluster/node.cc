@@ -873,7 +873,11 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
 
   void subscribe(natsSubscription** out, const std::string& to, bool heartbeat) {
     auto* in = new Inbound{weak_from_this(), remote, heartbeat};
-    natsStatus s = natsConnection_Subscribe(out, nc, to.c_str(), &Impl::on_message, in);
+    natsStatus s = NATS_OK;
+    {
+      AsyncSignalsBlocked quiet;  // the subscription's delivery thread takes no process signal
+      s = natsConnection_Subscribe(out, nc, to.c_str(), &Impl::on_message, in);
+    }
     if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(*out, &Impl::on_subscription_done, in);
     if (s == NATS_OK) s = natsSubscription_SetPendingLimits(*out, -1, -1);
     if (s != NATS_OK) {
@@ -891,7 +895,12 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
         throw ClusterError(fmt::format("cluster node {}: {}: {}", options.name, what, natsStatus_GetText(s)));
       }
     };
-    check(natsOptions_Create(&opts), "options");
+    {
+      // The first libnats call starts the library's threads (timers, callbacks): they must take
+      // no process signal (see AsyncSignalsBlocked), whenever the program's SignalWatch starts.
+      AsyncSignalsBlocked quiet;
+      check(natsOptions_Create(&opts), "options");
+    }
     std::vector<const char*> urls;
     for (const std::string& u : options.servers) urls.push_back(u.c_str());
     check(natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size())), "server list");

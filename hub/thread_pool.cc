@@ -16,6 +16,20 @@
 
 namespace grove {
 
+static_assert(sizeof(sigset_t) <= sizeof(AsyncSignalsBlocked), "AsyncSignalsBlocked holds a sigset_t");
+
+AsyncSignalsBlocked::AsyncSignalsBlocked() noexcept {
+  sigset_t blocked;
+  ::sigfillset(&blocked);
+  // Faults stay deliverable: they are raised on the thread that caused them.
+  for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) ::sigdelset(&blocked, fault);
+  ::pthread_sigmask(SIG_BLOCK, &blocked, reinterpret_cast<sigset_t*>(previous_));
+}
+
+AsyncSignalsBlocked::~AsyncSignalsBlocked() {
+  ::pthread_sigmask(SIG_SETMASK, reinterpret_cast<const sigset_t*>(previous_), nullptr);
+}
+
 struct ThreadPool::Impl {
   struct Entry {
     std::function<void()> job;
@@ -72,17 +86,9 @@ struct ThreadPool::Impl {
       Worker& w = workers.emplace_back();
       ++running;
       ++idle;  // counted as idle until it takes a job, so one job starts one worker
-      // A worker takes no asynchronous signal: it starts with them all blocked (a thread
-      // inherits its creator's mask), so a process-directed SIGINT/SIGTERM goes to a thread that
-      // handles it (a servers::SignalWatch's hub thread reads it from its signalfd), never to a
-      // worker started before that watch, where its default action would end the process.
-      // Faults (SIGSEGV, ...) stay deliverable: they are raised on the thread that caused them.
-      sigset_t blocked, previous;
-      ::sigfillset(&blocked);
-      for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) {
-        ::sigdelset(&blocked, fault);
-      }
-      ::pthread_sigmask(SIG_BLOCK, &blocked, &previous);
+      // A worker takes no asynchronous signal (see AsyncSignalsBlocked), even when it starts
+      // before the process's SignalWatch does.
+      AsyncSignalsBlocked quiet;
       w.thread = std::thread([this, &w] {
         {
           std::lock_guard lock(mutex);
@@ -90,7 +96,6 @@ struct ThreadPool::Impl {
         }
         work(&w);
       });
-      ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
   }
 

@@ -33,6 +33,26 @@
 
 namespace grove {
 
+// While one lives, the calling thread blocks every asynchronous signal (SIGINT, SIGTERM, ...;
+// faults such as SIGSEGV stay deliverable), and so does every thread created meanwhile, by grove
+// or by a library, for good: a thread inherits its creator's mask. Wrap whatever starts threads
+// of its own (a client library's I/O or timer threads) in one, so that a process-directed
+// SIGTERM never lands on such a thread, where its default action would end the process, but on
+// the thread that handles it (servers::SignalWatch reads it from a signalfd). The pool's workers
+// start this way; so do cluster::Node's libnats threads.
+//
+//   { grove::AsyncSignalsBlocked quiet; start_library_threads(); }
+class AsyncSignalsBlocked {
+ public:
+  AsyncSignalsBlocked() noexcept;
+  ~AsyncSignalsBlocked();  // restores the caller's mask
+  AsyncSignalsBlocked(const AsyncSignalsBlocked&) = delete;
+  AsyncSignalsBlocked& operator=(const AsyncSignalsBlocked&) = delete;
+
+ private:
+  alignas(8) unsigned char previous_[128];  // the caller's sigset_t
+};
+
 class ThreadPool {
  public:
   // The process-wide pool run_in_thread uses (GROVE_THREADPOOL_SIZE workers, default 10).

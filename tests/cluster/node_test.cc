@@ -162,6 +162,21 @@ GROVE_TEST(ClusterNode, NodeKilledWithSigkillFiresLinksAndMonitorsWithNoconnecti
   });
 }
 
+// libnats starts threads of its own; they must not take a process-directed SIGTERM, which would
+// end the process by its default action before the program's SignalWatch (created after the
+// Node, as the peer does) sees it.
+GROVE_TEST(ClusterNode, SigtermReachesTheSignalWatchOfANodeProcess) {
+  Cluster c;
+  as_actor([&] {
+    Peer b = c.start_peer("b");
+    c.node->send(b.pid, Ping{c.node->self_pid(), 1});
+    ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [](const Pong&) {}));
+    const int status = grove::run_in_thread([&] { return b.process.signal(SIGTERM); });
+    EXPECT_TRUE(WIFEXITED(status)) << "the peer ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    if (WIFEXITED(status)) EXPECT_EQ(WEXITSTATUS(status), 0);
+  });
+}
+
 GROVE_TEST(ClusterNode, NatsServerRestartReconnectsAndWorkResumes) {
   Cluster c;
   as_actor([&] {

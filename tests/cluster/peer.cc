@@ -6,13 +6,15 @@
 // The actor answers Ping with Pong, sends a Burst of Numbered messages in order, links to a
 // pid it is given (LinkTo), serves the calls of messages.h (Add, DieOnCall, SlowEcho), and ends
 // with the reason a Crash names. The functions kEcho and kReportTo start more actors like it
-// (Node::spawn). The process exits when its first actor has ended.
+// (Node::spawn). The process exits when its first actor has ended, or with status 0 on SIGTERM
+// (its SignalWatch starts after the Node, so libnats' threads exist by then).
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/actor.h"
 #include "cluster/node.h"
+#include "servers/signals.h"
 #include "tests/cluster/messages.h"
 
 using namespace grove::cluster;
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
     node.send(report_to, Hello{node.self_pid()});
     loop();
   });
+  grove::servers::SignalWatch terminate({SIGTERM}, [&](int) { actor.kill(); });
   (void)actor.join();
   // Let the exit signals and Down messages of its links and monitors leave.
   grove::sleep(0.5);

@@ -47,13 +47,14 @@ class Process {
   }
   ~Process() { signal(SIGKILL); }
 
-  // Sends `sig` and reaps the process. Idempotent.
-  void signal(int sig) {
-    if (pid_ <= 0) return;
+  // Sends `sig` and reaps the process; returns its wait status (-1 if it was reaped before).
+  int signal(int sig) {
+    if (pid_ <= 0) return -1;
     ::kill(pid_, sig);
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+    return status;
   }
   pid_t pid() const { return pid_; }
 
