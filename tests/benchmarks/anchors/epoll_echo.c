@@ -1,8 +1,12 @@
 /* epoll_echo — the ceiling for a one-thread echo server on this machine: one epoll loop, no
  * coroutines, no buffering beyond one read. grove's echo_server is compared with it.
  *
- *   epoll_echo PORT            (listens on 127.0.0.1:PORT until killed; prints "listening on
+ *   epoll_echo PORT [THREADS]  (listens on 127.0.0.1:PORT until killed; prints "listening on
  *                               PORT"; 0 picks a free port)
+ *
+ * With THREADS > 1 (the anchor of `echo_server --threads N`), each thread runs the same loop on a
+ * listener of its own, bound to the same port with SO_REUSEPORT: the kernel spreads the
+ * connections, and the threads share nothing.
  *
  * Level-triggered: each readable connection gets one read() of up to 64 KiB and the bytes go
  * straight back with write(). A reply the socket cannot take whole (never the case for the
@@ -13,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +42,12 @@ static int parse_port(const char *text) {
   return (int)port;
 }
 
-static int open_listener(int port) {
+static int open_listener(int port, int reuse_port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
   int on = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0) die("SO_REUSEPORT");
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof addr);
   addr.sin_family = AF_INET;
@@ -51,9 +57,14 @@ static int open_listener(int port) {
   if (listen(fd, 4096) < 0) die("listen");
   socklen_t size = sizeof addr;
   if (getsockname(fd, (struct sockaddr *)&addr, &size) < 0) die("getsockname");
-  printf("listening on %d\n", ntohs(addr.sin_port));
-  fflush(stdout);
   return fd;
+}
+
+static int port_of(int listener) {
+  struct sockaddr_in addr;
+  socklen_t size = sizeof addr;
+  if (getsockname(listener, (struct sockaddr *)&addr, &size) < 0) die("getsockname");
+  return ntohs(addr.sin_port);
 }
 
 static void watch(int epoll_fd, int fd) {
@@ -99,17 +110,15 @@ static void echo_once(int fd, char *buffer) {
   if (n <= 0 || write_all(fd, buffer, (size_t)n) < 0) close(fd); /* close drops the epoll entry */
 }
 
-int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: epoll_echo PORT\n");
-    return 2;
-  }
-  int listener = open_listener(parse_port(argv[1]));
+/* One thread's loop: accepts on its own listener, echoes its own connections. */
+static void *serve(void *arg) {
+  int listener = (int)(long)arg;
   int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) die("epoll_create1");
   watch(epoll_fd, listener);
 
-  static char buffer[kBufferSize];
+  char *buffer = malloc(kBufferSize);
+  if (buffer == NULL) die("malloc");
   struct epoll_event events[kMaxEvents];
   for (;;) {
     int ready = epoll_wait(epoll_fd, events, kMaxEvents, -1);
@@ -126,4 +135,31 @@ int main(int argc, char **argv) {
       }
     }
   }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: epoll_echo PORT [THREADS]\n");
+    return 2;
+  }
+  long threads = 1;
+  if (argc == 3) {
+    char *end = NULL;
+    threads = strtol(argv[2], &end, 10);
+    if (*argv[2] == '\0' || *end != '\0' || threads < 1 || threads > 256) {
+      fprintf(stderr, "epoll_echo: bad thread count '%s' (want 1..256)\n", argv[2]);
+      return 2;
+    }
+  }
+  int first = open_listener(parse_port(argv[1]), threads > 1);
+  int port = port_of(first);
+  for (long t = 1; t < threads; ++t) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, serve, (void *)(long)open_listener(port, 1)) != 0) die("pthread_create");
+  }
+  printf("listening on %d\n", port);
+  fflush(stdout);
+  serve((void *)(long)first);
+  return 0;
 }
