@@ -173,7 +173,9 @@ GROVE_TEST(ClusterNode, SigtermReachesTheSignalWatchOfANodeProcess) {
     ASSERT_TRUE(grove::receive_until(Deadline::after(kWait), [](const Pong&) {}));
     const int status = grove::run_in_thread([&] { return b.process.signal(SIGTERM); });
     EXPECT_TRUE(WIFEXITED(status)) << "the peer ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    if (WIFEXITED(status)) EXPECT_EQ(WEXITSTATUS(status), 0);
+    if (WIFEXITED(status)) {
+      EXPECT_EQ(WEXITSTATUS(status), 0);
+    }
   });
 }
 
