@@ -12,6 +12,7 @@
 
 #include "examples/kv/client_output.h"
 #include "examples/kv/resp.h"
+#include "examples/kv/shards.h"
 #include "servers/stream_server.h"
 
 namespace kv {
@@ -90,7 +91,8 @@ void connection_main(Server& server, grove::net::Socket& accepted,
     return;
   }
   ClientInfo info;
-  info.id = server.next_client_id++;
+  info.id = server.next_client_id;
+  server.next_client_id += server.client_id_step;
   info.addr = peer.to_string();
   info.laddr = socket->getsockname().to_string();
   info.fd = socket->fileno();
@@ -143,7 +145,9 @@ void connection_main(Server& server, grove::net::Socket& accepted,
           open = false;
           break;
         }
-        open = request.args.empty() || session.execute(request.args, replies);
+        open = request.args.empty() ||
+               (server.shards ? execute_routed(session, request.args, replies)
+                              : session.execute(request.args, replies));
         buffer.consume(r.consumed);  // only now: the arguments pointed into the buffer
         if (replies.size() >= kRepliesFlushSize && !flush()) return;
       }
