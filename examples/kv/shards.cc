@@ -340,6 +340,9 @@ struct ShardRouter {
       out += remote(target, copy_of(args));
       return true;
     }
+    if ((name == "mset" || name == "msetnx") && args.size() % 2 == 0) {
+      return s.execute(args, out);  // its arity error, before any shard is asked
+    }
     if (!is_splittable(name)) {
       ReplyWriter(out).error(kCrossSlot);
       return true;
@@ -351,7 +354,6 @@ struct ShardRouter {
   bool split(std::string_view name, const Args& args, const std::vector<std::size_t>& positions,
              std::string& out) {
     const bool pairs = name == "mset";
-    if (pairs && args.size() % 2 == 0) return s.execute(args, out);  // its arity error
     // Per shard: the request with its keys (and values), and where each key came from.
     std::vector<Args> requests(shards.count);
     std::vector<std::vector<std::size_t>> origin(shards.count);
@@ -443,29 +445,39 @@ struct ShardRouter {
       ReplyWriter quiet(ignored);
       std::uint64_t cursor = 0;
       if (!kit::parse_cursor(args[1], quiet, cursor)) return s.execute(args, out);  // its error
-      const std::size_t shard = cursor % shards.count;
-      const std::string bucket = std::to_string(cursor / shards.count);
-      Args sub = args;
-      sub[1] = bucket;
-      const std::string r = run_at(shard, sub);
-      if (r[0] == '-') {
-        out += r;
-        return true;
-      }
-      const std::vector<std::string_view> parts = elements_of(r);
-      const std::string_view next_text = parts[0].substr(parts[0].find("\r\n") + 2);
-      const std::uint64_t next =
-          std::strtoull(std::string(next_text.substr(0, next_text.size() - 2)).c_str(), nullptr,
-                        10);
+      // A shard whose walk ended hands over to the next one in the same call (so a small
+      // keyspace comes back whole with cursor 0, as from redis-server).
+      std::size_t shard = cursor % shards.count;
+      std::uint64_t bucket = cursor / shards.count;
+      std::vector<std::string> replies;
+      std::vector<std::string_view> keys;
       std::uint64_t global = 0;
-      if (next != 0) {
-        global = next * shards.count + shard;
-      } else if (shard + 1 < shards.count) {
-        global = shard + 1;
+      for (;;) {
+        const std::string text = std::to_string(bucket);
+        Args sub = args;
+        sub[1] = text;
+        replies.push_back(run_at(shard, sub));
+        const std::string& r = replies.back();
+        if (r[0] == '-') {
+          out += r;
+          return true;
+        }
+        const std::vector<std::string_view> parts = elements_of(r);
+        const std::string_view next_text = parts[0].substr(parts[0].find("\r\n") + 2);
+        const std::uint64_t next = std::strtoull(
+            std::string(next_text.substr(0, next_text.size() - 2)).c_str(), nullptr, 10);
+        for (std::string_view key : elements_of(parts[1])) keys.push_back(key);
+        if (next != 0) {
+          global = next * shards.count + shard;
+          break;
+        }
+        if (++shard == shards.count) break;  // global 0: the end
+        bucket = 0;
       }
       w.array_header(2);
       w.bulk(std::to_string(global));
-      w.raw(parts[1]);
+      w.array_header(keys.size());
+      for (std::string_view key : keys) w.raw(key);
     }
     return true;
   }
