@@ -352,51 +352,64 @@ def pubsub(port, threads):
 
 # --- writer / check (kill -9 with --aof) ---------------------------------------------------------
 
-def writer(port, name, seconds):
-    """RPUSH log NAME:i, INCR counter, SET NAME:i i — one at a time, for `seconds` or until the
-    server goes away; prints how many rounds were acknowledged whole."""
+def writer(port, name, seconds, threads, remote):
+    """RPUSH TAGlog NAME:i, INCR TAGcounter, SET TAGNAME:i i — one at a time, for `seconds` or
+    until the server goes away; prints NAME=ACKED=TAG, ACKED the rounds acknowledged whole. With
+    `remote`, TAG is a hash tag of a shard other than the connection's own (every write goes to
+    another hub's keyspace actor); else it is empty (keys of every shard)."""
     import time
     acked = 0
+    tag = ""
     deadline = time.time() + float(seconds)
     try:
         c = Client(port, timeout=10)
+        if remote:
+            hub = (c.call("CLIENT", "ID") - 1) % threads
+            i = 0
+            while key_shard("{r%d}" % i, threads) == hub:
+                i += 1
+            tag = "{r%d}" % i
         while time.time() < deadline or acked < 50:
-            if not isinstance(c.call("RPUSH", "log", "%s:%d" % (name, acked)), int):
+            if not isinstance(c.call("RPUSH", tag + "log", "%s:%d" % (name, acked)), int):
                 break
-            if not isinstance(c.call("INCR", "counter"), int):
+            if not isinstance(c.call("INCR", tag + "counter"), int):
                 break
-            if c.call("SET", "%s:%d" % (name, acked), acked) != "+OK":
+            if c.call("SET", "%s%s:%d" % (tag, name, acked), acked) != "+OK":
                 break
             acked += 1
             if time.time() > deadline + 60:
                 break
     except (OSError, ConnectionError):
         pass
-    print(acked)
+    print("%s=%d=%s" % (name, acked, tag))
 
 
-def check(port, pairs):
-    """pairs: NAME=ACKED ...: every acknowledged round of every writer is there, in order."""
+def check(port, triples):
+    """NAME=ACKED=TAG ...: every acknowledged round of every writer is there, in order."""
     c = Client(port)
-    log = c.call("LRANGE", "log", "0", "-1")
-    total = 0
-    for pair in pairs:
-        name, acked = pair.split("=")
+    total = {}
+    rounds = 0
+    for triple in triples:
+        name, acked, tag = triple.split("=")
         acked = int(acked)
-        total += acked
+        rounds += acked
+        total[tag] = total.get(tag, 0) + acked
+        log = c.call("LRANGE", tag + "log", "0", "-1")
         mine = [int(x.split(":")[1]) for x in log if x.split(":")[0] == name]
         if mine != list(range(len(mine))) or len(mine) < acked:
             fail("%s: the log holds %d of its %d acknowledged pushes, or out of order"
                  % (name, len(mine), acked))
-        values = c.call("MGET", *["%s:%d" % (name, i) for i in range(acked)]) if acked else []
+        keys = ["%s%s:%d" % (tag, name, i) for i in range(acked)]
+        values = c.call("MGET", *keys) if acked else []
         if values != [str(i) for i in range(acked)]:
             missing = sum(1 for i, v in enumerate(values) if v != str(i))
             fail("%s: %d of %d acknowledged SETs lost" % (name, missing, acked))
-    counter = int(c.call("GET", "counter") or 0)
-    if counter < total:
-        fail("counter %d < %d acknowledged INCRs" % (counter, total))
-    print("ok: every acknowledged write of %d writers is there (%d rounds, log %d, counter %d)"
-          % (len(pairs), total, len(log), counter))
+    for tag, n in total.items():
+        counter = int(c.call("GET", tag + "counter") or 0)
+        if counter < n:
+            fail("counter %r: %d < %d acknowledged INCRs" % (tag, counter, n))
+    print("ok: every acknowledged write of %d writers is there (%d rounds)"
+          % (len(triples), rounds))
 
 
 def main():
@@ -411,7 +424,8 @@ def main():
     elif mode == "pubsub":
         pubsub(int(sys.argv[2]), int(sys.argv[3]))
     elif mode == "writer":
-        writer(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]))
+        writer(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]),
+               sys.argv[6] == "remote")
     elif mode == "check":
         check(int(sys.argv[2]), sys.argv[3:])
     else:
