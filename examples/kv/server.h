@@ -59,6 +59,7 @@ struct Server {
   std::size_t shard_index = 0;
   std::uint64_t next_client_id = 1;
   std::uint64_t client_id_step = 1;  // N with --threads N: client ids stay unique across hubs
+  std::vector<grove::ActorRef> shard_actors;  // the shards' keyspace actors, as last looked up
   std::uint64_t connections_received = 0;
   std::uint64_t rejected_connections = 0;                // over maxclients
   std::uint64_t query_buffer_limit_disconnections = 0;   // over client-query-buffer-limit

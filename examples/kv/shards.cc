@@ -33,11 +33,21 @@ namespace {
 
 constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
 constexpr double kShardCallTimeout = 60.0;
+constexpr std::size_t kMaxHeld = 256;  // requests held for one shard before they are sent
 
+// Where a shard's replies go: the caller's hub sets `done` when they arrive.
+struct ShardReply {
+  std::string replies;
+  bool done = false;
+  grove::WaitList waiters;  // the caller, on its hub
+  grove::RemoteHub back;    // the caller's hub
+};
 // What a connection sends a shard's keyspace actor: requests to execute there, in order; the
-// reply is their replies, concatenated.
+// reply is their replies, concatenated. One message there, one back (no watch per request: the
+// caller checks that the actor still lives while it waits).
 struct ShardBatch {
   std::vector<std::vector<std::string>> commands;
+  std::shared_ptr<ShardReply> reply;
 };
 // What a shard forwards to the aof-writer: its records, in RESP, in its order.
 struct AofChunk {
@@ -207,17 +217,43 @@ struct ShardRouter {
   // Executes `batch` on shard `shard` (another hub) and returns its replies.
   std::string remote(std::size_t shard, std::vector<std::vector<std::string>> batch) {
     const std::size_t n = batch.size();
-    try {
-      const grove::ActorRef actor = grove::whereis(shard_actor_name(shard));
-      return grove::call<std::string>(actor, ShardBatch{std::move(batch)}, kShardCallTimeout);
-    } catch (const grove::CallError& e) {
-      std::string out;
-      ReplyWriter w(out);
-      for (std::size_t i = 0; i < n; ++i) {
-        w.error(fmt::format("ERR shard {} did not answer: {}", shard, e.what()));
+    // The shard's actor as this hub last saw it; looked up again once it died (restarted).
+    if (server.shard_actors.size() != shards.count) server.shard_actors.resize(shards.count);
+    grove::ActorRef& actor = server.shard_actors[shard];
+    if (!actor || actor.dead()) actor = grove::whereis(shard_actor_name(shard));
+    if (actor && !actor.dead()) {
+      grove::Hub& here = grove::Hub::current();
+      auto reply = std::make_shared<ShardReply>();
+      reply->back = here.remote();
+      here.ref_external();  // a reply from another thread is coming
+      struct Unref {
+        grove::Hub& hub;
+        ~Unref() { hub.unref_external(); }
+      } unref{here};
+      grove::send(actor, ShardBatch{std::move(batch), reply});
+      const grove::Deadline give_up = grove::Deadline::after(kShardCallTimeout);
+      while (!reply->done) {
+        if (reply->waiters.wait(grove::Deadline::after(1.0), "shard reply") ==
+                grove::WaitStatus::kTimedOut &&
+            (actor.dead() || give_up.passed())) {
+          break;
+        }
       }
-      return out;
+      if (reply->done) return std::move(reply->replies);
     }
+    std::string out;
+    ReplyWriter w(out);
+    for (std::size_t i = 0; i < n; ++i) {
+      w.error(fmt::format("ERR shard {} did not answer (its keyspace actor restarted?)", shard));
+    }
+    return out;
+  }
+
+  // Sends the held requests.
+  void flush(ShardPipe& pipe, std::string& out) {
+    if (pipe.empty()) return;
+    out += remote(pipe.shard, std::move(pipe.commands));
+    pipe.commands.clear();
   }
 
   // One request on `shard`, here or there; its reply.
@@ -237,12 +273,13 @@ struct ShardRouter {
     return true;
   }
 
-  bool route(const Args& args, std::string& out) {
+  bool route(const Args& args, std::string& out, ShardPipe& pipe) {
     const char* canonical = nullptr;
     int arity = 0;
     if (!lookup_command(args[0], canonical, arity) ||
         (arity > 0 && static_cast<int>(args.size()) != arity) ||
         static_cast<int>(args.size()) < -arity || !s.channels_.empty() || !s.patterns_.empty()) {
+      flush(pipe, out);
       return s.execute(args, out);  // refused, or subscribed: the same on every shard
     }
     const std::string_view name = canonical;
@@ -256,6 +293,17 @@ struct ShardRouter {
         if (key_shard(args[p], shards.count) != target) spread = true;
       }
     }
+    // The common case of a pipeline: a plain request for another shard joins the held ones.
+    if (keyed && !spread && target != home && !s.tx_.active && !is_blocking(name) &&
+        name != "watch") {
+      if (pipe.shard != target) flush(pipe, out);
+      pipe.shard = target;
+      pipe.commands.emplace_back(args.begin(), args.end());
+      s.last_command = std::string(name);
+      if (pipe.commands.size() >= kMaxHeld) flush(pipe, out);
+      return true;
+    }
+    flush(pipe, out);  // whatever comes next, its reply follows theirs
 
     // Between MULTI and EXEC: queue, keeping every key of the transaction in one shard.
     if (s.tx_.active && !ServerCommands::runs_inside_multi(name)) {
@@ -483,8 +531,12 @@ struct ShardRouter {
   }
 };
 
-bool execute_routed(Session& session, const Args& args, std::string& out) {
-  return ShardRouter(session).route(args, out);
+bool execute_routed(Session& session, const Args& args, std::string& out, ShardPipe& pipe) {
+  return ShardRouter(session).route(args, out, pipe);
+}
+
+void flush_pipe(Session& session, ShardPipe& pipe, std::string& out) {
+  ShardRouter(session).flush(pipe, out);
 }
 
 void shard_actor_main(Server& server) {
@@ -506,16 +558,21 @@ void shard_actor_main(Server& server) {
         [](CrashKeyspace) {
           throw std::runtime_error("DEBUG CRASH-KEYSPACE: injected fault in the keyspace actor");
         },
-        [&](grove::Request<ShardBatch, std::string> request) {
+        [&](ShardBatch batch) {
           std::string out;
           executor.start_batch();
-          for (const std::vector<std::string>& command : request.body.commands) {
+          for (const std::vector<std::string>& command : batch.commands) {
             views.assign(command.begin(), command.end());
             (void)executor.execute(views, out);
           }
           // The records of these writes reach the file before the caller sees a reply.
           if (server.aof && server.aof->has_pending()) server.aof->write_pending();
-          request.reply(std::move(out));
+          const std::shared_ptr<ShardReply>& reply = batch.reply;
+          (void)reply->back.post([reply, out = std::move(out)]() mutable {
+            reply->replies = std::move(out);
+            reply->done = true;
+            reply->waiters.wake_all();
+          });
         });
   }
 }

@@ -66,10 +66,22 @@ bool command_keys(std::string_view name, const std::vector<std::string_view>& a,
 std::string shard_actor_name(std::size_t shard);
 inline constexpr const char* kAofWriterName = "aof-writer";
 
+// A connection's requests bound for one other shard, not sent yet: consecutive requests of a
+// pipelined batch for the same shard travel in one message (and come back in one reply).
+struct ShardPipe {
+  std::size_t shard = static_cast<std::size_t>(-1);
+  std::vector<std::vector<std::string>> commands;
+  bool empty() const { return commands.empty(); }
+};
+
 // Runs one request of `session` (on shard `server.shard_index`) where its keys live; appends
-// its reply to `out`. False: close the connection (QUIT, SHUTDOWN).
+// its reply to `out`, or holds it in `pipe` (a request for another shard, when the requests
+// before it in `pipe` go there too). False: close the connection (QUIT, SHUTDOWN).
 bool execute_routed(Session& session, const std::vector<std::string_view>& args,
-                    std::string& out);
+                    std::string& out, ShardPipe& pipe);
+// Sends what `pipe` holds and appends the replies to `out` (before anything else is added to
+// `out`, and before `out` is sent).
+void flush_pipe(Session& session, ShardPipe& pipe, std::string& out);
 
 // Body of shard `server`'s keyspace actor with --threads > 1: checks the store, registers
 // shard_actor_name(i), then executes the requests other hubs send it.

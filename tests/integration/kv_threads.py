@@ -178,6 +178,19 @@ def compare(kv_port, redis_port, threads, seed, count):
                      ["GET", tagged[1]], ["SADD", tagged[2], "m"], ["EXEC"]]
         else:
             batch = [cmd]
+        if r.random() < 0.05:
+            # A pipeline: 30 commands in one write (kv holds those for one other shard and
+            # sends them together).
+            batch = [random_command(r, keys, tagged) for _ in range(30)]
+            batch = [c for c in batch if c != ["MULTI"]]
+            wants = redis[conn].pipeline(batch)
+            gots = kv[conn].pipeline(batch)
+            for c, want, got in zip(batch, wants, gots):
+                compared += 1
+                if normalize(c, want) != normalize(c, got):
+                    fail("pipelined command %d on connection %d: %r\n  redis: %r\n  kv:    %r"
+                         % (i, conn, c, want, got))
+            continue
         for c in batch:
             want = normalize(c, redis[conn].call(*c))
             got = normalize(c, kv[conn].call(*c))
