@@ -3,6 +3,7 @@
 // Try it:
 //   bazel run //examples:kv_server -- --port 6390 [--aof /tmp/kv.aof] [--appendfsync everysec]
 //     [--cluster nats://127.0.0.1:4222 --node a]   # nats-server -js: PUBLISH reaches every node
+//     [--threads 2]                              # the keyspace in 2 shards, one per hub (thread)
 //   redis-cli -p 6390 set greeting hello      # any Redis client works
 //   redis-benchmark -p 6390 -t set,get -q
 //
@@ -27,6 +28,10 @@
 // Connections execute commands directly against the Store (one hub, like redis-server's one
 // thread): a mailbox round trip per command would halve the throughput for nothing — see
 // examples/kv/README.md.
+//
+// --threads N (N > 1): N hubs, each owning one shard of the keyspace with its own copy of the
+// tree below minus persistence (serve_sharded, at the end of this file; kv/shards.h for the
+// routing), the persistence and aof-writer actors on the main hub.
 //
 // Overload: at most --maxclients clients (default 10000, fewer when the descriptor limit is
 // lower: `ulimit -n` minus 32, as redis-server computes it); out of descriptors, the listener
@@ -551,6 +556,8 @@ int serve_sharded(kv::Config config, std::size_t threads) {
     });
   }
 
+  // The first use of spdlog (its registry is created then) comes before any hub thread starts.
+  spdlog::info("kv_server: starting {} hubs, one shard of the keyspace each", threads);
   grove::Runtime runtime({.threads = threads});
   for (std::size_t i = 0; i < threads; ++i) shards.hubs.push_back(&runtime.hub(i));
   std::vector<grove::ActorRef> hubs;
@@ -566,8 +573,7 @@ int serve_sharded(kv::Config config, std::size_t threads) {
           hub_main(server, listening, stop_service);
         })));
   }
-  spdlog::info("kv_server: ready to accept connections on {} ({} hubs, one shard each)",
-               bound.to_string(), threads);
+  spdlog::info("kv_server: ready to accept connections on {}", bound.to_string());
 
   (void)stop.wait();
 
