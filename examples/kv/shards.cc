@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -361,6 +362,13 @@ struct ShardRouter {
     }
 
     if (is_every_shard(name)) return every_shard(name, args, out);
+    if (name == "pubsub" && !s.tx_.active) {
+      if ((kit::equals_nocase(args[1], "channels") && args.size() <= 3) ||
+          kit::equals_nocase(args[1], "numsub") ||
+          (kit::equals_nocase(args[1], "numpat") && args.size() == 2)) {
+        return pubsub_everywhere(args, out);
+      }
+    }
     if (name == "bgrewriteaof") {
       ReplyWriter(out).error("ERR BGREWRITEAOF is not supported by kv_server --threads > 1");
       return true;
@@ -444,6 +452,52 @@ struct ShardRouter {
         if (!r.empty()) total += integer_of(r);
       }
       w.integer(total);
+    }
+    return true;
+  }
+
+  // PUBSUB CHANNELS / NUMSUB / NUMPAT over the subscriptions of every hub.
+  bool pubsub_everywhere(const Args& args, std::string& out) {
+    s.last_command = "pubsub";
+    // What hub j's pub/sub says, read on hub j (its directory is touched only there).
+    auto on_hub = [&](std::size_t j, auto fn) {
+      Server* there = shards.servers[j];
+      if (j == home) return fn(*there->pubsub);
+      return grove::run_on(*shards.hubs[j], [there, fn] { return fn(*there->pubsub); });
+    };
+    ReplyWriter w(out);
+    if (kit::equals_nocase(args[1], "numsub")) {
+      std::vector<std::string> channels(args.begin() + 2, args.end());
+      std::vector<std::int64_t> counts(channels.size(), 0);
+      for (std::size_t j = 0; j < shards.count; ++j) {
+        const std::vector<std::int64_t> here = on_hub(j, [channels](const PubSub& p) {
+          std::vector<std::int64_t> n;
+          for (const std::string& c : channels) n.push_back(static_cast<std::int64_t>(p.subscribers(c)));
+          return n;
+        });
+        for (std::size_t i = 0; i < counts.size(); ++i) counts[i] += here[i];
+      }
+      w.array_header(channels.size() * 2);
+      for (std::size_t i = 0; i < channels.size(); ++i) {
+        w.bulk(channels[i]);
+        w.integer(counts[i]);
+      }
+      return true;
+    }
+    const bool patterns = kit::equals_nocase(args[1], "numpat");
+    const std::string pattern = args.size() == 3 ? std::string(args[2]) : std::string("*");
+    std::set<std::string> names;
+    for (std::size_t j = 0; j < shards.count; ++j) {
+      const std::vector<std::string> here = on_hub(j, [patterns, pattern](const PubSub& p) {
+        return patterns ? p.active_patterns() : p.active_channels(pattern);
+      });
+      names.insert(here.begin(), here.end());
+    }
+    if (patterns) {
+      w.integer(static_cast<std::int64_t>(names.size()));
+    } else {
+      w.array_header(names.size());
+      for (const std::string& n : names) w.bulk(n);
     }
     return true;
   }

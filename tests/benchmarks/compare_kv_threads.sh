@@ -42,13 +42,16 @@ cpu_ns() {  # every thread of process $1
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }'
 }
 
+pid=""
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true' EXIT
 for run in $(seq "$runs"); do
   echo "# run $run of $runs: $(uptime | sed 's/.*load/load/')" | tee -a "$results" >&2
   n=${#contestants[@]}
   for i in $(seq 0 $((n - 1))); do
     entry=${contestants[$(((i + run) % n))]}
     read -r name port command <<<"$entry"
-    eval "${server_cpu[@]+"${server_cpu[@]}"} $command" </dev/null >>"$out/$name.log" 2>&1 &
+    # exec: $! is the server itself (its CPU time is read, and it is the one stopped).
+    eval "exec ${server_cpu[@]+"${server_cpu[@]}"} $command" </dev/null >>"$out/$name.log" 2>&1 &
     pid=$!
     for _ in $(seq 200); do nc -z 127.0.0.1 "$port" 2>/dev/null && break; sleep 0.05; done
     sleep 0.3
@@ -65,6 +68,7 @@ for run in $(seq "$runs"); do
     done
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+    pid=""
   done
 done
 

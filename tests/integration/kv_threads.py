@@ -14,8 +14,8 @@
       MULTI over two shards aborts EXEC); WATCH and blocking pops of another shard's key answer
       errors; the same commands over keys of one other shard work.
   kv_threads.py pubsub PORT THREADS
-      6 subscribers on every hub (SUBSCRIBE ch, PSUBSCRIBE c*): each PUBLISH from another
-      connection answers 12 and every subscriber gets every message, in order; keyspace
+      6 subscribers on every hub (SUBSCRIBE ch, PSUBSCRIBE c*): PUBSUB NUMSUB/CHANNELS/NUMPAT
+      from either hub count them all; each PUBLISH from another connection answers 12 and every subscriber gets every message, in order; keyspace
       notifications of keys of every shard reach a subscriber on each hub.
 
 The connection's hub is told by CLIENT ID (kv_server --threads N gives hub i the ids i+1,
@@ -335,6 +335,13 @@ def pubsub(port, threads):
         if s.read() != ["psubscribe", "c*", 2]:
             fail("PSUBSCRIBE")
     pubs = clients_on_every_hub(port, threads, threads)
+    for p in pubs:  # the subscriptions of every hub, asked from each hub
+        for cmd, want in ((["PUBSUB", "NUMSUB", "ch", "other"], ["ch", 6, "other", 0]),
+                          (["PUBSUB", "CHANNELS"], ["ch"]), (["PUBSUB", "CHANNELS", "x*"], []),
+                          (["PUBSUB", "NUMPAT"], 1)):
+            got = p.call(*cmd)
+            if got != want:
+                fail("%r: %r, not %r" % (cmd, got, want))
     for i in range(50):
         n = pubs[i % threads].call("PUBLISH", "ch", "m%d" % i)
         if n != 12:

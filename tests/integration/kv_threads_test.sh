@@ -10,7 +10,7 @@
 #   3. SCAN/KEYS/DBSIZE over 501 keys; what cannot be split answers CROSSSLOT (and MULTI over two
 #      shards aborts), WATCH and blocking pops of another shard's keys answer errors;
 #   4. PUBLISH from either hub reaches the subscribers of both (and counts them), keyspace
-#      notifications too;
+#      notifications too; PUBSUB NUMSUB/CHANNELS/NUMPAT count the subscriptions of both hubs;
 #   5. SHUTDOWN from a client stops every hub (exit 0).
 # Usage (bazel passes it): kv_threads_test.sh <kv_server> <kv_threads.py> <kv_threads_session.txt>
 source "$(dirname "$0")/kv_lib.sh"
