@@ -7,6 +7,9 @@
 #
 #   tests/benchmarks/compare_kv_threads.sh [--runs N] [--requests N] [--pin]
 #
+# COMPARE_KV_BASELINE=/path/to/kv_server adds that binary as "kv1_base" (one hub): a kv_server
+# built from an earlier commit, to see whether the single-hub path got slower.
+#
 # Placement: by default nothing is pinned. A 2-core machine has no core to spare once the server
 # runs on both, so redis-benchmark (one thread) shares the two cores with the server, for every
 # contestant alike. --pin puts servers on cpu 0-1 and the load on cpu 1 (the same thing said
@@ -37,6 +40,7 @@ contestants=(
   "kv1 19133 $kv --port 19133"
   "kv2 19134 $kv --port 19134 --threads 2"
 )
+[ -z "${COMPARE_KV_BASELINE:-}" ] || contestants+=("kv1_base 19135 $COMPARE_KV_BASELINE --port 19135")
 
 cpu_ns() {  # every thread of process $1
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }'
@@ -79,15 +83,18 @@ rows = [l.split() for l in open(sys.argv[1]) if not l.startswith("#")]
 fig = {}
 for run, name, test, rps, us in rows:
     fig.setdefault((name, test), []).append((float(rps), float(us)))
-names = ["redis", "redis_io2", "kv1", "kv2"]
+names = ["redis", "redis_io2", "kv1", "kv2"] + (["kv1_base"] if any(n == "kv1_base" for n, _ in fig) else [])
 tests = ["SET_P1", "GET_P1", "SET_P16", "GET_P16"]
+base = "kv1_base" in names
 print("%-9s" % "test" + "".join("%12s" % n for n in names) +
-      "   kv2/redis  kv2/redis_io2  kv2/kv1  (rps, median of runs)")
+      "   kv2/redis  kv2/redis_io2  kv2/kv1" + ("  kv1/kv1_base" if base else "") +
+      "  (rps, median of runs)")
 for t in tests:
     med = {n: statistics.median(r for r, _ in fig.get((n, t), [(0, 0)])) for n in names}
     ratio = lambda a, b: "%.2f" % (med[a] / med[b]) if med[b] else "n/a"
     print("%-9s" % t + "".join("%12.0f" % med[n] for n in names) +
-          "%12s%15s%9s" % (ratio("kv2", "redis"), ratio("kv2", "redis_io2"), ratio("kv2", "kv1")))
+          "%12s%15s%9s" % (ratio("kv2", "redis"), ratio("kv2", "redis_io2"), ratio("kv2", "kv1")) +
+          ("%14s" % ratio("kv1", "kv1_base") if base else ""))
 print()
 print("%-9s" % "test" + "".join("%12s" % n for n in names) + "   (server CPU us per request)")
 for t in tests:
