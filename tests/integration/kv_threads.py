@@ -316,7 +316,21 @@ def crossslot(port, threads):
         got = c.call(*cmd)
         if got != want:
             fail("%r: expected %r, got %r" % (cmd, want, got))
-    print("ok: CROSSSLOT, WATCH, blocking and MULTI limits over %d shards" % threads)
+    # Shard 1's keyspace actor crashes and is restarted: hub 0 reaches the new one, no data lost.
+    other = conns[1]  # on hub 1
+    c.call("SET", a1, "kept")
+    if other.call("DEBUG", "CRASH-KEYSPACE") != "+OK":
+        fail("DEBUG CRASH-KEYSPACE")
+    import time
+    for _ in range(100):
+        if "restarts=1" in [l for l in other.call("INFO", "supervision").split("\r\n")
+                            if l.startswith("child_keyspace")][0]:
+            break
+        time.sleep(0.05)
+    if c.call("GET", a1) != "kept" or c.call("SET", a1, "new") != "+OK" or other.call("GET", a1) != "new":
+        fail("after shard 1's keyspace actor restarted")
+    print("ok: CROSSSLOT, WATCH, blocking and MULTI limits over %d shards; a shard's keyspace "
+          "actor restarted loses nothing" % threads)
 
 
 # --- pubsub ---------------------------------------------------------------------------------------
