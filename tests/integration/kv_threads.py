@@ -52,27 +52,29 @@ def fail(message):
 
 
 def clients_on_every_hub(port, threads, wanted):
-    """`wanted` connections, at least one on each hub (ordered so consecutive ones alternate)."""
+    """`wanted` connections spread over every hub, consecutive ones on different hubs (needs
+    wanted >= threads)."""
+    per_hub = -(-wanted // threads)
     by_hub = {h: [] for h in range(threads)}
     extra = []
-    for _ in range(200):
+    for _ in range(400):
         c = Client(port)
         hub = (c.call("CLIENT", "ID") - 1) % threads
-        if len(by_hub[hub]) < wanted // threads:
+        if len(by_hub[hub]) < per_hub:
             by_hub[hub].append(c)
         else:
             extra.append(c)
-        if all(len(v) >= wanted // threads for v in by_hub.values()):
+        if all(len(v) >= per_hub for v in by_hub.values()):
             break
     else:
         fail("the kernel never spread connections over every hub")
-    for c in extra:
-        c.sock.close()
     out = []
-    for i in range(wanted // threads):
+    for i in range(per_hub):
         for h in range(threads):
             out.append(by_hub[h][i])
-    return out
+    for c in extra + out[wanted:]:
+        c.sock.close()
+    return out[:wanted]
 
 
 def find_keys(threads, shard, count, prefix):

@@ -11,7 +11,8 @@
 #      shards aborts), WATCH and blocking pops of another shard's keys answer errors;
 #   4. PUBLISH from either hub reaches the subscribers of both (and counts them), keyspace
 #      notifications too; PUBSUB NUMSUB/CHANNELS/NUMPAT count the subscriptions of both hubs;
-#   5. SHUTDOWN from a client stops every hub (exit 0).
+#   5. SHUTDOWN from a client stops every hub (exit 0);
+#   6. 2-4 again with --threads 3.
 # Usage (bazel passes it): kv_threads_test.sh <kv_server> <kv_threads.py> <kv_threads_session.txt>
 source "$(dirname "$0")/kv_lib.sh"
 DRIVER="$2"
@@ -48,4 +49,11 @@ if kill -0 "$KV_PID" 2>/dev/null; then fail "SHUTDOWN did not stop kv_server --t
 wait "$KV_PID" && code=0 || code=$?
 [ "$code" = 0 ] || fail "kv_server --threads 2 exited $code after SHUTDOWN"
 echo "ok: SHUTDOWN stops every hub (exit 0)"
+
+# Three hubs: nothing assumes two.
+kv_start "$1" --threads 3
+python3 "$DRIVER" compare "$KV_PORT" "$REDIS_PORT" 3 4 2000
+python3 "$DRIVER" scan "$KV_PORT" 3
+python3 "$DRIVER" crossslot "$KV_PORT" 3
+python3 "$DRIVER" pubsub "$KV_PORT" 3
 echo PASS
