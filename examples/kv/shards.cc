@@ -215,39 +215,83 @@ struct ShardRouter {
   explicit ShardRouter(Session& session)
       : s(session), server(session.server_), shards(*server.shards), home(server.shard_index) {}
 
-  // Executes `batch` on shard `shard` (another hub) and returns its replies.
-  std::string remote(std::size_t shard, std::vector<std::vector<std::string>> batch) {
-    const std::size_t n = batch.size();
+  // A batch sent to another shard's keyspace actor, its replies not read yet. Keeps this hub
+  // running while a reply from another thread may come.
+  struct Pending {
+    std::size_t shard = 0;
+    std::size_t count = 0;
+    grove::ActorRef actor;
+    std::shared_ptr<ShardReply> reply;  // null: not sent (no actor)
+    grove::Hub* hub = nullptr;
+    Pending() = default;
+    Pending(Pending&& other) noexcept
+        : shard(other.shard), count(other.count), actor(std::move(other.actor)),
+          reply(std::move(other.reply)), hub(std::exchange(other.hub, nullptr)) {}
+    Pending& operator=(Pending&&) = delete;
+    ~Pending() {
+      if (hub) hub->unref_external();
+    }
+  };
+
+  // Sends `batch` to shard `shard` (another hub); finish() waits for its replies.
+  Pending start(std::size_t shard, std::vector<std::vector<std::string>> batch) {
+    Pending p;
+    p.shard = shard;
+    p.count = batch.size();
     // The shard's actor as this hub last saw it; looked up again once it died (restarted).
     if (server.shard_actors.size() != shards.count) server.shard_actors.resize(shards.count);
     grove::ActorRef& actor = server.shard_actors[shard];
     if (!actor || actor.dead()) actor = grove::whereis(shard_actor_name(shard));
-    if (actor && !actor.dead()) {
-      grove::Hub& here = grove::Hub::current();
-      auto reply = std::make_shared<ShardReply>();
-      reply->back = here.remote();
-      here.ref_external();  // a reply from another thread is coming
-      struct Unref {
-        grove::Hub& hub;
-        ~Unref() { hub.unref_external(); }
-      } unref{here};
-      grove::send(actor, ShardBatch{std::move(batch), reply});
+    if (!actor || actor.dead()) return p;
+    grove::Hub& here = grove::Hub::current();
+    p.actor = actor;
+    p.reply = std::make_shared<ShardReply>();
+    p.reply->back = here.remote();
+    here.ref_external();
+    p.hub = &here;
+    grove::send(actor, ShardBatch{std::move(batch), p.reply});
+    return p;
+  }
+
+  std::string finish(Pending& p) {
+    if (p.reply) {
       const grove::Deadline give_up = grove::Deadline::after(kShardCallTimeout);
-      while (!reply->done) {
-        if (reply->waiters.wait(grove::Deadline::after(1.0), "shard reply") ==
+      while (!p.reply->done) {
+        if (p.reply->waiters.wait(grove::Deadline::after(1.0), "shard reply") ==
                 grove::WaitStatus::kTimedOut &&
-            (actor.dead() || give_up.passed())) {
+            (p.actor.dead() || give_up.passed())) {
           break;
         }
       }
-      if (reply->done) return std::move(reply->replies);
+      if (p.reply->done) return std::move(p.reply->replies);
     }
     std::string out;
     ReplyWriter w(out);
-    for (std::size_t i = 0; i < n; ++i) {
-      w.error(fmt::format("ERR shard {} did not answer (its keyspace actor restarted?)", shard));
+    for (std::size_t i = 0; i < p.count; ++i) {
+      w.error(fmt::format("ERR shard {} did not answer (its keyspace actor restarted?)", p.shard));
     }
     return out;
+  }
+
+  // Executes `batch` on shard `shard` (another hub) and returns its replies.
+  std::string remote(std::size_t shard, std::vector<std::vector<std::string>> batch) {
+    Pending p = start(shard, std::move(batch));
+    return finish(p);
+  }
+
+  // requests[i] (when not empty) on shard i, the other shards' all sent before any is waited
+  // for; the replies by shard.
+  std::vector<std::string> run_everywhere(const std::vector<Args>& requests) {
+    std::vector<Pending> pending;
+    for (std::size_t shard = 0; shard < shards.count; ++shard) {
+      if (shard != home && !requests[shard].empty()) {
+        pending.push_back(start(shard, copy_of(requests[shard])));
+      }
+    }
+    std::vector<std::string> replies(shards.count);
+    if (!requests[home].empty()) (void)s.execute(requests[home], replies[home]);
+    for (Pending& p : pending) replies[p.shard] = finish(p);
+    return replies;
   }
 
   // Sends the held requests.
@@ -421,10 +465,7 @@ struct ShardRouter {
       if (pairs) requests[shard].push_back(args[p + 1]);
       origin[shard].push_back(i);
     }
-    std::vector<std::string> replies(shards.count);
-    for (std::size_t shard = 0; shard < shards.count; ++shard) {
-      if (!requests[shard].empty()) replies[shard] = run_at(shard, requests[shard]);
-    }
+    const std::vector<std::string> replies = run_everywhere(requests);
     s.last_command = std::string(name);
     for (const std::string& r : replies) {
       if (!r.empty() && r[0] == '-') {
@@ -508,17 +549,15 @@ struct ShardRouter {
     ReplyWriter w(out);
     if (name == "dbsize") {
       std::int64_t total = 0;
-      for (std::size_t shard = 0; shard < shards.count; ++shard) {
-        total += integer_of(run_at(shard, args));
+      for (const std::string& r : run_everywhere(std::vector<Args>(shards.count, args))) {
+        total += integer_of(r);
       }
       w.integer(total);
     } else if (name == "keys") {
-      std::vector<std::string> replies;
+      const std::vector<std::string> replies =
+          run_everywhere(std::vector<Args>(shards.count, args));
       std::size_t count = 0;
-      for (std::size_t shard = 0; shard < shards.count; ++shard) {
-        replies.push_back(run_at(shard, args));
-        count += elements_of(replies.back()).size();
-      }
+      for (const std::string& r : replies) count += elements_of(r).size();
       w.array_header(count);
       for (const std::string& r : replies) w.raw(std::string_view(r).substr(r.find("\r\n") + 2));
     } else if (name == "flushdb" || name == "flushall") {
@@ -527,9 +566,9 @@ struct ShardRouter {
         out += first;
         return true;
       }
-      for (std::size_t shard = 0; shard < shards.count; ++shard) {
-        if (shard != home) (void)run_at(shard, args);
-      }
+      std::vector<Args> others(shards.count, args);
+      others[home].clear();
+      (void)run_everywhere(others);
       w.ok();
     } else if (name == "randomkey") {
       thread_local std::minstd_rand random{std::random_device{}()};

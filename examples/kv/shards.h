@@ -8,14 +8,19 @@
 // that accepted it (one SO_REUSEPORT listener per hub) and routes each request
 // (execute_routed):
 //   - no key, or every key in its own shard: executed right here, as with one hub;
-//   - every key in one other shard: the request is sent to that shard's keyspace actor (a
-//     message through the hubs' inboxes, grove::call), which executes it on its hub and replies
-//     with the encoded reply; the connection waits cooperatively (its hub serves others);
+//   - every key in one other shard: the request is sent to that shard's keyspace actor (an
+//     actor message through the hubs' inboxes), which executes it on its hub and posts the
+//     encoded reply back to the connection's hub; the connection waits cooperatively (its hub
+//     serves others meanwhile), checking once a second that the actor still lives (a restarted
+//     actor's lost requests answer an error instead of hanging). Consecutive requests of a
+//     pipeline for the same shard travel as one message (ShardPipe);
 //   - keys in several shards: MGET, MSET, DEL, UNLINK, EXISTS and TOUCH are split by shard,
-//     executed there and their replies gathered in the request's order; anything else answers
+//     sent to every shard concerned at once, executed there and their replies gathered in the
+//     request's order; anything else answers
 //     Redis Cluster's "-CROSSSLOT Keys in request don't hash to the same slot".
 //   - DBSIZE, KEYS, SCAN, FLUSHDB, FLUSHALL and RANDOMKEY visit every shard (SCAN's cursor
-//     carries the shard: cursor = bucket * N + shard).
+//     carries the shard: cursor = bucket * N + shard); PUBSUB CHANNELS/NUMSUB/NUMPAT read every
+//     hub's pub/sub directory (grove::run_on).
 // MULTI/EXEC: the commands queued must all have their keys in one shard; EXEC runs there
 // (atomically: the shard's actor runs the whole transaction without yielding). WATCH takes keys
 // of the connection's own shard only. Blocking pops run only on keys of the connection's own
