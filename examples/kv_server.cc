@@ -3,6 +3,7 @@
 // Try it:
 //   bazel run //examples:kv_server -- --port 6390 [--aof /tmp/kv.aof] [--appendfsync everysec]
 //     [--cluster nats://127.0.0.1:4222 --node a]   # nats-server -js: PUBLISH reaches every node
+//     [--threads 2]                              # the keyspace in 2 shards, one per hub (thread)
 //   redis-cli -p 6390 set greeting hello      # any Redis client works
 //   redis-benchmark -p 6390 -t set,get -q
 //
@@ -28,6 +29,10 @@
 // thread): a mailbox round trip per command would halve the throughput for nothing — see
 // examples/kv/README.md.
 //
+// --threads N (N > 1): N hubs, each owning one shard of the keyspace with its own copy of the
+// tree below minus persistence (serve_sharded, at the end of this file; kv/shards.h for the
+// routing), the persistence and aof-writer actors on the main hub.
+//
 // Overload: at most --maxclients clients (default 10000, fewer when the descriptor limit is
 // lower: `ulimit -n` minus 32, as redis-server computes it); out of descriptors, the listener
 // pauses instead of failing; per-client memory is bounded by client-query-buffer-limit and
@@ -41,6 +46,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,7 +67,9 @@
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
+#include "examples/kv/shards.h"
 #include "hub/hub.h"
+#include "hub/runtime.h"
 #include "net/socket.h"
 #include "servers/signals.h"
 
@@ -340,6 +348,248 @@ int serve(kv::Server& server) {
   std::_Exit(exit_code);  // the tree is down; skip unwinding the hub's remaining fibers
 }
 
+
+// --- kv_server --threads N (N > 1): a shard of the keyspace per hub (kv/shards.h) -------------
+//
+//   main hub                 kv (one_for_one, with --aof only)
+//                            ├── persistence    fsyncs the one append-only file
+//                            └── aof-writer     appends the records every shard forwards
+//   hub i (of N)             hub-i: kv-i (one_for_one), the tree above for shard i:
+//                            keyspace (executes the requests other hubs send shard i), expiry,
+//                            pubsub, connections, listener (its own SO_REUSEPORT socket)
+
+struct StopHub {};
+
+// Body of hub i's first actor: runs shard `server`'s tree until StopHub, then stops it in order
+// (no more accepting, the connections ended, the shard's last records forwarded).
+void hub_main(kv::Server& server, grove::net::Socket& listening,
+              std::function<void(int)> stop_service) {
+  grove::trap_exit(true);
+  grove::Supervisor connections;
+  grove::Supervisor channels;
+  auto pool_of = [](std::string name) {
+    return grove::Supervisor::start(
+        {.strategy = grove::Strategy::kSimpleOneForOne, .intensity = 1000000, .period = 1.0,
+         .name = std::move(name)},
+        {grove::ChildSpec{.id = "child", .start = nullptr, .restart = grove::Restart::kTemporary,
+                          .shutdown = grove::Shutdown::brutal_kill()}});
+  };
+  server.pubsub = std::make_unique<kv::PubSub>(grove::Supervisor());
+  std::vector<grove::ChildSpec> children;
+  children.push_back({.id = "keyspace", .start = [&] {
+                        return grove::ActorRef(grove::spawn_opt(named("keyspace"),
+                                                                kv::shard_actor_main,
+                                                                std::ref(server)));
+                      }});
+  children.push_back({.id = "expiry", .start = [&] {
+                        return grove::ActorRef(
+                            grove::spawn_opt(named("expiry"), kv::expiry_main, std::ref(server)));
+                      }});
+  children.push_back({.id = "pubsub",
+                      .start = [&] {
+                        channels = pool_of("pubsub");
+                        server.pubsub->set_supervisor(channels);
+                        return channels.actor();
+                      },
+                      .type = grove::ChildType::kSupervisor});
+  children.push_back({.id = "connections",
+                      .start = [&] {
+                        connections = pool_of("connections");
+                        return connections.actor();
+                      },
+                      .type = grove::ChildType::kSupervisor});
+  children.push_back({.id = "listener", .start = [&] {
+                        return grove::ActorRef(grove::spawn_opt(named("listener"), [&] {
+                          kv::listener_main(server, listening, [&] { return connections; });
+                        }));
+                      }});
+  for (grove::ChildSpec& child : children) {
+    server.children.push_back({.id = child.id});
+    child.start = [&server, index = server.children.size() - 1, start = std::move(child.start)] {
+      grove::ActorRef started = start();
+      ++server.children[index].starts;
+      return started;
+    };
+  }
+  grove::Supervisor root = grove::Supervisor::start(
+      {.strategy = grove::Strategy::kOneForOne, .intensity = 10, .period = 5.0,
+       .name = fmt::format("kv-{}", server.shard_index)},
+      std::move(children));
+  server.root = root;
+  bool stopping = false;
+  root.actor().rawlink([&stopping, stop_service](const grove::ActorRef& dead) {
+    if (!stopping) {
+      spdlog::critical("kv_server: a hub's root supervisor ended ({}); exiting",
+                       dead.exit_reason().to_string());
+      stop_service(1);
+    }
+  });
+  grove::receive([](StopHub) {}, [](grove::Exit) {});
+  stopping = true;
+  if (!root.actor().dead()) {
+    (void)root.terminate_child("listener");
+    (void)root.terminate_child("connections");
+  }
+  if (server.aof && server.aof->has_pending()) server.aof->write_pending();
+  if (!root.actor().dead()) root.stop();
+}
+
+int serve_sharded(kv::Config config, std::size_t threads) {
+  if (!config.cluster_urls.empty()) {
+    throw examples::StartupError(examples::kExitFailed,
+                                 "--cluster is not supported with --threads > 1");
+  }
+  std::int64_t descriptor_limit = 0;
+  const std::int64_t allowed =
+      kv::clients_within_descriptor_limit(config.maxclients, &descriptor_limit);
+  if (allowed < 1) {
+    throw examples::StartupError(
+        examples::kExitSystem,
+        fmt::format("a descriptor limit of {} leaves no room for clients; raise ulimit -n",
+                    descriptor_limit));
+  }
+  config.maxclients = std::min(config.maxclients, allowed);
+
+  // One listener per hub on the same port (SO_REUSEPORT): the kernel spreads the clients.
+  std::vector<grove::net::Socket> listeners;
+  listeners.push_back(examples::listen(
+      {.host = config.host, .port = static_cast<std::uint16_t>(config.port)}, 511, true));
+  const grove::net::Address bound = listeners[0].getsockname();
+  config.port = bound.port();
+  for (std::size_t i = 1; i < threads; ++i) {
+    listeners.push_back(examples::listen({.host = config.host, .port = bound.port()}, 511, true));
+  }
+
+  kv::Shards shards;
+  shards.count = threads;
+  std::vector<std::unique_ptr<kv::Server>> servers;
+  for (std::size_t i = 0; i < threads; ++i) {
+    auto server = std::make_unique<kv::Server>();
+    server->config = config;
+    server->started_ms = kv::unix_ms();
+    server->store = std::make_shared<kv::Store>();
+    server->shards = &shards;
+    server->shard_index = i;
+    server->next_client_id = i + 1;
+    server->client_id_step = threads;
+    shards.servers.push_back(server.get());
+    servers.push_back(std::move(server));
+  }
+
+  // The one append-only file: each record replays into the shard of its key (a record without
+  // one, FLUSHDB, into every shard); afterwards each shard forwards its records to the writer.
+  std::unique_ptr<kv::AppendOnlyFile> aof;
+  if (!config.aof_path.empty()) {
+    try {
+      aof = kv::AppendOnlyFile::open(
+          config.aof_path, config.appendfsync, [&](const std::vector<std::string_view>& args) {
+            const char* name = nullptr;
+            int arity = 0;
+            std::vector<std::size_t> keys;
+            if (kv::lookup_command(args[0], name, arity) && kv::command_keys(name, args, keys)) {
+              kv::replay_request(*servers[kv::key_shard(args[keys[0]], threads)], args);
+            } else {
+              for (auto& server : servers) kv::replay_request(*server, args);
+            }
+          });
+    } catch (const std::exception& e) {
+      throw examples::StartupError(examples::kExitBadFile, e.what());
+    }
+    for (auto& server : servers) {
+      server->aof = kv::AppendOnlyFile::forwarding(config.aof_path, config.appendfsync,
+                                                   kv::forward_records);
+      server->commands_processed = 0;
+      server->store->keyspace_hits = server->store->keyspace_misses = 0;
+      server->store->on_expire = [s = server.get()](const std::string& key) {
+        s->aof->append({"DEL", key});
+      };
+    }
+  }
+  for (auto& server : servers) {
+    kv::Server& srv = *server;
+    srv.store->on_expire = [&srv, before = std::move(srv.store->on_expire)](
+                               const std::string& key) {
+      if (before) before(key);
+      kv::key_changed(srv, key, kv::kNotifyExpired, "expired");
+    };
+    srv.store->on_new_key = [&srv](const std::string& key) {
+      kv::notify_keyspace_event(srv, kv::kNotifyNew, "new", key);
+    };
+    srv.store->on_key_miss = [&srv](std::string_view key) {
+      kv::notify_keyspace_event(srv, kv::kNotifyKeyMiss, "keymiss", key);
+    };
+  }
+
+  grove::Event stop;
+  int exit_code = 0;
+  const grove::RemoteHub main_hub = grove::Hub::current().remote();
+  // From any hub: stop the service (SHUTDOWN, a hub's root giving up).
+  auto stop_service = [main_hub, &stop, &exit_code](int code) {
+    (void)main_hub.post([&stop, &exit_code, code] {
+      if (code != 0) exit_code = code;
+      stop.set();
+    });
+  };
+  grove::servers::SignalWatch signals({SIGINT, SIGTERM}, [&](int signo) {
+    spdlog::info("kv_server: {} received, shutting down", strsignal(signo));
+    stop.set();
+  });
+
+  grove::Supervisor root;
+  if (aof) {
+    kv::AppendOnlyFile* file = aof.get();
+    root = grove::Supervisor::start(
+        {.strategy = grove::Strategy::kOneForOne, .intensity = 10, .period = 5.0, .name = "kv"},
+        {grove::ChildSpec{.id = "persistence", .start = [file] {
+                            return grove::ActorRef(grove::spawn_opt(
+                                named("persistence"), [file] { file->run_syncer(); }));
+                          }},
+         grove::ChildSpec{.id = "aof-writer", .start = [file] {
+                            return grove::ActorRef(grove::spawn_opt(
+                                named("aof-writer"), kv::aof_writer_main, std::ref(*file)));
+                          }}});
+    root.actor().rawlink([&](const grove::ActorRef& dead) {
+      if (!stop.is_set()) {
+        spdlog::critical("kv_server: the root supervisor ended ({}); exiting",
+                         dead.exit_reason().to_string());
+        exit_code = 1;
+        stop.set();
+      }
+    });
+  }
+
+  // The first use of spdlog (its registry is created then) comes before any hub thread starts.
+  spdlog::info("kv_server: starting {} hubs, one shard of the keyspace each", threads);
+  grove::Runtime runtime({.threads = threads});
+  for (std::size_t i = 0; i < threads; ++i) shards.hubs.push_back(&runtime.hub(i));
+  std::vector<grove::ActorRef> hubs;
+  for (std::size_t i = 0; i < threads; ++i) {
+    kv::Server& server = *servers[i];
+    server.request_shutdown = [stop_service] { stop_service(0); };
+    grove::ActorOptions options;
+    options.hub = &runtime.hub(i);
+    options.name = fmt::format("hub-{}", i);
+    grove::net::Socket& listening = listeners[i];
+    hubs.push_back(grove::ActorRef(grove::spawn_opt(
+        std::move(options), [&server, &listening, stop_service] {
+          hub_main(server, listening, stop_service);
+        })));
+  }
+  spdlog::info("kv_server: ready to accept connections on {}", bound.to_string());
+
+  (void)stop.wait();
+
+  // Graceful shutdown: every hub stops accepting, ends its connections and forwards its last
+  // records; then the file is written and fsynced.
+  for (const grove::ActorRef& hub : hubs) grove::send(hub, StopHub{});
+  for (const grove::ActorRef& hub : hubs) (void)hub.join();
+  if (aof) aof->flush_and_sync();
+  if (aof && !root.actor().dead()) root.stop();
+  spdlog::info("kv_server: bye");
+  std::fflush(nullptr);
+  std::_Exit(exit_code);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -347,7 +597,11 @@ int main(int argc, char** argv) {
                         "A supervised key-value service that speaks the Redis protocol: "
                         "redis-cli -p PORT, redis-benchmark -p PORT.");
   cli.help_section(kDebugCommands);
+  const std::size_t& threads = cli.threads_option();
   kv::Server server;
   server.config = parse_flags(cli, argc, argv);
+  if (threads > 1) {
+    return examples::run(cli, [&] { return serve_sharded(server.config, threads); });
+  }
   return examples::run(cli, [&] { return serve(server); });
 }

@@ -95,8 +95,43 @@ std::unique_ptr<AppendOnlyFile> AppendOnlyFile::open(const std::string& path, Fs
 AppendOnlyFile::AppendOnlyFile(std::string path, FsyncPolicy policy, int fd)
     : path_(std::move(path)), policy_(policy), fd_(fd) {}
 
+std::unique_ptr<AppendOnlyFile> AppendOnlyFile::forwarding(std::string path, FsyncPolicy policy,
+                                                           Forward forward) {
+  std::unique_ptr<AppendOnlyFile> aof(new AppendOnlyFile(std::move(path), policy, -1));
+  aof->forward_ = std::move(forward);
+  return aof;
+}
+
+void AppendOnlyFile::forward_pending() {
+  const std::uint64_t mine = written_ + pending_.size();
+  if (!pending_.empty()) {
+    std::string records;
+    records.swap(pending_);
+    written_ += records.size();
+    file_size_ += records.size();
+    const std::uint64_t end = written_;
+    // Also when this fiber is killed while it waits: the writer has the records by then (they
+    // were sent), and the other fibers of the hub must not wait for this one forever.
+    struct Acknowledge {
+      AppendOnlyFile& aof;
+      std::uint64_t end;
+      ~Acknowledge() {
+        if (end > aof.acknowledged_) aof.acknowledged_ = end;
+        aof.synced_ = aof.acknowledged_;
+        aof.acknowledged_waiters_.wake_all();
+      }
+    } acknowledge{*this, end};
+    if (!forward_(std::move(records), policy_)) {
+      spdlog::error("append-only file {}: records of this shard were not written", path_);
+    }
+  }
+  while (acknowledged_ < mine) {
+    (void)acknowledged_waiters_.wait(grove::Deadline::never(), "aof forward");
+  }
+}
+
 AppendOnlyFile::~AppendOnlyFile() {
-  ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);
   for (int fd : retired_fds_) ::close(fd);
 }
 
@@ -113,6 +148,10 @@ void AppendOnlyFile::append(const std::vector<std::string_view>& args) {
 }
 
 void AppendOnlyFile::write_pending() {
+  if (forward_) {
+    forward_pending();
+    return;
+  }
   std::size_t done = 0;
   while (done < pending_.size()) {
     const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
@@ -133,6 +172,7 @@ void AppendOnlyFile::write_pending() {
 }
 
 void AppendOnlyFile::wait_durable() {
+  if (forward_) return;  // forward_pending waited for the fsync already
   const std::uint64_t mine = written_;
   while (synced_ < mine) {
     sync_wanted_.set();
@@ -212,6 +252,7 @@ void AppendOnlyFile::replace_file(const std::string& path, int fd, std::uint64_t
 
 void AppendOnlyFile::flush_and_sync() {
   write_pending();
+  if (forward_) return;
   if (policy_ != FsyncPolicy::kNo && ::fdatasync(fd_) == 0) synced_ = written_;
 }
 

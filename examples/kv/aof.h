@@ -58,6 +58,13 @@ class AppendOnlyFile {
   // std::runtime_error when the file cannot be opened or is corrupt before its last record.
   static std::unique_ptr<AppendOnlyFile> open(const std::string& path, FsyncPolicy policy,
                                               const ApplyFn& apply);
+  // kv_server --threads N (kv/shards.h): a shard's log, which holds no file. write_pending()
+  // hands the pending records to `forward` (which returns once they are in the one file, and
+  // fsynced under `always`) and returns once every record appended before the call was
+  // acknowledged so, whichever fiber of the hub forwarded it; wait_durable() has nothing to add.
+  using Forward = std::function<bool(std::string records, FsyncPolicy policy)>;
+  static std::unique_ptr<AppendOnlyFile> forwarding(std::string path, FsyncPolicy policy,
+                                                    Forward forward);
   ~AppendOnlyFile();
 
   FsyncPolicy policy() const { return policy_; }
@@ -69,7 +76,11 @@ class AppendOnlyFile {
   // Appends one command in RESP to the buffer (no system call).
   void append(std::initializer_list<std::string_view> args);
   void append(const std::vector<std::string_view>& args);
-  bool has_pending() const { return !pending_.empty(); }
+  // Records as they are, already in RESP (the aof-writer's input).
+  void append_raw(std::string_view records) { pending_.append(records); }
+  bool has_pending() const {
+    return !pending_.empty() || (forward_ && acknowledged_ < written_);
+  }
   // One write(2) of the buffer. Hub thread (a page-cache write; it does not wait for the disk).
   void write_pending();
   // Under `always`: parks the calling fiber until every byte written so far is fsynced.
@@ -109,6 +120,7 @@ class AppendOnlyFile {
  private:
   AppendOnlyFile(std::string path, FsyncPolicy policy, int fd);
   void sync_once();  // fsync on a worker thread; wakes the durability waiters
+  void forward_pending();  // write_pending of a forwarding log
 
   std::string path_;
   FsyncPolicy policy_;
@@ -126,6 +138,9 @@ class AppendOnlyFile {
   std::vector<int> retired_fds_;  // replaced files, closed when no fsync runs
   grove::Event sync_wanted_;         // a connection waits under `always`
   grove::WaitList durable_waiters_;  // connections waiting for synced_ to pass their bytes
+  Forward forward_;                   // set: a forwarding log (no fd)
+  std::uint64_t acknowledged_ = 0;    // forwarded bytes the writer has in the file
+  grove::WaitList acknowledged_waiters_;
 };
 
 }  // namespace kv

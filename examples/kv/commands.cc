@@ -30,6 +30,7 @@
 #include "examples/kv/keyspace.h"
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
+#include "examples/kv/shards.h"
 #include "examples/kv/stats.h"
 #include "hub/wait.h"
 
@@ -2290,7 +2291,8 @@ struct Commands {
       out.array_header(std::size(kHelp));
       for (const char* line : kHelp) out.simple(line);
     } else if (a.size() == 2 && sub == "crash-keyspace") {
-      const grove::ActorRef keyspace = grove::whereis(kKeyspaceName);
+      const grove::ActorRef keyspace = grove::whereis(
+          s.server_.shards ? shard_actor_name(s.server_.shard_index) : kKeyspaceName);
       if (!keyspace) {
         out.error("ERR the keyspace actor is not running");
         return true;
@@ -2374,7 +2376,13 @@ struct Commands {
   }
 
   static bool publish(Session& s, const Args& a, ReplyWriter& out) {
-    out.integer(static_cast<std::int64_t>(s.server_.pubsub->publish(a[1], a[2])));
+    std::size_t receivers = s.server_.pubsub->publish(a[1], a[2]);
+    // --threads N: the subscribers of the other hubs too (counted, unless inside EXEC, which
+    // must not wait).
+    if (s.server_.shards) {
+      receivers += publish_on_other_hubs(s.server_, a[1], a[2], !s.tx_.executing);
+    }
+    out.integer(static_cast<std::int64_t>(receivers));
     if (s.server_.forward_publish) s.server_.forward_publish(a[1], a[2]);
     return true;
   }
@@ -2574,7 +2582,7 @@ const std::vector<Commands::Spec>& Commands::table() {
 
 Session::Session(Server& server, ClientInfo info, std::shared_ptr<ClientOutput> output)
     : server_(server), info_(std::move(info)), output_(std::move(output)) {
-  if (info_.id != 0) server_.clients.emplace(info_.id, this);
+  if (info_.id != 0 && !info_.internal) server_.clients.emplace(info_.id, this);
   last_active_ms = info_.created_ms;
 }
 
@@ -2582,7 +2590,7 @@ Session::~Session() {
   ServerCommands::unsubscribe_all(*this);
   server_.watches.unwatch_all(tx_);
   if (output_) output_->stop();
-  if (info_.id != 0) server_.clients.erase(info_.id);
+  if (info_.id != 0 && !info_.internal) server_.clients.erase(info_.id);
 }
 
 bool Session::execute(const std::vector<std::string_view>& args, std::string& out_buffer) {
@@ -2673,6 +2681,14 @@ bool Session::call(const std::vector<std::string_view>& args, std::string& out_b
   ++server_.commands_processed;
   const Commands::Spec* spec = Commands::find(args[0]);  // checked when it was queued
   return spec->fn(*this, args, out);
+}
+
+bool lookup_command(std::string_view name, const char*& canonical, int& arity) {
+  const Commands::Spec* spec = Commands::find(name);
+  if (spec == nullptr) return false;
+  canonical = spec->name;
+  arity = spec->arity;
+  return true;
 }
 
 void replay_request(Server& server, const std::vector<std::string_view>& args) {

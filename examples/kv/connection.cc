@@ -12,6 +12,7 @@
 
 #include "examples/kv/client_output.h"
 #include "examples/kv/resp.h"
+#include "examples/kv/shards.h"
 #include "servers/stream_server.h"
 
 namespace kv {
@@ -90,7 +91,8 @@ void connection_main(Server& server, grove::net::Socket& accepted,
     return;
   }
   ClientInfo info;
-  info.id = server.next_client_id++;
+  info.id = server.next_client_id;
+  server.next_client_id += server.client_id_step;
   info.addr = peer.to_string();
   info.laddr = socket->getsockname().to_string();
   info.fd = socket->fileno();
@@ -105,6 +107,7 @@ void connection_main(Server& server, grove::net::Socket& accepted,
   Request request;
   QueryBuffer buffer;
   std::string replies;
+  ShardPipe pipe;  // --threads N: requests for another shard, sent together
 
   // Sends what the batch produced so far: the AOF records first (a reply the client has seen is
   // at least in the page cache), then the replies. False when the client is gone.
@@ -143,11 +146,14 @@ void connection_main(Server& server, grove::net::Socket& accepted,
           open = false;
           break;
         }
-        open = request.args.empty() || session.execute(request.args, replies);
+        open = request.args.empty() ||
+               (server.shards ? execute_routed(session, request.args, replies, pipe)
+                              : session.execute(request.args, replies));
         buffer.consume(r.consumed);  // only now: the arguments pointed into the buffer
         if (replies.size() >= kRepliesFlushSize && !flush()) return;
       }
 
+      if (!pipe.empty()) flush_pipe(session, pipe, replies);
       const std::string_view unfinished = buffer.unconsumed();
       if (open && unfinished.size() > static_cast<std::size_t>(server.config.client_query_buffer_limit)) {
         // As redis-server: logged, and the client closed without a reply.

@@ -5,6 +5,7 @@
 
 #include "examples/kv/pubsub.h"
 #include "examples/kv/server.h"
+#include "examples/kv/shards.h"
 
 namespace kv {
 namespace {
@@ -64,11 +65,16 @@ void notify_keyspace_event(Server& server, unsigned cls, std::string_view event,
                            std::string_view key) {
   const unsigned flags = server.config.notify_keyspace_events;
   if (!(flags & cls) || !(flags & (kNotifyKeyspace | kNotifyKeyevent)) || !server.pubsub) return;
+  // --threads N: the subscribers of the other hubs hear it too (not waited for).
   if (flags & kNotifyKeyspace) {
-    server.pubsub->publish(fmt::format("__keyspace@0__:{}", key), event);
+    const std::string channel = fmt::format("__keyspace@0__:{}", key);
+    server.pubsub->publish(channel, event);
+    if (server.shards) publish_on_other_hubs(server, channel, event, false);
   }
   if (flags & kNotifyKeyevent) {
-    server.pubsub->publish(fmt::format("__keyevent@0__:{}", event), key);
+    const std::string channel = fmt::format("__keyevent@0__:{}", event);
+    server.pubsub->publish(channel, key);
+    if (server.shards) publish_on_other_hubs(server, channel, key, false);
   }
 }
 

@@ -42,6 +42,9 @@ void expiry_main(Server& server) {
       const std::size_t expired = server.store->expire_sample(kSamples, unix_ms());
       if (expired * 4 <= kSamples || grove::Deadline::now() - started > kBudgetSeconds) break;
     }
+    // --threads N: the DELs of expired keys go to the one file now, not with the next reply of
+    // this hub (with one hub the persistence actor writes them).
+    if (server.shards && server.aof && server.aof->has_pending()) server.aof->write_pending();
   }
 }
 

@@ -131,6 +131,14 @@ std::vector<std::string> PubSub::active_channels(std::string_view pattern) const
   return names;
 }
 
+std::vector<std::string> PubSub::active_patterns() const {
+  std::vector<std::string> names;
+  for (const auto& [name, pattern] : patterns_) {
+    if (!pattern->subscribers.empty()) names.push_back(name);
+  }
+  return names;
+}
+
 std::size_t PubSub::subscribers(std::string_view name) const {
   auto it = channels_.find(name);
   return it == channels_.end() ? 0 : it->second->subscribers.size();

@@ -52,6 +52,8 @@ class PubSub {
   // PUBSUB CHANNELS [pattern]: the channels with subscribers (all of them when `pattern` is
   // empty), sorted.
   std::vector<std::string> active_channels(std::string_view pattern) const;
+  // The patterns with subscribers, sorted (PUBSUB NUMPAT over several hubs counts their union).
+  std::vector<std::string> active_patterns() const;
   // PUBSUB NUMSUB: the subscribers of one channel.
   std::size_t subscribers(std::string_view channel) const;
 

@@ -38,6 +38,7 @@ namespace kv {
 
 class PubSub;
 class Session;
+struct Shards;
 
 struct Server {
   Config config;
@@ -53,7 +54,12 @@ struct Server {
   // empty on a single node.
   std::function<void(std::string_view channel, std::string_view message)> forward_publish;
   std::int64_t started_ms = 0;
+  // --threads N (kv/shards.h): the shards, this one's index; null with one hub.
+  Shards* shards = nullptr;
+  std::size_t shard_index = 0;
   std::uint64_t next_client_id = 1;
+  std::uint64_t client_id_step = 1;  // N with --threads N: client ids stay unique across hubs
+  std::vector<grove::ActorRef> shard_actors;  // the shards' keyspace actors, as last looked up
   std::uint64_t connections_received = 0;
   std::uint64_t rejected_connections = 0;                // over maxclients
   std::uint64_t query_buffer_limit_disconnections = 0;   // over client-query-buffer-limit
@@ -81,12 +87,16 @@ struct Server {
 // Applies one AOF record to the store at start-up (no replies, no logging).
 void replay_request(Server& server, const std::vector<std::string_view>& args);
 
+// The command table's name (lowercase) and arity of command `name`; false when unknown.
+bool lookup_command(std::string_view name, const char*& canonical, int& arity);
+
 struct ClientInfo {
   std::uint64_t id = 0;
   std::string addr;   // peer "127.0.0.1:50000"
   std::string laddr;  // local
   int fd = -1;
   std::int64_t created_ms = 0;
+  bool internal = false;  // a shard's executor (kv/shards.h): not a client, but not a replay
 };
 
 class Session {
@@ -126,6 +136,8 @@ class Session {
  private:
   friend struct Commands;
   friend struct ServerCommands;  // kv/commands_server.cc
+  friend struct ShardRouter;     // kv/shards.cc
+  static constexpr std::size_t kNoShard = static_cast<std::size_t>(-1);
   // Runs one checked request (EXEC's queue); no queueing, no serving of blocked clients.
   bool call(const std::vector<std::string_view>& args, std::string& out);
   Server& server_;
@@ -135,6 +147,7 @@ class Session {
   std::set<std::string> channels_;  // subscribed channels
   std::set<std::string> patterns_;  // subscribed patterns (PSUBSCRIBE)
   Transaction tx_;                  // MULTI/EXEC and WATCH
+  std::size_t tx_shard_ = kNoShard;  // --threads N: the shard the queued commands' keys are in
   bool no_evict_ = false;           // CLIENT NO-EVICT (shown in CLIENT LIST's flags)
   grove::ActorRef actor_;
   std::int64_t now_ = 0;            // the clock of the current command
