@@ -15,6 +15,7 @@
 
 #include "facade/gevent.h"
 #include "facade/testing.h"
+#include "hub/runtime.h"
 
 namespace readme {
 
@@ -71,6 +72,18 @@ void example() {
   gevent::spawn({.stack_size = 1024 * 1024}, [] {});
 }
 }  // namespace stack_size
+
+// "A hub per core".
+namespace runtime {
+void example() {
+  grove::Runtime rt({.threads = 2});
+  grove::ActorOptions on1;
+  on1.hub = &rt.hub(1);
+  auto worker = grove::spawn_opt(on1, [] { grove::receive([](int n) { fmt::print("{} on hub 1\n", n); }); });
+  grove::send(worker, 42);  // from any hub
+  (void)worker.join();
+}
+}  // namespace runtime
 
 // "Blocking libraries: gevent.monkey".
 namespace monkey {
