@@ -914,6 +914,8 @@ struct Node::Impl : std::enable_shared_from_this<Impl> {
     check(natsOptions_SetReconnectedCB(opts, &Impl::on_reconnected, conn_info), "callbacks");
     check(natsOptions_SetClosedCB(opts, &Impl::on_closed, conn_info), "callbacks");
     check(natsOptions_SetNoEcho(opts, false), "echo");
+    // Write each message when it is sent: libnats' flusher would wait 1 ms before every write.
+    check(natsOptions_SetSendAsap(opts, true), "send asap");
     check(loop->install(opts), "event loop");
     // The handshake blocks: it runs on the thread pool while this greenlet waits.
     const natsStatus s = run_in_thread([&] { return natsConnection_Connect(&nc, opts); });

@@ -11,6 +11,9 @@
 //                the receiver has counted them all and said so
 // grove: Node::send to an actor (msgpack encoding, the hub's loop driving libnats, delivery to a
 // mailbox). raw: natsConnection_Request / natsConnection_Publish with libnats' own threads.
+// Both sides send as soon as they publish (natsOptions_SetSendAsap, as a Node does): libnats'
+// default batches writes behind a flusher thread that sleeps a millisecond, which would put
+// ~1 ms into every hop of both figures.
 #include <nats/nats.h>
 
 #include <CLI/CLI.hpp>
@@ -82,11 +85,22 @@ void raw_on_message(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) 
   natsMsg_Destroy(msg);
 }
 
+// A plain libnats connection with its own threads, sending each publish at once.
+natsConnection* raw_connect(const std::string& url) {
+  natsOptions* opts = nullptr;
+  check(natsOptions_Create(&opts), "raw options");
+  check(natsOptions_SetURL(opts, url.c_str()), "raw url");
+  check(natsOptions_SetSendAsap(opts, true), "raw send asap");
+  natsConnection* nc = nullptr;
+  check(natsConnection_Connect(&nc, opts), "raw connect");
+  natsOptions_Destroy(opts);
+  return nc;
+}
+
 int run_b(const std::string& url) {
   // The raw responder: libnats with its own threads, as a plain NATS program would be.
-  natsConnection* raw = nullptr;
+  natsConnection* raw = raw_connect(url);
   natsSubscription* sub = nullptr;
-  check(natsConnection_ConnectTo(&raw, url.c_str()), "raw connect");
   check(natsConnection_Subscribe(&sub, raw, "bench.raw", raw_on_message, nullptr), "raw subscribe");
   check(natsSubscription_SetPendingLimits(sub, -1, -1), "raw limits");
 
@@ -142,8 +156,7 @@ Figures grove_figures(cluster::Node& node, const cluster::Pid& echo, int pings, 
 
 Figures raw_figures(const std::string& url, int pings, int messages) {
   Figures f;
-  natsConnection* nc = nullptr;
-  check(natsConnection_ConnectTo(&nc, url.c_str()), "raw connect");
+  natsConnection* nc = raw_connect(url);
   std::vector<double> rtts;
   for (int i = 0; i < pings; ++i) {
     natsMsg* reply = nullptr;
