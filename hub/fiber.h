@@ -35,8 +35,7 @@
 #include <utility>
 #include <vector>
 
-#include "hub/internal/context.h"
-#include "hub/internal/stack_pool.h"
+#include "hub/stack.h"
 #include "hub/wait.h"
 #include "hub/wait_any.h"
 
@@ -170,6 +169,7 @@ class Fiber {
 
  private:
   friend class Hub;
+  friend class Scheduler;
   friend struct internal::DebugLayout;
   friend class Waiter;
   friend class WaitList;
