@@ -2,7 +2,10 @@
 //
 // Model: a Fiber is a function running on its own stack, switched cooperatively: it runs until
 // it waits (sleep, a Waiter, I/O), then the hub switches directly to the next ready fiber.
-// A fiber belongs to the hub of the thread that created it and never migrates.
+// A fiber belongs to the hub of the thread that created it and never migrates; the hub's
+// Scheduler (hub/scheduler.h) keeps its place in the ready queue and switches to it.
+// Implemented in hub/fiber.cc; the data it holds of its stack and saved registers is defined in
+// hub/stack.h.
 //
 // This is the hub-level building block. Users normally spawn greenlet-actors (actors/actor.h)
 // or, at this level, use `spawn_fiber`, which wraps any callable:

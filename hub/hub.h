@@ -47,8 +47,6 @@
 
 namespace grove {
 
-class IoWatcher;
-
 namespace internal {
 // Installs the SIGSEGV handler that names a greenlet overflowing its stack (once per process) and
 // gives this thread an alternate signal stack (hub/overflow.cc).
@@ -115,7 +113,6 @@ class RemoteHub {
 
  private:
   friend class Hub;
-  friend class Reactor;
   explicit RemoteHub(std::shared_ptr<internal::Inbox> inbox) : inbox_(std::move(inbox)) {}
   std::shared_ptr<internal::Inbox> inbox_;
 };

@@ -20,7 +20,8 @@
 // recursion out of greenlets, or raise the limit (and max_map_count), or give such a greenlet a
 // bigger stack. `GROVE_GUARDED_STACKS=<n>` sets the limit at start-up.
 //
-// Thread: configure before spawning fibers; the limits are process-wide, the pools per thread.
+// Thread: configure before spawning fibers; the limits are process-wide, the pools per thread
+// (each hub's Scheduler owns its thread's pool, hub/scheduler.h).
 //
 //   grove::StackPolicy policy = grove::stack_policy();
 //   policy.default_size = 128 * 1024;
