@@ -98,8 +98,11 @@ Hub::Hub() : reactor_(*this) {
     std::lock_guard lock(hubs_mutex);
     live_hubs()[this] = reactor_.inbox();
   }
-  scheduler_.adopt(*new MainFiber(), *new LoopFiber(),
-                   [](void* self) { static_cast<Hub*>(self)->loop_run(); }, this);
+  // Main first, so that it keeps the hub's first fiber id.
+  Fiber* main = new MainFiber();
+  Fiber* loop_fiber = new LoopFiber();
+  scheduler_.adopt(*main, *loop_fiber, [](void* self) { static_cast<Hub*>(self)->loop_run(); },
+                   this);
   internal::register_for_debuggers(*this);
 }
 
