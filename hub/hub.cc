@@ -231,29 +231,6 @@ std::string Hub::run_info() const {
   return out;
 }
 
-void Hub::add_live(Fiber& f) noexcept {
-  f.prev_live_ = nullptr;
-  f.next_live_ = live_head_;
-  if (live_head_ != nullptr) live_head_->prev_live_ = &f;
-  live_head_ = &f;
-  ++live_count_;
-  load_.store(live_count_, std::memory_order_relaxed);
-}
-
-void Hub::remove_live(Fiber& f) noexcept {
-  if (f.prev_live_ != nullptr) {
-    f.prev_live_->next_live_ = f.next_live_;
-  } else if (live_head_ == &f) {
-    live_head_ = f.next_live_;
-  } else {
-    return;  // not linked
-  }
-  if (f.next_live_ != nullptr) f.next_live_->prev_live_ = f.prev_live_;
-  f.prev_live_ = f.next_live_ = nullptr;
-  --live_count_;
-  load_.store(live_count_, std::memory_order_relaxed);
-}
-
 void Hub::yield() {
   interruption_point();
   scheduler_.yield();

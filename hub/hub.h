@@ -211,8 +211,28 @@ class Hub {
   void throw_interruption(Fiber& self);
   void loop_run();  // body of the hub's own fiber: polls the reactor between passes
   void on_fiber_dead(Fiber& f) noexcept;
-  void add_live(Fiber& f) noexcept;
-  void remove_live(Fiber& f) noexcept;
+  // The list of live fibers (inline: spawn and death are on the spawn+join path).
+  void add_live(Fiber& f) noexcept {
+    f.prev_live_ = nullptr;
+    f.next_live_ = live_head_;
+    if (live_head_ != nullptr) live_head_->prev_live_ = &f;
+    live_head_ = &f;
+    ++live_count_;
+    load_.store(live_count_, std::memory_order_relaxed);
+  }
+  void remove_live(Fiber& f) noexcept {
+    if (f.prev_live_ != nullptr) {
+      f.prev_live_->next_live_ = f.next_live_;
+    } else if (live_head_ == &f) {
+      live_head_ = f.next_live_;
+    } else {
+      return;  // not linked
+    }
+    if (f.next_live_ != nullptr) f.next_live_->prev_live_ = f.prev_live_;
+    f.prev_live_ = f.next_live_ = nullptr;
+    --live_count_;
+    load_.store(live_count_, std::memory_order_relaxed);
+  }
   void deliver_loop_exit();
   void run_callbacks();
 

@@ -61,21 +61,6 @@ void Scheduler::start_pass(double now) noexcept {
   last_poll_ = now;
 }
 
-internal::Stack Scheduler::take_stack(std::size_t size) { return stacks_->allocate(size); }
-
-void Scheduler::release_stack(Fiber& f) noexcept {
-  internal::destroy_context(f.ctx_);
-  stacks_->release(f.stack_);
-  f.stack_ = {};
-}
-
 std::size_t Scheduler::stacks_pooled() const { return stacks_->pooled(); }
-
-void Scheduler::after_switch() noexcept {
-  if (Fiber* dead = std::exchange(dying_, nullptr)) {
-    release_stack(*dead);
-    dead->release();  // the hub's reference
-  }
-}
 
 }  // namespace grove

@@ -80,13 +80,13 @@ class Scheduler {
 
   // The current fiber goes to the back of the ready queue and the next one runs. Inline in
   // hub/internal/scheduling.h.
-  void yield();
+  inline void yield();
   // Parks the current fiber on `w` (state kParked, waiting on `what`) and switches away; returns
   // when it is scheduled again. Inline in hub/internal/scheduling.h.
-  void park(Waiter& w, const char* what);
+  inline void park(Waiter& w, const char* what);
   // Switches to the next ready fiber, or to the loop fiber when none is or the pass is over.
   // `finishing`: the current fiber is dead and never resumed. Inline in scheduling.h.
-  void switch_out(bool finishing = false);
+  inline void switch_out(bool finishing = false);
 
   // The loop fiber has just polled: run the queue for one pass (at least kMinSwitchesPerPoll
   // switches) before polling again.
@@ -94,15 +94,17 @@ class Scheduler {
   // Ends the pass at the next switch (work was queued for the loop fiber).
   void end_pass() noexcept { pass_budget_ = 0; }
 
-  // A stack for a fiber about to start; given back by `release_dead` or `release_stack`.
-  internal::Stack take_stack(std::size_t size);
-  void release_stack(Fiber& f) noexcept;
+  // A stack for a fiber about to start; given back by `release_stack` (a fiber that never
+  // ran) or after its last switch (`release_after_switch`). Inline in scheduling.h.
+  inline internal::Stack take_stack(std::size_t size);
+  inline void release_stack(Fiber& f) noexcept;
   // `f` has run its last line: its stack is released right after the switch away from it.
   void release_after_switch(Fiber& f) noexcept { dying_ = &f; }
   std::size_t stacks_pooled() const;
 
   // Completes a switch on the side of the fiber switched to (releases a dead fiber's stack).
-  void after_switch() noexcept;
+  // Inline in scheduling.h.
+  inline void after_switch() noexcept;
 
   // The blocking monitor's view (any thread): a counter that moves at every switch and yield.
   std::uint64_t switch_epoch() const noexcept {
@@ -118,7 +120,7 @@ class Scheduler {
 
  private:
   friend struct internal::DebugLayout;
-  void switch_to(Fiber& next, bool finishing);
+  inline void switch_to(Fiber& next, bool finishing);
 
   Fiber* current_ = nullptr;
   internal::EhGlobals* eh_ = nullptr;  // this thread's C++ exception state, swapped per switch

@@ -5,6 +5,10 @@
 // Thread: the hub's own thread.
 #pragma once
 
+#include <utility>
+
+#include "hub/internal/context.h"
+#include "hub/internal/stack_pool.h"
 #include "hub/internal/switch.h"
 #include "hub/scheduler.h"
 #include "hub/wait.h"
@@ -15,6 +19,23 @@ namespace internal {
 // Says on stderr that `fiber` ran past the bottom of its arena stack (hub/overflow.cc); aborts.
 [[noreturn]] void stack_canary_overwritten(const Fiber& fiber) noexcept;
 }  // namespace internal
+
+inline internal::Stack Scheduler::take_stack(std::size_t size) {
+  return stacks_->allocate(size);
+}
+
+inline void Scheduler::release_stack(Fiber& f) noexcept {
+  internal::destroy_context(f.ctx_);
+  stacks_->release(f.stack_);
+  f.stack_ = {};
+}
+
+inline void Scheduler::after_switch() noexcept {
+  if (Fiber* dead = std::exchange(dying_, nullptr)) {
+    release_stack(*dead);
+    dead->release();  // the hub's reference
+  }
+}
 
 [[gnu::always_inline]] inline void Scheduler::switch_to(Fiber& next, bool finishing) {
   Fiber& prev = *current_;
