@@ -75,9 +75,9 @@ void DebugLayout::fill(Words& w) noexcept {
   w[kFirstHubAddress] = reinterpret_cast<std::uintptr_t>(&debug_first_hub);
   w[kHubNext] = offsetof(Hub, next_hub_);
   w[kHubThreadId] = offsetof(Hub, thread_id_);
-  w[kHubMain] = offsetof(Hub, main_);
-  w[kHubLoopFiber] = offsetof(Hub, loop_fiber_);
-  w[kHubCurrent] = offsetof(Hub, current_);
+  w[kHubMain] = offsetof(Hub, scheduler_) + offsetof(Scheduler, main_);
+  w[kHubLoopFiber] = offsetof(Hub, scheduler_) + offsetof(Scheduler, loop_fiber_);
+  w[kHubCurrent] = offsetof(Hub, scheduler_) + offsetof(Scheduler, current_);
   w[kHubLiveHead] = offsetof(Hub, live_head_);
   w[kFiberId] = offsetof(Fiber, id_);
   w[kFiberState] = offsetof(Fiber, state_);

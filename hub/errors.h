@@ -7,6 +7,10 @@
 // LoopExit is an ordinary error (std::runtime_error): the main fiber waited on something that
 // nothing left in the hub can ever complete.
 //
+// Implemented in hub/errors.cc (names of exceptions) and hub/throw_site.cc (where one was thrown).
+// Thread: any. The first lookup of a function or throw site loads debug information (slow, once
+// per address, under a mutex): these are for reports, not for hot paths.
+//
 //   try {
 //     grove::sleep(10);
 //   } catch (const grove::GreenletExit&) {

@@ -2,7 +2,10 @@
 //
 // Model: a Fiber is a function running on its own stack, switched cooperatively: it runs until
 // it waits (sleep, a Waiter, I/O), then the hub switches directly to the next ready fiber.
-// A fiber belongs to the hub of the thread that created it and never migrates.
+// A fiber belongs to the hub of the thread that created it and never migrates; the hub's
+// Scheduler (hub/scheduler.h) keeps its place in the ready queue and switches to it.
+// Implemented in hub/fiber.cc; the data it holds of its stack and saved registers is defined in
+// hub/stack.h.
 //
 // This is the hub-level building block. Users normally spawn greenlet-actors (actors/actor.h)
 // or, at this level, use `spawn_fiber`, which wraps any callable:
@@ -35,8 +38,7 @@
 #include <utility>
 #include <vector>
 
-#include "hub/internal/context.h"
-#include "hub/internal/stack_pool.h"
+#include "hub/stack.h"
 #include "hub/wait.h"
 #include "hub/wait_any.h"
 
@@ -170,6 +172,7 @@ class Fiber {
 
  private:
   friend class Hub;
+  friend class Scheduler;
   friend struct internal::DebugLayout;
   friend class Waiter;
   friend class WaitList;

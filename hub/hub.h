@@ -1,15 +1,22 @@
-// hub/hub.h — the per-thread scheduler: run queue, libev loop, timers, cross-thread inbox.
+// hub/hub.h — the per-thread hub: a Scheduler and a Reactor, and the fibers they share.
 //
 // Model: each thread that uses grove gets one Hub, created on first use. The thread's own stack
-// becomes its "main fiber"; spawned fibers run when the main fiber (or any fiber) waits. A fiber
-// that waits switches directly to the next ready fiber; the hub's own fiber runs only when
-// nothing is ready (then it blocks in libev) or once per pass of the run queue, to poll libev
-// without blocking, so a loop of sleep(0) never starves I/O or timers. When passes are very
-// short (a handful of fibers yielding to each other) the poll happens once every
-// kMinSwitchesPerPoll switches instead of every pass: a non-blocking poll is a syscall (~1.1 µs),
-// and paying it every two switches would make yield 50 times slower. So that a few fibers doing
-// heavy work between yields cannot delay I/O for 1024 of their turns, every 64th switch also
-// checks the clock and polls when kMaxPollIntervalSeconds has passed since the last poll.
+// becomes its "main fiber"; spawned fibers run when the main fiber (or any fiber) waits. The hub
+// is two parts and the fiber that joins them:
+//   - its Scheduler (hub/scheduler.h) keeps the ready queue: a fiber that waits switches
+//     directly to the next ready fiber;
+//   - its Reactor (hub/reactor.h) owns the libev loop (timers, I/O watchers) and the inbox other
+//     threads post to (RemoteHub);
+//   - the hub's own fiber (the loop fiber) runs when nothing is ready, and then blocks in the
+//     reactor, or once per pass of the ready queue, to poll the reactor without blocking, so a
+//     loop of sleep(0) never starves I/O or timers. When passes are very short (a handful of
+//     fibers yielding to each other) the poll happens once every kMinSwitchesPerPoll switches
+//     instead of every pass: a non-blocking poll is a syscall (~1.1 µs), and paying it every two
+//     switches would make yield 50 times slower. So that a few fibers doing heavy work between
+//     yields cannot delay I/O for 1024 of their turns, every 64th switch also checks the clock
+//     and polls when kMaxPollIntervalSeconds has passed since the last poll.
+// The hub itself keeps what belongs to neither: the list of live fibers, kills and timeouts
+// delivered to them, callbacks, the error handler, counters and the debugger's view.
 //
 // If the main fiber waits and nothing can ever wake it (no ready fiber, no active timer or I/O
 // watcher, no thread-pool job in flight), the wait throws LoopExit naming what it waited for.
@@ -34,24 +41,18 @@
 
 #include "hub/errors.h"
 #include "hub/fiber.h"
+#include "hub/reactor.h"
+#include "hub/scheduler.h"
 #include "hub/wait.h"
 
-struct ev_loop;
-struct ev_io;
-
 namespace grove {
-
-class IoWatcher;
 
 namespace internal {
 // Installs the SIGSEGV handler that names a greenlet overflowing its stack (once per process) and
 // gives this thread an alternate signal stack (hub/overflow.cc).
 void catch_stack_overflows();
-// Says on stderr that `fiber` ran past the bottom of its arena stack (its canary was
-// overwritten, hub/internal/stack_pool.h) and aborts.
-[[noreturn]] void stack_canary_overwritten(const Fiber& fiber) noexcept;
-struct Loop;
 struct Inbox;
+struct LoopAccess;
 
 // An item posted to a hub from any thread: an intrusive node of the hub's multi-producer inbox
 // (no allocation beyond the item itself). The hub calls `run_posted(item, true)` from its own
@@ -62,7 +63,6 @@ struct Posted {
   std::atomic<Posted*> next_posted{nullptr};
   void (*run_posted)(Posted* self, bool deliver) = nullptr;
 };
-struct EhGlobals;
 struct Watch;
 struct DebugLayout;
 // Puts `hub` on (and takes it off) the process-wide list of hubs that debuggers walk to find
@@ -119,11 +119,11 @@ class RemoteHub {
 
 class Hub {
  public:
-  static constexpr int kMinSwitchesPerPoll = 1024;
-  static constexpr double kMaxPollIntervalSeconds = 0.001;
+  static constexpr int kMinSwitchesPerPoll = Scheduler::kMinSwitchesPerPoll;
+  static constexpr double kMaxPollIntervalSeconds = Scheduler::kMaxPollIntervalSeconds;
   // How long a hub that just received work from another thread polls its inbox before it
-  // sleeps in the poller (see loop_run).
-  static constexpr double kInboxSpinSeconds = 20e-6;
+  // sleeps in the poller.
+  static constexpr double kInboxSpinSeconds = Reactor::kInboxSpinSeconds;
 
   // This thread's hub, created on first use.
   static Hub& current() {
@@ -137,18 +137,18 @@ class Hub {
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  Fiber& current_fiber() const noexcept { return *current_; }
+  Fiber& current_fiber() const noexcept { return scheduler_.current(); }
   // False in the hub's own fiber (callbacks, libev handlers), which must never park.
-  bool can_wait() const noexcept { return current_ != loop_fiber_; }
-  Fiber& main_fiber() const noexcept { return *main_; }
-  bool in_main_fiber() const noexcept { return current_ == main_; }
+  bool can_wait() const noexcept { return !scheduler_.in_loop_fiber(); }
+  Fiber& main_fiber() const noexcept { return scheduler_.main(); }
+  bool in_main_fiber() const noexcept { return &scheduler_.current() == &scheduler_.main(); }
 
   // sleep(0): lets every other ready fiber run once, then returns. A wait point.
   void yield();
   // A wait point that does not wait: throws what a kill or an expired Timeout delivered to the
   // calling fiber, if anything. Cheap (two loads) when there is nothing.
   void interruption_point() {
-    Fiber& self = *current_;
+    Fiber& self = scheduler_.current();
     if (self.pending_ || self.final_) [[unlikely]] throw_interruption(self);
   }
   // Parks the calling fiber for `seconds` (<= 0 behaves as yield()). A wait point.
@@ -178,19 +178,17 @@ class Hub {
   // One line per live fiber: id, state, what it waits on, stack high-water; then the counters.
   std::string run_info() const;
 
-  // Low level: the libev loop (`struct ev_loop*`) for code in hub/ and net/ that owns watchers.
-  void* ev_loop() const noexcept;
-
-  // Low level, used by Fiber/Waiter: makes `f` ready (appends to the run queue).
-  void schedule(Fiber& f) noexcept;
+  // Low level, used by Fiber/Waiter and the primitives above: makes `f` ready (appends it to
+  // the run queue).
+  void schedule(Fiber& f) noexcept { scheduler_.schedule(f); }
 
  private:
   friend class Fiber;
   friend class Waiter;
   friend class Timeout;
-  friend class IoWatcher;
   friend struct internal::Watch;
   friend struct internal::DebugLayout;
+  friend struct internal::LoopAccess;
   friend void internal::register_for_debuggers(Hub& hub) noexcept;
   friend void internal::unregister_for_debuggers(Hub& hub) noexcept;
   class MainFiber;
@@ -202,12 +200,6 @@ class Hub {
 
   [[gnu::tls_model("initial-exec")]] static inline thread_local Hub* current_hub_ = nullptr;
 
-  // Parks the current fiber (state kParked on `w`) and switches away.
-  void park(Waiter& w, const char* what);
-  // Picks the next fiber to run (or the hub's own) and switches to it.
-  void switch_out(bool finishing = false);
-  void switch_to(Fiber& next, bool finishing);
-  void after_switch(internal::MachineContext* from) noexcept;
   // Delivers an interruption to `f`: thrown at its wait point, or kept for its next one.
   // `timeout_id` names the Timeout scope when `kind` is kTimeout. Precedence: nothing replaces
   // a final kill (pending or thrown); a kill replaces a pending timeout; a timeout never
@@ -217,32 +209,41 @@ class Hub {
                  std::uint64_t timeout_id) noexcept;
   // Throws the calling fiber's pending interruption, or its final kill (not while unwinding).
   void throw_interruption(Fiber& self);
-  static void on_inbox(struct ev_loop* loop, struct ev_io* w, int events);
-  // Runs what other threads posted; true if it ran anything.
-  bool drain_inbox();
-  // Waits up to kInboxSpinSeconds, without a syscall, for something to be posted.
-  bool spin_for_inbox();
-  bool inbox_active_ = false;  // the inbox had work since the hub last went to sleep
-  void loop_run();  // body of the hub's own fiber
+  void loop_run();  // body of the hub's own fiber: polls the reactor between passes
   void on_fiber_dead(Fiber& f) noexcept;
-  void add_live(Fiber& f) noexcept;
-  void remove_live(Fiber& f) noexcept;
+  // The list of live fibers (inline: spawn and death are on the spawn+join path).
+  void add_live(Fiber& f) noexcept {
+    f.prev_live_ = nullptr;
+    f.next_live_ = live_head_;
+    if (live_head_ != nullptr) live_head_->prev_live_ = &f;
+    live_head_ = &f;
+    ++live_count_;
+    load_.store(live_count_, std::memory_order_relaxed);
+  }
+  void remove_live(Fiber& f) noexcept {
+    if (f.prev_live_ != nullptr) {
+      f.prev_live_->next_live_ = f.next_live_;
+    } else if (live_head_ == &f) {
+      live_head_ = f.next_live_;
+    } else {
+      return;  // not linked
+    }
+    if (f.next_live_ != nullptr) f.next_live_->prev_live_ = f.prev_live_;
+    f.prev_live_ = f.next_live_ = nullptr;
+    --live_count_;
+    load_.store(live_count_, std::memory_order_relaxed);
+  }
   void deliver_loop_exit();
-  internal::Stack take_stack(std::size_t size);
+  void run_callbacks();
 
-  Fiber* current_ = nullptr;
-  internal::EhGlobals* eh_ = nullptr;  // this thread's C++ exception state, swapped per switch
-  Fiber* main_ = nullptr;
-  Fiber* loop_fiber_ = nullptr;
-  Fiber* ready_head_ = nullptr;
-  Fiber* ready_tail_ = nullptr;
-  std::size_t ready_count_ = 0;
-  int pass_budget_ = 0;
-  double last_poll_ = 0;  // monotonic seconds of the last libev poll
+  // Declared in this order so that the reactor (its watchers, its inbox) goes before the
+  // scheduler releases the main and loop fibers.
+  Scheduler scheduler_;
+  Reactor reactor_;
   Fiber* live_head_ = nullptr;
   std::size_t live_count_ = 0;
   std::atomic<std::size_t> load_{0};  // live_count_, readable from any thread
-  Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch
+  std::uint64_t fibers_spawned_ = 0;
   bool destroying_ = false;
   // The process-wide list of hubs for debuggers (hub/debugger.cc), and the kernel's id of this
   // hub's thread, so a debugger can tell which thread runs which hub.
@@ -250,21 +251,10 @@ class Hub {
   Hub* next_hub_ = nullptr;
   std::int64_t thread_id_ = 0;
 
-  void run_callbacks();
   std::vector<std::function<void()>> callbacks_;
-  // Read by the blocking monitor's thread (hub/monitor.h): a switch counter and whether the hub
-  // is idle in the poller (not blocked by a fiber).
-  std::atomic<std::uint64_t> switch_epoch_{0};
-  std::atomic<bool> idle_in_poll_{false};
+  // The blocking monitor's registration (hub/monitor.h).
   std::shared_ptr<internal::Watch> watch_;
-  std::unique_ptr<internal::Loop> loop_;
-  // The IoWatchers registered with the loop, by fd: the heads of intrusive lists kept by
-  // hub/io.cc (for IoWatcher::closing, and so that the hub's end stops them all).
-  std::vector<IoWatcher*> io_by_fd_;
-  std::shared_ptr<internal::Inbox> inbox_;
-  internal::StackPool stacks_;
   ErrorHandler error_handler_;
-  HubStats stats_;
 };
 
 // Parks the calling fiber (or the main fiber) for `seconds`; 0 = yield once to every ready fiber.

@@ -9,6 +9,8 @@
 
 #include "hub/errors.h"
 #include "hub/hub.h"
+#include "hub/internal/loop.h"
+#include "hub/reactor.h"
 
 namespace grove {
 
@@ -63,7 +65,7 @@ void IoWatcher::arm() noexcept {
     // The loop is the one of the hub the waiting fiber runs on, looked up at each registration:
     // a watcher may outlive the hub it was registered with.
     Hub& hub = Hub::current();
-    loop_ = hub.ev_loop();
+    loop_ = internal::ev_loop_of(hub);
     ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
     active_ = true;
     referenced_ = true;
@@ -75,7 +77,7 @@ void IoWatcher::arm() noexcept {
 }
 
 void IoWatcher::link(Hub& hub) {
-  auto& by_fd = hub.io_by_fd_;
+  auto& by_fd = internal::reactor_of(hub).io_by_fd_;
   const auto index = static_cast<std::size_t>(fd_);
   if (index >= by_fd.size()) by_fd.resize(index + 1, nullptr);
   hub_ = &hub;
@@ -90,7 +92,7 @@ void IoWatcher::unlink() noexcept {
   if (prev_on_fd_ != nullptr) {
     prev_on_fd_->next_on_fd_ = next_on_fd_;
   } else {
-    hub_->io_by_fd_[static_cast<std::size_t>(fd_)] = next_on_fd_;
+    internal::reactor_of(*hub_).io_by_fd_[static_cast<std::size_t>(fd_)] = next_on_fd_;
   }
   if (next_on_fd_ != nullptr) next_on_fd_->prev_on_fd_ = prev_on_fd_;
   prev_on_fd_ = next_on_fd_ = nullptr;
@@ -100,8 +102,10 @@ void IoWatcher::unlink() noexcept {
 
 void IoWatcher::closing(int fd) noexcept {
   Hub* hub = Hub::current_if_exists();
-  if (hub == nullptr || fd < 0 || static_cast<std::size_t>(fd) >= hub->io_by_fd_.size()) return;
-  while (IoWatcher* w = hub->io_by_fd_[static_cast<std::size_t>(fd)]) {
+  if (hub == nullptr || fd < 0) return;
+  std::vector<IoWatcher*>& by_fd = internal::reactor_of(*hub).io_by_fd_;
+  if (static_cast<std::size_t>(fd) >= by_fd.size()) return;
+  while (IoWatcher* w = by_fd[static_cast<std::size_t>(fd)]) {
     w->stop();
     // Marks the fd as set anew: libev re-registers it at the next start even when that start
     // comes before the next poll (otherwise it would see no change and keep the old file's
@@ -114,8 +118,8 @@ void IoWatcher::closing(int fd) noexcept {
   }
 }
 
-void IoWatcher::hub_ending(Hub& hub) noexcept {
-  for (IoWatcher*& head : hub.io_by_fd_) {
+void IoWatcher::hub_ending(Reactor& reactor) noexcept {
+  for (IoWatcher*& head : reactor.io_by_fd_) {
     while (head != nullptr) head->stop();  // unlinks it: head moves on
   }
 }

@@ -52,6 +52,7 @@ struct ev_io;
 namespace grove {
 
 class Hub;
+class Reactor;
 
 enum IoEvents : int {
   kIoRead = 1,   // EV_READ
@@ -113,7 +114,7 @@ class IoWatcher {
 
  private:
   friend struct internal::WaitAnyAccess;
-  friend class Hub;
+  friend class Reactor;
   static void on_ready(struct ev_loop* loop, struct ev_io* w, int revents);
   // wait_any's registration: `w` becomes the waiting fiber's waiter (ConcurrentObjectUseError
   // if there is one) and the poller watches the fd; `gone` is set if this watcher is destroyed
@@ -126,11 +127,11 @@ class IoWatcher {
   // one with kIoWrite stops.
   void disarm_idle() noexcept;
   bool stays_armed() const noexcept { return events_ == kIoRead; }
-  // The hub's registry of registered watchers by fd (Hub::io_by_fd_), kept while active_.
+  // The hub's registry of registered watchers by fd (Reactor::io_by_fd_), kept while active_.
   void link(Hub& hub);
   void unlink() noexcept;
-  // Called by ~Hub before its loop is destroyed: stops every watcher still registered with it.
-  static void hub_ending(Hub& hub) noexcept;
+  // Called by ~Reactor before its loop is destroyed: stops every watcher still registered.
+  static void hub_ending(Reactor& reactor) noexcept;
 
   alignas(8) unsigned char io_[64];  // the ev_io (checked in io.cc)
   int fd_ = -1;

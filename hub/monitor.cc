@@ -70,8 +70,8 @@ struct Watch {
         cpu_clock(clock),
         options(std::move(o)) {}
 
-  std::uint64_t epoch() const { return hub->switch_epoch_.load(std::memory_order_relaxed); }
-  bool idle() const { return hub->idle_in_poll_.load(std::memory_order_relaxed); }
+  std::uint64_t epoch() const { return hub->scheduler_.switch_epoch(); }
+  bool idle() const { return hub->reactor_.idle_in_poll(); }
   Fiber& current() const { return hub->current_fiber(); }
   static void attach(Hub& h, std::shared_ptr<Watch> w) { h.watch_ = std::move(w); }
   static void detach(Hub& h) { h.watch_.reset(); }

@@ -23,6 +23,7 @@
 #include <mutex>
 
 #include "hub/hub.h"
+#include "hub/internal/scheduling.h"
 #include "hub/monitor.h"
 
 namespace grove {

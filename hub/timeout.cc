@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "hub/hub.h"
+#include "hub/internal/loop.h"
 
 namespace grove {
 namespace {
@@ -47,7 +48,7 @@ Timeout::Timeout(Timeout&& other) noexcept
       error_(other.error_),
       expired_(other.expired_) {
   if (other.armed_) {  // move the timer with what is left of it
-    auto* loop = static_cast<struct ev_loop*>(other.owner_->hub().ev_loop());
+    auto* loop = internal::ev_loop_of(other.owner_->hub());
     const double left = ev_timer_remaining(loop, reinterpret_cast<ev_timer*>(other.timer_));
     other.cancel();
     owner_ = other.owner_;
@@ -60,7 +61,7 @@ Timeout::~Timeout() { cancel(); }
 void Timeout::arm(double seconds) {
   Hub& hub = Hub::current();
   owner_ = &hub.current_fiber();
-  auto* loop = static_cast<struct ev_loop*>(hub.ev_loop());
+  auto* loop = internal::ev_loop_of(hub);
   auto* timer = reinterpret_cast<ev_timer*>(timer_);
   ev_timer_init(timer, &Timeout::on_timer, seconds > 0 ? seconds : 0., 0.);
   timer->data = this;
@@ -90,7 +91,7 @@ void Timeout::fire() noexcept {
 void Timeout::cancel() noexcept {
   if (owner_ == nullptr) return;
   if (armed_) {
-    ev_timer_stop(static_cast<struct ev_loop*>(owner_->hub().ev_loop()),
+    ev_timer_stop(internal::ev_loop_of(owner_->hub()),
                   reinterpret_cast<ev_timer*>(timer_));
     armed_ = false;
   }

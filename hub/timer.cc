@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "hub/hub.h"
+#include "hub/internal/loop.h"
 
 namespace grove {
 namespace internal {
@@ -36,7 +37,7 @@ void unlink(TimerEntry& e) noexcept {
 
 // Stops and unlinks an armed entry; returns the self-reference for the caller to drop last.
 std::shared_ptr<TimerEntry> disarm(TimerEntry& e) noexcept {
-  ev_timer_stop(static_cast<struct ev_loop*>(e.hub->ev_loop()), &e.timer);
+  ev_timer_stop(internal::ev_loop_of(*e.hub), &e.timer);
   unlink(e);
   return std::move(e.self);
 }
@@ -73,7 +74,7 @@ TimerHandle call_later(double seconds, std::function<void()> fn) {
   internal::TimerEntry& e = *entry;
   e.hub = &hub;
   e.fn = std::move(fn);
-  auto* loop = static_cast<struct ev_loop*>(hub.ev_loop());
+  auto* loop = internal::ev_loop_of(hub);
   ev_timer_init(&e.timer, &internal::on_timer,
                 std::isfinite(seconds) && seconds > 0 ? seconds : 0.0, 0.0);
   e.timer.data = &e;
@@ -97,7 +98,7 @@ bool TimerHandle::pending() const noexcept { return entry_ && entry_->self != nu
 
 double TimerHandle::remaining() const noexcept {
   if (!pending()) return 0.0;
-  return ev_timer_remaining(static_cast<struct ev_loop*>(entry_->hub->ev_loop()),
+  return ev_timer_remaining(internal::ev_loop_of(*entry_->hub),
                             &entry_->timer);
 }
 

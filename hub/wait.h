@@ -20,7 +20,10 @@
 // A WaitList is an intrusive FIFO of waiters: `wake_one()` wakes the longest waiter. Nothing is
 // allocated. A Waiter unlinks itself when its wait ends, however it ends.
 //
-// Thread: hub thread only (wake from another thread with Hub::post). Destruction: destroying a
+// Implemented in hub/wait.cc: a parked waiter is a fiber off the Scheduler's ready queue, and a
+// deadline is a timer on the hub's Reactor (hub/scheduler.h, hub/reactor.h).
+//
+// Thread: hub thread only (wake from another thread with RemoteHub::post). Destruction: destroying a
 // WaitList with fibers parked on it interrupts each of them with ObjectDestroyed (hub/errors.h)
 // and logs the mistake; nothing writes into the freed list afterwards.
 //

@@ -11,26 +11,12 @@
 
 #include <cstddef>
 
+#include "hub/stack.h"
+
 namespace grove::internal {
 
-struct MachineContext {
-  void* fctx = nullptr;  // Boost.Context fcontext_t of the suspended stack
+// MachineContext itself is defined in hub/stack.h (a Fiber holds one).
 
-  // C++ exception state of this context while it is suspended.
-  void* eh_caught = nullptr;
-  unsigned eh_uncaught = 0;
-
-  // Stack bounds (for ASan); null/0 for a thread's own stack until first learned.
-  const void* stack_bottom = nullptr;
-  std::size_t stack_size = 0;
-  void* asan_fake_stack = nullptr;
-  void* tsan_fiber = nullptr;
-  bool owns_tsan_fiber = false;
-
-  // What a fresh context runs on its first switch-in.
-  void (*entry)(MachineContext* from, void* arg) = nullptr;
-  void* entry_arg = nullptr;
-};
 
 // Entry of a new context. `from` is the context that switched to it; `arg` is what was given to
 // make_context. The function must never return: it ends by switch_context(..., finishing=true).

@@ -5,31 +5,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "hub/stack.h"
+
 namespace grove::internal {
 
-// An arena stack has no guard page below it: an overflow would run into the stack carved below
-// it. So the last word of the stack below (or of a spare page below the arena's first stack)
-// holds this value, and the hub checks it every time a fiber switches out (one compare): a word
-// that changed means the fiber ran past its bottom, and the process stops before the neighbour
-// runs on a damaged stack. The word shares a page with the neighbour's first frames, which are
-// resident anyway, so the canary costs no memory.
-inline constexpr std::uint64_t kStackCanary = 0x9e3779b97f4a7c15ull;
-// Guarded stacks (and a thread's own stack) point at this word instead: never overwritten.
-extern const std::uint64_t kIntactCanary;
-// Bytes at the top of every arena stack kept for the canary of the stack above it.
-inline constexpr std::size_t kCanaryReserve = 16;
-
-struct Stack {
-  void* bottom = nullptr;  // lowest usable address
-  std::size_t size = 0;    // the size class (an arena stack's fiber gets usable_size())
-  bool guarded = false;
-  bool from_arena = false;
-  // The word below `bottom` that an overflow overwrites first (arena stacks), or kIntactCanary.
-  const std::uint64_t* canary = &kIntactCanary;
-
-  std::size_t usable_size() const noexcept { return from_arena ? size - kCanaryReserve : size; }
-  bool canary_intact() const noexcept { return *canary == kStackCanary; }
-};
+// Stack, kStackCanary and kCanaryReserve are defined in hub/stack.h (a Fiber holds a Stack).
 
 class StackPool {
  public:
