@@ -324,7 +324,7 @@ void Hub::loop_run() {
         }
       }
     }
-    scheduler_.start_pass(Deadline::now());
+    scheduler_.start_pass();
     scheduler_.switch_out();
   }
 }

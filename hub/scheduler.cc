@@ -56,9 +56,18 @@ void Scheduler::adopt(Fiber& main, Fiber& loop_fiber, void (*body)(void* arg), v
   loop_fiber_ = &loop_fiber;
 }
 
-void Scheduler::start_pass(double now) noexcept {
+void Scheduler::start_pass() noexcept {
   pass_budget_ = std::max<int>(static_cast<int>(ready_count_), kMinSwitchesPerPoll);
-  last_poll_ = now;
+  last_poll_ = 0;  // read at the pass's 64th switch, if it gets that far (switch_out)
+}
+
+void Scheduler::check_pass_clock() noexcept {
+  const double now = Deadline::now();
+  if (last_poll_ == 0) {
+    last_poll_ = now;
+  } else if (now - last_poll_ > kMaxPollIntervalSeconds) {
+    pass_budget_ = 0;  // poll after this switch
+  }
 }
 
 std::size_t Scheduler::stacks_pooled() const { return stacks_->pooled(); }

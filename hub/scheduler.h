@@ -6,9 +6,10 @@
 // the Reactor) runs only when the queue is empty or the pass budget is spent. The budget is set
 // by the hub after each poll (`start_pass`): one pass of the queue, but at least
 // kMinSwitchesPerPoll switches, so that two fibers yielding to each other do not pay a poll
-// syscall every other switch; every 64th switch also checks the clock and ends the pass early
-// when kMaxPollIntervalSeconds have passed since the last poll, so heavy fibers between yields
-// cannot hold I/O back for 1024 turns. The scheduler also owns the thread's stack pool: a fiber
+// syscall every other switch; from the 64th switch of a pass on, every 64th switch also reads
+// the clock and ends the pass early once kMaxPollIntervalSeconds have passed since the first of
+// those reads, so heavy fibers between yields cannot hold I/O back for 1024 turns (a short pass,
+// the common case, never reads the clock). The scheduler also owns the thread's stack pool: a fiber
 // takes its stack when it starts and gives it back after its last switch.
 //
 // Thread: the hub's own thread only, except `switch_epoch()`, read by the blocking monitor's
@@ -90,7 +91,10 @@ class Scheduler {
 
   // The loop fiber has just polled: run the queue for one pass (at least kMinSwitchesPerPoll
   // switches) before polling again.
-  void start_pass(double now) noexcept;
+  void start_pass() noexcept;
+  // Every 64th switch of a pass, from the 64th on: reads the clock (the first time, it starts
+  // the pass's clock) and ends the pass once kMaxPollIntervalSeconds have gone by.
+  [[gnu::noinline]] void check_pass_clock() noexcept;
   // Ends the pass at the next switch (work was queued for the loop fiber).
   void end_pass() noexcept { pass_budget_ = 0; }
 
@@ -130,7 +134,7 @@ class Scheduler {
   Fiber* ready_tail_ = nullptr;
   std::size_t ready_count_ = 0;
   int pass_budget_ = 0;
-  double last_poll_ = 0;  // monotonic seconds of the last poll
+  double last_poll_ = 0;  // monotonic seconds at the pass's 64th switch; 0 before it
   Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch
   void (*loop_body_)(void* arg) = nullptr;  // what the loop fiber runs
   void* loop_body_arg_ = nullptr;

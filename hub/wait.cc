@@ -32,6 +32,9 @@ double Deadline::now() {
 
 Deadline Deadline::after(double seconds) {
   if (std::isnan(seconds) || seconds == std::numeric_limits<double>::infinity()) return never();
+  // Already passed: no need to read the clock (a wait point with a zero timeout is common, e.g.
+  // IoWatcher::wait's check for a pending kill when readiness is already there).
+  if (seconds <= 0) return Deadline(-std::numeric_limits<double>::infinity());
   return Deadline(now() + seconds);
 }
 
@@ -43,6 +46,7 @@ Deadline Deadline::at(std::chrono::steady_clock::time_point tp) {
 
 double Deadline::remaining() const {
   if (is_never()) return std::numeric_limits<double>::infinity();
+  if (at_ == -std::numeric_limits<double>::infinity()) return at_;  // after(0): passed
   return at_ - now();
 }
 

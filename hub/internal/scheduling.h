@@ -62,9 +62,8 @@ inline void Scheduler::after_switch() noexcept {
       f->release();
       continue;
     }
-    if ((--pass_budget_ & 63) == 0 && pass_budget_ > 0 &&
-        Deadline::now() - last_poll_ > kMaxPollIntervalSeconds) [[unlikely]] {
-      pass_budget_ = 0;  // long pass: poll after this switch
+    if ((--pass_budget_ & 63) == 0 && pass_budget_ > 0) [[unlikely]] {
+      check_pass_clock();  // a long pass: may end it (out of line, off the switch path)
     }
     next = f;
     break;
