@@ -147,6 +147,72 @@ grove::ActorOptions named(std::string name) {
   return options;
 }
 
+// A simple_one_for_one supervisor of temporary children (connections, pub/sub channels).
+grove::Supervisor pool_of(std::string name) {
+  return grove::Supervisor::start(
+      {.strategy = grove::Strategy::kSimpleOneForOne, .intensity = 1000000, .period = 1.0,
+       .name = std::move(name)},
+      {grove::ChildSpec{.id = "child", .start = nullptr, .restart = grove::Restart::kTemporary,
+                        .shutdown = grove::Shutdown::brutal_kill()}});
+}
+
+// The pools a shard's tree starts, which the listener and pub/sub hand their actors to.
+struct ShardPools {
+  grove::Supervisor connections;
+  grove::Supervisor channels;
+};
+
+// The children every shard's root supervises, in start order: keyspace (running
+// `keyspace_body`), expiry, pubsub, then `before_connections` (one hub's --cluster bridge), then
+// connections and listener. `server.pubsub` is set up here; `pools` must outlive the tree.
+std::vector<grove::ChildSpec> shard_children(kv::Server& server, grove::net::Socket& listening,
+                                             ShardPools& pools, void (*keyspace_body)(kv::Server&),
+                                             std::vector<grove::ChildSpec> before_connections) {
+  server.pubsub = std::make_unique<kv::PubSub>(grove::Supervisor());
+  std::vector<grove::ChildSpec> children;
+  children.push_back({.id = "keyspace", .start = [&server, keyspace_body] {
+                        return grove::ActorRef(
+                            grove::spawn_opt(named("keyspace"), keyspace_body, std::ref(server)));
+                      }});
+  children.push_back({.id = "expiry", .start = [&server] {
+                        return grove::ActorRef(
+                            grove::spawn_opt(named("expiry"), kv::expiry_main, std::ref(server)));
+                      }});
+  children.push_back({.id = "pubsub",
+                      .start = [&server, &pools] {
+                        pools.channels = pool_of("pubsub");
+                        server.pubsub->set_supervisor(pools.channels);
+                        return pools.channels.actor();
+                      },
+                      .type = grove::ChildType::kSupervisor});
+  for (grove::ChildSpec& child : before_connections) children.push_back(std::move(child));
+  children.push_back({.id = "connections",
+                      .start = [&pools] {
+                        pools.connections = pool_of("connections");
+                        return pools.connections.actor();
+                      },
+                      .type = grove::ChildType::kSupervisor});
+  children.push_back({.id = "listener", .start = [&server, &listening, &pools] {
+                        return grove::ActorRef(grove::spawn_opt(named("listener"), [&] {
+                          kv::listener_main(server, listening, [&] { return pools.connections; });
+                        }));
+                      }});
+  return children;
+}
+
+// INFO supervision counts how often the root started each child: every start after the first
+// is a restart.
+void count_starts(kv::Server& server, std::vector<grove::ChildSpec>& children) {
+  for (grove::ChildSpec& child : children) {
+    server.children.push_back({.id = child.id});
+    child.start = [&server, index = server.children.size() - 1, start = std::move(child.start)] {
+      grove::ActorRef started = start();
+      ++server.children[index].starts;
+      return started;
+    };
+  }
+}
+
 // Runs the service until SIGINT/SIGTERM/SHUTDOWN (then exits 0) or until the root supervisor
 // gives up (exits 1). Start-up failures throw examples::StartupError.
 int serve(kv::Server& server) {
@@ -249,69 +315,25 @@ int serve(kv::Server& server) {
   }
 
   // --- the supervision tree --------------------------------------------------------------------
-  grove::Supervisor connections;
-  grove::Supervisor channels;
-  auto pool_of = [](std::string name) {  // a simple_one_for_one supervisor of temporary children
-    return grove::Supervisor::start(
-        {.strategy = grove::Strategy::kSimpleOneForOne, .intensity = 1000000, .period = 1.0,
-         .name = std::move(name)},
-        {grove::ChildSpec{.id = "child", .start = nullptr, .restart = grove::Restart::kTemporary,
-                          .shutdown = grove::Shutdown::brutal_kill()}});
-  };
-  server.pubsub = std::make_unique<kv::PubSub>(grove::Supervisor());
-
-  std::vector<grove::ChildSpec> children;
-  if (server.aof) {
-    children.push_back({.id = "persistence",
-                        .start = [&] {
-                          return grove::ActorRef(grove::spawn_opt(
-                              named("persistence"), [&] { server.aof->run_syncer(); }));
-                        }});
-  }
-  children.push_back({.id = "keyspace", .start = [&] {
-                        return grove::ActorRef(
-                            grove::spawn_opt(named("keyspace"), kv::keyspace_main, std::ref(server)));
-                      }});
-  children.push_back({.id = "expiry", .start = [&] {
-                        return grove::ActorRef(
-                            grove::spawn_opt(named("expiry"), kv::expiry_main, std::ref(server)));
-                      }});
-  children.push_back({.id = "pubsub",
-                      .start = [&] {
-                        channels = pool_of("pubsub");
-                        server.pubsub->set_supervisor(channels);
-                        return channels.actor();
-                      },
-                      .type = grove::ChildType::kSupervisor});
+  ShardPools pools;
+  std::vector<grove::ChildSpec> before_connections;
   if (node) {
-    children.push_back({.id = "cluster", .start = [&] {
-                          return grove::ActorRef(grove::spawn_opt(
-                              named("cluster"), kv::cluster_bridge_main, std::ref(server),
-                              std::ref(*node)));
-                        }});
+    before_connections.push_back({.id = "cluster", .start = [&] {
+                                    return grove::ActorRef(grove::spawn_opt(
+                                        named("cluster"), kv::cluster_bridge_main,
+                                        std::ref(server), std::ref(*node)));
+                                  }});
   }
-  children.push_back({.id = "connections",
-                      .start = [&] {
-                        connections = pool_of("connections");
-                        return connections.actor();
-                      },
-                      .type = grove::ChildType::kSupervisor});
-  children.push_back({.id = "listener", .start = [&] {
-                        return grove::ActorRef(grove::spawn_opt(named("listener"), [&] {
-                          kv::listener_main(server, listening, [&] { return connections; });
-                        }));
-                      }});
-
-  // INFO supervision counts how often the root started each child: every start after the
-  // first is a restart.
-  for (grove::ChildSpec& child : children) {
-    server.children.push_back({.id = child.id});
-    child.start = [&server, index = server.children.size() - 1, start = std::move(child.start)] {
-      grove::ActorRef started = start();
-      ++server.children[index].starts;
-      return started;
-    };
+  std::vector<grove::ChildSpec> children =
+      shard_children(server, listening, pools, kv::keyspace_main, std::move(before_connections));
+  if (server.aof) {  // first: started before the keyspace writes, stopped after it
+    children.insert(children.begin(),
+                    {.id = "persistence", .start = [&] {
+                       return grove::ActorRef(grove::spawn_opt(
+                           named("persistence"), [&] { server.aof->run_syncer(); }));
+                     }});
   }
+  count_starts(server, children);
 
   // Ten restarts in five seconds are a fault worth surviving; more means something is broken
   // for good, and the root gives up (the process then exits 1).
@@ -365,52 +387,10 @@ struct StopHub {};
 void hub_main(kv::Server& server, grove::net::Socket& listening,
               std::function<void(int)> stop_service) {
   grove::trap_exit(true);
-  grove::Supervisor connections;
-  grove::Supervisor channels;
-  auto pool_of = [](std::string name) {
-    return grove::Supervisor::start(
-        {.strategy = grove::Strategy::kSimpleOneForOne, .intensity = 1000000, .period = 1.0,
-         .name = std::move(name)},
-        {grove::ChildSpec{.id = "child", .start = nullptr, .restart = grove::Restart::kTemporary,
-                          .shutdown = grove::Shutdown::brutal_kill()}});
-  };
-  server.pubsub = std::make_unique<kv::PubSub>(grove::Supervisor());
-  std::vector<grove::ChildSpec> children;
-  children.push_back({.id = "keyspace", .start = [&] {
-                        return grove::ActorRef(grove::spawn_opt(named("keyspace"),
-                                                                kv::shard_actor_main,
-                                                                std::ref(server)));
-                      }});
-  children.push_back({.id = "expiry", .start = [&] {
-                        return grove::ActorRef(
-                            grove::spawn_opt(named("expiry"), kv::expiry_main, std::ref(server)));
-                      }});
-  children.push_back({.id = "pubsub",
-                      .start = [&] {
-                        channels = pool_of("pubsub");
-                        server.pubsub->set_supervisor(channels);
-                        return channels.actor();
-                      },
-                      .type = grove::ChildType::kSupervisor});
-  children.push_back({.id = "connections",
-                      .start = [&] {
-                        connections = pool_of("connections");
-                        return connections.actor();
-                      },
-                      .type = grove::ChildType::kSupervisor});
-  children.push_back({.id = "listener", .start = [&] {
-                        return grove::ActorRef(grove::spawn_opt(named("listener"), [&] {
-                          kv::listener_main(server, listening, [&] { return connections; });
-                        }));
-                      }});
-  for (grove::ChildSpec& child : children) {
-    server.children.push_back({.id = child.id});
-    child.start = [&server, index = server.children.size() - 1, start = std::move(child.start)] {
-      grove::ActorRef started = start();
-      ++server.children[index].starts;
-      return started;
-    };
-  }
+  ShardPools pools;
+  std::vector<grove::ChildSpec> children =
+      shard_children(server, listening, pools, kv::shard_actor_main, {});
+  count_starts(server, children);
   grove::Supervisor root = grove::Supervisor::start(
       {.strategy = grove::Strategy::kOneForOne, .intensity = 10, .period = 5.0,
        .name = fmt::format("kv-{}", server.shard_index)},
