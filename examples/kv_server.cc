@@ -200,6 +200,25 @@ std::vector<grove::ChildSpec> shard_children(kv::Server& server, grove::net::Soc
   return children;
 }
 
+// The Store's hooks that become keyspace notifications (kv/events.h), set after the AOF's own.
+void hook_notifications(kv::Server& server) {
+  // An expired key is a write: its watchers and the "expired" notification, after whatever else
+  // listens (the AOF records its DEL).
+  server.store->on_expire = [&server, before = std::move(server.store->on_expire)](
+                                const std::string& key) {
+    if (before) before(key);
+    kv::key_changed(server, key, kv::kNotifyExpired, "expired");
+  };
+  // A created key: the "new" notification (class n), from the AOF's replay on too.
+  server.store->on_new_key = [&server](const std::string& key) {
+    kv::notify_keyspace_event(server, kv::kNotifyNew, "new", key);
+  };
+  // A read of a missing key: the "keymiss" notification (class m).
+  server.store->on_key_miss = [&server](std::string_view key) {
+    kv::notify_keyspace_event(server, kv::kNotifyKeyMiss, "keymiss", key);
+  };
+}
+
 // INFO supervision counts how often the root started each child: every start after the first
 // is a restart.
 void count_starts(kv::Server& server, std::vector<grove::ChildSpec>& children) {
@@ -264,26 +283,8 @@ int serve(kv::Server& server) {
     };
   }
 
-  // An expired key is a write: its watchers and the "expired" notification (kv/events.h), after
-  // whatever else listens (set up with the AOF).
-  server.store->on_expire = [&server, before = std::move(server.store->on_expire)](
-                                const std::string& key) {
-    if (before) before(key);
-    kv::key_changed(server, key, kv::kNotifyExpired, "expired");
-  };
+  hook_notifications(server);
 
-  // A created key: the "new" notification (class n), from the AOF's replay on too.
-  server.store->on_new_key = [&server](const std::string& key) {
-    kv::notify_keyspace_event(server, kv::kNotifyNew, "new", key);
-  };
-
-  // A read of a missing key: the "keymiss" notification (class m).
-  server.store->on_key_miss = [&server](std::string_view key) {
-    kv::notify_keyspace_event(server, kv::kNotifyKeyMiss, "keymiss", key);
-  };
-
-  // Before the cluster node: libnats starts threads of its own, which must inherit the mask that
-  // keeps SIGINT and SIGTERM for this watch (else one of them takes SIGTERM and the process dies).
   grove::Event stop;
   int exit_code = 0;
   server.request_shutdown = [&] { stop.set(); };
@@ -485,20 +486,7 @@ int serve_sharded(kv::Config config, std::size_t threads) {
       };
     }
   }
-  for (auto& server : servers) {
-    kv::Server& srv = *server;
-    srv.store->on_expire = [&srv, before = std::move(srv.store->on_expire)](
-                               const std::string& key) {
-      if (before) before(key);
-      kv::key_changed(srv, key, kv::kNotifyExpired, "expired");
-    };
-    srv.store->on_new_key = [&srv](const std::string& key) {
-      kv::notify_keyspace_event(srv, kv::kNotifyNew, "new", key);
-    };
-    srv.store->on_key_miss = [&srv](std::string_view key) {
-      kv::notify_keyspace_event(srv, kv::kNotifyKeyMiss, "keymiss", key);
-    };
-  }
+  for (auto& server : servers) hook_notifications(*server);
 
   grove::Event stop;
   int exit_code = 0;

@@ -443,7 +443,9 @@ GROVE_TEST(HttpServer, HostileRequestsGetClearAnswersAndTheServerGoesOn) {
     EXPECT_EQ(reply.status, h.status) << h.name << ": " << reply.head;
     if (h.closed) {
       EXPECT_TRUE(r.closed_within(20.0)) << h.name << " left the connection open";
-      if (h.status >= 400) EXPECT_EQ(reply.headers.count("connection") ? reply.headers.at("connection") : "", "close") << h.name;
+      if (h.status >= 400) {
+        EXPECT_EQ(reply.headers.count("connection") ? reply.headers.at("connection") : "", "close") << h.name;
+      }
     } else {
       s.sendall("GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
       EXPECT_EQ(r.read().body, "GET /again []") << h.name << ": connection not kept";
