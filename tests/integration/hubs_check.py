@@ -104,6 +104,16 @@ def read_until(s, marker, have=b""):
     return data
 
 
+def close_spread(pid, port, clients):
+    """How many hubs served `clients` (then closed), and an error if that is fewer than two."""
+    hubs = hub_of(pid, port, [c.getsockname()[1] for c in clients])
+    for c in clients:
+        c.close()
+    if len(set(hubs.values())) < 2:
+        return 1, f"all {len(clients)} connections on one hub: {hubs}"
+    return len(set(hubs.values())), None
+
+
 def check_echo(pid, port):
     clients = [connect(port) for _ in range(32)]
     for i, c in enumerate(clients):
@@ -112,12 +122,10 @@ def check_echo(pid, port):
         got = read_until(c, b">")
         if got != b"<%04d>" % i:
             return f"client {i} got {got!r}"
-    hubs = hub_of(pid, port, [c.getsockname()[1] for c in clients])
-    if len(set(hubs.values())) < 2:
-        return f"all 32 connections on one hub: {hubs}"
-    for c in clients:
-        c.close()
-    print(f"echo: 32 clients echoed, served on {len(set(hubs.values()))} hubs")
+    hubs, error = close_spread(pid, port, clients)
+    if error:
+        return error
+    print(f"echo: 32 clients echoed, served on {hubs} hubs")
     return None
 
 
@@ -130,12 +138,10 @@ def check_http(pid, port):
             got = read_until(c, b"Hello, World!")
             if not got.startswith(b"HTTP/1.1 200 OK") or b"Hello, World!" not in got:
                 return f"client {i} round {rounds} got {got!r}"
-    hubs = hub_of(pid, port, [c.getsockname()[1] for c in clients])
-    if len(set(hubs.values())) < 2:
-        return f"all 32 connections on one hub: {hubs}"
-    for c in clients:
-        c.close()
-    print(f"http: 32 keep-alive clients answered twice, served on {len(set(hubs.values()))} hubs")
+    hubs, error = close_spread(pid, port, clients)
+    if error:
+        return error
+    print(f"http: 32 keep-alive clients answered twice, served on {hubs} hubs")
     return None
 
 
