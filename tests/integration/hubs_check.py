@@ -104,14 +104,16 @@ def read_until(s, marker, have=b""):
     return data
 
 
-def close_spread(pid, port, clients):
-    """How many hubs served `clients` (then closed), and an error if that is fewer than two."""
+def close_spread(pid, port, clients, done):
+    """Closes `clients`; an error if they were served on fewer than two hubs, else prints `done`
+    with the number of hubs and returns None."""
     hubs = hub_of(pid, port, [c.getsockname()[1] for c in clients])
     for c in clients:
         c.close()
     if len(set(hubs.values())) < 2:
-        return 1, f"all {len(clients)} connections on one hub: {hubs}"
-    return len(set(hubs.values())), None
+        return f"all {len(clients)} connections on one hub: {hubs}"
+    print(f"{done}, served on {len(set(hubs.values()))} hubs")
+    return None
 
 
 def check_echo(pid, port):
@@ -122,11 +124,7 @@ def check_echo(pid, port):
         got = read_until(c, b">")
         if got != b"<%04d>" % i:
             return f"client {i} got {got!r}"
-    hubs, error = close_spread(pid, port, clients)
-    if error:
-        return error
-    print(f"echo: 32 clients echoed, served on {hubs} hubs")
-    return None
+    return close_spread(pid, port, clients, "echo: 32 clients echoed")
 
 
 def check_http(pid, port):
@@ -138,11 +136,7 @@ def check_http(pid, port):
             got = read_until(c, b"Hello, World!")
             if not got.startswith(b"HTTP/1.1 200 OK") or b"Hello, World!" not in got:
                 return f"client {i} round {rounds} got {got!r}"
-    hubs, error = close_spread(pid, port, clients)
-    if error:
-        return error
-    print(f"http: 32 keep-alive clients answered twice, served on {hubs} hubs")
-    return None
+    return close_spread(pid, port, clients, "http: 32 keep-alive clients answered twice")
 
 
 def check_chat(pid, port):
