@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "hub/internal/env.h"
 #include "hub/internal/scheduling.h"
 #include "hub/monitor.h"
 #include "hub/timer.h"
@@ -91,7 +92,19 @@ Hub& Hub::create_current() {
   return *current_hub_;
 }
 
-Hub::Hub() : reactor_(*this) {
+namespace {
+// GROVE_IDLE_SPIN_US, read once per process.
+double idle_spin_limit_from_env() {
+  static const double limit =
+      static_cast<double>(internal::env_count(
+          "GROVE_IDLE_SPIN_US", 0, 1000000,
+          static_cast<std::uint64_t>(IdleSpin::kDefaultLimitSeconds * 1e6))) *
+      1e-6;
+  return limit;
+}
+}  // namespace
+
+Hub::Hub() : reactor_(*this), idle_spin_(idle_spin_limit_from_env()) {
   current_hub_ = this;  // fibers below look the hub up while being constructed
   internal::catch_stack_overflows();
   {
@@ -298,15 +311,33 @@ void Hub::deliver_loop_exit() {
   interrupt(main_fiber(), std::make_exception_ptr(LoopExit(message)), Fiber::Pending::kOnce, 0);
 }
 
+bool Hub::spin_before_sleep(double idle_since) {
+  const double window = idle_spin_.window();
+  // Work just came from another hub: the reactor's own inbox spin (no syscalls) answers that.
+  if (window <= 0 || reactor_.inbox_active()) return false;
+  const double until = idle_since + window;
+  do {
+    reactor_.poll();
+    reactor_.drain_inbox();
+    if (scheduler_.has_ready() || !callbacks_.empty()) {
+      idle_spin_.spun(true);
+      return true;
+    }
+  } while (Deadline::now() < until);
+  idle_spin_.spun(false);
+  return false;
+}
+
 void Hub::loop_run() {
   for (;;) {
     reactor_.drain_inbox();
     if (!callbacks_.empty()) run_callbacks();
     if (scheduler_.has_ready() || !callbacks_.empty()) {
       reactor_.poll();
-    } else {
+    } else if (const double idle_since = Deadline::now(); !spin_before_sleep(idle_since)) {
       // Nothing ready: block in the reactor until an event makes a fiber ready. With no active
-      // (referenced) watcher left, nothing can ever wake main.
+      // (referenced) watcher left, nothing can ever wake main. The gap the idle spin learns from
+      // runs from `idle_since`, the spin included.
       while (!scheduler_.has_ready()) {
         const int active = reactor_.sleep();
         if (active == Reactor::kPosted) {  // ran work posted from another thread
@@ -323,6 +354,7 @@ void Hub::loop_run() {
           deliver_loop_exit();
         }
       }
+      idle_spin_.slept(Deadline::now() - idle_since);
     }
     scheduler_.start_pass();
     scheduler_.switch_out();

@@ -41,6 +41,7 @@
 
 #include "hub/errors.h"
 #include "hub/fiber.h"
+#include "hub/idle_spin.h"
 #include "hub/reactor.h"
 #include "hub/scheduler.h"
 #include "hub/wait.h"
@@ -124,6 +125,9 @@ class Hub {
   // How long a hub that just received work from another thread polls its inbox before it
   // sleeps in the poller.
   static constexpr double kInboxSpinSeconds = Reactor::kInboxSpinSeconds;
+  // At most how long a hub with nothing ready polls its reactor before it sleeps (adaptive, see
+  // hub/idle_spin.h); GROVE_IDLE_SPIN_US overrides it for every hub of the process.
+  static constexpr double kIdleSpinSeconds = IdleSpin::kDefaultLimitSeconds;
 
   // This thread's hub, created on first use.
   static Hub& current() {
@@ -171,6 +175,10 @@ class Hub {
   void ref_external() noexcept;
   void unref_external() noexcept;
 
+  // This hub's idle-spin limit in seconds (0: sleep as soon as nothing is ready). Hub thread.
+  void set_idle_spin_limit(double seconds) noexcept { idle_spin_.set_limit(seconds); }
+  double idle_spin_limit() const noexcept { return idle_spin_.limit(); }
+
   HubStats stats() const;
   // Live fibers of this hub, readable from any thread (a placement hint: Runtime's least
   // loaded hub).
@@ -210,6 +218,10 @@ class Hub {
   // Throws the calling fiber's pending interruption, or its final kill (not while unwinding).
   void throw_interruption(Fiber& self);
   void loop_run();  // body of the hub's own fiber: polls the reactor between passes
+  // Nothing is ready since `idle_since`: polls the reactor without blocking until the idle spin's
+  // window from then has passed; true if that made a fiber ready or queued a callback (then the
+  // hub does not sleep).
+  bool spin_before_sleep(double idle_since);
   void on_fiber_dead(Fiber& f) noexcept;
   // The list of live fibers (inline: spawn and death are on the spawn+join path).
   void add_live(Fiber& f) noexcept {
@@ -252,6 +264,7 @@ class Hub {
   std::int64_t thread_id_ = 0;
 
   std::vector<std::function<void()>> callbacks_;
+  IdleSpin idle_spin_;
   // The blocking monitor's registration (hub/monitor.h).
   std::shared_ptr<internal::Watch> watch_;
   ErrorHandler error_handler_;

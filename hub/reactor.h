@@ -67,6 +67,8 @@ class Reactor {
 
   // Runs what other threads posted; true if it ran anything.
   bool drain_inbox();
+  // The inbox had work since the reactor last slept (the next sleep spins on it first).
+  bool inbox_active() const noexcept { return inbox_active_; }
 
   // Keeps the loop "alive" while something outside (a thread, another hub) may still post work
   // that wakes a fiber. Balanced calls.
