@@ -311,15 +311,27 @@ void Hub::deliver_loop_exit() {
   interrupt(main_fiber(), std::make_exception_ptr(LoopExit(message)), Fiber::Pending::kOnce, 0);
 }
 
-bool Hub::spin_before_sleep(double idle_since) {
+bool Hub::spin_before_sleep(double& idle_since) {
   const double window = idle_spin_.window();
   // Work just came from another hub: the reactor's own inbox spin (no syscalls) answers that.
-  if (window <= 0 || reactor_.inbox_active()) return false;
-  const double until = idle_since + window;
-  do {
+  if (window <= 0 || reactor_.inbox_active()) {
+    idle_since = Deadline::now();
+    return false;
+  }
+  // The first poll reads no clock: under load it is the one that finds the next event.
+  const auto found = [this] {
     reactor_.poll();
     reactor_.drain_inbox();
-    if (scheduler_.has_ready() || !callbacks_.empty()) {
+    return scheduler_.has_ready() || !callbacks_.empty();
+  };
+  if (found()) {
+    idle_spin_.spun(true);
+    return true;
+  }
+  idle_since = Deadline::now();
+  const double until = idle_since + window;
+  do {
+    if (found()) {
       idle_spin_.spun(true);
       return true;
     }
@@ -334,7 +346,7 @@ void Hub::loop_run() {
     if (!callbacks_.empty()) run_callbacks();
     if (scheduler_.has_ready() || !callbacks_.empty()) {
       reactor_.poll();
-    } else if (const double idle_since = Deadline::now(); !spin_before_sleep(idle_since)) {
+    } else if (double idle_since = 0; !spin_before_sleep(idle_since)) {
       // Nothing ready: block in the reactor until an event makes a fiber ready. With no active
       // (referenced) watcher left, nothing can ever wake main. The gap the idle spin learns from
       // runs from `idle_since`, the spin included.

@@ -218,10 +218,10 @@ class Hub {
   // Throws the calling fiber's pending interruption, or its final kill (not while unwinding).
   void throw_interruption(Fiber& self);
   void loop_run();  // body of the hub's own fiber: polls the reactor between passes
-  // Nothing is ready since `idle_since`: polls the reactor without blocking until the idle spin's
-  // window from then has passed; true if that made a fiber ready or queued a callback (then the
-  // hub does not sleep).
-  bool spin_before_sleep(double idle_since);
+  // Nothing is ready: polls the reactor without blocking until the idle spin's window has passed;
+  // true if that made a fiber ready or queued a callback (then the hub does not sleep). Sets
+  // `idle_since` to when the hub started waiting (the gap the spin learns from starts there).
+  bool spin_before_sleep(double& idle_since);
   void on_fiber_dead(Fiber& f) noexcept;
   // The list of live fibers (inline: spawn and death are on the spawn+join path).
   void add_live(Fiber& f) noexcept {

@@ -9,7 +9,8 @@
 # SECTION (default: all):
 #   echo   50 connections, 64-byte ping-pong (anchors/echo_load.c) against echo_server;
 #          anchor: anchors/epoll_echo.c, a bare epoll loop. Also gevent and Go.
-#   http   wrk -t1 -c50 against http_hello; anchor: nginx with one worker. Also gevent and Go.
+#   http   wrk -t1 -c50 --latency against http_hello (also p50 and p99 latency); anchor: nginx
+#          with one worker. Also gevent and Go.
 #   kv     redis-benchmark -c 50, every test of its default suite (PING_INLINE ... MSET), -P 1
 #          and -P 16, against kv_server; anchor: redis-server. COMPARE_KV_TESTS="set get" picks
 #          tests. (An LRANGE_* test's CPU per request includes the LPUSHes that fill its list.)
@@ -155,7 +156,7 @@ measure_echo() {  # name port
 measure_http() {  # name port
   local before after report rps count
   before=$(cpu_ns "$server_pid")
-  report=$(${load_cpu[@]+"${load_cpu[@]}"} wrk -t1 -c50 -d"${seconds}s" "http://127.0.0.1:$2/")
+  report=$(${load_cpu[@]+"${load_cpu[@]}"} wrk -t1 -c50 -d"${seconds}s" --latency "http://127.0.0.1:$2/")
   after=$(cpu_ns "$server_pid")
   rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$report")
   count=$(awk '/requests in/ { print $1 }' <<<"$report")
@@ -163,6 +164,14 @@ measure_http() {  # name port
     echo "compare.sh: $1 http: $(grep -E 'Non-2xx|Socket errors' <<<"$report")" >&2
   record http http_rps "$1" "${rps:-n/a}" 1/s
   record http http_cpu_per_request "$1" "$(us_per $((after - before)) "${count:-0}")" us
+  # wrk's latency distribution, in microseconds (it prints 153.00us, 1.02ms or 2.10s).
+  local pct
+  for pct in 50 99; do
+    record http "http_p${pct}_latency" "$1" "$(awk -v p="$pct%" '$1 == p {
+        v = $2; m = 1
+        if (v ~ /ms$/) m = 1e3; else if (v ~ /s$/ && v !~ /us$/) m = 1e6
+        sub(/[a-z]+$/, "", v); printf "%.0f", v * m; exit }' <<<"$report")" us
+  done
 }
 
 measure_kv() {  # name port
