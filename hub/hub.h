@@ -14,7 +14,10 @@
 //     instead of every pass: a non-blocking poll is a syscall (~1.1 µs), and paying it every two
 //     switches would make yield 50 times slower. So that a few fibers doing heavy work between
 //     yields cannot delay I/O for 1024 of their turns, every 64th switch also checks the clock
-//     and polls when kMaxPollIntervalSeconds has passed since the last poll.
+//     and polls when kMaxPollIntervalSeconds has passed since the last poll. Before it blocks,
+//     it polls without blocking for up to kIdleSpinSeconds (adaptive, hub/idle_spin.h): under
+//     load the next event is usually microseconds away, and catching it spares the sender the
+//     cost of waking this thread.
 // The hub itself keeps what belongs to neither: the list of live fibers, kills and timeouts
 // delivered to them, callbacks, the error handler, counters and the debugger's view.
 //
