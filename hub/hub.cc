@@ -97,7 +97,7 @@ namespace {
 double idle_spin_limit_from_env() {
   static const double limit =
       static_cast<double>(internal::env_count(
-          "GROVE_IDLE_SPIN_US", 0, 1000000,
+          "GROVE_IDLE_SPIN_US", 0, 10000,
           static_cast<std::uint64_t>(IdleSpin::kDefaultLimitSeconds * 1e6))) *
       1e-6;
   return limit;
@@ -320,6 +320,7 @@ bool Hub::spin_before_sleep(double& idle_since) {
   }
   // The first poll reads no clock: under load it is the one that finds the next event.
   const auto found = [this] {
+    scheduler_.note_progress();  // the blocking monitor: a spinning hub is not a blocked one
     reactor_.poll();
     reactor_.drain_inbox();
     return scheduler_.has_ready() || !callbacks_.empty();

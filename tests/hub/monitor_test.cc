@@ -250,6 +250,22 @@ GROVE_TEST(Monitor, StopMonitorEndsReportsAndStatistics) {
   EXPECT_EQ(collected->count(), 0u) << collected->fibers();
 }
 
+// A hub polling for work before it sleeps (hub/idle_spin.h) burns CPU without switching fibers,
+// but no fiber is holding it: 10 ms spins against a 2 ms threshold are not reported.
+GROVE_TEST(Monitor, AHubSpinningForWorkIsNotReported) {
+  auto collected = std::make_shared<Collected>();
+  start_monitor(collecting(collected, 0.002));
+  ASSERT_TRUE(eventually(sampled(3)));
+  for (int i = 0; i < 5; ++i) {
+    Hub::current().set_idle_spin_limit(0.01);  // each sleep starts with a full 10 ms spin
+    sleep(0.03);
+  }
+  ASSERT_TRUE(eventually(sampled(20)));
+  stop_monitor();
+  Hub::current().set_idle_spin_limit(Hub::kIdleSpinSeconds);
+  EXPECT_EQ(collected->count(), 0u) << collected->fibers();
+}
+
 // Busy threads on every core: the spinning fiber gets a fraction of a core, and the monitor
 // thread waits for one too. The report still comes, after the same CPU time.
 GROVE_TEST(Monitor, ASpinIsReportedOnABusyMachine) {
