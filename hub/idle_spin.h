@@ -10,18 +10,18 @@
 //
 // Model: the window adapts to the gaps the hub sees, so an idle or lightly loaded hub does not
 // burn CPU. It starts at the limit; a spin that ends without finding work halves it (below
-// kFloorSeconds it is 0: no spin); a sleep that ended within the limit (work came soon enough
-// that a spin would have caught it) restores it to the limit. With events every 25 µs and a
+// kFloorSeconds it is 0: no spin); a spin that finds work, or a sleep that ended within the
+// limit (work came soon enough that a spin would have caught it), restores it to the limit. With events every 25 µs and a
 // 20 µs limit, the spins fail and the window falls to 0 in five sleeps, and stays there while the
-// gaps stay longer than the limit. The limit is GROVE_IDLE_SPIN_US (microseconds, 0 disables),
-// default kDefaultLimitSeconds.
+// gaps stay longer than the limit. The limit is GROVE_IDLE_SPIN_US (microseconds, at most
+// 10000, 0 disables), default kDefaultLimitSeconds.
 //
 // Thread: one per hub, its own thread only. Pure bookkeeping: the hub reads the clock and polls
 // (Hub::loop_run); nothing above hub/ uses this class.
 //
 //   IdleSpin spin(20e-6);
 //   if (spin.window() > 0) { /* poll until work or window() elapsed */ spin.spun(found); }
-//   else { /* sleep */ spin.slept(gap_seconds); }
+//   if (!found) { /* sleep until work */ spin.slept(seconds_since_the_hub_ran_out_of_work); }
 #pragma once
 
 namespace grove {
