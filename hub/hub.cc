@@ -41,22 +41,18 @@ thread_local HubReaper* tls_reaper = nullptr;
 }  // namespace
 
 
-class Hub::MainFiber final : public Fiber {
+// The two fibers a hub owns for its whole life and never runs a body in: the thread's own stack
+// ("main") and the loop fiber ("hub", whose body the scheduler runs).
+class Hub::OwnFiber final : public Fiber {
  public:
-  MainFiber() : Fiber(0) { set_debug_name("main"); }
-  std::string describe() const override { return "<main fiber>"; }
+  OwnFiber(const char* name, const char* description) : Fiber(0), description_(description) {
+    set_debug_name(name);
+  }
+  std::string describe() const override { return description_; }
 
  private:
   void run() override {}
-};
-
-class Hub::LoopFiber final : public Fiber {
- public:
-  LoopFiber() : Fiber(0) { set_debug_name("hub"); }
-  std::string describe() const override { return "<hub>"; }
-
- private:
-  void run() override {}
+  const char* description_;
 };
 
 void Hub::throw_interruption(Fiber& self) {
@@ -112,8 +108,8 @@ Hub::Hub() : reactor_(*this), idle_spin_(idle_spin_limit_from_env()) {
     live_hubs()[this] = reactor_.inbox();
   }
   // Main first, so that it keeps the hub's first fiber id.
-  Fiber* main = new MainFiber();
-  Fiber* loop_fiber = new LoopFiber();
+  Fiber* main = new OwnFiber("main", "<main fiber>");
+  Fiber* loop_fiber = new OwnFiber("hub", "<hub>");
   scheduler_.adopt(*main, *loop_fiber, [](void* self) { static_cast<Hub*>(self)->loop_run(); },
                    this);
   internal::register_for_debuggers(*this);

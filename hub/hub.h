@@ -202,8 +202,7 @@ class Hub {
   friend struct internal::LoopAccess;
   friend void internal::register_for_debuggers(Hub& hub) noexcept;
   friend void internal::unregister_for_debuggers(Hub& hub) noexcept;
-  class MainFiber;
-  class LoopFiber;
+  class OwnFiber;  // the main fiber and the loop fiber
 
   Hub();
   ~Hub();
