@@ -234,6 +234,18 @@ void count_starts(kv::Server& server, std::vector<grove::ChildSpec>& children) {
 
 // Runs the service until SIGINT/SIGTERM/SHUTDOWN (then exits 0) or until the root supervisor
 // gives up (exits 1). Start-up failures throw examples::StartupError.
+// A root supervisor that gives up ends the process: exit code 1 and `stop` set, unless the
+// process is already stopping (then the root's end is the shutdown itself).
+void exit_when_it_ends(grove::Supervisor& root, grove::Event& stop, int& exit_code) {
+  root.actor().rawlink([&stop, &exit_code](const grove::ActorRef& dead) {
+    if (stop.is_set()) return;
+    spdlog::critical("kv_server: the root supervisor ended ({}); exiting",
+                     dead.exit_reason().to_string());
+    exit_code = 1;
+    stop.set();
+  });
+}
+
 int serve(kv::Server& server) {
   server.started_ms = kv::unix_ms();
   server.store = std::make_shared<kv::Store>();
@@ -342,14 +354,7 @@ int serve(kv::Server& server) {
       {.strategy = grove::Strategy::kOneForOne, .intensity = 10, .period = 5.0, .name = "kv"},
       std::move(children));
   server.root = root;
-  root.actor().rawlink([&](const grove::ActorRef& dead) {
-    if (!stop.is_set()) {
-      spdlog::critical("kv_server: the root supervisor ended ({}); exiting",
-                       dead.exit_reason().to_string());
-      exit_code = 1;
-      stop.set();
-    }
-  });
+  exit_when_it_ends(root, stop, exit_code);
   if (node) {
     spdlog::info("kv_server: node {} of the cluster at {}", node->name(),
                  server.config.cluster_urls);
@@ -516,14 +521,7 @@ int serve_sharded(kv::Config config, std::size_t threads) {
                             return grove::ActorRef(grove::spawn_opt(
                                 named("aof-writer"), kv::aof_writer_main, std::ref(*file)));
                           }}});
-    root.actor().rawlink([&](const grove::ActorRef& dead) {
-      if (!stop.is_set()) {
-        spdlog::critical("kv_server: the root supervisor ended ({}); exiting",
-                         dead.exit_reason().to_string());
-        exit_code = 1;
-        stop.set();
-      }
-    });
+    exit_when_it_ends(root, stop, exit_code);
   }
 
   // The first use of spdlog (its registry is created then) comes before any hub thread starts.
