@@ -178,7 +178,7 @@ int IoWatcher::wait(Deadline deadline, const char* what) {
   for (;;) {
     if (const int ready = std::exchange(ready_, 0) & events_) {
       // Still a wait point: a pending kill or timeout goes first.
-      if (waiter.wait(Deadline::after(0.0), what) == WaitStatus::kWoken) continue;
+      if (waiter.poll() == WaitStatus::kWoken) continue;
       return ready;
     }
     arm();

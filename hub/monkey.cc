@@ -782,13 +782,22 @@ using grove::FdState;
 
 extern "C" {
 
-ssize_t read(int fd, void* buf, size_t n) {
+// The data calls come in two parts: the exported definition is one branch and a tail call when
+// the program has not patched sockets (it saves no register: a call costs what the header says),
+// and patched_<name> does the rest.
+
+[[gnu::noinline]] static ssize_t patched_read(int fd, void* buf, size_t n) {
   FdState* st = grove::managed(fd);
   if (st == nullptr) [[likely]] return NEXT(read)(fd, buf, n);
   return grove::receive(st, fd, n, [&] { return NEXT(read)(fd, buf, n); });
 }
 
-ssize_t write(int fd, const void* buf, size_t n) {
+ssize_t read(int fd, void* buf, size_t n) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(read)(fd, buf, n);
+  return patched_read(fd, buf, n);
+}
+
+[[gnu::noinline]] static ssize_t patched_write(int fd, const void* buf, size_t n) {
   FdState* st = grove::managed(fd);
   if (st == nullptr) [[likely]] return NEXT(write)(fd, buf, n);
   const char* p = static_cast<const char*>(buf);
@@ -796,14 +805,24 @@ ssize_t write(int fd, const void* buf, size_t n) {
                     [&](std::size_t done) { return NEXT(write)(fd, p + done, n - done); });
 }
 
-ssize_t readv(int fd, const iovec* iov, int cnt) {
+ssize_t write(int fd, const void* buf, size_t n) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(write)(fd, buf, n);
+  return patched_write(fd, buf, n);
+}
+
+[[gnu::noinline]] static ssize_t patched_readv(int fd, const iovec* iov, int cnt) {
   FdState* st = grove::managed(fd);
   if (st == nullptr) [[likely]] return NEXT(readv)(fd, iov, cnt);
   return grove::receive(st, fd, grove::iov_total(iov, cnt),
                         [&] { return NEXT(readv)(fd, iov, cnt); });
 }
 
-ssize_t writev(int fd, const iovec* iov, int cnt) {
+ssize_t readv(int fd, const iovec* iov, int cnt) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(readv)(fd, iov, cnt);
+  return patched_readv(fd, iov, cnt);
+}
+
+[[gnu::noinline]] static ssize_t patched_writev(int fd, const iovec* iov, int cnt) {
   FdState* st = grove::managed(fd);
   if (st == nullptr) [[likely]] return NEXT(writev)(fd, iov, cnt);
   std::vector<iovec> rest;
@@ -815,7 +834,12 @@ ssize_t writev(int fd, const iovec* iov, int cnt) {
                     });
 }
 
-ssize_t recv(int fd, void* buf, size_t n, int flags) {
+ssize_t writev(int fd, const iovec* iov, int cnt) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(writev)(fd, iov, cnt);
+  return patched_writev(fd, iov, cnt);
+}
+
+[[gnu::noinline]] static ssize_t patched_recv(int fd, void* buf, size_t n, int flags) {
   FdState* st = grove::managed(fd);
   if (st == nullptr || (flags & MSG_DONTWAIT) != 0) [[likely]] return NEXT(recv)(fd, buf, n, flags);
   if ((flags & MSG_WAITALL) != 0 && (st->mode.load(std::memory_order_relaxed) & grove::kStream)) {
@@ -830,7 +854,12 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
   return grove::receive(st, fd, n, [&] { return NEXT(recv)(fd, buf, n, flags); });
 }
 
-ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen_t* len) {
+ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(recv)(fd, buf, n, flags);
+  return patched_recv(fd, buf, n, flags);
+}
+
+[[gnu::noinline]] static ssize_t patched_recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen_t* len) {
   FdState* st = grove::managed(fd);
   if (st == nullptr || (flags & MSG_DONTWAIT) != 0) [[likely]] {
     return NEXT(recvfrom)(fd, buf, n, flags, from, len);
@@ -848,7 +877,12 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen
   return grove::receive(st, fd, n, [&] { return NEXT(recvfrom)(fd, buf, n, flags, from, len); });
 }
 
-ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen_t* len) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(recvfrom)(fd, buf, n, flags, from, len);
+  return patched_recvfrom(fd, buf, n, flags, from, len);
+}
+
+[[gnu::noinline]] static ssize_t patched_recvmsg(int fd, msghdr* msg, int flags) {
   FdState* st = grove::managed(fd);
   if (st == nullptr || (flags & MSG_DONTWAIT) != 0) [[likely]] {
     return NEXT(recvmsg)(fd, msg, flags);
@@ -856,7 +890,12 @@ ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   return grove::once(st, fd, grove::kIoRead, true, [&] { return NEXT(recvmsg)(fd, msg, flags); });
 }
 
-ssize_t send(int fd, const void* buf, size_t n, int flags) {
+ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(recvmsg)(fd, msg, flags);
+  return patched_recvmsg(fd, msg, flags);
+}
+
+[[gnu::noinline]] static ssize_t patched_send(int fd, const void* buf, size_t n, int flags) {
   FdState* st = grove::managed(fd);
   if (st == nullptr || (flags & MSG_DONTWAIT) != 0) [[likely]] {
     return NEXT(send)(fd, buf, n, flags);
@@ -866,7 +905,12 @@ ssize_t send(int fd, const void* buf, size_t n, int flags) {
                     [&](std::size_t done) { return NEXT(send)(fd, p + done, n - done, flags); });
 }
 
-ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to, socklen_t len) {
+ssize_t send(int fd, const void* buf, size_t n, int flags) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(send)(fd, buf, n, flags);
+  return patched_send(fd, buf, n, flags);
+}
+
+[[gnu::noinline]] static ssize_t patched_sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to, socklen_t len) {
   FdState* st = grove::managed(fd);
   if (st == nullptr || (flags & MSG_DONTWAIT) != 0) [[likely]] {
     return NEXT(sendto)(fd, buf, n, flags, to, len);
@@ -877,7 +921,12 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to,
   });
 }
 
-ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to, socklen_t len) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(sendto)(fd, buf, n, flags, to, len);
+  return patched_sendto(fd, buf, n, flags, to, len);
+}
+
+[[gnu::noinline]] static ssize_t patched_sendmsg(int fd, const msghdr* msg, int flags) {
   FdState* st = grove::managed(fd);
   if (st == nullptr || (flags & MSG_DONTWAIT) != 0) [[likely]] {
     return NEXT(sendmsg)(fd, msg, flags);
@@ -894,6 +943,11 @@ ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
                       more.msg_iovlen = rest.size();
                       return NEXT(sendmsg)(fd, &more, flags);
                     });
+}
+
+ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+  if (!grove::socket_patched()) [[likely]] return NEXT(sendmsg)(fd, msg, flags);
+  return patched_sendmsg(fd, msg, flags);
 }
 
 int connect(int fd, const sockaddr* addr, socklen_t len) {

@@ -141,7 +141,10 @@ struct PostedFunction final : Posted {
 Reactor::Reactor(Hub& owner)
     : owner_(owner),
       loop_(std::make_unique<internal::Loop>()),
-      inbox_(std::make_shared<internal::Inbox>()) {
+      inbox_(std::make_shared<internal::Inbox>()),
+      inbox_head_(&inbox_->head),
+      inbox_stub_(&inbox_->stub),
+      inbox_first_(&inbox_->stub.next_posted) {
   loop_->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
   if (loop_->loop == nullptr) throw std::runtime_error("grove: cannot create the libev loop");
   ev_set_userdata(loop_->loop, this);
@@ -163,7 +166,7 @@ void Reactor::on_inbox(struct ev_loop* loop, ev_io* w, int) {
   auto* reactor = static_cast<Reactor*>(ev_userdata(loop));
   std::uint64_t count;
   [[maybe_unused]] const ssize_t n = ::read(w->fd, &count, sizeof count);  // resets the eventfd
-  reactor->drain_inbox();
+  reactor->drain_inbox_items();
 }
 
 bool Reactor::spin_for_inbox() {
@@ -178,7 +181,7 @@ bool Reactor::spin_for_inbox() {
   }
 }
 
-bool Reactor::drain_inbox() {
+bool Reactor::drain_inbox_items() {
   internal::Inbox& inbox = *inbox_;
   bool ran = false;
   while (internal::Posted* item = inbox.pop()) {
@@ -205,14 +208,14 @@ int Reactor::sleep() {
   // what it sent often comes within microseconds, and sleeping costs the poster an eventfd write
   // and this hub a poller wake-up (a few syscalls per message).
   if (std::exchange(inbox_active_, false) && spin_for_inbox()) {
-    drain_inbox();
+    drain_inbox_items();
     return kPosted;
   }
   // Asleep from here on for posters; one more look at the inbox closes the race with a poster
   // that linked its item before it could see the flag.
   inbox.signaled.store(false, std::memory_order_relaxed);
   inbox.sleeping.store(true, std::memory_order_seq_cst);
-  if (drain_inbox()) {
+  if (drain_inbox_items()) {
     inbox.sleeping.store(false, std::memory_order_relaxed);
     return kPosted;
   }

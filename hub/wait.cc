@@ -113,22 +113,26 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
   return true;
 }
 
-[[gnu::always_inline]] inline WaitStatus Waiter::wait_inline(Deadline deadline, const char* what) {
+[[gnu::always_inline]] inline void Waiter::throw_if_interrupted() {
   Fiber& self = *fiber_;
-  Hub& hub = self.hub();
   // A wait point: what was delivered while the fiber was running is thrown now.
   if ((self.pending_ || self.final_) && !shielded_) [[unlikely]] {
     // A final kill is not thrown out of a destructor that waits while the stack unwinds: that
     // wait stays on its list and parks as any other (leaving the list there parked it for good).
     if (self.pending_ || std::uncaught_exceptions() == 0) {
       if (list_ != nullptr) list_->remove(*this);
-      hub.throw_interruption(self);  // throws
+      self.hub().throw_interruption(self);  // throws
     }
   }
+}
+
+[[gnu::always_inline]] inline WaitStatus Waiter::wait_inline(Deadline deadline, const char* what) {
+  throw_if_interrupted();
   if (state_ == State::kWoken) {  // woken before it parked
     state_ = State::kIdle;
     return WaitStatus::kWoken;
   }
+  Hub& hub = fiber_->hub();
   DeadlineTimer timer;
   bool timed = false;
   if (!deadline.is_never()) {
@@ -176,6 +180,16 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
 }
 
 WaitStatus Waiter::wait(Deadline deadline, const char* what) { return wait_inline(deadline, what); }
+
+WaitStatus Waiter::poll() {
+  throw_if_interrupted();
+  if (state_ == State::kWoken) {
+    state_ = State::kIdle;
+    return WaitStatus::kWoken;
+  }
+  if (list_ != nullptr) list_->remove(*this);
+  return WaitStatus::kTimedOut;
+}
 
 void Waiter::wait_shielded(const char* what) {
   shielded_ = true;

@@ -95,6 +95,9 @@ class Waiter {
   // Parks the calling fiber until woken or `deadline`. `what` names the wait in LoopExit messages
   // and run-info dumps. Throws what a kill or Timeout delivers.
   WaitStatus wait(Deadline deadline = Deadline::never(), const char* what = "wait");
+  // A wait point that never parks: wait(Deadline::after(0)) without reading a clock. Throws what
+  // a kill or Timeout delivered; kWoken if woken since, else kTimedOut (and leaves its list).
+  WaitStatus poll();
   // Parks until woken, ignoring kills and timeouts (they are thrown at the next ordinary wait
   // point). Only interrupt() ends it early. See the header comment.
   void wait_shielded(const char* what = "wait");
@@ -118,6 +121,7 @@ class Waiter {
   friend struct internal::WaitAnyAccess;
   enum class State : std::uint8_t { kIdle, kParked, kWoken, kTimedOut, kInterrupted };
   static void on_deadline(struct ev_loop* loop, struct ev_timer* w, int events);
+  void throw_if_interrupted();
   WaitStatus wait_inline(Deadline deadline, const char* what);
   WaitStatus finish_wait();
 

@@ -276,11 +276,14 @@ struct Socket::Impl {
 // Socket
 
 namespace {
-Socket::Impl& open_impl(Socket::Impl* impl, const char* op) {
-  if (impl == nullptr || impl->fd < 0) {
-    throw SocketError(std::error_code(EBADF, std::generic_category()),
-                      fmt::format("{}: socket is closed", op));
-  }
+[[noreturn, gnu::noinline, gnu::cold]] void throw_closed(const char* op) {
+  throw SocketError(std::error_code(EBADF, std::generic_category()),
+                    fmt::format("{}: socket is closed", op));
+}
+
+// On every call: inline, with the throw out of line.
+inline Socket::Impl& open_impl(Socket::Impl* impl, const char* op) {
+  if (impl == nullptr || impl->fd < 0) [[unlikely]] throw_closed(op);
   return *impl;
 }
 }  // namespace

@@ -140,6 +140,60 @@ GROVE_TEST(IoWatcher, AWokenWaiterIsNotPolledAgainBeforeItRuns) {
 }
 
 
+// A wait that finds readiness is still a wait point: a kill that arrived in between is thrown,
+// not left for the next wait. Two ways to get there: the readiness was latched before the wait
+// began, or it woke the waiter and the kill came before the waiter's turn.
+GROVE_TEST(IoWatcher, AKillPendingWhenReadinessIsLatchedIsThrown) {
+  Pipe p;
+  IoWatcher w(p.r, kIoRead);
+  bool returned = false;
+  bool killed = false;
+  FiberRef reader = spawn_fiber([&] {
+    EXPECT_EQ(w.wait(Deadline::after(0.001)), 0);  // registers the watcher
+    ASSERT_EQ(::write(p.w, "x", 1), 1);
+    sleep(0.005);                          // the loop latches the readiness
+    Hub::current().current_fiber().kill();  // pending: thrown at the next wait point
+    try {
+      (void)w.wait(Deadline::after(20.0));
+      returned = true;
+    } catch (const GreenletExit&) {
+      killed = true;
+    }
+  });
+  EXPECT_TRUE(reader->join());
+  EXPECT_TRUE(killed);
+  EXPECT_FALSE(returned);
+}
+
+GROVE_TEST(IoWatcher, AKillThatComesAfterReadinessWokeTheWaiterIsThrown) {
+  Pipe p;
+  IoWatcher w(p.r, kIoRead);
+  bool returned = false;
+  bool killed = false;
+  FiberRef reader = spawn_fiber([&] {
+    try {
+      (void)w.wait(Deadline::after(20.0));
+      returned = true;
+    } catch (const GreenletExit&) {
+      killed = true;
+    }
+  });
+  sleep(0.0);  // the reader parks on the fd
+  ASSERT_EQ(::write(p.w, "x", 1), 1);
+  // As above: queued before each poll, this fiber runs right after the poll that wakes the
+  // reader, before the reader's turn.
+  const Deadline deadline = Deadline::after(20.0);
+  while (reader->state() == FiberState::kParked && !deadline.passed()) {
+    Hub::current().run_callback([] {});
+    yield();
+  }
+  ASSERT_EQ(reader->state(), FiberState::kReady);
+  reader->kill();
+  EXPECT_TRUE(reader->join());
+  EXPECT_TRUE(killed);
+  EXPECT_FALSE(returned);
+}
+
 // Puts a fresh pipe's read end at the number `fd` (which must be free), as a new socket or a dup2
 // would take a closed fd's number; returns the pipe's write end.
 int new_file_at(int fd) {
