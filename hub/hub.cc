@@ -112,6 +112,7 @@ Hub::Hub() : reactor_(*this), idle_spin_(idle_spin_limit_from_env()) {
   Fiber* loop_fiber = new OwnFiber("hub", "<hub>");
   scheduler_.adopt(*main, *loop_fiber, [](void* self) { static_cast<Hub*>(self)->loop_run(); },
                    this);
+  scheduler_.set_park_poll([](void* self) { static_cast<Hub*>(self)->poll_in_place(); }, this);
   internal::register_for_debuggers(*this);
 }
 
@@ -307,21 +308,41 @@ void Hub::deliver_loop_exit() {
   interrupt(main_fiber(), std::make_exception_ptr(LoopExit(message)), Fiber::Pending::kOnce, 0);
 }
 
-bool Hub::spin_before_sleep(double& idle_since) {
+void Hub::poll_in_place() {
+  if (!callbacks_.empty() || idle_spin_.window() <= 0 || reactor_.inbox_active() ||
+      reactor_.inbox_posted_to() || internal::call_later_armed()) {
+    return;
+  }
+  Fiber* parked = scheduler_.lend_current_to_loop();
+  reactor_.poll_in_place();
+  scheduler_.take_back_current(parked);
+  scheduler_.note_progress();
+  if (!callbacks_.empty() || reactor_.inbox_posted_to()) {
+    scheduler_.end_pass();  // the loop fiber runs them before anyone else
+  } else if (scheduler_.has_ready()) {
+    idle_spin_.spun(true);
+    scheduler_.start_pass();
+  } else {
+    first_poll_done_ = true;
+  }
+}
+
+bool Hub::spin_before_sleep(double& idle_since, bool first_poll_done) {
   const double window = idle_spin_.window();
   // Work just came from another hub: the reactor's own inbox spin (no syscalls) answers that.
   if (window <= 0 || reactor_.inbox_active()) {
     idle_since = Deadline::now();
     return false;
   }
-  // The first poll reads no clock: under load it is the one that finds the next event.
+  // The first poll reads no clock: under load it is the one that finds the next event. A fiber
+  // that parked may have done it already, in place (poll_in_place).
   const auto found = [this] {
     scheduler_.note_progress();  // the blocking monitor: a spinning hub is not a blocked one
     reactor_.poll();
     reactor_.drain_inbox();
     return scheduler_.has_ready() || !callbacks_.empty();
   };
-  if (found()) {
+  if (!first_poll_done && found()) {
     idle_spin_.spun(true);
     return true;
   }
@@ -339,11 +360,12 @@ bool Hub::spin_before_sleep(double& idle_since) {
 
 void Hub::loop_run() {
   for (;;) {
+    const bool first_poll_done = std::exchange(first_poll_done_, false);
     reactor_.drain_inbox();
     if (!callbacks_.empty()) run_callbacks();
     if (scheduler_.has_ready() || !callbacks_.empty()) {
       reactor_.poll();
-    } else if (double idle_since = 0; !spin_before_sleep(idle_since)) {
+    } else if (double idle_since = 0; !spin_before_sleep(idle_since, first_poll_done)) {
       // Nothing ready: block in the reactor until an event makes a fiber ready. With no active
       // (referenced) watcher left, nothing can ever wake main. The gap the idle spin learns from
       // runs from `idle_since`, the spin included.

@@ -223,7 +223,14 @@ class Hub {
   // Nothing is ready: polls the reactor without blocking until the idle spin's window has passed;
   // true if that made a fiber ready or queued a callback (then the hub does not sleep). Sets
   // `idle_since` to when the hub started waiting (the gap the spin learns from starts there).
-  bool spin_before_sleep(double& idle_since);
+  bool spin_before_sleep(double& idle_since, bool first_poll_done);
+  // Scheduler::set_park_poll's hook: a fiber parks with nothing ready. Does on the parking
+  // fiber's stack what the loop fiber would do first, the idle spin's first poll, when nothing
+  // else needs the loop fiber (no callback, no posted work, no call_later timer, whose
+  // callbacks may want more stack than a greenlet has left). If the poll makes a fiber ready,
+  // starts the pass the loop fiber would start; otherwise the loop fiber's spin starts after
+  // that first poll.
+  void poll_in_place();
   void on_fiber_dead(Fiber& f) noexcept;
   // The list of live fibers (inline: spawn and death are on the spawn+join path).
   void add_live(Fiber& f) noexcept {
@@ -267,6 +274,7 @@ class Hub {
 
   std::vector<std::function<void()>> callbacks_;
   IdleSpin idle_spin_;
+  bool first_poll_done_ = false;  // poll_in_place found nothing: the spin's first poll is done
   // The blocking monitor's registration (hub/monitor.h).
   std::shared_ptr<internal::Watch> watch_;
   ErrorHandler error_handler_;

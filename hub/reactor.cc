@@ -166,7 +166,7 @@ void Reactor::on_inbox(struct ev_loop* loop, ev_io* w, int) {
   auto* reactor = static_cast<Reactor*>(ev_userdata(loop));
   std::uint64_t count;
   [[maybe_unused]] const ssize_t n = ::read(w->fd, &count, sizeof count);  // resets the eventfd
-  reactor->drain_inbox_items();
+  if (!reactor->in_place_) reactor->drain_inbox_items();
 }
 
 bool Reactor::spin_for_inbox() {
@@ -199,6 +199,13 @@ bool Reactor::drain_inbox_items() {
 
 void Reactor::poll() {
   ev_run(loop_->loop, EVRUN_NOWAIT);
+  ++polls_;
+}
+
+void Reactor::poll_in_place() {
+  in_place_ = true;
+  ev_run(loop_->loop, EVRUN_NOWAIT);
+  in_place_ = false;
   ++polls_;
 }
 

@@ -4,10 +4,12 @@
 // Model: the reactor never decides which fiber runs; its handlers only make fibers ready (through
 // Waiter::wake and friends) or run short callbacks. The hub's loop fiber asks it either to `poll`
 // without blocking (between passes of the ready queue) or to `sleep` in the poller until an event
-// arrives (when nothing is ready). Work posted from other threads lands in a lock-free
-// multi-producer inbox; the reactor drains it on every loop-fiber pass, and a poster writes the
-// inbox's eventfd only when the hub sleeps in the poller and nobody has woken it yet, so a burst
-// costs one syscall and a busy hub none. A hub that just received work spins for
+// arrives (when nothing is ready); a fiber that parks with nothing ready may run that first poll
+// itself, on its own stack (`poll_in_place`, see Hub::poll_in_place). Work posted from other
+// threads lands in a lock-free multi-producer inbox; the reactor drains it on every loop-fiber
+// pass (never during a poll in place), and a poster writes the inbox's eventfd only when the hub
+// sleeps in the poller and nobody has woken it yet, so a burst costs one syscall and a busy hub
+// none. A hub that just received work spins for
 // kInboxSpinSeconds before it sleeps: the answer to what it sent often comes within microseconds.
 //
 // The libev loop itself is internal to hub/: code of hub/ that owns watchers reaches it through
@@ -58,6 +60,9 @@ class Reactor {
 
   // Runs what libev has ready, without blocking.
   void poll();
+  // The same from a parking fiber's stack (Hub::poll_in_place): an inbox wake-up it meets only
+  // resets the eventfd and leaves the posted work to the loop fiber's drain.
+  void poll_in_place();
   // Blocks in the poller until an event or a post arrives (it may first spin on the inbox a
   // moment, see kInboxSpinSeconds). Returns kPosted when it ran posted work and did not sleep,
   // otherwise the number of active (referenced) watchers left: with none, nothing can ever
@@ -68,6 +73,12 @@ class Reactor {
   // Runs what other threads posted; true if it ran anything. Inline when nothing was posted:
   // the loop fiber asks on every pass.
   bool drain_inbox() { return inbox_posted_to() && drain_inbox_items(); }
+  // A look at the inbox that reads only the hub's own cache line: false when nothing was posted
+  // since the last drain (a post still being linked may read as nothing; sleep() closes that
+  // race with the full look, drain_inbox_items()).
+  bool inbox_posted_to() const noexcept {
+    return *inbox_head_ != inbox_stub_ || inbox_first_->load(std::memory_order_acquire) != nullptr;
+  }
   // The inbox had work since the reactor last slept (the next sleep spins on it first).
   bool inbox_active() const noexcept { return inbox_active_; }
 
@@ -94,12 +105,6 @@ class Reactor {
   static void on_inbox(struct ev_loop* loop, struct ev_io* w, int events);
   // Waits up to kInboxSpinSeconds, without a syscall, for something to be posted.
   bool spin_for_inbox();
-  // A look at the inbox that reads only the hub's own cache line: false when nothing was posted
-  // since the last drain (a post still being linked may read as nothing; sleep() closes that
-  // race with the full look, drain_inbox_items()).
-  bool inbox_posted_to() const noexcept {
-    return *inbox_head_ != inbox_stub_ || inbox_first_->load(std::memory_order_acquire) != nullptr;
-  }
   bool drain_inbox_items();
 
   Hub& owner_;
@@ -110,6 +115,7 @@ class Reactor {
   const internal::Posted* inbox_stub_;
   const std::atomic<internal::Posted*>* inbox_first_;
   bool inbox_active_ = false;  // the inbox had work since the reactor last slept
+  bool in_place_ = false;      // poll_in_place is running
   std::atomic<bool> idle_in_poll_{false};
   std::uint64_t polls_ = 0;
   std::uint64_t timers_started_ = 0;

@@ -9,8 +9,12 @@
 // syscall every other switch; from the 64th switch of a pass on, every 64th switch also reads
 // the clock and ends the pass early once kMaxPollIntervalSeconds have passed since the first of
 // those reads, so heavy fibers between yields cannot hold I/O back for 1024 turns (a short pass,
-// the common case, never reads the clock). The scheduler also owns the thread's stack pool: a fiber
-// takes its stack when it starts and gives it back after its last switch.
+// the common case, never reads the clock). A fiber that parks with the queue empty first runs the
+// hub's park poll (`set_park_poll`) on its own stack: the loop fiber's first, non-blocking poll,
+// done in place, so that a request/response wait goes straight from the waiting fiber to the one
+// the poll woke (one switch instead of two through the loop fiber). The scheduler also owns the
+// thread's stack pool: a fiber takes its stack when it starts and gives it back after its last
+// switch.
 //
 // Thread: the hub's own thread only, except `switch_epoch()`, read by the blocking monitor's
 // thread (hub/monitor.h). Lifetime: a member of its Hub; it owns the main fiber (the thread's
@@ -57,6 +61,23 @@ class Scheduler {
   // Takes the thread's own stack as the running `main` fiber, and `loop_fiber` as the fiber that
   // runs `body(arg)` whenever nothing else is ready. Once, from the Hub's constructor.
   void adopt(Fiber& main, Fiber& loop_fiber, void (*body)(void* arg), void* arg);
+
+  // What a fiber that parks with nothing ready runs first, on its own stack: the hub's poll in
+  // place (Hub::poll_in_place). When that poll makes a fiber ready, the parking fiber switches
+  // straight to it, not through the loop fiber: a request/response wait costs one switch, not
+  // two. Once, from the Hub's constructor.
+  void set_park_poll(void (*poll)(void* arg), void* arg) noexcept {
+    park_poll_ = poll;
+    park_poll_arg_ = arg;
+  }
+  // For the poll in place: while it runs, the loop fiber is the current fiber for the code it
+  // calls (libev's callbacks see what they see on the loop fiber); then the parked one again.
+  Fiber* lend_current_to_loop() noexcept {
+    Fiber* parked = current_;
+    current_ = loop_fiber_;
+    return parked;
+  }
+  void take_back_current(Fiber* parked) noexcept { current_ = parked; }
 
   Fiber& current() const noexcept { return *current_; }
   Fiber& main() const noexcept { return *main_; }
@@ -138,6 +159,8 @@ class Scheduler {
   Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch
   void (*loop_body_)(void* arg) = nullptr;  // what the loop fiber runs
   void* loop_body_arg_ = nullptr;
+  void (*park_poll_)(void* arg) = nullptr;  // see set_park_poll
+  void* park_poll_arg_ = nullptr;
   std::uint64_t switches_ = 0;
   std::uint64_t wakeups_ = 0;
   std::atomic<std::uint64_t> switch_epoch_{0};

@@ -55,6 +55,8 @@ void on_timer(struct ev_loop*, ev_timer* w, int) {
 
 }  // namespace
 
+bool call_later_armed() noexcept { return armed_head != nullptr; }
+
 void drop_timers(Hub& hub) noexcept {
   for (TimerEntry* e = armed_head; e != nullptr;) {
     TimerEntry* next = e->next;

@@ -85,6 +85,8 @@ inline void Scheduler::after_switch() noexcept {
   self.state_ = FiberState::kParked;
   self.waiter_ = &w;
   self.what_ = what;
+  // Parked from here on (a wake or an interruption during the poll finds it so).
+  if (ready_head_ == nullptr && park_poll_ != nullptr) park_poll_(park_poll_arg_);
   switch_out();
   self.waiter_ = nullptr;
 }
