@@ -17,6 +17,11 @@
 #          Ends with a per-test table of the kv ratios (requests per second, CPU per request).
 #   micro  //tests/benchmarks:micro (Google Benchmark); anchor: anchors/gevent_micro.py, the
 #          same operations in gevent. Also Go, and Erlang/OTP for the actor figures.
+#   loop   BM_SocketPairPingPong/4096 (best of 5 repetitions, wall time per round trip) against
+#          anchors/socketpair_layers (best of 5 runs): a bare epoll loop with read/write, the
+#          anchor (anchors/socketpair_pingpong.c's loop), then with send/recv, libev callbacks,
+#          and two stackful fibers over libev, the layers grove stands on. Not in the default
+#          sections: name it.
 #
 # Servers run on cpu 0 and the load on cpu 1; micro benchmarks on cpu 0 (--no-pin: wherever the
 # kernel puts them, which a machine busy with other work can favour). Every server figure
@@ -44,7 +49,7 @@ while [ $# -gt 0 ]; do
     --requests) requests=${2:?}; shift 2 ;;
     --quick) seconds=2 requests=20000 micro_scale=0.2 micro_min_time=0.05; shift ;;
     --no-pin) server_cpu=() load_cpu=(); shift ;;
-    echo | http | kv | micro) sections+=("$1"); shift ;;
+    echo | http | kv | micro | loop) sections+=("$1"); shift ;;
     *) usage ;;
   esac
 done
@@ -219,6 +224,29 @@ micro_one() {  # contestant
   done
 }
 
+loop_one() {  # contestant
+  case "$1" in
+    layers)
+      ${server_cpu[@]+"${server_cpu[@]}"} "$bin/tests/benchmarks/anchors/socketpair_layers" 200000 |
+        while read -r name ns; do
+          name=${name#socketpair_}
+          record loop socketpair_roundtrip_ns "${name%_ns}" "$ns" ns
+        done ;;
+    grove)
+      ${server_cpu[@]+"${server_cpu[@]}"} "$bin/tests/benchmarks/micro" --benchmark_format=json \
+        --benchmark_filter='^BM_SocketPairPingPong/4096' --benchmark_min_time=0.5 \
+        --benchmark_repetitions=5 >"$out/loop.json" 2>"$out/logs/loop.log"
+      record loop socketpair_roundtrip_ns grove \
+        "$("$python" "$anchors/results.py" gbench-best "$out/loop.json" \
+          BM_SocketPairPingPong/4096/real_time)" ns ;;
+  esac
+}
+
+run_loop() {
+  local c
+  for c in $(in_order layers grove); do loop_one "$c"; done
+}
+
 run_micro() {
   local contestants=(gevent grove) c
   [ -z "$go_anchor" ] || contestants+=(go)
@@ -232,6 +260,7 @@ for run in $(seq "$runs"); do
   for section in "${sections[@]}"; do
     case "$section" in
       micro) run_micro ;;
+      loop) run_loop ;;
       *) run_servers "$section" ;;
     esac
   done

@@ -2,6 +2,8 @@
 
     results.py gbench JSON          Google Benchmark JSON of //tests/benchmarks:micro ->
                                     `contestant figure value unit` lines (grove's micro figures)
+    results.py gbench-best JSON NAME  the best wall time per iteration, in ns, of benchmark NAME
+                                    over its repetitions (the loop section's grove figure)
     results.py table RESULTS        RESULTS has `run section figure contestant value unit` lines;
                                     prints a Markdown table of medians and ratios
     results.py kv RESULTS           the kv section per redis-benchmark test: grove's ratio to
@@ -17,7 +19,7 @@ import json
 import statistics
 import sys
 
-ANCHORS = {"echo": "epoll", "http": "nginx", "kv": "redis", "micro": "gevent"}
+ANCHORS = {"echo": "epoll", "http": "nginx", "kv": "redis", "micro": "gevent", "loop": "epoll_rw"}
 
 
 def higher_is_better(unit):
@@ -72,6 +74,19 @@ def gbench(path):
             continue
         ns = b["cpu_time"] * scale[b["time_unit"]]
         print(contestant, figure, f"{value(ns, b):.6g}", unit)
+
+
+def gbench_best(path, name):
+    """The best (lowest) wall time per iteration of benchmark `name` over its repetitions, in ns:
+    the figure a floor is compared with (socketpair_layers prints its best run too)."""
+    with open(path) as f:
+        report = json.load(f)
+    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+    times = [b["real_time"] * scale[b["time_unit"]] for b in report["benchmarks"]
+             if b.get("run_name", b["name"]) == name and b.get("run_type") != "aggregate"]
+    if not times:
+        sys.exit(f"results.py: {name} missing from {path}")
+    print(f"{min(times):.6g}")
 
 
 def table(path):
@@ -156,6 +171,8 @@ def kv(path):
 def main(argv):
     if len(argv) == 3 and argv[1] == "gbench":
         gbench(argv[2])
+    elif len(argv) == 4 and argv[1] == "gbench-best":
+        gbench_best(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "table":
         table(argv[2])
     elif len(argv) == 3 and argv[1] == "kv":
