@@ -159,7 +159,7 @@ class Scheduler {
   Fiber* dying_ = nullptr;  // finished fiber whose stack is released after the switch
   void (*loop_body_)(void* arg) = nullptr;  // what the loop fiber runs
   void* loop_body_arg_ = nullptr;
-  void (*park_poll_)(void* arg) = nullptr;  // see set_park_poll
+  void (*park_poll_)(void* arg) = [](void*) {};  // see set_park_poll
   void* park_poll_arg_ = nullptr;
   std::uint64_t switches_ = 0;
   std::uint64_t wakeups_ = 0;

@@ -86,7 +86,7 @@ inline void Scheduler::after_switch() noexcept {
   self.waiter_ = &w;
   self.what_ = what;
   // Parked from here on (a wake or an interruption during the poll finds it so).
-  if (ready_head_ == nullptr && park_poll_ != nullptr) park_poll_(park_poll_arg_);
+  if (ready_head_ == nullptr) park_poll_(park_poll_arg_);
   switch_out();
   self.waiter_ = nullptr;
 }
