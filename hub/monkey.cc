@@ -859,7 +859,8 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
   return patched_recv(fd, buf, n, flags);
 }
 
-[[gnu::noinline]] static ssize_t patched_recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen_t* len) {
+[[gnu::noinline]] static ssize_t patched_recvfrom(int fd, void* buf, size_t n, int flags,
+                                                  sockaddr* from, socklen_t* len) {
   FdState* st = grove::managed(fd);
   if (st == nullptr || (flags & MSG_DONTWAIT) != 0) [[likely]] {
     return NEXT(recvfrom)(fd, buf, n, flags, from, len);
@@ -910,7 +911,8 @@ ssize_t send(int fd, const void* buf, size_t n, int flags) {
   return patched_send(fd, buf, n, flags);
 }
 
-[[gnu::noinline]] static ssize_t patched_sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to, socklen_t len) {
+[[gnu::noinline]] static ssize_t patched_sendto(int fd, const void* buf, size_t n, int flags,
+                                                const sockaddr* to, socklen_t len) {
   FdState* st = grove::managed(fd);
   if (st == nullptr || (flags & MSG_DONTWAIT) != 0) [[likely]] {
     return NEXT(sendto)(fd, buf, n, flags, to, len);

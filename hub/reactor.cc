@@ -206,9 +206,8 @@ bool Reactor::drain_inbox_items() {
 
 [[gnu::hot]] void Reactor::poll_in_place() {
   in_place_ = true;
-  ev_run(loop_->loop, EVRUN_NOWAIT);
+  poll();
   in_place_ = false;
-  ++polls_;
 }
 
 int Reactor::sleep() {

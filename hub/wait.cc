@@ -181,7 +181,9 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
   }
 }
 
-[[gnu::hot]] WaitStatus Waiter::wait(Deadline deadline, const char* what) { return wait_inline(deadline, what); }
+[[gnu::hot]] WaitStatus Waiter::wait(Deadline deadline, const char* what) {
+  return wait_inline(deadline, what);
+}
 
 [[gnu::hot]] WaitStatus Waiter::poll() {
   throw_if_interrupted();

@@ -74,7 +74,8 @@ double bare_epoll(long rounds) {
   char message[kMessage] = {'p'};
   char buffer[kBuffer];
   auto put = [](int fd, const char* data) {
-    const ssize_t n = kSendRecv ? send(fd, data, kMessage, MSG_NOSIGNAL) : write(fd, data, kMessage);
+    const ssize_t n =
+        kSendRecv ? send(fd, data, kMessage, MSG_NOSIGNAL) : write(fd, data, kMessage);
     check(n == kMessage, "write");
   };
   auto await_and_get = [&](int fd) {
