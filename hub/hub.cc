@@ -312,7 +312,7 @@ void Hub::deliver_loop_exit() {
 // run through a few contiguous lines of code (the kernel's work in between evicts the rest).
 [[gnu::hot]] void Hub::poll_in_place() {
   if (!callbacks_.empty() || idle_spin_.window() <= 0 || reactor_.inbox_active() ||
-      reactor_.inbox_posted_to() || internal::call_later_armed()) {
+      reactor_.inbox_posted_to()) {
     return;
   }
   Fiber* parked = scheduler_.lend_current_to_loop();

@@ -226,10 +226,11 @@ class Hub {
   bool spin_before_sleep(double& idle_since, bool first_poll_done);
   // Scheduler::set_park_poll's hook: a fiber parks with nothing ready. Does on the parking
   // fiber's stack what the loop fiber would do first, the idle spin's first poll, when nothing
-  // else needs the loop fiber (no callback, no posted work, no call_later timer, whose
-  // callbacks may want more stack than a greenlet has left). If the poll makes a fiber ready,
-  // starts the pass the loop fiber would start; otherwise the loop fiber's spin starts after
-  // that first poll.
+  // else needs the loop fiber (no callback, no posted work). What the poll finds that is more
+  // than a wake-up (a posted item, a call_later callback: user code that may want more stack
+  // than a greenlet has left) is left to the loop fiber, which then runs before anyone else. If
+  // the poll only made fibers ready, starts the pass the loop fiber would start; if it found
+  // nothing, the loop fiber's spin starts after that first poll.
   void poll_in_place();
   void on_fiber_dead(Fiber& f) noexcept;
   // The list of live fibers (inline: spawn and death are on the spawn+join path).

@@ -61,8 +61,10 @@ class Reactor {
   // Runs what libev has ready, without blocking.
   void poll();
   // The same from a parking fiber's stack (Hub::poll_in_place): an inbox wake-up it meets only
-  // resets the eventfd and leaves the posted work to the loop fiber's drain.
+  // resets the eventfd and leaves the posted work to the loop fiber's drain, and a call_later
+  // callback that fires is queued for the loop fiber (Hub::run_callback) instead of run.
   void poll_in_place();
+  bool polling_in_place() const noexcept { return in_place_; }
   // Blocks in the poller until an event or a post arrives (it may first spin on the inbox a
   // moment, see kInboxSpinSeconds). Returns kPosted when it ran posted work and did not sleep,
   // otherwise the number of active (referenced) watchers left: with none, nothing can ever

@@ -42,20 +42,29 @@ std::shared_ptr<TimerEntry> disarm(TimerEntry& e) noexcept {
   return std::move(e.self);
 }
 
+void run_reporting(Hub& hub, std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (...) {
+    hub.report_error("<call_later callback>", std::current_exception());
+  }
+}
+
 void on_timer(struct ev_loop*, ev_timer* w, int) {
   auto* e = static_cast<TimerEntry*>(w->data);
   std::shared_ptr<TimerEntry> keep = disarm(*e);
   std::function<void()> fn = std::move(e->fn);
-  try {
-    fn();
-  } catch (...) {
-    e->hub->report_error("<call_later callback>", std::current_exception());
+  Hub& hub = *e->hub;
+  if (reactor_of(hub).polling_in_place()) {
+    // On a parked greenlet's stack (Hub::poll_in_place), which may not have room for what `fn`
+    // does: the loop fiber runs it first thing, before any fiber the same poll woke.
+    hub.run_callback([&hub, fn = std::move(fn)]() mutable { run_reporting(hub, fn); });
+    return;
   }
+  run_reporting(hub, fn);
 }
 
 }  // namespace
-
-bool call_later_armed() noexcept { return armed_head != nullptr; }
 
 void drop_timers(Hub& hub) noexcept {
   for (TimerEntry* e = armed_head; e != nullptr;) {

@@ -23,7 +23,6 @@ class Hub;
 namespace internal {
 struct TimerEntry;
 void drop_timers(Hub& hub) noexcept;  // called when `hub` is destroyed
-bool call_later_armed() noexcept;     // this thread has a call_later timer that has not fired
 }  // namespace internal
 
 class TimerHandle {
