@@ -213,6 +213,7 @@ HubStats Hub::stats() const {
   s.switches = scheduler_.switches();
   s.wakeups = scheduler_.wakeups();
   s.polls = reactor_.polls();
+  s.fast_polls = reactor_.fast_polls();
   s.timers_started = reactor_.timers_started();
   s.fibers_spawned = fibers_spawned_;
   s.fibers_alive = live_count_;

@@ -85,7 +85,8 @@ using ErrorHandler = std::function<void(const ErrorReport&)>;
 struct HubStats {
   std::uint64_t switches = 0;   // fiber-to-fiber switches
   std::uint64_t wakeups = 0;    // fibers made ready
-  std::uint64_t polls = 0;      // libev loop iterations
+  std::uint64_t polls = 0;      // polls of the reactor (libev iterations and fast polls)
+  std::uint64_t fast_polls = 0; // of those, fast polls in place (Reactor::poll_in_place)
   std::uint64_t timers_started = 0;
   std::uint64_t fibers_spawned = 0;
   std::size_t fibers_alive = 0;   // started, not dead (not counting main)

@@ -54,6 +54,7 @@ void IoWatcher::stop() noexcept {
     // ev_io_stop does nothing: the books balance the same way.)
     if (!referenced_) ev_ref(loop);
     ev_io_stop(loop, as_io(io_));
+    internal::reactor_of(*hub_).io_changed();
     active_ = false;
     referenced_ = false;
     unlink();
@@ -69,6 +70,7 @@ void IoWatcher::stop() noexcept {
     Hub& hub = Hub::current();
     loop_ = internal::ev_loop_of(hub);
     ev_io_start(static_cast<struct ev_loop*>(loop_), as_io(io_));
+    internal::reactor_of(hub).io_changed();
     active_ = true;
     referenced_ = true;
     link(hub);

@@ -61,12 +61,10 @@ Timeout::~Timeout() { cancel(); }
 void Timeout::arm(double seconds) {
   Hub& hub = Hub::current();
   owner_ = &hub.current_fiber();
-  auto* loop = internal::ev_loop_of(hub);
   auto* timer = reinterpret_cast<ev_timer*>(timer_);
-  ev_timer_init(timer, &Timeout::on_timer, seconds > 0 ? seconds : 0., 0.);
+  ev_init(timer, &Timeout::on_timer);
   timer->data = this;
-  ev_now_update(loop);
-  ev_timer_start(loop, timer);
+  internal::arm_timer(hub, timer, seconds > 0 ? seconds : 0.);
   armed_ = true;
   expired_ = false;
 }
@@ -77,7 +75,8 @@ void Timeout::start() {
   arm(seconds_);
 }
 
-void Timeout::on_timer(struct ev_loop*, ev_timer* w, int) {
+void Timeout::on_timer(struct ev_loop* loop, ev_timer* w, int) {
+  internal::timer_fired(loop, w);
   static_cast<Timeout*>(w->data)->fire();
 }
 
@@ -91,8 +90,7 @@ void Timeout::fire() noexcept {
 void Timeout::cancel() noexcept {
   if (owner_ == nullptr) return;
   if (armed_) {
-    ev_timer_stop(internal::ev_loop_of(owner_->hub()),
-                  reinterpret_cast<ev_timer*>(timer_));
+    internal::disarm_timer(owner_->hub(), reinterpret_cast<ev_timer*>(timer_));
     armed_ = false;
   }
   // An expiry delivered but not yet thrown dies with the scope.

@@ -37,7 +37,7 @@ void unlink(TimerEntry& e) noexcept {
 
 // Stops and unlinks an armed entry; returns the self-reference for the caller to drop last.
 std::shared_ptr<TimerEntry> disarm(TimerEntry& e) noexcept {
-  ev_timer_stop(internal::ev_loop_of(*e.hub), &e.timer);
+  disarm_timer(*e.hub, &e.timer);
   unlink(e);
   return std::move(e.self);
 }
@@ -50,7 +50,8 @@ void run_reporting(Hub& hub, std::function<void()>& fn) {
   }
 }
 
-void on_timer(struct ev_loop*, ev_timer* w, int) {
+void on_timer(struct ev_loop* loop, ev_timer* w, int) {
+  timer_fired(loop, w);
   auto* e = static_cast<TimerEntry*>(w->data);
   std::shared_ptr<TimerEntry> keep = disarm(*e);
   std::function<void()> fn = std::move(e->fn);
@@ -85,12 +86,9 @@ TimerHandle call_later(double seconds, std::function<void()> fn) {
   internal::TimerEntry& e = *entry;
   e.hub = &hub;
   e.fn = std::move(fn);
-  auto* loop = internal::ev_loop_of(hub);
-  ev_timer_init(&e.timer, &internal::on_timer,
-                std::isfinite(seconds) && seconds > 0 ? seconds : 0.0, 0.0);
+  ev_init(&e.timer, &internal::on_timer);
   e.timer.data = &e;
-  ev_now_update(loop);
-  ev_timer_start(loop, &e.timer);
+  internal::arm_timer(hub, &e.timer, std::isfinite(seconds) && seconds > 0 ? seconds : 0.0);
   e.self = entry;
   e.next = internal::armed_head;
   if (e.next != nullptr) e.next->prev = &e;

@@ -60,7 +60,8 @@ struct DeadlineTimer {
 
 }  // namespace
 
-void Waiter::on_deadline(struct ev_loop*, ev_timer* w, int) {
+void Waiter::on_deadline(struct ev_loop* loop, ev_timer* w, int) {
+  internal::timer_fired(loop, w);
   Waiter* waiter = reinterpret_cast<DeadlineTimer*>(w)->waiter;
   if (waiter->state_ != State::kParked) return;
   if (waiter->list_ != nullptr) waiter->list_->remove(*waiter);
@@ -143,11 +144,9 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
       if (list_ != nullptr) list_->remove(*this);
       return WaitStatus::kTimedOut;
     }
-    auto* loop = internal::ev_loop_of(hub);
     timer.waiter = this;
-    ev_timer_init(&timer.timer, &on_deadline, left, 0.);
-    ev_now_update(loop);
-    ev_timer_start(loop, &timer.timer);
+    ev_init(&timer.timer, &on_deadline);
+    internal::arm_timer(hub, &timer.timer, left);
     hub.reactor_.count_timer();
     timed = true;
   }
@@ -157,7 +156,7 @@ bool Waiter::interrupt(std::exception_ptr error) noexcept {
     bool active;
     Hub& hub;
     ~StopTimer() {
-      if (active) ev_timer_stop(internal::ev_loop_of(hub), &timer->timer);
+      if (active) internal::disarm_timer(hub, &timer->timer);
     }
   } stop{&timer, timed, hub};
   hub.scheduler_.park(*this, what);
