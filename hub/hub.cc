@@ -235,10 +235,10 @@ std::string Hub::run_info() const {
   }
   const HubStats s = stats();
   fmt::format_to(std::back_inserter(out),
-                 "hub: fibers_alive={} ready={} switches={} wakeups={} polls={} timers={} "
-                 "spawned={} stacks_pooled={}\n",
-                 s.fibers_alive, s.ready, s.switches, s.wakeups, s.polls, s.timers_started,
-                 s.fibers_spawned, s.stacks_pooled);
+                 "hub: fibers_alive={} ready={} switches={} wakeups={} polls={} fast_polls={} "
+                 "timers={} spawned={} stacks_pooled={}\n",
+                 s.fibers_alive, s.ready, s.switches, s.wakeups, s.polls, s.fast_polls,
+                 s.timers_started, s.fibers_spawned, s.stacks_pooled);
   return out;
 }
 

@@ -5,7 +5,9 @@
 // Waiter::wake and friends) or run short callbacks. The hub's loop fiber asks it either to `poll`
 // without blocking (between passes of the ready queue) or to `sleep` in the poller until an event
 // arrives (when nothing is ready); a fiber that parks with nothing ready may run that first poll
-// itself, on its own stack (`poll_in_place`, see Hub::poll_in_place). Work posted from other
+// itself, on its own stack (`poll_in_place`, see Hub::poll_in_place), and while libev has nothing
+// of its own to do that poll reads libev's epoll set directly (the fast poll, below). libev
+// keeps every registration and every dispatch either way. Work posted from other
 // threads lands in a lock-free multi-producer inbox; the reactor drains it on every loop-fiber
 // pass (never during a poll in place), and a poster writes the inbox's eventfd only when the hub
 // sleeps in the poller and nobody has woken it yet, so a burst costs one syscall and a busy hub
