@@ -266,12 +266,7 @@ int Reactor::libev_run(int flags) {
   in_place_ = false;
 }
 
-// See poll_in_place in reactor.h. What libev's epoll backend does with an event, minus its
-// bookkeeping: the same mapping of epoll's bits to libev's, the same dispatch (ev_feed_fd_event
-// runs each watcher of the fd that wants one of the directions), and an event for a direction
-// nobody wants — a registration libev left in the kernel when its watcher stopped, which it
-// removes when it meets one — sends the next poll to libev, which meets it again (epoll is
-// level-triggered) and tidies it.
+// See poll_in_place in reactor.h.
 [[gnu::hot]] bool Reactor::fast_poll_allowed() noexcept {
   if (epoll_fd_ < 0 || libev_due_ || fast_in_a_row_ >= kFastPollsInARow) return false;
   if (armed_timers_ == 0) return true;
@@ -279,6 +274,12 @@ int Reactor::libev_run(int flags) {
   return clock_seen_ < timers_checked_until_;
 }
 
+// See poll_in_place in reactor.h. What libev's epoll backend does with an event, minus its
+// bookkeeping: the same mapping of epoll's bits to libev's, the same dispatch (ev_feed_fd_event
+// runs each watcher of the fd that wants one of the directions), and an event for a direction
+// nobody wants — a registration libev left in the kernel when its watcher stopped, which it
+// removes when it meets one — sends the next poll to libev, which meets it again (epoll is
+// level-triggered) and tidies it.
 [[gnu::hot]] void Reactor::fast_poll() {
   epoll_event events[64];
   const int n = ::epoll_wait(epoll_fd_, events, 64, 0);
