@@ -481,9 +481,13 @@ int serve_sharded(kv::Config config, std::size_t threads) {
     } catch (const std::exception& e) {
       throw examples::StartupError(examples::kExitBadFile, e.what());
     }
-    for (auto& server : servers) {
-      server->aof = kv::AppendOnlyFile::forwarding(config.aof_path, config.appendfsync,
-                                                   kv::forward_records);
+    for (std::size_t shard = 0; shard < servers.size(); ++shard) {
+      auto& server = servers[shard];
+      server->aof = kv::AppendOnlyFile::forwarding(
+          config.aof_path, config.appendfsync,
+          [shard](const std::string& records, std::uint64_t seq, kv::FsyncPolicy policy) {
+            return kv::forward_records(shard, records, seq, policy);
+          });
       server->commands_processed = 0;
       server->store->keyspace_hits = server->store->keyspace_misses = 0;
       server->store->on_expire = [s = server.get()](const std::string& key) {

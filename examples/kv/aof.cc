@@ -104,30 +104,43 @@ std::unique_ptr<AppendOnlyFile> AppendOnlyFile::forwarding(std::string path, Fsy
 
 void AppendOnlyFile::forward_pending() {
   const std::uint64_t mine = written_ + pending_.size();
-  if (!pending_.empty()) {
-    std::string records;
-    records.swap(pending_);
-    written_ += records.size();
-    file_size_ += records.size();
-    const std::uint64_t end = written_;
-    // Also when this fiber is killed while it waits: the writer has the records by then (they
-    // were sent), and the other fibers of the hub must not wait for this one forever.
-    struct Acknowledge {
+  while (acknowledged_ < mine) {
+    if (flushing_) {
+      (void)acknowledged_waiters_.wait(grove::Deadline::never(), "aof forward");
+      continue;
+    }
+    // This fiber flushes. If it is killed while the writer has not answered, the chunk stays in
+    // flight and the next fiber that gets here sends it again.
+    flushing_ = true;
+    struct Release {
       AppendOnlyFile& aof;
-      std::uint64_t end;
-      ~Acknowledge() {
-        if (end > aof.acknowledged_) aof.acknowledged_ = end;
-        aof.synced_ = aof.acknowledged_;
+      ~Release() {
+        aof.flushing_ = false;
         aof.acknowledged_waiters_.wake_all();
       }
-    } acknowledge{*this, end};
-    if (!forward_(std::move(records), policy_)) {
+    } release{*this};
+    if (in_flight_.empty()) {
+      in_flight_.swap(pending_);
+      in_flight_seq_ = next_seq_++;
+      written_ += in_flight_.size();
+      file_size_ += in_flight_.size();
+      in_flight_end_ = written_;
+    }
+    if (!forward_(in_flight_, in_flight_seq_, policy_)) {
       spdlog::error("append-only file {}: records of this shard were not written", path_);
     }
+    acknowledged_ = synced_ = in_flight_end_;
+    in_flight_.clear();
   }
-  while (acknowledged_ < mine) {
-    (void)acknowledged_waiters_.wait(grove::Deadline::never(), "aof forward");
-  }
+}
+
+bool AppendOnlyFile::take_forwarded(std::size_t shard, std::uint64_t seq,
+                                    std::string_view records) {
+  if (shard >= taken_seq_.size()) taken_seq_.resize(shard + 1, 0);
+  if (seq <= taken_seq_[shard]) return false;
+  taken_seq_[shard] = seq;
+  append_raw(records);
+  return true;
 }
 
 AppendOnlyFile::~AppendOnlyFile() {

@@ -59,10 +59,19 @@ class AppendOnlyFile {
   static std::unique_ptr<AppendOnlyFile> open(const std::string& path, FsyncPolicy policy,
                                               const ApplyFn& apply);
   // kv_server --threads N (kv/shards.h): a shard's log, which holds no file. write_pending()
-  // hands the pending records to `forward` (which returns once they are in the one file, and
-  // fsynced under `always`) and returns once every record appended before the call was
-  // acknowledged so, whichever fiber of the hub forwarded it; wait_durable() has nothing to add.
-  using Forward = std::function<bool(std::string records, FsyncPolicy policy)>;
+  // returns once every record appended before the call is in the one file (and fsynced under
+  // `always`), whichever fiber of the hub forwarded it; wait_durable() has nothing to add.
+  //
+  // One chunk at a time per shard: the first fiber that finds none in flight takes everything
+  // pending as the next chunk, numbered `seq` (1, 2, ...), and hands it to `forward`, which
+  // returns once the writer has it in the file — resending the same chunk, same number, to a
+  // restarted writer if the writer died meanwhile (kv/shards.cc: forward_records). Fibers that
+  // come meanwhile wait and their records go in the next chunk. A chunk stays here until it is
+  // acknowledged, so a flushing fiber that is killed leaves it to the next one; the writer
+  // drops a chunk it already has (take_forwarded), so a resend never logs a record twice and
+  // one shard's records keep their order.
+  using Forward =
+      std::function<bool(const std::string& records, std::uint64_t seq, FsyncPolicy policy)>;
   static std::unique_ptr<AppendOnlyFile> forwarding(std::string path, FsyncPolicy policy,
                                                     Forward forward);
   ~AppendOnlyFile();
@@ -76,8 +85,12 @@ class AppendOnlyFile {
   // Appends one command in RESP to the buffer (no system call).
   void append(std::initializer_list<std::string_view> args);
   void append(const std::vector<std::string_view>& args);
-  // Records as they are, already in RESP (the aof-writer's input).
+  // Records as they are, already in RESP.
   void append_raw(std::string_view records) { pending_.append(records); }
+  // The aof-writer's input: chunk `seq` of shard `shard`, appended unless this file already
+  // has it (a resend after the writer restarted; chunks of one shard come in order, one at a
+  // time). False when it was a resend.
+  bool take_forwarded(std::size_t shard, std::uint64_t seq, std::string_view records);
   bool has_pending() const {
     return !pending_.empty() || (forward_ && acknowledged_ < written_);
   }
@@ -141,6 +154,12 @@ class AppendOnlyFile {
   Forward forward_;                   // set: a forwarding log (no fd)
   std::uint64_t acknowledged_ = 0;    // forwarded bytes the writer has in the file
   grove::WaitList acknowledged_waiters_;
+  bool flushing_ = false;             // a fiber is forwarding `in_flight_`
+  std::string in_flight_;             // the chunk being forwarded, until acknowledged
+  std::uint64_t in_flight_seq_ = 0;
+  std::uint64_t in_flight_end_ = 0;   // written_ once it is acknowledged
+  std::uint64_t next_seq_ = 1;
+  std::vector<std::uint64_t> taken_seq_;  // the writer's side: last chunk taken, by shard
 };
 
 }  // namespace kv

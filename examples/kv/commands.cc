@@ -2309,6 +2309,13 @@ struct Commands {
           return true;
         }
       }
+      // A child of the supervisor on the main hub that registers its name (kv_server --threads
+      // N: the aof-writer).
+      if (const grove::ActorRef named = grove::whereis(std::string(a[2]))) {
+        grove::exit(named, grove::ExitReason::kill());
+        out.ok();
+        return true;
+      }
       out.error(fmt::format("ERR no running child '{:.128}' (INFO supervision lists them)", a[2]));
     } else if (a.size() == 3 && sub == "sleep") {
       long double seconds = 0;

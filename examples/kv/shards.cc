@@ -34,6 +34,8 @@ namespace {
 
 constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
 constexpr double kShardCallTimeout = 60.0;
+// How long a shard goes on sending a chunk while no aof-writer takes it (restarts included).
+constexpr double kWriterGoneSeconds = 30.0;
 constexpr std::size_t kMaxHeld = 256;  // requests held for one shard before they are sent
 
 // Where a shard's replies go: the caller's hub sets `done` when they arrive.
@@ -50,9 +52,12 @@ struct ShardBatch {
   std::vector<std::vector<std::string>> commands;
   std::shared_ptr<ShardReply> reply;
 };
-// What a shard forwards to the aof-writer: its records, in RESP, in its order.
+// What a shard forwards to the aof-writer: its records, in RESP, in its order; `seq` numbers the
+// shard's chunks (a resend to a restarted writer carries the same number).
 struct AofChunk {
   std::string records;
+  std::size_t shard;
+  std::uint64_t seq;
   FsyncPolicy policy;  // the shard's (CONFIG SET appendfsync reaches every shard)
 };
 
@@ -679,7 +684,9 @@ void aof_writer_main(AppendOnlyFile& aof) {
     // Whatever else arrived meanwhile joins this write (and this fsync): group commit.
     while (grove::receive_until(grove::Deadline::after(0.0), take)) {
     }
-    for (const auto& r : batch) aof.append_raw(r.body.records);
+    // A chunk this file already has (its writer died before answering) is not logged twice;
+    // what a dead writer appended but did not write goes out with this write.
+    for (const auto& r : batch) (void)aof.take_forwarded(r.body.shard, r.body.seq, r.body.records);
     if (batch.back().body.policy != aof.policy()) aof.set_policy(batch.back().body.policy);
     aof.write_pending();
     if (aof.policy() == FsyncPolicy::kAlways) aof.wait_durable();
@@ -688,14 +695,30 @@ void aof_writer_main(AppendOnlyFile& aof) {
   }
 }
 
-// The forwarding half, used by AppendOnlyFile::forwarding (kv_server.cc).
-bool forward_records(std::string records, FsyncPolicy policy) {
-  const grove::ActorRef writer = grove::whereis(kAofWriterName);
-  try {
-    return grove::call<bool>(writer, AofChunk{std::move(records), policy}, kShardCallTimeout);
-  } catch (const grove::CallError& e) {
-    spdlog::error("append-only file: the aof-writer did not take records: {}", e.what());
-    return false;
+// The forwarding half, used by AppendOnlyFile::forwarding (kv_server.cc). The writer is a
+// supervised actor: if it dies with the chunk (or does not answer in time), the chunk goes
+// again, to whichever writer is registered by then, until kWriterGoneSeconds have passed
+// without one taking it.
+bool forward_records(std::size_t shard, const std::string& records, std::uint64_t seq,
+                     FsyncPolicy policy) {
+  const grove::Deadline give_up = grove::Deadline::after(kWriterGoneSeconds);
+  for (;;) {
+    if (const grove::ActorRef writer = grove::whereis(kAofWriterName)) {
+      try {
+        return grove::call<bool>(writer, AofChunk{records, shard, seq, policy},
+                                 kShardCallTimeout);
+      } catch (const grove::CallError& e) {
+        spdlog::warn("append-only file: the aof-writer did not take chunk {} of shard {} ({}); "
+                     "sending it again",
+                     seq, shard, e.what());
+      }
+    }
+    if (give_up.passed()) {
+      spdlog::error("append-only file: no aof-writer took chunk {} of shard {} in {} s", seq,
+                    shard, kWriterGoneSeconds);
+      return false;
+    }
+    grove::sleep(0.005);  // its supervisor restarts it
   }
 }
 

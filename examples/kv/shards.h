@@ -33,7 +33,10 @@
 // connection sends a reply only after its shard's records up to that reply were acknowledged by
 // the writer, so every acknowledged write is in the file (kill -9 loses none). The records of
 // one shard keep their order; records of different shards touch different keys, so their
-// interleaving does not change what a replay rebuilds.
+// interleaving does not change what a replay rebuilds. The writer is supervised: a shard whose
+// chunk it died with sends the chunk again to its successor, which drops chunks the file
+// already has (they are numbered per shard), so a writer crash loses no acknowledged write
+// and logs none twice.
 //
 // Thread: key_shard and command_keys are pure; execute_routed runs on a connection's hub;
 // shard_actor_main is the body of a shard's keyspace actor; aof_writer_main runs on the main hub.
@@ -96,9 +99,11 @@ void shard_actor_main(Server& server);
 // order, then acknowledges them (after the fsync under appendfsync always).
 void aof_writer_main(AppendOnlyFile& aof);
 
-// AppendOnlyFile::forwarding's sink with --threads > 1: hands `records` to the aof-writer and
-// waits until they are written (and fsynced under appendfsync always). False: not taken.
-bool forward_records(std::string records, FsyncPolicy policy);
+// AppendOnlyFile::forwarding's sink with --threads > 1: hands chunk `seq` of `shard` to the
+// aof-writer and waits until it is written (and fsynced under appendfsync always); sends it
+// again to a restarted writer if the writer dies first. False: no writer took it in 30 s.
+bool forward_records(std::size_t shard, const std::string& records, std::uint64_t seq,
+                     FsyncPolicy policy);
 
 // With --threads > 1 (PUBLISH, keyspace notifications): hands PUBLISH `channel` `message` to the pub/sub of every
 // other hub; with `count`, waits for them and returns how many subscribers received it there.

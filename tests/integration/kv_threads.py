@@ -425,8 +425,11 @@ def writer(port, name, seconds, threads, remote):
     print("%s=%d=%s" % (name, acked, tag))
 
 
-def check(port, triples):
-    """NAME=ACKED=TAG ...: every acknowledged round of every writer is there, in order."""
+def check(port, triples, exact=False):
+    """NAME=ACKED=TAG ...: every acknowledged round of every writer is there, in order. With
+    `exact` (the writers ended on their own: every command they sent was answered), nothing
+    else is there either: each log holds exactly its writer's rounds, each counter the number
+    of INCRs."""
     c = Client(port)
     total = {}
     rounds = 0
@@ -437,9 +440,9 @@ def check(port, triples):
         total[tag] = total.get(tag, 0) + acked
         log = c.call("LRANGE", tag + "log", "0", "-1")
         mine = [int(x.split(":")[1]) for x in log if x.split(":")[0] == name]
-        if mine != list(range(len(mine))) or len(mine) < acked:
-            fail("%s: the log holds %d of its %d acknowledged pushes, or out of order"
-                 % (name, len(mine), acked))
+        if mine != list(range(len(mine))) or len(mine) < acked or (exact and len(mine) != acked):
+            fail("%s: the log holds %d pushes for %d acknowledged, or out of order: %r"
+                 % (name, len(mine), acked, mine[:20]))
         keys = ["%s%s:%d" % (tag, name, i) for i in range(acked)]
         values = c.call("MGET", *keys) if acked else []
         if values != [str(i) for i in range(acked)]:
@@ -447,8 +450,8 @@ def check(port, triples):
             fail("%s: %d of %d acknowledged SETs lost" % (name, missing, acked))
     for tag, n in total.items():
         counter = int(c.call("GET", tag + "counter") or 0)
-        if counter < n:
-            fail("counter %r: %d < %d acknowledged INCRs" % (tag, counter, n))
+        if counter < n or (exact and counter != n):
+            fail("counter %r: %d for %d acknowledged INCRs" % (tag, counter, n))
     print("ok: every acknowledged write of %d writers is there (%d rounds)"
           % (len(triples), rounds))
 
@@ -468,7 +471,8 @@ def main():
         writer(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]),
                sys.argv[6] == "remote")
     elif mode == "check":
-        check(int(sys.argv[2]), sys.argv[3:])
+        exact = sys.argv[3:4] == ["--exact"]
+        check(int(sys.argv[2]), sys.argv[4:] if exact else sys.argv[3:], exact)
     else:
         fail("unknown mode " + mode)
 

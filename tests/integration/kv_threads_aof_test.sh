@@ -8,8 +8,9 @@
 # them on keys of both shards instead) — while the server is killed with SIGKILL in the middle. Restarted on the same
 # file (with --threads 2, then with --threads 1: the file replays on any number of hubs), every
 # round a writer saw acknowledged is there: its SETs, its log entries in its order, and the
-# counter at least the number of acknowledged INCRs. Finally SIGTERM writes and fsyncs the file
-# and a restart finds the same data.
+# counter at least the number of acknowledged INCRs. Then the aof-writer is crashed five times
+# under the same load: nothing acknowledged is lost and nothing is logged twice. Finally SIGTERM
+# writes and fsyncs the file and a restart finds the same data.
 # Usage (bazel passes it): kv_threads_aof_test.sh <kv_server> <kv_threads.py>
 source "$(dirname "$0")/kv_lib.sh"
 BIN="$1"
@@ -43,6 +44,40 @@ for policy in everysec always; do
   KV_PORT_WANTED="$PORT" kv_start "$BIN" --aof "$AOF"
   python3 "$DRIVER" check "$KV_PORT" "${pairs[@]}"
   echo "ok ($policy): replayed on one hub too"
+  kill -9 "$KV_PID"
+done
+
+# The aof-writer crashes (DEBUG CRASH-CHILD aof-writer, an untrappable kill) five times while
+# the writers run: its supervisor restarts it, each shard sends the chunk the dead writer had
+# again, and the new writer drops the chunks the file already has. After SIGTERM and a restart,
+# every acknowledged write is there once: logs exactly as long as their rounds, counters exact.
+for policy in always everysec; do
+  AOF="$TMP/threads-crash-$policy.aof"
+  rm -f "$AOF"
+  kv_start "$BIN" --threads 2 --aof "$AOF" --appendfsync "$policy"
+  pids=()
+  for w in w1 w2 w3 w4; do
+    python3 "$DRIVER" writer "$KV_PORT" "$w" 2 2 remote >"$TMP/$w.acked" &
+    pids+=("$!")
+  done
+  for i in 1 2 3 4 5; do
+    sleep 0.3
+    got="$(redis-cli -p "$KV_PORT" debug crash-child aof-writer)"
+    [ "$got" = OK ] || fail "DEBUG CRASH-CHILD aof-writer #$i ($policy): $got"
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  pairs=()
+  for w in w1 w2 w3 w4; do pairs+=("$(cat "$TMP/$w.acked")"); done
+  echo "acknowledged rounds ($policy, 5 writer crashes): ${pairs[*]}"
+  for w in w1 w2 w3 w4; do
+    grep -q "^$w=[1-9]" "$TMP/$w.acked" || fail "writer $w got nothing acknowledged"
+  done
+  kill -TERM "$KV_PID"
+  wait "$KV_PID" && code=0 || code=$?
+  [ "$code" = 0 ] || fail "SIGTERM after the writer crashes ($policy): exit $code"
+  PORT="$KV_PORT"
+  KV_PORT_WANTED="$PORT" kv_start "$BIN" --threads 2 --aof "$AOF" --appendfsync "$policy"
+  python3 "$DRIVER" check "$KV_PORT" --exact "${pairs[@]}"
   kill -9 "$KV_PID"
 done
 
