@@ -16,27 +16,41 @@ source "$(dirname "$0")/kv_lib.sh"
 BIN="$1"
 DRIVER="$2"
 
+# Four writers w1..w4 on port $1 for $2 seconds; $3 (optional) names the writers that spread
+# their keys over both shards instead of writing to the other hub's. Their pids go in `pids`.
+start_writers() {
+  pids=()
+  for w in w1 w2 w3 w4; do
+    local mode=remote
+    [[ " ${3-} " == *" $w "* ]] && mode=spread
+    python3 "$DRIVER" writer "$1" "$w" "$2" 2 "$mode" >"$TMP/$w.acked" &
+    pids+=("$!")
+  done
+}
+
+# Waits for the writers; their NAME=ACKED=TAG lines go in `pairs` (each must have had something
+# acknowledged). $1: what to call this round.
+collect_writers() {
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  pairs=()
+  for w in w1 w2 w3 w4; do pairs+=("$(cat "$TMP/$w.acked")"); done
+  echo "acknowledged rounds ($1): ${pairs[*]}"
+  for w in w1 w2 w3 w4; do
+    grep -q "^$w=[1-9]" "$TMP/$w.acked" || fail "writer $w got nothing acknowledged ($1)"
+  done
+}
+
 for policy in everysec always; do
   AOF="$TMP/threads-$policy.aof"
   rm -f "$AOF"
   kv_start "$BIN" --threads 2 --aof "$AOF" --appendfsync "$policy"
   PORT="$KV_PORT"
-  pids=()
-  for w in w1 w2 w3 w4; do
-    mode=remote
-    if [ "$policy" = always ] && { [ "$w" = w1 ] || [ "$w" = w2 ]; }; then mode=spread; fi
-    python3 "$DRIVER" writer "$PORT" "$w" 1.5 2 "$mode" >"$TMP/$w.acked" &
-    pids+=("$!")
-  done
+  spread=""
+  [ "$policy" = always ] && spread="w1 w2"
+  start_writers "$PORT" 1.5 "$spread"
   sleep 1
   kill -9 "$KV_PID"
-  for pid in "${pids[@]}"; do wait "$pid"; done
-  pairs=()
-  for w in w1 w2 w3 w4; do pairs+=("$(cat "$TMP/$w.acked")"); done
-  echo "acknowledged rounds ($policy): ${pairs[*]}"
-  for w in w1 w2 w3 w4; do
-    grep -q "^$w=[1-9]" "$TMP/$w.acked" || fail "writer $w got nothing acknowledged"
-  done
+  collect_writers "$policy"
 
   KV_PORT_WANTED="$PORT" kv_start "$BIN" --threads 2 --aof "$AOF" --appendfsync "$policy"
   python3 "$DRIVER" check "$KV_PORT" "${pairs[@]}"
@@ -55,23 +69,13 @@ for policy in always everysec; do
   AOF="$TMP/threads-crash-$policy.aof"
   rm -f "$AOF"
   kv_start "$BIN" --threads 2 --aof "$AOF" --appendfsync "$policy"
-  pids=()
-  for w in w1 w2 w3 w4; do
-    python3 "$DRIVER" writer "$KV_PORT" "$w" 2 2 remote >"$TMP/$w.acked" &
-    pids+=("$!")
-  done
+  start_writers "$KV_PORT" 2
   for i in 1 2 3 4 5; do
     sleep 0.3
     got="$(redis-cli -p "$KV_PORT" debug crash-child aof-writer)"
     [ "$got" = OK ] || fail "DEBUG CRASH-CHILD aof-writer #$i ($policy): $got"
   done
-  for pid in "${pids[@]}"; do wait "$pid"; done
-  pairs=()
-  for w in w1 w2 w3 w4; do pairs+=("$(cat "$TMP/$w.acked")"); done
-  echo "acknowledged rounds ($policy, 5 writer crashes): ${pairs[*]}"
-  for w in w1 w2 w3 w4; do
-    grep -q "^$w=[1-9]" "$TMP/$w.acked" || fail "writer $w got nothing acknowledged"
-  done
+  collect_writers "$policy, 5 writer crashes"
   kill -TERM "$KV_PID"
   wait "$KV_PID" && code=0 || code=$?
   [ "$code" = 0 ] || fail "SIGTERM after the writer crashes ($policy): exit $code"
