@@ -281,8 +281,8 @@ int Reactor::libev_run(int flags) {
 // removes when it meets one — sends the next poll to libev, which meets it again (epoll is
 // level-triggered) and tidies it.
 [[gnu::hot]] void Reactor::fast_poll() {
-  epoll_event events[64];
-  const int n = ::epoll_wait(epoll_fd_, events, 64, 0);
+  epoll_event* const events = loop_->fast_poll_events;
+  const int n = ::epoll_wait(epoll_fd_, events, internal::Loop::kFastPollEvents, 0);
   ++polls_;
   ++fast_polls_;
   ++fast_in_a_row_;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <ev.h>
+#include <sys/epoll.h>
 
 #include <cstddef>
 
@@ -22,6 +23,10 @@ struct Loop {
   struct ev_loop* loop = nullptr;
   ev_io wake{};  // the inbox's eventfd
   std::size_t external_refs = 0;
+  // What a fast poll reads (Reactor::poll_in_place): here rather than on the stack of the
+  // greenlet that polls, which may be small.
+  static constexpr int kFastPollEvents = 64;
+  epoll_event fast_poll_events[kFastPollEvents];
 };
 
 struct LoopAccess {
