@@ -11,16 +11,28 @@ tmp=${TEST_TMPDIR:-$(mktemp -d)}
 source "$(dirname "$0")/servers_lib.sh"
 
 threads_of() { ls "/proc/$1/task" | wc -l; }
+# The thread count of process $1 once it has at least $2 threads (the hubs' threads may still be
+# starting when the port answers), or what it has after 10 s.
+threads_when_at_least() {
+  local n
+  for _ in $(seq 1 100); do
+    n=$(threads_of "$1")
+    [ "$n" -ge "$2" ] && break
+    sleep 0.1
+  done
+  echo "$n"
+}
 
 # on_two_hubs NAME MODE BINARY
 on_two_hubs() {
-  local name=$1 mode=$2 binary=$3 port pid_var pid out
+  local name=$1 mode=$2 binary=$3 port pid_var pid out threads
   port=$(free_port)
   start "$name" "$binary" "$port" --threads 2
   pid_var="${name}_pid"; pid=${!pid_var}
-  [ "$(threads_of "$pid")" -ge 3 ] \
-    && pass "$name --threads 2 runs $(threads_of "$pid") threads (main and two hubs)" \
-    || fail "$name --threads 2 runs $(threads_of "$pid") thread(s)"
+  threads=$(threads_when_at_least "$pid" 3)
+  [ "$threads" -ge 3 ] \
+    && pass "$name --threads 2 runs $threads threads (main and two hubs)" \
+    || fail "$name --threads 2 runs $threads thread(s)"
   out=$(python3 "$check" "$mode" "$pid" "$port") && pass "$name: $out" || fail "$name: $out"
   kill -0 "$pid" 2>/dev/null || fail "$name died: $(cat "$tmp/$name.log")"
   stop "$name"
