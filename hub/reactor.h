@@ -136,13 +136,13 @@ class Reactor {
     if (clock_seen_ + after < timers_checked_until_) timers_checked_until_ = clock_seen_ + after;
   }
   void timer_disarmed() noexcept { --armed_timers_; }
-  // An ev_io of this loop was started or stopped: libev applies that in its next iteration, so
-  // the next poll must be one.
-  void io_changed() noexcept { libev_due_ = true; }
 
  private:
   friend class IoWatcher;
   friend struct internal::LoopAccess;
+  // IoWatcher: an ev_io of this loop was started or stopped. libev applies that in its next
+  // iteration, so the next poll must be one.
+  void io_changed() noexcept { libev_due_ = true; }
   static void on_inbox(struct ev_loop* loop, struct ev_io* w, int events);
   // Whether the next poll in place may be a fast one, and that poll.
   bool fast_poll_allowed() noexcept;
